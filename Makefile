@@ -1,0 +1,71 @@
+# tresor: `make run` starts the appliance on a development data dir,
+# `make test` runs everything CI runs.
+
+SHELL      := /bin/bash
+GO         ?= go
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS    := -s -w -X main.version=$(VERSION)
+BIN        := bin/tresor
+DEV_DIR    ?= $(CURDIR)/var
+LISTEN     ?= 127.0.0.1:8443
+GOFLAGS_TEST ?=
+
+export CGO_ENABLED=0
+
+.PHONY: all build run test test-short lint fmt generate bench soak crash clean deps
+
+all: build
+
+build: generate
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tresor
+
+# generate keeps templ's generated Go in step with the .templ sources.
+generate:
+	@if find ui -name '*.templ' 2>/dev/null | grep -q .; then $(GO) tool templ generate -path ui >/dev/null; fi
+
+# run starts the appliance on a development data dir under ./var with six
+# plain directories standing in for disks. A fresh data dir prints the setup
+# URL with its one-time token; `make dev-setup` does the setup headless.
+run: build
+	@mkdir -p $(DEV_DIR)/data $(DEV_DIR)/disks/{1,2,3,4,5,6}
+	TRESOR_DEV_DISKS=$(DEV_DIR)/disks $(BIN) serve --data-dir $(DEV_DIR)/data --listen $(LISTEN)
+
+# dev-setup sets up the development appliance headless (admin "admin",
+# passphrase in var/admin.pass, recovery key in var/recovery.txt).
+dev-setup: build
+	@mkdir -p $(DEV_DIR)/data $(DEV_DIR)/disks/{1,2,3,4,5,6}
+	@test -f $(DEV_DIR)/admin.pass || head -c 18 /dev/urandom | base64 > $(DEV_DIR)/admin.pass
+	$(BIN) setup --data-dir $(DEV_DIR)/data $(foreach d,1 2 3 4 5 6,--disk $(DEV_DIR)/disks/$(d)) \
+		--admin admin --admin-password-file $(DEV_DIR)/admin.pass --recovery-key-out $(DEV_DIR)/recovery.txt --auto-unlock
+
+# test is what CI runs: Debian packages the tests need, lint, the race-enabled
+# unit and integration tests, and the end-to-end test of the real binary.
+test: deps lint build
+	CGO_ENABLED=1 $(GO) test -race -short -timeout 25m $(GOFLAGS_TEST) ./...
+	$(GO) test -timeout 10m -run 'TestE2E' -count=1 ./cmd/tresor/
+
+test-short:
+	CGO_ENABLED=1 $(GO) test -short ./...
+
+deps:
+	@bash scripts/deps.sh
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	@$(GO) test -count=1 -run TestImportDirection ./cmd/tresor/ >/dev/null || { $(GO) test -count=1 -run TestImportDirection ./cmd/tresor/; exit 1; }
+
+# bench measures the storage engine against the machine's own disk (dd).
+bench: build
+	bash scripts/bench.sh
+
+# crash runs the SIGKILL crash test with many rounds (make test runs a few).
+crash:
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 60m -run TestCrash ./storage/pool/ -args -crash.rounds=100
+
+clean:
+	rm -rf bin dist
+
+-include packaging/packaging.mk

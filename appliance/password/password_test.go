@@ -1,0 +1,51 @@
+package password
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+var cheap = Params{Time: 1, Memory: 64, Threads: 1}
+
+func TestHashVerify(t *testing.T) {
+	h, err := Hash([]byte("Kanzlei-Passwort-2026"), cheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("hash %q not in PHC argon2id form", h)
+	}
+	if err := Verify([]byte("Kanzlei-Passwort-2026"), h); err != nil {
+		t.Fatalf("Verify(right) = %v", err)
+	}
+	if err := Verify([]byte("kanzlei-passwort-2026"), h); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("Verify(wrong) = %v, want ErrMismatch", err)
+	}
+	h2, _ := Hash([]byte("Kanzlei-Passwort-2026"), cheap)
+	if h == h2 {
+		t.Fatal("two hashes of one password are equal: salt not random")
+	}
+}
+
+func TestVerifyMalformed(t *testing.T) {
+	for _, s := range []string{"", "$argon2id$", "$argon2i$v=19$m=64,t=1,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",
+		"$argon2id$v=19$m=99999999,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",
+		"$argon2id$v=19$m=64,t=1,p=1$!!$AAAAAAAAAAAAAAAAAAAAAA"} {
+		if err := Verify([]byte("x"), s); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Verify(%q) = %v, want ErrMalformed", s, err)
+		}
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	h, _ := Hash([]byte("pw"), cheap)
+	f.Add(h)
+	f.Add("$argon2id$v=19$m=64,t=1,p=1$$")
+	f.Fuzz(func(t *testing.T, s string) {
+		err := Verify([]byte("pw"), s)
+		if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrMismatch) {
+			t.Fatalf("Verify(%q) = %v: neither malformed nor mismatch", s, err)
+		}
+	})
+}
