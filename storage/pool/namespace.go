@@ -1,0 +1,308 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"tresor/storage/meta"
+	"tresor/storage/seal"
+)
+
+// Namespace is one tenant's share of the pool: its own data key, its own
+// metadata database and its objects. It is safe for concurrent use.
+type Namespace struct {
+	p    *Pool
+	name string
+	db   *meta.DB
+
+	// mu is held shared by every operation and exclusively by deletion, so
+	// that a namespace is never deleted under a running Put.
+	mu      sync.RWMutex
+	key     *seal.Key // nil once deleted
+	deleted bool
+}
+
+// Bucket names of the pool's data in a namespace database.
+const (
+	bucketObjects = "objects" // object ID → record
+	bucketHeal    = "heal"    // object ID → 8-byte mask of disks missing their shard file
+)
+
+// CreateNamespace creates a namespace with a fresh data key.
+func (p *Pool) CreateNamespace(ctx context.Context, name string) (*Namespace, error) {
+	if err := CheckNamespaceName(name); err != nil {
+		return nil, fmt.Errorf("create namespace: %w", err)
+	}
+	p.mu.RLock()
+	master, sys := p.master, p.sys
+	p.mu.RUnlock()
+	if master == nil {
+		return nil, fmt.Errorf("create namespace %s: %w", name, ErrLocked)
+	}
+	key, wrapped, err := master.NewNamespaceKey(name)
+	if err != nil {
+		return nil, fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	clear(key[:])
+	st := nsState{Key: wrapped, State: stateActive, Created: p.opts.now().UTC()}
+	err = sys.Update(ctx, func(tx *meta.Tx) error {
+		b := tx.Bucket(bucketPool, bucketNamespaces)
+		if b.Get([]byte(name)) != nil {
+			return fmt.Errorf("namespace %s: %w", name, ErrExists)
+		}
+		return b.Put([]byte(name), st.marshal())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return p.Namespace(name)
+}
+
+// Namespace returns the open handle of an existing namespace, opening its
+// database on first use.
+func (p *Pool) Namespace(name string) (*Namespace, error) {
+	if err := CheckNamespaceName(name); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+		return nil, ErrClosed
+	case p.master == nil:
+		return nil, ErrLocked
+	}
+	if ns := p.spaces[name]; ns != nil {
+		return ns, nil
+	}
+	var st *nsState
+	err := p.sys.View(func(tx *meta.Tx) error {
+		v := tx.Bucket(bucketPool, bucketNamespaces).Get([]byte(name))
+		if v == nil {
+			return fmt.Errorf("namespace %s: %w", name, ErrNotFound)
+		}
+		s, err := parseNSState(v)
+		st = s
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if st.State != stateActive {
+		return nil, fmt.Errorf("namespace %s is being deleted: %w", name, ErrNotFound)
+	}
+	key, err := p.master.UnwrapNamespaceKey(name, st.Key)
+	if err != nil {
+		return nil, fmt.Errorf("namespace %s: %w", name, err)
+	}
+	db, err := meta.Open(p.metaPathsLocked(nsMetaFile(name)), p.opts.Meta)
+	if err != nil {
+		return nil, fmt.Errorf("namespace %s: open database: %w", name, err)
+	}
+	err = db.Update(context.Background(), func(tx *meta.Tx) error {
+		for _, b := range [][]string{{bucketPool}, {bucketPool, bucketObjects}, {bucketPool, bucketHeal}} {
+			if _, err := tx.CreateBucketIfNotExists(b...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("namespace %s: database: %w", name, err)
+	}
+	ns := &Namespace{p: p, name: name, db: db, key: sealKey(key)}
+	clear(key[:])
+	p.spaces[name] = ns
+	return ns, nil
+}
+
+// NamespaceInfo describes a namespace.
+type NamespaceInfo struct {
+	Name    string
+	Created time.Time
+}
+
+// Namespaces lists the namespaces, sorted by name.
+func (p *Pool) Namespaces() ([]NamespaceInfo, error) {
+	var list []NamespaceInfo
+	err := p.View(func(tx *meta.Tx) error {
+		return tx.Bucket(bucketPool, bucketNamespaces).ForEach(func(k, v []byte) error {
+			st, err := parseNSState(v)
+			if err != nil {
+				return fmt.Errorf("namespace %s: %w", k, err)
+			}
+			if st.State == stateActive {
+				list = append(list, NamespaceInfo{Name: string(k), Created: st.Created})
+			}
+			return nil
+		})
+	})
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list, err
+}
+
+// DeleteNamespace destroys a namespace: its wrapped data key is deleted
+// and the system database compacted so that no copy keeps it (from then on
+// its data is unreadable: crypto-shredding), then its database copies and
+// shard files are removed from every disk. No other namespace is touched.
+// A deletion interrupted by a crash is finished at the next unlock.
+func (p *Pool) DeleteNamespace(ctx context.Context, name string) error {
+	if err := CheckNamespaceName(name); err != nil {
+		return fmt.Errorf("delete namespace: %w", err)
+	}
+	sys, err := p.sysDB()
+	if err != nil {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	// Mark it first, so that a crash between shredding the key and
+	// removing the files leaves a record saying what to finish.
+	err = sys.Update(ctx, func(tx *meta.Tx) error {
+		b := tx.Bucket(bucketPool, bucketNamespaces)
+		v := b.Get([]byte(name))
+		if v == nil {
+			return fmt.Errorf("namespace %s: %w", name, ErrNotFound)
+		}
+		st, err := parseNSState(v)
+		if err != nil {
+			return err
+		}
+		st.State, st.Key = stateDeleting, nil
+		return b.Put([]byte(name), st.marshal())
+	})
+	if err != nil {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	p.mu.Lock()
+	ns := p.spaces[name]
+	delete(p.spaces, name)
+	p.mu.Unlock()
+	if ns != nil {
+		ns.mu.Lock()
+		ns.deleted = true
+		if ns.key != nil {
+			clear(ns.key[:])
+			ns.key = nil
+		}
+		ns.db.Close()
+		ns.mu.Unlock()
+		p.heal.forget(name)
+	}
+	if err := sys.Compact(); err != nil {
+		return fmt.Errorf("delete namespace %s: compact system database: %w", name, err)
+	}
+	return p.removeNamespaceFiles(ctx, name)
+}
+
+// removeNamespaceFiles removes a namespace marked deleting from every disk
+// and then its record.
+func (p *Pool) removeNamespaceFiles(ctx context.Context, name string) error {
+	var errs []error
+	for _, m := range p.snapshotMembers() {
+		if m.online() {
+			if err := m.d.RemoveAll(nsDir(name)); err != nil {
+				m.writes.Add(1)
+				errs = append(errs, fmt.Errorf("disk %d: %w", m.index, err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("delete namespace %s: remove files: %w", name, err)
+	}
+	sys, err := p.sysDB()
+	if err != nil {
+		return err
+	}
+	err = sys.Update(ctx, func(tx *meta.Tx) error {
+		return tx.Bucket(bucketPool, bucketNamespaces).Delete([]byte(name))
+	})
+	if err != nil {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// finishDeletions completes namespace deletions that a crash interrupted.
+func (p *Pool) finishDeletions(ctx context.Context) error {
+	var names []string
+	err := p.View(func(tx *meta.Tx) error {
+		return tx.Bucket(bucketPool, bucketNamespaces).ForEach(func(k, v []byte) error {
+			if st, err := parseNSState(v); err == nil && st.State == stateDeleting {
+				names = append(names, string(k))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range names {
+		if CheckNamespaceName(name) != nil {
+			continue // never used in a path unchecked
+		}
+		errs = append(errs, p.removeNamespaceFiles(ctx, name))
+	}
+	return errors.Join(errs...)
+}
+
+// metaPathsLocked is metaPaths for callers holding p.mu.
+func (p *Pool) metaPathsLocked(name string) []string {
+	paths := make([]string, p.layout.M+1)
+	for i := range paths {
+		if m := p.members[i]; m.online() {
+			paths[i] = metaPath(m.d, name)
+		}
+	}
+	return paths
+}
+
+func (ns *Namespace) close() error {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.key != nil {
+		clear(ns.key[:])
+		ns.key = nil
+	}
+	ns.deleted = true
+	return ns.db.Close()
+}
+
+// Name returns the namespace's name.
+func (ns *Namespace) Name() string { return ns.name }
+
+// DB returns the namespace database, for the layer above to keep its own
+// buckets in (any top-level name except "pool").
+func (ns *Namespace) DB() *meta.DB { return ns.db }
+
+// Update runs fn in a write transaction of the namespace database.
+func (ns *Namespace) Update(ctx context.Context, fn func(*meta.Tx) error) error {
+	if err := ns.begin(); err != nil {
+		return err
+	}
+	defer ns.mu.RUnlock()
+	return ns.db.Update(ctx, fn)
+}
+
+// View runs fn in a read transaction of the namespace database.
+func (ns *Namespace) View(fn func(*meta.Tx) error) error {
+	if err := ns.begin(); err != nil {
+		return err
+	}
+	defer ns.mu.RUnlock()
+	return ns.db.View(fn)
+}
+
+// begin takes the shared lock of an operation; the caller must RUnlock.
+func (ns *Namespace) begin() error {
+	ns.mu.RLock()
+	if ns.deleted {
+		ns.mu.RUnlock()
+		return fmt.Errorf("namespace %s: %w", ns.name, ErrNotFound)
+	}
+	return nil
+}
