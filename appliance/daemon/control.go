@@ -1,0 +1,285 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"tresor/appliance/api"
+	"tresor/appliance/schedule"
+	"tresor/appliance/setup"
+	"tresor/storage"
+)
+
+// Status is what `tresor status` shows.
+type Status struct {
+	Version string      `json:"version"`
+	State   State       `json:"state"`
+	Started time.Time   `json:"started"`
+	Uptime  string      `json:"uptime"`
+	Listen  string      `json:"listen"`
+	DataDir string      `json:"data_dir"`
+	Pool    *PoolBrief  `json:"pool,omitempty"`
+	Jobs    []JobStatus `json:"jobs,omitempty"`
+}
+
+// PoolBrief summarises the pool in the status.
+type PoolBrief struct {
+	ID     string `json:"id"`
+	Layout string `json:"layout"`
+	Health string `json:"health,omitempty"`
+}
+
+// JobStatus is a scheduled job in the status.
+type JobStatus struct {
+	Name       string    `json:"name"`
+	Spec       string    `json:"spec"`
+	Running    bool      `json:"running"`
+	Progress   string    `json:"progress,omitempty"`
+	LastResult string    `json:"last_result,omitempty"`
+	LastError  string    `json:"last_error,omitempty"`
+	LastEnd    time.Time `json:"last_end,omitzero"`
+	NextRun    time.Time `json:"next_run,omitzero"`
+}
+
+func (a *App) apiMux() *api.Mux {
+	m := api.NewMux(a.log.With("component", "api"))
+	m.Handle("GET /v1/status", func(ctx context.Context, _ json.RawMessage) (any, error) { return a.status(), nil })
+	m.Handle("POST /v1/setup", a.apiSetup)
+	m.Handle("POST /v1/unlock", a.apiUnlock)
+	m.Handle("GET /v1/pool", a.apiPoolStatus)
+	m.HandleStream("POST /v1/pool/scrub", a.apiScrub)
+	m.HandleStream("POST /v1/pool/replace", a.apiReplace)
+	m.HandleStream("POST /v1/jobs/run", a.apiRunJob)
+	return m
+}
+
+func (a *App) status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	s := Status{
+		Version: a.cfg.Version,
+		State:   a.state,
+		Started: a.started.UTC(),
+		Uptime:  now.Sub(a.started).Round(time.Second).String(),
+		DataDir: a.dir.Root(),
+	}
+	if a.listenAddr != nil {
+		s.Listen = a.listenAddr.String()
+	}
+	if a.storage != nil {
+		p := a.storage.pool
+		s.Pool = &PoolBrief{ID: p.ID().String(), Layout: p.Layout().String(), Health: string(p.Status().Health)}
+		if a.storage.sched != nil {
+			for _, j := range a.storage.sched.Jobs() {
+				s.Jobs = append(s.Jobs, jobStatus(j))
+			}
+		}
+	}
+	return s
+}
+
+func jobStatus(j schedule.JobStatus) JobStatus {
+	js := JobStatus{
+		Name:       j.Name,
+		Spec:       j.Spec.String(),
+		Running:    j.Running,
+		LastResult: string(j.State.LastResult),
+		LastError:  j.State.LastError,
+		LastEnd:    j.State.LastEnd,
+		NextRun:    j.State.NextRun,
+	}
+	if j.Running {
+		js.Progress = j.Progress.Msg
+	}
+	return js
+}
+
+// SetupRequest is the control-socket form of a headless setup.
+type SetupRequest = setup.Request
+
+func (a *App) apiSetup(ctx context.Context, body json.RawMessage) (any, error) {
+	var req setup.Request
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state != StateSetup {
+		return nil, api.Errorf(http.StatusConflict, "setup is already done")
+	}
+	if err := req.Validate(); err != nil {
+		return nil, api.Errorf(http.StatusBadRequest, "%v", err)
+	}
+	p, res, err := setup.Run(ctx, a.dir, req, a.poolOptions())
+	if err != nil {
+		return nil, api.Errorf(http.StatusBadRequest, "%v", err)
+	}
+	a.storage = &storageState{pool: p}
+	a.setupToken = ""
+	if err := a.startRunningLocked(ctx); err != nil {
+		return nil, err
+	}
+	a.log.Info("setup done", "pool", res.PoolID, "layout", res.Layout, "disks", res.Disks, "admin", req.Admin)
+	return res, nil
+}
+
+// UnlockRequest carries the passphrase or the recovery key.
+type UnlockRequest struct {
+	Passphrase  string `json:"passphrase,omitempty"`
+	RecoveryKey string `json:"recovery_key,omitempty"`
+}
+
+func (a *App) apiUnlock(ctx context.Context, body json.RawMessage) (any, error) {
+	var req UnlockRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch a.state {
+	case StateSetup:
+		return nil, api.Errorf(http.StatusConflict, "setup pending: there is no pool to unlock")
+	case StateRunning:
+		return map[string]string{"state": string(a.state)}, nil
+	}
+	p := a.storage.pool
+	var err error
+	switch {
+	case req.RecoveryKey != "":
+		err = p.UnlockRecovery(req.RecoveryKey)
+	case req.Passphrase != "":
+		err = p.Unlock([]byte(req.Passphrase))
+	default:
+		return nil, api.Errorf(http.StatusBadRequest, "give the passphrase or the recovery key")
+	}
+	if err != nil {
+		a.log.Warn("unlock refused", "err", err)
+		// Slow down guessing; argon2 already costs, this adds a floor.
+		time.Sleep(time.Second)
+		return nil, api.Errorf(http.StatusForbidden, "unlock refused: %v", err)
+	}
+	if err := a.startRunningLocked(ctx); err != nil {
+		return nil, err
+	}
+	a.log.Info("pool unlocked")
+	return map[string]string{"state": string(a.state)}, nil
+}
+
+func (a *App) apiPoolStatus(ctx context.Context, _ json.RawMessage) (any, error) {
+	a.mu.Lock()
+	st := a.storage
+	a.mu.Unlock()
+	if st == nil {
+		return nil, api.Errorf(http.StatusConflict, "setup pending: there is no pool yet")
+	}
+	return poolView(st.pool.Status()), nil
+}
+
+// ScrubRequest tunes a manual scrub.
+type ScrubRequest struct {
+	RateMBps int64 `json:"rate_mbps,omitempty"` // 0: unlimited
+}
+
+func (a *App) apiScrub(ctx context.Context, body json.RawMessage, progress func(api.Progress)) (any, error) {
+	st, err := a.running()
+	if err != nil {
+		return nil, err
+	}
+	var req ScrubRequest
+	if len(body) > 0 {
+		if err := api.Decode(body, &req); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := st.pool.Scrub(ctx, req.RateMBps<<20, func(p storage.ScrubProgress) {
+		progress(api.Progress{Done: p.Objects, Message: scrubMessage(p)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return scrubView(rep), nil
+}
+
+// ReplaceRequest names the disk to replace (index or path) and the new one.
+type ReplaceRequest struct {
+	Old string `json:"old"`
+	New string `json:"new"`
+}
+
+func (a *App) apiReplace(ctx context.Context, body json.RawMessage, progress func(api.Progress)) (any, error) {
+	st, err := a.running()
+	if err != nil {
+		return nil, err
+	}
+	var req ReplaceRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.Old == "" || req.New == "" {
+		return nil, api.Errorf(http.StatusBadRequest, "replace needs the old disk (index or path) and the new disk's path")
+	}
+	err = st.pool.Replace(ctx, req.Old, req.New, func(p storage.ReplaceProgress) {
+		progress(api.Progress{Done: p.Objects, Total: p.ObjectsTotal, Message: fmt.Sprintf("disk %d: rebuilding %s", p.Index, p.Namespace)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.rememberDisks(st.pool); err != nil {
+		return nil, err
+	}
+	return poolView(st.pool.Status()), nil
+}
+
+// rememberDisks rewrites the pool file after the disk set changed.
+func (a *App) rememberDisks(p *storage.Pool) error {
+	pf, err := setup.ReadPoolFile(a.dir)
+	if err != nil {
+		return err
+	}
+	var paths []string
+	for _, d := range p.Status().Disks {
+		if d.Path != "" {
+			paths = append(paths, d.Path)
+		}
+	}
+	pf.Disks = paths
+	return setup.WritePoolFile(a.dir, pf)
+}
+
+// RunJobRequest names a job to run now.
+type RunJobRequest struct {
+	Name string `json:"name"`
+}
+
+func (a *App) apiRunJob(ctx context.Context, body json.RawMessage, progress func(api.Progress)) (any, error) {
+	st, err := a.running()
+	if err != nil {
+		return nil, err
+	}
+	var req RunJobRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	ch, err := st.sched.RunNow(ctx, req.Name)
+	if err != nil {
+		if errors.Is(err, schedule.ErrAlreadyRunning) {
+			return nil, api.Errorf(http.StatusConflict, "job %s is already running", req.Name)
+		}
+		return nil, api.Errorf(http.StatusBadRequest, "%v", err)
+	}
+	for p := range ch {
+		if p.Final {
+			if p.Err != nil {
+				return nil, p.Err
+			}
+			return map[string]string{"job": req.Name, "result": string(p.Result)}, nil
+		}
+		progress(api.Progress{Done: p.Done, Total: p.Total, Message: p.Msg})
+	}
+	return nil, errors.New("job ended without a result")
+}

@@ -1,0 +1,177 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"tresor/appliance/api"
+	"tresor/appliance/schedule"
+	"tresor/appliance/setup"
+	"tresor/storage"
+)
+
+// storageState is what exists once a pool is open.
+type storageState struct {
+	pool  *storage.Pool
+	sched *schedule.Scheduler
+	stop  context.CancelFunc
+}
+
+func selfTest() error { return storage.SelfTest() }
+
+func (a *App) poolOptions() storage.Options {
+	return storage.Options{Logf: func(format string, args ...any) {
+		a.log.Info(fmt.Sprintf(format, args...), "component", "storage")
+	}}
+}
+
+// openStorage finds the appliance's state: setup pending on a fresh data
+// dir, otherwise the pool is opened and, when an auto-unlock key is there,
+// unlocked.
+func (a *App) openStorage(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.dir.Fresh() {
+		a.state = StateSetup
+		a.setupToken = newToken()
+		return nil
+	}
+	pf, err := setup.ReadPoolFile(a.dir)
+	if err != nil {
+		return err
+	}
+	p, err := storage.Open(pf.Disks, a.poolOptions())
+	if err != nil {
+		return fmt.Errorf("open pool: %w", err)
+	}
+	a.storage = &storageState{pool: p}
+	a.state = StateLocked
+	key, err := os.ReadFile(a.dir.KeyFile())
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("auto-unlock key: %w", err)
+	}
+	if err := p.UnlockKeyFile(key); err != nil {
+		// A stale key file must not stop the box: it stays locked and says so.
+		a.log.Error("auto-unlock failed; unlock by hand with tresor unlock", "err", err)
+		return nil
+	}
+	return a.startRunningLocked(ctx)
+}
+
+// startRunningLocked starts what runs while the pool is unlocked.
+func (a *App) startRunningLocked(ctx context.Context) error {
+	st := a.storage
+	st.sched = schedule.New(&jobStore{pool: st.pool}, schedule.SystemClock(), a.log.With("component", "schedule"))
+	if err := a.registerJobs(st); err != nil {
+		return err
+	}
+	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	st.stop = cancel
+	if err := st.sched.Start(jctx); err != nil {
+		cancel()
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	a.state = StateRunning
+	return nil
+}
+
+// registerJobs registers the periodic work of the storage layer.
+func (a *App) registerJobs(st *storageState) error {
+	return st.sched.Register(schedule.Job{
+		Name:    "scrub",
+		Spec:    schedule.MustParseSpec("weekly sun 03:00"),
+		CatchUp: true,
+		Run: func(ctx context.Context, progress schedule.ProgressFunc) error {
+			// A bounded rate keeps office users' reads fast while it runs.
+			_, err := st.pool.Scrub(ctx, 50<<20, func(p storage.ScrubProgress) {
+				progress(p.Objects, 0, scrubMessage(p))
+			})
+			return err
+		},
+	})
+}
+
+func (a *App) stopJobs() {
+	a.mu.Lock()
+	st := a.storage
+	a.mu.Unlock()
+	if st != nil && st.sched != nil {
+		_ = st.sched.Stop()
+		st.stop()
+	}
+}
+
+func (a *App) closeStorage() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.storage != nil {
+		if err := a.storage.pool.Close(); err != nil {
+			a.log.Error("close pool", "err", err)
+		}
+		a.storage = nil
+	}
+}
+
+// running returns the open, unlocked pool or an error that says why not.
+func (a *App) running() (*storageState, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch a.state {
+	case StateSetup:
+		return nil, api.Errorf(http.StatusConflict, "setup pending: run tresor setup or open the setup wizard")
+	case StateLocked:
+		return nil, api.Errorf(http.StatusConflict, "pool locked: run tresor unlock")
+	}
+	return a.storage, nil
+}
+
+// jobStore keeps the scheduler's job states in the system metadata.
+type jobStore struct{ pool *storage.Pool }
+
+var jobsBucket = []string{"appliance", "jobs"}
+
+func (s *jobStore) LoadJobState(name string) (schedule.State, bool, error) {
+	var st schedule.State
+	var ok bool
+	err := s.pool.View(func(tx *storage.Tx) error {
+		b := tx.Bucket(jobsBucket...)
+		if b == nil {
+			return nil
+		}
+		v := b.Get([]byte(name))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(v, &st)
+	})
+	return st, ok, err
+}
+
+func (s *jobStore) SaveJobState(name string, st schedule.State) error {
+	v, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.pool.Update(ctx, func(tx *storage.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(jobsBucket...)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(name), v)
+	})
+}
+
+func scrubMessage(p storage.ScrubProgress) string {
+	return fmt.Sprintf("%d objects, %d MiB verified", p.Objects, p.Bytes>>20)
+}

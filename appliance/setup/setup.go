@@ -1,0 +1,232 @@
+// Package setup does the first-boot work that turns a fresh data directory
+// into a running appliance: it makes the storage pool on the chosen disks
+// with the master key sealed by the admin's passphrase and a recovery key,
+// records the appliance admin, and (only when asked) stores an auto-unlock
+// key for unattended reboots. The wizard (/setup) and `tresor setup` both
+// call Run.
+package setup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"tresor/appliance/datadir"
+	"tresor/appliance/password"
+	"tresor/storage"
+)
+
+// Request is what setup needs.
+type Request struct {
+	Disks      []string `json:"disks"`
+	Layout     string   `json:"layout,omitempty"` // "k+m"; empty chooses from the disk count
+	Admin      string   `json:"admin"`
+	Password   string   `json:"password"`
+	AutoUnlock bool     `json:"auto_unlock,omitempty"`
+}
+
+// Result is what the admin must see once.
+type Result struct {
+	PoolID      string `json:"pool_id"`
+	Layout      string `json:"layout"`
+	Disks       int    `json:"disks"`
+	RecoveryKey string `json:"recovery_key"`
+	AutoUnlock  bool   `json:"auto_unlock"`
+}
+
+// MinPasswordLen is the minimum length of the appliance admin's password,
+// which also seals the master key.
+const MinPasswordLen = 12
+
+var adminName = regexp.MustCompile(`^[a-z][a-z0-9._-]{0,63}$`)
+
+// ErrDone reports that setup already happened on this data directory.
+var ErrDone = errors.New("setup is already done on this data directory")
+
+// Validate checks a request without touching anything.
+func (r *Request) Validate() error {
+	if len(r.Disks) == 0 {
+		return errors.New("no disks given: name at least one with --disk")
+	}
+	seen := map[string]bool{}
+	for i, d := range r.Disks {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return fmt.Errorf("disk %s: %w", d, err)
+		}
+		if seen[abs] {
+			return fmt.Errorf("disk %s given twice", d)
+		}
+		seen[abs] = true
+		r.Disks[i] = abs
+	}
+	if !adminName.MatchString(r.Admin) {
+		return fmt.Errorf("admin name %q: use 1-64 lower-case letters, digits, '.', '_' or '-', starting with a letter", r.Admin)
+	}
+	if len([]rune(r.Password)) < MinPasswordLen {
+		return fmt.Errorf("admin password too short: at least %d characters (it also seals the master key)", MinPasswordLen)
+	}
+	if r.Layout != "" {
+		if _, err := storage.ParseLayout(r.Layout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PoolFile is what the data directory remembers of the pool.
+type PoolFile struct {
+	ID      string    `json:"id"`
+	Disks   []string  `json:"disks"`
+	Created time.Time `json:"created"`
+}
+
+// ReadPoolFile reads the data directory's pool file.
+func ReadPoolFile(dir *datadir.Dir) (*PoolFile, error) {
+	b, err := os.ReadFile(dir.PoolFile())
+	if err != nil {
+		return nil, fmt.Errorf("pool file: %w", err)
+	}
+	var pf PoolFile
+	if err := json.Unmarshal(b, &pf); err != nil {
+		return nil, fmt.Errorf("pool file %s: %w", dir.PoolFile(), err)
+	}
+	if len(pf.Disks) == 0 {
+		return nil, fmt.Errorf("pool file %s lists no disks", dir.PoolFile())
+	}
+	return &pf, nil
+}
+
+// WritePoolFile writes the data directory's pool file atomically.
+func WritePoolFile(dir *datadir.Dir, pf *PoolFile) error {
+	b, err := json.MarshalIndent(pf, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(dir.PoolFile(), b, 0o600)
+}
+
+// Run performs setup and returns the unlocked pool. The pool file is written
+// last: until it exists the data directory counts as fresh.
+func Run(ctx context.Context, dir *datadir.Dir, req Request, opts storage.Options) (*storage.Pool, *Result, error) {
+	if !dir.Fresh() {
+		return nil, nil, ErrDone
+	}
+	if err := req.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if req.Layout != "" {
+		l, _ := storage.ParseLayout(req.Layout)
+		opts.Layout = l
+	}
+	p, recovery, err := storage.Create(req.Disks, []byte(req.Password), opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create pool: %w", err)
+	}
+	fail := func(err error) (*storage.Pool, *Result, error) {
+		p.Close()
+		return nil, nil, err
+	}
+	hash, err := password.Hash([]byte(req.Password), password.Default)
+	if err != nil {
+		return fail(err)
+	}
+	if err := SaveAdmin(ctx, p, Admin{Name: req.Admin, PasswordHash: hash, Created: time.Now().UTC()}); err != nil {
+		return fail(err)
+	}
+	if req.AutoUnlock {
+		key, err := p.EnableKeyFile()
+		if err != nil {
+			return fail(fmt.Errorf("auto-unlock key: %w", err))
+		}
+		if err := writeFileAtomic(dir.KeyFile(), key, 0o600); err != nil {
+			return fail(fmt.Errorf("auto-unlock key: %w", err))
+		}
+	}
+	if err := WritePoolFile(dir, &PoolFile{ID: p.ID().String(), Disks: req.Disks, Created: time.Now().UTC()}); err != nil {
+		return fail(fmt.Errorf("pool file: %w", err))
+	}
+	return p, &Result{
+		PoolID:      p.ID().String(),
+		Layout:      p.Layout().String(),
+		Disks:       len(req.Disks),
+		RecoveryKey: recovery,
+		AutoUnlock:  req.AutoUnlock,
+	}, nil
+}
+
+// Admin is an appliance admin account.
+type Admin struct {
+	Name         string    `json:"name"`
+	PasswordHash string    `json:"password_hash"`
+	Created      time.Time `json:"created"`
+}
+
+var adminsBucket = []string{"appliance", "admins"}
+
+// SaveAdmin stores an appliance admin in the system metadata.
+func SaveAdmin(ctx context.Context, p *storage.Pool, a Admin) error {
+	v, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return p.Update(ctx, func(tx *storage.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(adminsBucket...)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(a.Name), v)
+	})
+}
+
+// LoadAdmin reads an appliance admin; false when there is none of that name.
+func LoadAdmin(p *storage.Pool, name string) (Admin, bool, error) {
+	var a Admin
+	var found bool
+	err := p.View(func(tx *storage.Tx) error {
+		b := tx.Bucket(adminsBucket...)
+		if b == nil {
+			return nil
+		}
+		v := b.Get([]byte(name))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &a)
+	})
+	return a, found, err
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

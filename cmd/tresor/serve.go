@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"tresor/appliance/daemon"
+	"tresor/appliance/systemd"
+)
+
+func init() {
+	var listen, logLevel string
+	var shutdown time.Duration
+	register(&command{
+		name:  "serve",
+		short: "run the appliance (HTTPS, WebDAV, control socket)",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
+			fs.StringVar(&listen, "listen", ":8443", "HTTPS listen address (env TRESOR_LISTEN)")
+			fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+			fs.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "how long running requests may finish at shutdown")
+		},
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) > 0 {
+				return usagef("serve takes no arguments, got %q", args)
+			}
+			dir, err := c.dataDirPath()
+			if err != nil {
+				return err
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return usagef("--log-level %q: want debug, info, warn or error", logLevel)
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			err = daemon.Run(ctx, daemon.Config{
+				DataDir:         dir,
+				Listen:          listen,
+				Version:         version,
+				Out:             os.Stdout,
+				Log:             systemd.NewLogger(os.Stderr, level),
+				ShutdownTimeout: shutdown,
+			})
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			return nil
+		},
+	})
+}
