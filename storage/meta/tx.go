@@ -388,6 +388,13 @@ func (t *txn) deleteBucket(path [][]byte) error {
 }
 
 func (t *txn) put(b *bolt.Bucket, path [][]byte, key, value []byte) error {
+	// bbolt's own checks, before copying anything.
+	switch {
+	case len(key) == 0:
+		return ErrKeyRequired
+	case len(key) > bolt.MaxKeySize, len(value) > bolt.MaxValueSize:
+		return ErrTooLarge
+	}
 	var old [32]byte
 	ov := b.Get(key)
 	if ov != nil {
