@@ -231,11 +231,11 @@ func (r *reader) Close() error {
 type fetcher struct {
 	ns     *Namespace
 	rec    *record
-	offs   []int64      // offset of every chunk's block in a shard file
-	files  []disk.File  // by shard; nil until opened
-	gone   []bool       // by shard: the file could not be opened
-	bufs   [][]byte     // by shard: block buffers
-	shards [][]byte     // by shard: payloads of the current chunk
+	offs   []int64     // offset of every chunk's block in a shard file
+	files  []disk.File // by shard; nil until opened
+	gone   []bool      // by shard: the file could not be opened
+	bufs   [][]byte    // by shard: block buffers
+	shards [][]byte    // by shard: payloads of the current chunk
 	sealed []byte
 	skip   uint64 // shards not to read (being rebuilt)
 	damage uint64 // disks whose shard file needs rewriting
@@ -303,7 +303,8 @@ func (f *fetcher) decode(i int, dst []byte, all bool) ([]byte, error) {
 	}
 	// Systematic code: the data shards alone are the sealed chunk.
 	good := f.readShards(i, 0, k)
-	if good < k {
+	parityRead := good < k
+	if parityRead {
 		good += f.readShards(i, k, w)
 	}
 	unreadable := func(err error) error {
@@ -319,7 +320,19 @@ func (f *fetcher) decode(i int, dst []byte, all bool) ([]byte, error) {
 	if err == nil {
 		return plain, nil
 	}
-	if !errors.Is(err, seal.ErrUnauthenticated) || good == k {
+	if !errors.Is(err, seal.ErrUnauthenticated) {
+		return nil, unreadable(err)
+	}
+	if !parityRead {
+		for s := k; s < w; s++ {
+			f.shards[s] = nil
+		}
+		good += f.readShards(i, k, w)
+		for s := k; s < w; s++ {
+			avail[s] = f.shards[s]
+		}
+	}
+	if good == k {
 		return nil, unreadable(err)
 	}
 	// Some shard passed its CRC but is wrong (forged or a bug). Try the

@@ -40,7 +40,7 @@ const (
 	dirNS       = "tresor/ns"
 )
 
-func nsDir(ns string) string     { return dirNS + "/" + ns }
+func nsDir(ns string) string      { return dirNS + "/" + ns }
 func nsMetaFile(ns string) string { return nsDir(ns) + "/meta.db" }
 func nsShardDir(ns string) string { return nsDir(ns) + "/shards" }
 

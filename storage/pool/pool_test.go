@@ -62,12 +62,12 @@ func TestRangeReads(t *testing.T) {
 	sinfo := put(t, ns, small)
 	ctx := context.Background()
 	for _, tc := range []struct {
-		id      ID
-		data    []byte
-		off, n  int64
+		id     ID
+		data   []byte
+		off, n int64
 	}{
 		{info.ID, data, 0, 10},
-		{info.ID, data, 4<<20 - 5, 10},       // across a chunk boundary
+		{info.ID, data, 4<<20 - 5, 10},        // across a chunk boundary
 		{info.ID, data, 8<<20 + 17, 1 << 20},  // inside the last chunk
 		{info.ID, data, 9<<20 + 100, 1000},    // past the end: short
 		{info.ID, data, int64(len(data)), 10}, // at the end: empty
