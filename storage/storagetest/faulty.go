@@ -62,7 +62,7 @@ const (
 )
 
 // Ops lists every Op, for loops over all of them.
-var Ops = [...]Op{Write, Sync, Rename, Read, Remove}
+func Ops() []Op { return []Op{Write, Sync, Rename, Read, Remove} }
 
 func (op Op) String() string {
 	switch op {
@@ -161,7 +161,7 @@ func (f *Faulty) Counts() map[Op]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	m := make(map[Op]int, numOps)
-	for _, op := range Ops {
+	for _, op := range Ops() {
 		m[op] = f.counts[op]
 	}
 	return m

@@ -104,7 +104,7 @@ func TestNthOperationFails(t *testing.T) {
 	}
 	counts := clean.Counts()
 	boom := errors.New("boom")
-	for _, op := range Ops {
+	for _, op := range Ops() {
 		if counts[op] == 0 {
 			t.Fatalf("clean run has no %s: the loop would test nothing", op)
 		}
