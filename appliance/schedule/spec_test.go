@@ -143,7 +143,9 @@ func TestSpecNext(t *testing.T) {
 	}
 	// An instant given in UTC, in Berlin's location so that Next computes
 	// in Berlin.
-	utc := func(y int, m time.Month, d, hh, mm int) time.Time { return time.Date(y, m, d, hh, mm, 0, 0, time.UTC).In(berlin) }
+	utc := func(y int, m time.Month, d, hh, mm int) time.Time {
+		return time.Date(y, m, d, hh, mm, 0, 0, time.UTC).In(berlin)
+	}
 	tests := []struct {
 		name  string
 		spec  string

@@ -44,7 +44,6 @@ type Store interface {
 type MemStore struct {
 	mu     sync.Mutex
 	states map[string]State
-	saves  int
 }
 
 var _ Store = (*MemStore)(nil)
@@ -65,13 +64,5 @@ func (m *MemStore) SaveJobState(name string, s State) error {
 		m.states = make(map[string]State)
 	}
 	m.states[name] = s
-	m.saves++
 	return nil
-}
-
-// Saves returns how many times SaveJobState was called.
-func (m *MemStore) Saves() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.saves
 }
