@@ -75,10 +75,10 @@ type ChunkID struct {
 	Final  bool     // last chunk of the object
 }
 
-// MaxPlaintext is the largest plaintext Seal accepts (and the largest
-// length Open believes). Chunks are at most 4 MiB; the bound keeps any
-// allocation made on behalf of a header small and sane.
-const MaxPlaintext = 1 << 30
+// MaxPlaintext is the largest plaintext Seal and SealValue accept, and the
+// largest length Open believes. Chunks are at most 4 MiB; the bound keeps
+// any allocation made on behalf of a header sane.
+const MaxPlaintext = 64 << 20
 
 var (
 	// ErrUnauthenticated reports that sealed data did not verify: a wrong

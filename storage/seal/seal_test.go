@@ -236,7 +236,7 @@ func TestOpenMalformed(t *testing.T) {
 		{[]byte("version"), withHeader(func(h []byte) { h[0] = 2 }), "unsupported chunk format version 2"},
 		{[]byte("flags"), withHeader(func(h []byte) { h[1] = 0x80 }), "unknown chunk flags"},
 		{[]byte("length"), withHeader(func(h []byte) { binary.BigEndian.PutUint32(h[34:], 99) }), "payload of 100 bytes for a plaintext of 99"},
-		{[]byte("huge"), withHeader(func(h []byte) { binary.BigEndian.PutUint32(h[34:], 1<<31) }), "exceeds"},
+		{[]byte("huge"), withHeader(func(h []byte) { binary.BigEndian.PutUint32(h[34:], MaxPlaintext+1) }), "exceeds"},
 		{[]byte("compressed not smaller"), withHeader(func(h []byte) { h[1] = flagCompressed }), "compressed payload of 100 bytes"},
 	} {
 		t.Run(string(tc.name), func(t *testing.T) {
@@ -258,12 +258,18 @@ func TestOpenMalformed(t *testing.T) {
 }
 
 func TestSealTooLarge(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocates 1 GiB")
+	big := make([]byte, MaxPlaintext+1)
+	if _, err := Seal(nil, testKey(1), testID(0, true), big); err == nil {
+		t.Error("Seal of MaxPlaintext+1 bytes succeeded")
 	}
-	_, err := Seal(nil, testKey(1), testID(0, true), make([]byte, MaxPlaintext+1))
-	if err == nil {
-		t.Fatal("Seal of MaxPlaintext+1 bytes succeeded")
+	if _, err := SealValue(testKey(1), nil, big); err == nil {
+		t.Error("SealValue of MaxPlaintext+1 bytes succeeded")
+	}
+	if testing.Short() {
+		return
+	}
+	if _, err := Seal(nil, testKey(1), testID(0, true), big[:MaxPlaintext]); err != nil {
+		t.Errorf("Seal of MaxPlaintext bytes: %v", err)
 	}
 }
 
