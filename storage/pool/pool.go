@@ -110,6 +110,11 @@ type Pool struct {
 	closed  bool
 
 	heal *healer
+
+	// Buffers reused across Puts: chunk plaintexts, framed blocks and
+	// coding scratch space. Without them concurrent small and large
+	// Puts spend their time allocating and zeroing megabytes.
+	chunks, blocks, scratch sync.Pool
 }
 
 // member is the disk at one index of the pool.

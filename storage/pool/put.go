@@ -98,13 +98,15 @@ func (ns *Namespace) put(ctx context.Context, r io.Reader, rec *record, link fun
 	p := ns.p
 	h := blake3.New()
 	cr := &chunkReader{r: r}
-	plain := make([]byte, p.chunk)
-	n, final, err := cr.next(plain)
+	// Most objects are small: find out before taking a chunk buffer.
+	small := make([]byte, InlineLimit+1)
+	n, final, err := cr.next(small)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	h.Write(plain[:n])
+	plain := small
 	if final && n <= InlineLimit {
+		h.Write(plain[:n])
 		sealed, err := seal.Seal(nil, ns.key, seal.ChunkID{Object: rec.ID, Index: 0, Final: true}, plain[:n])
 		if err != nil {
 			return ObjectInfo{}, err
@@ -113,6 +115,20 @@ func (ns *Namespace) put(ctx context.Context, r io.Reader, rec *record, link fun
 		h.Sum(rec.Hash[:0])
 		return ns.commit(rec, 0, nil, link)
 	}
+
+	// A larger object: fill the first chunk up.
+	buf := p.getBuf(p.chunk)
+	defer p.putBuf(buf)
+	plain = (*buf)[:p.chunk]
+	copy(plain, small[:n])
+	if !final {
+		m, fin, err := cr.next(plain[n:])
+		if err != nil {
+			return ObjectInfo{}, err
+		}
+		n, final = n+m, fin
+	}
+	h.Write(plain[:n])
 
 	// Open one shard file on every placed disk that is online.
 	width := rec.K + rec.M
@@ -141,7 +157,7 @@ func (ns *Namespace) put(ctx context.Context, r io.Reader, rec *record, link fun
 		sw := &shardWriter{m: m, shard: s, name: name, w: w,
 			in: make(chan []byte, blockQueue), free: make(chan []byte, blockQueue+1), done: make(chan struct{})}
 		for range blockQueue + 1 {
-			sw.free <- nil
+			sw.free <- p.getBlock()
 		}
 		writers[s] = sw
 		ok++
@@ -152,8 +168,11 @@ func (ns *Namespace) put(ctx context.Context, r io.Reader, rec *record, link fun
 		return ObjectInfo{}, fmt.Errorf("%w: %d of %d disks writable, need %d", ErrTooFewDisks, ok, width, need)
 	}
 
-	var sealed []byte
-	var shards [][]byte
+	sc := p.getScratch()
+	defer p.putScratch(sc)
+	sealed, shards := sc.sealed, sc.shards
+	defer func() { sc.sealed, sc.shards = sealed, shards }()
+	defer p.recycle(writers)
 	stop := func(err error) (ObjectInfo, error) {
 		abortAll(writers)
 		return ObjectInfo{}, err
@@ -307,6 +326,24 @@ func (ns *Namespace) removeShards(rec *record) {
 	}
 }
 
+// recycle returns the block buffers of finished writers.
+func (p *Pool) recycle(writers []*shardWriter) {
+	for _, sw := range writers {
+		if sw == nil {
+			continue
+		}
+		select {
+		case <-sw.done:
+		default:
+			continue // still running: let the GC have its buffers
+		}
+		for len(sw.free) > 0 {
+			b := <-sw.free
+			p.blocks.Put(&b)
+		}
+	}
+}
+
 func abortAll(writers []*shardWriter) {
 	var wg sync.WaitGroup
 	for _, sw := range writers {
@@ -325,6 +362,38 @@ func abortAll(writers []*shardWriter) {
 	}
 	wg.Wait()
 }
+
+// scratch is the per-Put coding state, reused across Puts.
+type scratch struct {
+	sealed []byte
+	shards [][]byte
+}
+
+func (p *Pool) getBuf(n int) *[]byte {
+	if b, ok := p.chunks.Get().(*[]byte); ok && cap(*b) >= n {
+		return b
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+func (p *Pool) putBuf(b *[]byte) { p.chunks.Put(b) }
+
+func (p *Pool) getBlock() []byte {
+	if b, ok := p.blocks.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return nil
+}
+
+func (p *Pool) getScratch() *scratch {
+	if sc, ok := p.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return &scratch{}
+}
+
+func (p *Pool) putScratch(sc *scratch) { p.scratch.Put(sc) }
 
 // writeQuorum is how many shard files a write needs: all k data shards
 // plus one parity shard, so that a freshly written object survives the loss
