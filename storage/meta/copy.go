@@ -103,8 +103,9 @@ func initDB(path string, opts *bolt.Options) error {
 
 // writeAtomic creates path by filling a temporary file beside it, syncing
 // it, renaming it into place and syncing the directory, so that path is
-// either absent, the old file, or complete.
-func writeAtomic(path string, fill func(f *os.File) error) (err error) {
+// either absent, the old file, or complete. sync false (Options.NoSync)
+// skips the fsyncs.
+func writeAtomic(path string, sync bool, fill func(f *os.File) error) (err error) {
 	tmp := path + ".tmp"
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -122,14 +123,19 @@ func writeAtomic(path string, fill func(f *os.File) error) (err error) {
 	if err := fill(f); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return err
+	}
+	if !sync {
+		return nil
 	}
 	return syncDir(filepath.Dir(path))
 }
@@ -163,7 +169,10 @@ func (db *DB) check(c *dbCopy) verdict {
 		}
 		var err error
 		if b, err = openBolt(c.path, db.boltOptions()); err != nil {
-			return verdict{err: fmt.Errorf("%w: %w", errCorrupt, err)}
+			if !errors.Is(err, errCorrupt) {
+				err = fmt.Errorf("%w: %w", errCorrupt, err)
+			}
+			return verdict{err: err}
 		}
 		v.opened = b
 	}
@@ -274,7 +283,7 @@ func (db *DB) rebuild(c, from *dbCopy, why error) error {
 		db.mu.Unlock()
 		return err
 	}
-	err := writeAtomic(c.path, func(f *os.File) error {
+	err := writeAtomic(c.path, !db.opts.NoSync, func(f *os.File) error {
 		return from.bolt.View(func(btx *bolt.Tx) error {
 			_, err := btx.WriteTo(f)
 			return err

@@ -203,7 +203,7 @@ func (db *DB) create() error {
 		if c.path == "" || c.state == CopyFailed {
 			continue
 		}
-		if err := writeAtomic(c.path, func(f *os.File) error {
+		if err := writeAtomic(c.path, !db.opts.NoSync, func(f *os.File) error {
 			return initDB(f.Name(), db.boltOptions())
 		}); err != nil {
 			return fmt.Errorf("create %s: %w", c.path, err)

@@ -101,4 +101,3 @@ func (db *DB) Migrate(ctx context.Context, migrations []Migration) error {
 	}
 	return nil
 }
-
