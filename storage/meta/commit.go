@@ -26,7 +26,6 @@ type request struct {
 	fn    func(*Tx) error
 	state atomic.Int32
 	done  chan error // buffered: the committer never blocks on a caller
-	runs  int        // how often fn ran (tests)
 }
 
 // Update runs fn in a write transaction and returns after the write is
@@ -167,7 +166,6 @@ func (db *DB) commitGroup(group []*request) {
 		tx := &Tx{t: t}
 		failed, ferr := -1, error(nil)
 		for i, r := range group {
-			r.runs++
 			if err := safeCall(r.fn, tx); err != nil {
 				failed, ferr = i, err
 				break

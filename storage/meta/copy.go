@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // errCorrupt wraps everything verification finds.
@@ -156,6 +157,7 @@ func syncDir(dir string) error {
 type verdict struct {
 	st     state
 	err    error
+	fatal  error    // not the copy's fault (locked by another process): stop
 	opened *bolt.DB // handle opened by check, to be installed
 }
 
@@ -169,6 +171,11 @@ func (db *DB) check(c *dbCopy) verdict {
 		}
 		var err error
 		if b, err = openBolt(c.path, db.boltOptions()); err != nil {
+			if errors.Is(err, berrors.ErrTimeout) {
+				// Another process has it open: rebuilding it under
+				// that process would be the corruption.
+				return verdict{err: err, fatal: fmt.Errorf("copy %d: %s is locked by another process: %w", c.index, c.path, err)}
+			}
 			if !errors.Is(err, errCorrupt) {
 				err = fmt.Errorf("%w: %w", errCorrupt, err)
 			}
@@ -182,8 +189,10 @@ func (db *DB) check(c *dbCopy) verdict {
 
 // reconcile verifies every copy that has a path, makes the newest verifying
 // copy the primary and rebuilds every other copy that is missing, corrupt,
-// older or different. The caller holds commitMu (or is Open).
-func (db *DB) reconcile() error {
+// older or different. err is fatal (no primary); rebuildErr lists copies
+// that could not be rebuilt and are left failed. The caller holds commitMu
+// (or is Open).
+func (db *DB) reconcile() (err, rebuildErr error) {
 	verdicts := make([]verdict, len(db.copies))
 	var wg sync.WaitGroup
 	for i, c := range db.copies {
@@ -193,6 +202,20 @@ func (db *DB) reconcile() error {
 		wg.Go(func() { verdicts[i] = db.check(c) })
 	}
 	wg.Wait()
+	var fatal []error
+	for _, v := range verdicts {
+		if v.fatal != nil {
+			fatal = append(fatal, v.fatal)
+		}
+	}
+	if len(fatal) > 0 {
+		for _, v := range verdicts {
+			if v.opened != nil {
+				_ = v.opened.Close()
+			}
+		}
+		return errors.Join(fatal...), nil
+	}
 
 	best := -1
 	for i, c := range db.copies {
@@ -226,7 +249,7 @@ func (db *DB) reconcile() error {
 	}
 	if best < 0 {
 		db.mu.Unlock()
-		return errors.Join(append([]error{ErrNoValidCopy}, errs...)...)
+		return errors.Join(append([]error{ErrNoValidCopy}, errs...)...), nil
 	}
 	p := db.copies[best]
 	db.primary = best
@@ -262,7 +285,7 @@ func (db *DB) reconcile() error {
 			rebuildErrs = append(rebuildErrs, err)
 		}
 	}
-	return errors.Join(rebuildErrs...)
+	return nil, errors.Join(rebuildErrs...)
 }
 
 // rebuild replaces copy c with a snapshot of copy from, then verifies it.

@@ -20,8 +20,8 @@ func (db *DB) Verify() ([]CopyStatus, error) {
 	if db.isClosed() {
 		return nil, ErrClosed
 	}
-	err := db.reconcile()
-	if err != nil {
+	err, rerr := db.reconcile()
+	if err = errors.Join(err, rerr); err != nil {
 		err = fmt.Errorf("verify: %w", err)
 	}
 	return db.Copies(), err

@@ -50,6 +50,9 @@ type Options struct {
 	CommitDelay time.Duration
 	// NoSync skips fsync. Tests and benchmarks only.
 	NoSync bool
+	// LockTimeout bounds the wait for a copy file that another process has
+	// open (0 = 10s). Open then fails instead of touching that file.
+	LockTimeout time.Duration
 	// MustExist makes Open fail with ErrNoValidCopy instead of creating a
 	// new, empty database when none of the copy files exists.
 	MustExist bool
@@ -188,9 +191,14 @@ func Open(paths []string, opts Options) (*DB, error) {
 			return nil, err
 		}
 	}
-	if err := db.reconcile(); err != nil {
+	err, rerr := db.reconcile()
+	if err != nil {
 		db.closeAll()
 		return nil, fmt.Errorf("open: %w", err)
+	}
+	if rerr != nil {
+		// Degraded but usable: Copies reports it, Verify retries.
+		db.log.Warn("meta: opened with copies that could not be rebuilt", "err", rerr)
 	}
 	go db.committer()
 	return db, nil
@@ -199,6 +207,7 @@ func Open(paths []string, opts Options) (*DB, error) {
 // create makes a new, empty database as the first copy that has a path; the
 // following reconcile creates the others from it.
 func (db *DB) create() error {
+	var errs []error
 	for _, c := range db.copies {
 		if c.path == "" || c.state == CopyFailed {
 			continue
@@ -206,12 +215,14 @@ func (db *DB) create() error {
 		if err := writeAtomic(c.path, !db.opts.NoSync, func(f *os.File) error {
 			return initDB(f.Name(), db.boltOptions())
 		}); err != nil {
-			return fmt.Errorf("create %s: %w", c.path, err)
+			// Maybe only this disk is bad: try the next.
+			errs = append(errs, fmt.Errorf("create %s: %w", c.path, err))
+			continue
 		}
 		db.log.Info("meta: created new database", "path", c.path)
 		return nil
 	}
-	return fmt.Errorf("create: %w", ErrNoValidCopy)
+	return fmt.Errorf("create: %w", errors.Join(append([]error{ErrNoValidCopy}, errs...)...))
 }
 
 // Close waits for queued writes, stops the committer and closes every copy.
@@ -260,6 +271,9 @@ func (db *DB) View(fn func(*Tx) error) error {
 	defer db.mu.RUnlock()
 	p := db.copies[db.primary]
 	if p.bolt == nil || p.state != CopyOK {
+		if db.isClosed() {
+			return ErrClosed
+		}
 		return ErrNoValidCopy
 	}
 	return p.bolt.View(func(btx *bolt.Tx) error {
@@ -322,8 +336,12 @@ func (db *DB) Generation() uint64 {
 }
 
 func (db *DB) boltOptions() *bolt.Options {
+	timeout := db.opts.LockTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
 	return &bolt.Options{
-		Timeout:      10 * time.Second, // another process holding the copy
+		Timeout:      timeout,
 		NoSync:       db.opts.NoSync,
 		NoGrowSync:   db.opts.NoSync,
 		FreelistType: bolt.FreelistMapType,

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestReplicationConcurrentUpdates(t *testing.T) {
@@ -861,4 +863,54 @@ func TestWriteToBackupIsACopy(t *testing.T) {
 	}
 	restored := mustOpen(t, []string{backup}, Options{NoSync: true, MustExist: true})
 	checkFixture(t, restored)
+}
+
+func TestCopyOnUnwritableDiskDoesNotBlockOpen(t *testing.T) {
+	paths := copyPaths(t, 3)
+	populate(t, paths[:2])
+	// Copy 2's disk is gone but a path is still given: its directory does
+	// not exist, so it cannot be rebuilt.
+	paths[2] = filepath.Join(t.TempDir(), "absent-disk", "meta.db")
+	db := mustOpen(t, paths, Options{NoSync: true})
+	checkFixture(t, db)
+	if c := db.Copies()[2]; c.State != CopyFailed || c.LastError == nil {
+		t.Errorf("copy 2: %v %v, want failed with an error", c.State, c.LastError)
+	}
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Bucket("objects").Put([]byte("k"), []byte("v")) })
+	if _, err := db.Verify(); err == nil {
+		t.Error("Verify with an unrebuildable copy returned nil")
+	}
+	// The disk comes back.
+	if err := os.Mkdir(filepath.Dir(paths[2]), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	assertAllOK(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	assertCopiesEqual(t, paths)
+}
+
+func TestCopyLockedByAnotherOpenerIsNotRebuilt(t *testing.T) {
+	paths := copyPaths(t, 2)
+	populate(t, paths)
+	// An older copy, held open elsewhere: rebuilding it would pull the file
+	// from under that holder.
+	other, err := bolt.Open(paths[1], 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	before, _ := os.ReadFile(paths[1])
+	db, err := Open(paths, Options{NoSync: true, LockTimeout: 50 * time.Millisecond})
+	if err == nil {
+		_ = db.Close()
+		t.Fatal("Open with a copy locked by another opener succeeded")
+	}
+	if after, _ := os.ReadFile(paths[1]); !bytes.Equal(before, after) {
+		t.Error("locked copy was modified")
+	}
 }
