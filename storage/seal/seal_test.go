@@ -126,7 +126,7 @@ func TestCompressOnlyWhenItHelps(t *testing.T) {
 		for _, tc := range []struct {
 			frac float64
 			want bool
-		}{{0, false}, {0.05, false}, {0.5, true}, {0.9, true}} {
+		}{{0, false}, {0.05, false}, {0.10, false}, {0.2, true}, {0.5, true}, {0.9, true}} {
 			t.Run(fmt.Sprintf("%d/%.2f", n, tc.frac), func(t *testing.T) {
 				plain := zeroFractionBytes(1, n, tc.frac)
 				sealed, err := Seal(nil, testKey(1), testID(0, false), plain)
