@@ -10,7 +10,9 @@ package storage
 import (
 	"fmt"
 
+	"tresor/storage/disk"
 	"tresor/storage/erasure"
+	"tresor/storage/keys"
 	"tresor/storage/meta"
 	"tresor/storage/pool"
 	"tresor/storage/seal"
@@ -35,11 +37,18 @@ type (
 	Migration       = meta.Migration
 )
 
-// Errors the appliance maps to answers.
+// Errors the appliance maps to answers (test with errors.Is).
 var (
-	ErrLocked     = pool.ErrLocked
-	ErrUnreadable = pool.ErrUnreadable
-	ErrNotFound   = pool.ErrNotFound
+	ErrLocked          = pool.ErrLocked
+	ErrUnreadable      = pool.ErrUnreadable
+	ErrNotFound        = pool.ErrNotFound
+	ErrExists          = pool.ErrExists
+	ErrBadName         = pool.ErrBadName
+	ErrTooFewDisks     = pool.ErrTooFewDisks
+	ErrForeignDisk     = pool.ErrForeignDisk
+	ErrDuplicateDisk   = pool.ErrDuplicateDisk
+	ErrWrongPassphrase = keys.ErrWrongPassphrase
+	ErrFull            = disk.ErrFull
 )
 
 // Create makes a new pool; see pool.Create.
