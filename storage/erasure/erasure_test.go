@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -386,4 +387,36 @@ func TestParityMatchesReference(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCoderConcurrentUse shares one Coder between goroutines, as the pool
+// does; run with -race.
+func TestCoderConcurrentUse(t *testing.T) {
+	c := mustNew(t, 4, 2)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			var shards [][]byte
+			for i := range 20 {
+				data := randomBytes(uint64(g*100+i), 10000+g*i)
+				var err error
+				shards, err = c.Encode(shards, data)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				damaged := cloneShards(shards)
+				damaged[g%6], damaged[(g+i+1)%6] = nil, nil
+				if err := c.ReconstructData(damaged); err != nil {
+					t.Error(err)
+					return
+				}
+				if got, err := c.Join(nil, damaged, len(data)); err != nil || !bytes.Equal(got, data) {
+					t.Errorf("goroutine %d round %d: Join = %v, equal %v", g, i, err, bytes.Equal(got, data))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
