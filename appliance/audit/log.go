@@ -1,0 +1,568 @@
+package audit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"tresor/storage"
+)
+
+// DB is the database a log lives in: *storage.Pool (the appliance log, in
+// the system database) or *storage.Namespace (a tenant's log, in the
+// tenant's database).
+type DB interface {
+	Update(ctx context.Context, fn func(*storage.Tx) error) error
+	View(fn func(*storage.Tx) error) error
+}
+
+var (
+	_ DB = (*storage.Pool)(nil)
+	_ DB = (*storage.Namespace)(nil)
+)
+
+// The schema: every bucket of a log, under ("audit", name).
+const (
+	bucketAudit       = "audit"
+	bucketEntries     = "entries"     // 8-byte big-endian position → canonical entry
+	bucketHashes      = "hashes"      // 8-byte big-endian tlog stored hash index → 32-byte hash
+	bucketCheckpoints = "checkpoints" // 8-byte big-endian tree size → signed note
+	keyState          = "state"       // in ("audit", name): the state record
+	schemaVersion     = 1
+)
+
+// Errors of Open and the Log methods.
+var (
+	// ErrBadName: a log name that is empty, too long or has characters
+	// other than ASCII letters, digits, '.', '_' and '-'.
+	ErrBadName = errors.New("audit: bad log name")
+	// ErrKeyMismatch: the signer's key is not the verifier's key.
+	ErrKeyMismatch = errors.New("audit: signer does not match verifier key")
+	// ErrNoSigner: the log was opened without a signer and cannot sign
+	// checkpoints (or exports).
+	ErrNoSigner = errors.New("audit: no signing key")
+	// ErrNewerSchema: the log was written by a newer version of tresor.
+	ErrNewerSchema = errors.New("audit: log written by a newer version")
+	// ErrCorruptState: the log's state record is unreadable.
+	ErrCorruptState = errors.New("audit: corrupt state record")
+)
+
+// Log is one append-only audit log. It is safe for concurrent use.
+type Log struct {
+	db       DB
+	name     string
+	origin   string
+	signer   note.Signer
+	verifier note.Verifier
+	vkey     string
+	clock    func() time.Time
+}
+
+// Open opens the log called name ("appliance" or a tenant slug) in db.
+// verifierKey is the public key text (note.NewVerifier's format; it goes
+// into every export's header); signer signs checkpoints with the matching
+// private key and may be nil for a log that is only read and verified.
+// clock nil means time.Now. Nothing is written until the first Append.
+func Open(db DB, name string, signer note.Signer, verifierKey string, clock func() time.Time) (*Log, error) {
+	if !validName(name) {
+		return nil, fmt.Errorf("%w: %q", ErrBadName, name)
+	}
+	v, err := note.NewVerifier(verifierKey)
+	if err != nil {
+		return nil, fmt.Errorf("open audit log %s: verifier key: %w", name, err)
+	}
+	if signer != nil && (signer.Name() != v.Name() || signer.KeyHash() != v.KeyHash()) {
+		return nil, fmt.Errorf("open audit log %s: %w", name, ErrKeyMismatch)
+	}
+	if clock == nil {
+		clock = time.Now
+	}
+	l := &Log{db: db, name: name, origin: Origin(name), signer: signer, verifier: v, vkey: verifierKey, clock: clock}
+	err = db.View(func(tx *storage.Tx) error {
+		bk := l.buckets(tx)
+		if bk == nil {
+			return nil
+		}
+		_, err := readState(bk)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open audit log %s: %w", name, err)
+	}
+	return l, nil
+}
+
+// GenerateKey returns a new Ed25519 key pair for signing checkpoints, as
+// note key texts (see note.GenerateKey). name names the key in signatures,
+// e.g. the appliance's host name.
+func GenerateKey(name string) (signerKey, verifierKey string, err error) {
+	return note.GenerateKey(rand.Reader, name)
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Name returns the log's name.
+func (l *Log) Name() string { return l.name }
+
+// VerifierKey returns the public key text checkpoints are checked against.
+func (l *Log) VerifierKey() string { return l.vkey }
+
+// buckets are the buckets of one log inside one transaction.
+type buckets struct {
+	root, entries, hashes, checkpoints *storage.Bucket
+}
+
+// buckets returns the log's buckets, or nil if the log has no bucket yet.
+// Missing inner buckets are returned as nil.
+func (l *Log) buckets(tx *storage.Tx) *buckets {
+	root := tx.Bucket(bucketAudit, l.name)
+	if root == nil {
+		return nil
+	}
+	return &buckets{
+		root:        root,
+		entries:     root.Bucket(bucketEntries),
+		hashes:      root.Bucket(bucketHashes),
+		checkpoints: root.Bucket(bucketCheckpoints),
+	}
+}
+
+// create returns the log's buckets, creating what is missing.
+func (l *Log) create(tx *storage.Tx) (*buckets, error) {
+	bk := l.buckets(tx)
+	if bk != nil && bk.entries != nil && bk.hashes != nil && bk.checkpoints != nil {
+		return bk, nil
+	}
+	root, err := tx.CreateBucketIfNotExists(bucketAudit, l.name)
+	if err != nil {
+		return nil, err
+	}
+	bk = &buckets{root: root}
+	for _, b := range []struct {
+		name string
+		dst  **storage.Bucket
+	}{{bucketEntries, &bk.entries}, {bucketHashes, &bk.hashes}, {bucketCheckpoints, &bk.checkpoints}} {
+		if *b.dst, err = root.CreateBucketIfNotExists(b.name); err != nil {
+			return nil, err
+		}
+	}
+	return bk, nil
+}
+
+// state is the log's bookkeeping, kept in one record so that every append
+// reads and writes it in the same transaction as the entry.
+type state struct {
+	size       int64 // entries appended (the tree size)
+	last       int64 // time of the last entry, Unix nanoseconds
+	checkpoint int64 // size of the latest checkpoint
+	pruned     int64 // entries [0, pruned) have no body any more
+}
+
+const stateLen = 1 + 4*8
+
+func (s state) marshal() []byte {
+	b := make([]byte, 1, stateLen)
+	b[0] = schemaVersion
+	for _, v := range []int64{s.size, s.last, s.checkpoint, s.pruned} {
+		b = binary.BigEndian.AppendUint64(b, uint64(v))
+	}
+	return b
+}
+
+func readState(bk *buckets) (state, error) {
+	b := bk.root.Get([]byte(keyState))
+	if b == nil {
+		return state{}, nil
+	}
+	if len(b) > 0 && b[0] > schemaVersion {
+		return state{}, fmt.Errorf("%w (schema %d)", ErrNewerSchema, b[0])
+	}
+	if len(b) != stateLen || b[0] != schemaVersion {
+		return state{}, ErrCorruptState
+	}
+	var v [4]int64
+	for i := range v {
+		v[i] = int64(binary.BigEndian.Uint64(b[1+8*i:]))
+		if v[i] < 0 {
+			return state{}, ErrCorruptState
+		}
+	}
+	s := state{size: v[0], last: v[1], checkpoint: v[2], pruned: v[3]}
+	if s.checkpoint > s.size || s.pruned > s.size {
+		return state{}, ErrCorruptState
+	}
+	return s, nil
+}
+
+func writeState(bk *buckets, s state) error {
+	return bk.root.Put([]byte(keyState), s.marshal())
+}
+
+func key(n int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(n)) }
+
+func keyNum(k []byte) (int64, bool) {
+	if len(k) != 8 {
+		return 0, false
+	}
+	n := int64(binary.BigEndian.Uint64(k))
+	return n, n >= 0
+}
+
+// hashReader reads stored tree hashes from the hashes bucket.
+type hashReader struct{ b *storage.Bucket }
+
+var errMissingHash = errors.New("audit: stored hash missing")
+
+func (r hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if r.b == nil {
+			return nil, fmt.Errorf("%w: %d", errMissingHash, x)
+		}
+		v := r.b.Get(key(x))
+		if len(v) != tlog.HashSize {
+			return nil, fmt.Errorf("%w: %d", errMissingHash, x)
+		}
+		copy(out[i][:], v)
+	}
+	return out, nil
+}
+
+// leafHash returns the stored leaf hash of position n, if any.
+func leafHash(b *storage.Bucket, n int64) (tlog.Hash, bool) {
+	var h tlog.Hash
+	if b == nil {
+		return h, false
+	}
+	v := b.Get(key(tlog.StoredHashIndex(0, n)))
+	if len(v) != tlog.HashSize {
+		return h, false
+	}
+	copy(h[:], v)
+	return h, true
+}
+
+// Append logs e and returns its sequence number once the entry is durable
+// (committed on every available copy of the database). Concurrent calls
+// share one commit. Seq, Time and Log of e are set by the log.
+func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
+	var seq int64
+	err := l.db.Update(ctx, func(tx *storage.Tx) error {
+		var err error
+		seq, err = l.AppendTx(tx, e)
+		return err
+	})
+	if err != nil {
+		return -1, err
+	}
+	return seq, nil
+}
+
+// AppendTx logs e inside tx, so that the entry commits together with the
+// action it records, or not at all. It has no effect outside tx: all it
+// needs is read from tx, so it may run again when the group commit retries.
+func (l *Log) AppendTx(tx *storage.Tx, e Entry) (int64, error) {
+	if err := e.check(); err != nil {
+		return -1, err
+	}
+	bk, err := l.create(tx)
+	if err != nil {
+		return -1, fmt.Errorf("audit log %s: %w", l.name, err)
+	}
+	st, err := readState(bk)
+	if err != nil {
+		return -1, fmt.Errorf("audit log %s: %w", l.name, err)
+	}
+	// The log never goes backwards in time: a clock that was set back
+	// gives entries the time of the last one.
+	now := l.clock().UTC()
+	if last := time.Unix(0, st.last).UTC(); now.Before(last) {
+		now = last
+	}
+	e.Seq, e.Log, e.Time = st.size, l.name, now
+	data, err := e.Canonical()
+	if err != nil {
+		return -1, err
+	}
+	if len(data) > MaxEntrySize {
+		return -1, fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidEntry, len(data), MaxEntrySize)
+	}
+	hashes, err := tlog.StoredHashes(st.size, data, hashReader{bk.hashes})
+	if err != nil {
+		return -1, fmt.Errorf("audit log %s: append %d: %w", l.name, st.size, err)
+	}
+	base := tlog.StoredHashIndex(0, st.size)
+	for i, h := range hashes {
+		if err := bk.hashes.Put(key(base+int64(i)), h[:]); err != nil {
+			return -1, err
+		}
+	}
+	if err := bk.entries.Put(key(st.size), data); err != nil {
+		return -1, err
+	}
+	st.size++
+	st.last = now.UnixNano()
+	if err := writeState(bk, st); err != nil {
+		return -1, err
+	}
+	return e.Seq, nil
+}
+
+// Size returns the number of entries in the log.
+func (l *Log) Size() (int64, error) {
+	var st state
+	err := l.db.View(func(tx *storage.Tx) error {
+		bk := l.buckets(tx)
+		if bk == nil {
+			return nil
+		}
+		var err error
+		st, err = readState(bk)
+		return err
+	})
+	return st.size, err
+}
+
+// Checkpoint signs a checkpoint of the current tree and stores it, if there
+// are entries that no checkpoint covers yet, and returns the latest
+// checkpoint. An empty log has no checkpoint: it returns a zero Checkpoint.
+// Every checkpoint is kept.
+func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
+	cp, fresh, err := l.latest()
+	if err != nil || fresh {
+		return cp, err
+	}
+	if l.signer == nil {
+		return Checkpoint{}, fmt.Errorf("audit log %s: checkpoint: %w", l.name, ErrNoSigner)
+	}
+	err = l.db.Update(ctx, func(tx *storage.Tx) error {
+		cp = Checkpoint{}
+		bk, err := l.create(tx)
+		if err != nil {
+			return err
+		}
+		st, err := readState(bk)
+		if err != nil {
+			return err
+		}
+		if st.size == 0 {
+			return nil
+		}
+		if st.checkpoint == st.size {
+			cp, err = l.loadCheckpoint(bk, st.size)
+			return err
+		}
+		root, err := tlog.TreeHash(st.size, hashReader{bk.hashes})
+		if err != nil {
+			return err
+		}
+		msg, err := note.Sign(&note.Note{Text: string(FormatCheckpoint(l.origin, st.size, root))}, l.signer)
+		if err != nil {
+			return fmt.Errorf("sign: %w", err)
+		}
+		if err := bk.checkpoints.Put(key(st.size), msg); err != nil {
+			return err
+		}
+		st.checkpoint = st.size
+		if err := writeState(bk, st); err != nil {
+			return err
+		}
+		cp = Checkpoint{Origin: l.origin, Size: st.size, Hash: root, Note: msg}
+		return nil
+	})
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("audit log %s: checkpoint: %w", l.name, err)
+	}
+	return cp, nil
+}
+
+// latest returns the latest stored checkpoint and whether it covers every
+// entry (true too for an empty log).
+func (l *Log) latest() (cp Checkpoint, fresh bool, err error) {
+	err = l.db.View(func(tx *storage.Tx) error {
+		bk := l.buckets(tx)
+		if bk == nil {
+			fresh = true
+			return nil
+		}
+		st, err := readState(bk)
+		if err != nil {
+			return err
+		}
+		fresh = st.checkpoint == st.size
+		if st.checkpoint == 0 {
+			return nil
+		}
+		cp, err = l.loadCheckpoint(bk, st.checkpoint)
+		return err
+	})
+	if err != nil {
+		return Checkpoint{}, false, fmt.Errorf("audit log %s: %w", l.name, err)
+	}
+	return cp, fresh, nil
+}
+
+// LatestCheckpoint returns the latest stored checkpoint (zero if none), to
+// be copied to backups, syslog or a second appliance.
+func (l *Log) LatestCheckpoint() (Checkpoint, error) {
+	cp, _, err := l.latest()
+	return cp, err
+}
+
+func (l *Log) loadCheckpoint(bk *buckets, size int64) (Checkpoint, error) {
+	var msg []byte
+	if bk.checkpoints != nil {
+		msg = bk.checkpoints.Get(key(size))
+	}
+	if msg == nil {
+		return Checkpoint{}, fmt.Errorf("%w: checkpoint of size %d missing", ErrCorruptState, size)
+	}
+	return OpenCheckpoint(msg, l.verifier)
+}
+
+// RunCheckpointer signs a checkpoint every interval (when there are new
+// entries) until ctx ends, then signs a last one. Failures are passed to
+// report (may be nil) and retried at the next tick. The daemon runs it with
+// an interval of at most a minute.
+func (l *Log) RunCheckpointer(ctx context.Context, every time.Duration, report func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if _, err := l.Checkpoint(final); err != nil && report != nil {
+				report(err)
+			}
+			return
+		case <-t.C:
+			if _, err := l.Checkpoint(ctx); err != nil && report != nil && ctx.Err() == nil {
+				report(err)
+			}
+		}
+	}
+}
+
+// Entries calls fn for every entry (in order) that matches f, until fn
+// returns an error. Pruned entries are skipped.
+func (l *Log) Entries(f Filter, fn func(Entry) error) error {
+	return l.db.View(func(tx *storage.Tx) error {
+		bk := l.buckets(tx)
+		if bk == nil || bk.entries == nil {
+			return nil
+		}
+		return bk.entries.Scan(nil, nil, func(k, v []byte) (bool, error) {
+			e, err := ParseEntry(v)
+			if err != nil {
+				return false, fmt.Errorf("audit log %s: entry %x: %w", l.name, k, err)
+			}
+			if !f.match(e) {
+				return true, nil
+			}
+			return true, fn(e)
+		})
+	})
+}
+
+// pruneBatch bounds the deletions of one transaction.
+const pruneBatch = 4096
+
+// Prune removes the bodies of the entries logged before cutoff, keeping
+// their leaf hashes and every checkpoint, so the tree still verifies. Only
+// entries covered by a checkpoint are pruned (Prune signs one first when it
+// can). It logs what it did as ActionAuditPrune and returns how many
+// entries it pruned.
+func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
+	if l.signer != nil {
+		if _, err := l.Checkpoint(ctx); err != nil {
+			return 0, err
+		}
+	}
+	var total, through int64
+	for {
+		var n, last int64
+		err := l.db.Update(ctx, func(tx *storage.Tx) error {
+			n, last = 0, 0
+			bk := l.buckets(tx)
+			if bk == nil || bk.entries == nil {
+				return nil
+			}
+			st, err := readState(bk)
+			if err != nil {
+				return err
+			}
+			var drop [][]byte
+			err = bk.entries.Scan(nil, key(st.pruned), func(k, v []byte) (bool, error) {
+				pos, ok := keyNum(k)
+				if !ok || pos >= st.checkpoint || len(drop) == pruneBatch {
+					return false, nil
+				}
+				e, err := ParseEntry(v)
+				if err != nil {
+					return false, fmt.Errorf("entry %d: %w", pos, err)
+				}
+				if !e.Time.Before(before) {
+					return false, nil
+				}
+				drop = append(drop, append([]byte(nil), k...))
+				last = pos
+				return true, nil
+			})
+			if err != nil || len(drop) == 0 {
+				return err
+			}
+			for _, k := range drop {
+				if err := bk.entries.Delete(k); err != nil {
+					return err
+				}
+			}
+			n = int64(len(drop))
+			st.pruned = last + 1
+			return writeState(bk, st)
+		})
+		if err != nil {
+			return total, fmt.Errorf("audit log %s: prune: %w", l.name, err)
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+		through = last
+	}
+	if total > 0 {
+		_, err := l.Append(ctx, Entry{
+			Actor:   Actor{Kind: ActorSystem},
+			Action:  ActionAuditPrune,
+			Outcome: OutcomeSuccess,
+			Details: map[string]string{
+				"before":  before.UTC().Format(time.RFC3339),
+				"entries": strconv.FormatInt(total, 10),
+				"through": strconv.FormatInt(through, 10),
+			},
+		})
+		if err != nil {
+			return total, fmt.Errorf("audit log %s: log prune: %w", l.name, err)
+		}
+	}
+	return total, nil
+}
