@@ -481,3 +481,52 @@ func readFile(t *testing.T, p string) string {
 }
 
 var _ = context.Background
+
+// TestE2ESocketActivation passes a listening socket the way systemd does
+// (fd 3, LISTEN_FDS=1, LISTEN_PID of the service) and expects tresor to
+// serve HTTPS on it instead of opening its own.
+func TestE2ESocketActivation(t *testing.T) {
+	dataDir := shortTemp(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // the child holds its own copy of the socket
+	// exec keeps the shell's pid, so LISTEN_PID=$$ names tresor itself.
+	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" serve --data-dir "$1" --listen 127.0.0.1:1`, binPath, dataDir)
+	cmd.ExtraFiles = []*os.File{f}
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	var resp *http.Response
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		resp, err = client.Get("https://" + addr + "/healthz")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no HTTPS on the activated socket %s: %v\n%s", addr, err, out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz on activated socket = %d", resp.StatusCode)
+	}
+	if !strings.Contains(out.String(), addr) {
+		t.Errorf("daemon does not report the activated address %s:\n%s", addr, out.String())
+	}
+}

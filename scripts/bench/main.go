@@ -57,7 +57,6 @@ type result struct {
 	bytes   int64
 	objects int64
 	dur     time.Duration
-	rssKiB  int64
 }
 
 func (r result) mbps() float64 { return float64(r.bytes) / r.dur.Seconds() / 1e6 }
