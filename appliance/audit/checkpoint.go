@@ -121,13 +121,19 @@ type frontier struct {
 	roots []tlog.Hash
 }
 
-func (f *frontier) add(h tlog.Hash) {
+// add adds the leaf hash h and appends to made the hashes that tlog stores
+// for it (see tlog.StoredHashes): h, then the roots of the subtrees it
+// completes, level by level.
+func (f *frontier) add(h tlog.Hash, made []tlog.Hash) []tlog.Hash {
+	made = append(made, h)
 	for n := f.n; n&1 == 1; n >>= 1 {
 		h = tlog.NodeHash(f.roots[len(f.roots)-1], h)
 		f.roots = f.roots[:len(f.roots)-1]
+		made = append(made, h)
 	}
 	f.roots = append(f.roots, h)
 	f.n++
+	return made
 }
 
 // root returns the tree hash of the leaves added so far.

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -176,9 +177,21 @@ func (l *Log) verifyTx(ctx context.Context, tx *storage.Tx, known [][]byte, rep 
 	for ci < len(cks) && cks[ci].size == 0 {
 		ci++
 	}
+	var made []tlog.Hash
 	add := func(h tlog.Hash) {
-		front.add(h)
+		pos := front.n
+		made = front.add(h, made[:0])
 		next++
+		// Every stored tree hash must be the one the entries give: proofs
+		// are built from them.
+		base := tlog.StoredHashIndex(0, pos)
+		for lvl := 1; lvl < len(made) && p == nil; lvl++ {
+			v := bk.hashes.Get(key(base + int64(lvl)))
+			if !bytes.Equal(v, made[lvl][:]) {
+				lo := pos + 1 - 1<<lvl
+				p = &Problem{lo, KindModified, fmt.Sprintf("stored tree hash over entries %d to %d does not match them", lo, pos)}
+			}
+		}
 		for ci < len(cks) && cks[ci].size == front.n && p == nil {
 			c := cks[ci]
 			if front.root() != c.hash {
