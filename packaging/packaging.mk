@@ -28,7 +28,7 @@ PKG_GO_PKG    ?= ./cmd/tresor
 # IMAGE_SSH_KEY=file authorises that public key for root.
 IMAGE_SSH     ?= 0
 IMAGE_SSH_KEY ?=
-IMAGE_SIZE    ?= 3G
+IMAGE_SIZE    ?= 2G
 IMAGE_MIRROR  ?= http://deb.debian.org/debian
 IMAGE_TIMEOUT ?= 900
 
@@ -91,7 +91,7 @@ image-deps:
 image: image-deps
 	$(MAKE) PKG_ARCHES=amd64 deb
 	IMAGE_SSH=$(IMAGE_SSH) IMAGE_SSH_KEY=$(IMAGE_SSH_KEY) IMAGE_SIZE=$(IMAGE_SIZE) \
-	IMAGE_MIRROR=$(IMAGE_MIRROR) \
+	IMAGE_MIRROR=$(IMAGE_MIRROR) IMAGE_SBOM_TOOL=$(PKG_DIST)/bin/sbom \
 		scripts/image/build.sh $(PKG_DIST)/tresor_$(PKG_VERSION)-1_amd64.deb $(IMAGE_BASE)
 	@scripts/pkg-checksums.sh $(PKG_DIST)
 
