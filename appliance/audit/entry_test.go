@@ -212,8 +212,8 @@ func FuzzParseSeal(f *testing.F) {
 
 func TestRunsFirstDiff(t *testing.T) {
 	for _, tc := range []struct {
-		a, b   string
-		pos    int64
+		a, b    string
+		pos     int64
 		inA, ok bool
 	}{
 		{"0-9", "0-9", 0, false, false},

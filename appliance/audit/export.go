@@ -45,6 +45,7 @@ type (
 		Type  string          `json:"type"` // "entry"
 		Index int64           `json:"index"`
 		Entry json.RawMessage `json:"entry"`
+		Size  int64           `json:"size"` // tree size the proof is for: the latest checkpoint's
 		Proof []tlog.Hash     `json:"proof"`
 	}
 	sealLine struct {
@@ -172,7 +173,7 @@ func (l *Log) Export(ctx context.Context, w io.Writer, f Filter) error {
 					return false, fmt.Errorf("prove entry %d: %w", pos, err)
 				}
 				sel.add(pos)
-				return true, enc.Encode(entryLine{Type: "entry", Index: pos, Entry: v, Proof: proof})
+				return true, enc.Encode(entryLine{Type: "entry", Index: pos, Entry: v, Size: latest.Size, Proof: proof})
 			})
 			if err != nil {
 				return err
@@ -330,9 +331,11 @@ type exportVerifier struct {
 	done      bool // stopped: the rest cannot be trusted
 }
 
-// note records p if it is the first problem by position.
+// note records p if it is the first problem by position. A second entry
+// at a position that looked modified shows that the first was inserted.
 func (v *exportVerifier) note(p Problem) {
-	if v.first == nil || p.Position < v.first.Position {
+	if v.first == nil || p.Position < v.first.Position ||
+		p.Position == v.first.Position && v.first.Kind == KindModified && p.Kind == KindInserted {
 		v.first = &p
 	}
 }
@@ -418,8 +421,14 @@ func (v *exportVerifier) step(b []byte) bool {
 
 	case "entry":
 		v.entries = true
-		if ln.Index == nil {
-			return malformed("entry without index")
+		if ln.Index == nil || ln.Size == nil {
+			return malformed("entry without index or size")
+		}
+		if *ln.Size != v.latest.Size {
+			if *ln.Size > v.latest.Size {
+				return v.stop(Problem{v.latest.Size, KindTailDeleted, fmt.Sprintf("the entries are proven against a checkpoint of size %d that is missing from the export", *ln.Size)})
+			}
+			return malformed("entry proven against size %d, not the latest checkpoint (size %d)", *ln.Size, v.latest.Size)
 		}
 		idx := *ln.Index
 		switch {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -63,6 +64,10 @@ type Log struct {
 	verifier note.Verifier
 	vkey     string
 	clock    func() time.Time
+
+	mu       sync.Mutex   // guards the append queue
+	queue    []*appendReq // appends waiting for the next batch
+	flushing bool         // a flush goroutine is running
 }
 
 // Open opens the log called name ("appliance" or a tenant slug) in db.
@@ -263,18 +268,86 @@ func leafHash(b *storage.Bucket, n int64) (tlog.Hash, bool) {
 
 // Append logs e and returns its sequence number once the entry is durable
 // (committed on every available copy of the database). Concurrent calls
-// share one commit. Seq, Time and Log of e are set by the log.
+// are batched: one transaction (and one group commit) for every entry
+// queued while the previous batch commits. Seq, Time and Log of e are set
+// by the log. Once queued, the entry is committed even if ctx ends; Append
+// then still waits for the commit, as storage's Update does.
 func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
-	var seq int64
-	err := l.db.Update(ctx, func(tx *storage.Tx) error {
-		var err error
-		seq, err = l.AppendTx(tx, e)
-		return err
-	})
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
-	return seq, nil
+	if err := e.check(); err != nil {
+		return -1, err
+	}
+	r := &appendReq{e: e, done: make(chan struct{})}
+	l.mu.Lock()
+	l.queue = append(l.queue, r)
+	start := !l.flushing
+	l.flushing = true
+	l.mu.Unlock()
+	if start {
+		go l.flush(context.WithoutCancel(ctx))
+	}
+	<-r.done
+	return r.seq, r.err
+}
+
+// appendReq is one queued Append.
+type appendReq struct {
+	e    Entry
+	seq  int64
+	err  error
+	done chan struct{}
+}
+
+// maxBatch bounds the entries of one transaction.
+const maxBatch = 1024
+
+// flush commits queued appends, a batch per transaction, until the queue
+// is empty.
+func (l *Log) flush(ctx context.Context) {
+	for {
+		l.mu.Lock()
+		n := min(len(l.queue), maxBatch)
+		if n == 0 {
+			l.flushing = false
+			l.mu.Unlock()
+			return
+		}
+		batch := l.queue[:n:n]
+		l.queue = l.queue[n:]
+		l.mu.Unlock()
+
+		err := l.db.Update(ctx, func(tx *storage.Tx) error {
+			return l.appendBatch(tx, batch)
+		})
+		for _, r := range batch {
+			if err != nil {
+				r.seq, r.err = -1, err
+			}
+			close(r.done)
+		}
+	}
+}
+
+// appendBatch appends the batch's entries in tx. An entry Append refuses
+// gets its error and is skipped; any other error fails the batch.
+func (l *Log) appendBatch(tx *storage.Tx, batch []*appendReq) error {
+	bk, err := l.create(tx)
+	if err != nil {
+		return fmt.Errorf("audit log %s: %w", l.name, err)
+	}
+	st, err := readState(bk)
+	if err != nil {
+		return fmt.Errorf("audit log %s: %w", l.name, err)
+	}
+	for _, r := range batch {
+		r.seq, r.err = l.appendOne(bk, &st, r.e)
+		if r.err != nil && !errors.Is(r.err, ErrInvalidEntry) {
+			return r.err
+		}
+	}
+	return writeState(bk, st)
 }
 
 // AppendTx logs e inside tx, so that the entry commits together with the
@@ -292,6 +365,20 @@ func (l *Log) AppendTx(tx *storage.Tx, e Entry) (int64, error) {
 	if err != nil {
 		return -1, fmt.Errorf("audit log %s: %w", l.name, err)
 	}
+	seq, err := l.appendOne(bk, &st, e)
+	if err != nil {
+		return -1, err
+	}
+	if err := writeState(bk, st); err != nil {
+		return -1, err
+	}
+	return seq, nil
+}
+
+// appendOne writes e and its tree hashes at position st.size and advances
+// st (which the caller writes). It refuses an oversized entry before
+// writing anything.
+func (l *Log) appendOne(bk *buckets, st *state, e Entry) (int64, error) {
 	// The log never goes backwards in time: a clock that was set back
 	// gives entries the time of the last one.
 	now := l.clock().UTC()
@@ -321,9 +408,6 @@ func (l *Log) AppendTx(tx *storage.Tx, e Entry) (int64, error) {
 	}
 	st.size++
 	st.last = now.UnixNano()
-	if err := writeState(bk, st); err != nil {
-		return -1, err
-	}
 	return e.Seq, nil
 }
 
