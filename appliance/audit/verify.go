@@ -34,9 +34,9 @@ type Problem struct {
 	// starts; for checkpoint problems the checkpoint's tree size; for an
 	// unreadable export line the position after the last entry read (the
 	// detail names the line).
-	Position int64
-	Kind     Kind
-	Detail   string
+	Position int64  `json:"position"`
+	Kind     Kind   `json:"kind"`
+	Detail   string `json:"detail"`
 }
 
 func (p Problem) String() string {

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"tresor/appliance/audit"
+)
+
+func init() {
+	var file, key string
+	register(&command{
+		name:  "audit verify",
+		args:  "--file F [--key K]",
+		short: "verify an audit log export offline (no daemon needed): signatures, proofs, completeness",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
+			fs.StringVar(&file, "file", "", "the JSON lines export (tresor audit export)")
+			fs.StringVar(&key, "key", "", "the appliance's audit verifier key, or a file holding it (without it the key in the export is used, which proves nothing about who made it)")
+		},
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) > 0 {
+				return usagef("audit verify takes no arguments, got %q", args[0])
+			}
+			if file == "" {
+				return usagef("--file is required")
+			}
+			vkey, err := verifierKeyArg(key)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(file)
+			if err != nil {
+				return fmt.Errorf("--file: %w", err)
+			}
+			defer f.Close()
+			rep, err := audit.VerifyExport(f, vkey)
+			if errors.Is(err, audit.ErrTampered) {
+				if c.json {
+					c.print(rep, nil)
+				}
+				return fmt.Errorf("%s: NOT OK: %w", file, err)
+			}
+			if err != nil {
+				return err
+			}
+			return c.print(rep, func(w io.Writer) { printVerifyReport(w, rep) })
+		},
+	})
+}
+
+// verifierKeyArg takes --key as a file holding the key if such a file
+// exists, else as the key text itself.
+func verifierKeyArg(arg string) (string, error) {
+	if arg == "" {
+		return "", nil
+	}
+	if st, err := os.Stat(arg); err == nil && st.Mode().IsRegular() {
+		b, err := os.ReadFile(arg)
+		if err != nil {
+			return "", fmt.Errorf("--key: %w", err)
+		}
+		k := strings.TrimSpace(string(b))
+		if k == "" {
+			return "", fmt.Errorf("--key: %s is empty", arg)
+		}
+		return k, nil
+	}
+	return arg, nil
+}
+
+func printVerifyReport(w io.Writer, rep audit.Report) {
+	fmt.Fprintf(w, "OK: audit log %s: %d entries verified against %d checkpoints (tree size %d, root %s)\n",
+		rep.Log, rep.Entries, rep.Checkpoints, rep.Size, rep.LatestHash)
+	name, _, _ := strings.Cut(rep.Key, "+")
+	if rep.KeyPinned {
+		fmt.Fprintf(w, "Signed by the given key %q.\n", name)
+		return
+	}
+	fmt.Fprintf(w, "WARNING: no --key given: checked against the key named in the export itself (%q),\n", name)
+	fmt.Fprintln(w, "which proves the export is intact but not who made it. Pass --key with the appliance's audit key.")
+}
