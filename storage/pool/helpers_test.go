@@ -2,6 +2,7 @@ package pool
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"io"
 	"math/rand/v2"
@@ -67,14 +68,17 @@ func reopen(t testing.TB, p *Pool, paths []string, opts Options) (*Pool, *Namesp
 // give compressible content so both seal paths run.
 func content(seed uint64, n int) []byte {
 	b := make([]byte, n)
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	if seed%2 == 0 {
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-	} else {
-		for i := range b {
-			b[i] = "abcdefgh"[r.IntN(8)]
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], seed)
+	rand.NewChaCha8(key).Read(b)
+	if seed%2 == 1 {
+		// Compressible: runs of one random byte.
+		for i := 0; i < n; i += 64 {
+			end := min(i+64, n)
+			c := b[i] & 7
+			for j := i; j < end; j++ {
+				b[j] = 'a' + c
+			}
 		}
 	}
 	return b
