@@ -2,7 +2,6 @@ package pool
 
 import (
 	"errors"
-	"io/fs"
 
 	"tresor/storage/meta"
 )
@@ -104,11 +103,17 @@ func (p *Pool) Status() Status {
 		case !m.online():
 			ds.State = DiskOffline
 		default:
-			_, err := m.d.ReadFile(fileLabel)
+			// The label must still be there and still be this disk's:
+			// a disk whose content vanished or was swapped is failed.
+			b, err := m.d.ReadFile(fileLabel)
+			if err == nil {
+				var l *label
+				if l, err = parseLabel(b); err == nil && (l.Pool != p.id || l.Index != m.index) {
+					err = errors.New("label changed")
+				}
+			}
 			total, free, uerr := m.d.Usage()
 			switch {
-			case err != nil && errors.Is(err, fs.ErrNotExist):
-				ds.State = DiskFailed // its content vanished
 			case err != nil || uerr != nil:
 				ds.State = DiskFailed
 			case ds.ReadErrors+ds.WriteErrors+ds.ChecksumErrors > 0 || pending[m.index]:
