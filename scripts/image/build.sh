@@ -31,7 +31,7 @@ die() { log "error: $*"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (mmdebstrap, loop devices, grub-install)"
 [ -f "$deb" ] || die "no package $deb (make deb first)"
-for t in mmdebstrap sfdisk partx losetup mkfs.ext4 mkfs.vfat qemu-img; do
+for t in mmdebstrap sfdisk partx losetup mkfs.ext4 mkfs.vfat mcopy qemu-img; do
 	command -v "$t" >/dev/null || die "$t missing: run scripts/image/deps.sh"
 done
 if [ "$ssh" = 1 ] && [ -n "$ssh_key" ] && [ ! -f "$ssh_key" ]; then
@@ -45,7 +45,7 @@ mnt=$work/mnt
 loop=""
 cleanup() {
 	set +e
-	for m in "$mnt/sys" "$mnt/proc" "$mnt/dev/pts" "$mnt/dev" "$mnt/boot/efi" "$mnt"; do
+	for m in "$mnt/sys" "$mnt/proc" "$mnt/dev/pts" "$mnt/dev" "$mnt"; do
 		mountpoint -q "$m" && umount "$m"
 	done
 	if [ -n "$loop" ]; then
@@ -68,25 +68,40 @@ pkgs=(
 )
 [ "$ssh" = 1 ] && pkgs+=(openssh-server)
 
-log "mmdebstrap $suite (${#pkgs[@]} packages + tresor)"
-cp "$deb" "$work/tresor.deb"
-mmdebstrap --variant=minbase --mode=root --format=directory \
-	--include="$(IFS=,; echo "${pkgs[*]}")" \
-	--essential-hook='echo "grub-pc grub-pc/install_devices_empty boolean true" | chroot "$1" debconf-set-selections' \
-	--customize-hook="copy-in $work/tresor.deb /tmp" \
-	--customize-hook='chroot "$1" apt-get install -y --no-install-recommends /tmp/tresor.deb' \
-	--customize-hook='rm -f "$1/tmp/tresor.deb"' \
-	"$suite" "$root" \
-	"deb $mirror $suite main" \
-	"deb $mirror $suite-updates main" \
-	"deb $security $suite-security main"
+# The Debian base (everything but tresor) is cached for a day as a tarball,
+# keyed by suite, mirrors and package list: rebuilding the image for a new
+# tresor commit then takes minutes, and a day-old base misses no update
+# that unattended-upgrades would not fetch at first boot anyway.
+cache_dir=${IMAGE_CACHE:-$(dirname "$out")/cache}
+key=$(printf '%s\n' "$suite" "$mirror" "$security" "${pkgs[@]}" "$(date -u +%F)" | sha256sum | cut -c1-16)
+base=$cache_dir/image-base-$key.tar
+mkdir -p "$cache_dir"
+if [ ! -f "$base" ]; then
+	log "mmdebstrap $suite (${#pkgs[@]} packages) -> $base"
+	rm -f "$cache_dir"/image-base-*.tar
+	mmdebstrap --variant=minbase --mode=root \
+		--include="$(IFS=,; echo "${pkgs[*]}")" \
+		--essential-hook='echo "grub-pc grub-pc/install_devices_empty boolean true" | chroot "$1" debconf-set-selections' \
+		"$suite" "$base.partial.tar" \
+		"deb $mirror $suite main" \
+		"deb $mirror $suite-updates main" \
+		"deb $security $suite-security main"
+	mv "$base.partial.tar" "$base"
+else
+	log "Debian base from cache $base"
+fi
+mkdir -p "$root"
+tar -C "$root" --xattrs --xattrs-include='*' --numeric-owner -xf "$base"
+
+log "install $(basename "$deb")"
+cp "$deb" "$root/tmp/tresor.deb"
+chroot "$root" dpkg -i /tmp/tresor.deb
+rm -f "$root/tmp/tresor.deb"
 
 # --- 2. Configuration -------------------------------------------------------
 log "configure"
 root_uuid=$(cat /proc/sys/kernel/random/uuid)
 esp_id=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
-esp_uuid="${esp_id:0:4}-${esp_id:4:4}"
-esp_uuid=${esp_uuid^^}
 
 echo "$hostname" > "$root/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$hostname" > "$root/etc/hosts"
@@ -97,7 +112,6 @@ rm -f "$root/var/lib/dbus/machine-id"
 cat > "$root/etc/fstab" <<FSTAB
 # <file system>     <mount point> <type> <options>                 <dump> <pass>
 UUID=$root_uuid /         ext4   errors=remount-ro        0 1
-UUID=$esp_uuid      /boot/efi vfat   umask=0077,nofail         0 2
 FSTAB
 
 # Network: DHCP on every wired interface, systemd-resolved for DNS.
@@ -132,7 +146,7 @@ install -m 0755 "$here/tresor-growroot" "$root/usr/local/sbin/tresor-growroot"
 install -m 0644 "$here/tresor-growroot.service" "$root/etc/systemd/system/tresor-growroot.service"
 
 # Boot loader configuration: serial and VGA console.
-mkdir -p "$root/etc/default/grub.d" "$root/boot/efi"
+mkdir -p "$root/etc/default/grub.d"
 cat > "$root/etc/default/grub.d/tresor.cfg" <<'GRUB'
 GRUB_TIMEOUT=2
 GRUB_DISTRIBUTOR="tresor (Debian)"
@@ -193,14 +207,25 @@ mkfs.ext4 -q -L tresor-root -U "$root_uuid" -d "$root" "${loop}p3"
 log "boot loader"
 mkdir -p "$mnt"
 mount "${loop}p3" "$mnt"
-mount "${loop}p2" "$mnt/boot/efi"
 mount --bind /dev "$mnt/dev"
 mount -t devpts devpts "$mnt/dev/pts"
 mount -t proc proc "$mnt/proc"
 mount -t sysfs sysfs "$mnt/sys"
 chroot "$mnt" grub-install --target=i386-pc --recheck "$loop"
-chroot "$mnt" grub-install --target=x86_64-efi --efi-directory=/boot/efi \
-	--bootloader-id=debian --removable --no-nvram --no-uefi-secure-boot
+# UEFI: the ESP is filled with mtools, without mounting it (the build host's
+# kernel need not have vfat). BOOTX64.EFI (the removable-media path every
+# firmware tries) is a GRUB that finds the root file system by UUID and
+# reads the same /boot/grub/grub.cfg as the BIOS GRUB.
+mkdir -p "$mnt/boot/grub/x86_64-efi"
+cp /usr/lib/grub/x86_64-efi/*.mod /usr/lib/grub/x86_64-efi/*.lst "$mnt/boot/grub/x86_64-efi/" 2>/dev/null ||
+	cp "$mnt"/usr/lib/grub/x86_64-efi/*.mod "$mnt"/usr/lib/grub/x86_64-efi/*.lst "$mnt/boot/grub/x86_64-efi/"
+printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)/boot/grub\n' "$root_uuid" > "$mnt/tmp/early.cfg"
+chroot "$mnt" grub-mkimage -O x86_64-efi -o /tmp/BOOTX64.EFI -p /boot/grub -c /tmp/early.cfg \
+	part_gpt part_msdos ext2 fat search search_fs_uuid normal configfile linux echo \
+	all_video efi_gop efi_uga gzio serial terminal test
+mmd -i "${loop}p2" ::/EFI ::/EFI/BOOT
+mcopy -i "${loop}p2" "$mnt/tmp/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
+rm -f "$mnt/tmp/BOOTX64.EFI" "$mnt/tmp/early.cfg"
 chroot "$mnt" update-grub 2>&1 | grep -v '^$' >&2
 grep -q "root=UUID=$root_uuid" "$mnt/boot/grub/grub.cfg" || die "grub.cfg does not boot root=UUID=$root_uuid"
 # grub-pc asks for its install device at upgrades; the disk name differs
@@ -208,7 +233,7 @@ grep -q "root=UUID=$root_uuid" "$mnt/boot/grub/grub.cfg" || die "grub.cfg does n
 # the embedded core image (it reads grub.cfg, which upgrades regenerate).
 echo "grub-pc grub-pc/install_devices_empty boolean true" | chroot "$mnt" debconf-set-selections
 
-umount "$mnt/sys" "$mnt/proc" "$mnt/dev/pts" "$mnt/dev" "$mnt/boot/efi" "$mnt"
+umount "$mnt/sys" "$mnt/proc" "$mnt/dev/pts" "$mnt/dev" "$mnt"
 e2fsck -fy "${loop}p3" >/dev/null 2>&1 || true
 partx -d "$loop"
 losetup -d "$loop"
