@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -15,8 +16,6 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
-
-	"tresor/storage"
 )
 
 // ExportFormat is the version of the JSON lines export format.
@@ -112,86 +111,82 @@ func (l *Log) Export(ctx context.Context, w io.Writer, f Filter) error {
 	if _, err := l.Checkpoint(ctx); err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
+	latest, err := l.LatestCheckpoint()
+	if err != nil {
+		return err
+	}
+	if latest.Size == 0 {
+		latest.Hash, _ = tlog.TreeHash(0, nil)
+	}
+	// Lines are produced inside short read transactions and written out
+	// between them. Everything up to the latest checkpoint is immutable
+	// (but for pruning, which only removes entries), so the chunks fit
+	// together.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	err := l.db.View(func(tx *storage.Tx) error {
-		h := headerLine{Type: "header", Format: ExportFormat, Log: l.name, Key: l.vkey, Created: l.clock().UTC().Format(timeLayout)}
-		if !f.IsZero() {
-			h.Filter = &f
+	out := func() error {
+		_, err := w.Write(buf.Bytes())
+		buf.Reset()
+		return err
+	}
+	h := headerLine{Type: "header", Format: ExportFormat, Log: l.name, Key: l.vkey, Created: l.clock().UTC().Format(timeLayout)}
+	if !f.IsZero() {
+		h.Filter = &f
+	}
+	if err := enc.Encode(h); err != nil {
+		return err
+	}
+	var prev Checkpoint
+	err = l.scanChunks(bucketCheckpoints, 1, latest.Size+1, func(bk *buckets, size int64, v []byte) error {
+		c, err := OpenCheckpoint(v, l.verifier)
+		if err != nil {
+			return fmt.Errorf("checkpoint %d: %w", size, err)
 		}
-		if err := enc.Encode(h); err != nil {
+		line := checkpointLine{Type: "checkpoint", Size: c.Size, Note: string(v)}
+		if prev.Size > 0 {
+			if line.Consistency, err = tlog.ProveTree(c.Size, prev.Size, hashReader{bk.hashes}); err != nil {
+				return fmt.Errorf("prove checkpoint %d from %d: %w", c.Size, prev.Size, err)
+			}
+		}
+		prev = c
+		return enc.Encode(line)
+	}, out)
+	if err != nil {
+		return fmt.Errorf("audit log %s: export: %w", l.name, err)
+	}
+	var sel runs
+	err = l.scanChunks(bucketEntries, 0, latest.Size, func(bk *buckets, pos int64, v []byte) error {
+		e, err := ParseEntry(v)
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", pos, err)
+		}
+		if !f.match(e) {
+			return nil
+		}
+		proof, err := tlog.ProveRecord(latest.Size, pos, hashReader{bk.hashes})
+		if err != nil {
+			return fmt.Errorf("prove entry %d: %w", pos, err)
+		}
+		sel.add(pos)
+		return enc.Encode(entryLine{Type: "entry", Index: pos, Entry: v, Size: latest.Size, Proof: proof})
+	}, func() error {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		bk := l.buckets(tx)
-		if bk == nil {
-			bk = &buckets{}
-		}
-		r := hashReader{bk.hashes}
-		var latest Checkpoint
-		if bk.checkpoints != nil {
-			err := bk.checkpoints.Scan(nil, nil, func(k, v []byte) (bool, error) {
-				c, err := OpenCheckpoint(v, l.verifier)
-				if err != nil {
-					return false, fmt.Errorf("checkpoint %x: %w", k, err)
-				}
-				line := checkpointLine{Type: "checkpoint", Size: c.Size, Note: string(v)}
-				if latest.Size > 0 {
-					if line.Consistency, err = tlog.ProveTree(c.Size, latest.Size, r); err != nil {
-						return false, fmt.Errorf("prove checkpoint %d from %d: %w", c.Size, latest.Size, err)
-					}
-				}
-				latest = c
-				return true, enc.Encode(line)
-			})
-			if err != nil {
-				return err
-			}
-		}
-		var sel runs
-		if bk.entries != nil && latest.Size > 0 {
-			n := 0
-			err := bk.entries.Scan(nil, nil, func(k, v []byte) (bool, error) {
-				if n++; n%1024 == 0 {
-					if err := ctx.Err(); err != nil {
-						return false, err
-					}
-				}
-				pos, ok := keyNum(k)
-				if !ok || pos >= latest.Size {
-					return false, nil
-				}
-				e, err := ParseEntry(v)
-				if err != nil {
-					return false, fmt.Errorf("entry %d: %w", pos, err)
-				}
-				if !f.match(e) {
-					return true, nil
-				}
-				proof, err := tlog.ProveRecord(latest.Size, pos, r)
-				if err != nil {
-					return false, fmt.Errorf("prove entry %d: %w", pos, err)
-				}
-				sel.add(pos)
-				return true, enc.Encode(entryLine{Type: "entry", Index: pos, Entry: v, Size: latest.Size, Proof: proof})
-			})
-			if err != nil {
-				return err
-			}
-		}
-		if latest.Size == 0 {
-			latest.Hash, _ = tlog.TreeHash(0, nil)
-		}
-		seal, err := note.Sign(&note.Note{Text: string(formatSeal(l.name, latest.Size, latest.Hash, sel))}, l.signer)
-		if err != nil {
-			return fmt.Errorf("sign seal: %w", err)
-		}
-		return enc.Encode(sealLine{Type: "seal", Note: string(seal)})
+		return out()
 	})
-	if err == nil {
-		err = bw.Flush()
-	}
 	if err != nil {
+		return fmt.Errorf("audit log %s: export: %w", l.name, err)
+	}
+	seal, err := note.Sign(&note.Note{Text: string(formatSeal(l.name, latest.Size, latest.Hash, sel))}, l.signer)
+	if err != nil {
+		return fmt.Errorf("audit log %s: export: sign seal: %w", l.name, err)
+	}
+	if err := enc.Encode(sealLine{Type: "seal", Note: string(seal)}); err != nil {
+		return err
+	}
+	if err := out(); err != nil {
 		return fmt.Errorf("audit log %s: export: %w", l.name, err)
 	}
 	return nil

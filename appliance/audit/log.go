@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -548,24 +549,80 @@ func (l *Log) RunCheckpointer(ctx context.Context, every time.Duration, report f
 }
 
 // Entries calls fn for every entry (in order) that matches f, until fn
-// returns an error. Pruned entries are skipped.
+// returns an error. Pruned entries are skipped. fn runs outside any
+// transaction.
 func (l *Log) Entries(f Filter, fn func(Entry) error) error {
-	return l.db.View(func(tx *storage.Tx) error {
-		bk := l.buckets(tx)
-		if bk == nil || bk.entries == nil {
-			return nil
-		}
-		return bk.entries.Scan(nil, nil, func(k, v []byte) (bool, error) {
+	var batch []Entry
+	return l.scanChunks(bucketEntries, 0, math.MaxInt64,
+		func(_ *buckets, pos int64, v []byte) error {
 			e, err := ParseEntry(v)
 			if err != nil {
-				return false, fmt.Errorf("audit log %s: entry %x: %w", l.name, k, err)
+				return fmt.Errorf("audit log %s: entry %d: %w", l.name, pos, err)
 			}
-			if !f.match(e) {
-				return true, nil
+			if f.match(e) {
+				batch = append(batch, e)
 			}
-			return true, fn(e)
+			return nil
+		},
+		func() error {
+			defer func() { batch = batch[:0] }()
+			for _, e := range batch {
+				if err := fn(e); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
-	})
+}
+
+// chunk bounds the keys one read transaction visits: a long read
+// transaction would hold off writers that need to grow the database file,
+// and exports are written to clients of any speed.
+const chunk = 1024
+
+// scanChunks visits the keys from..to-1 of the log's bucket named bucket
+// in key order, in read transactions of at most chunk keys each: inTx runs
+// inside the transaction for each key (v is valid only there), between
+// runs after each transaction, outside it.
+func (l *Log) scanChunks(bucket string, from, to int64, inTx func(bk *buckets, pos int64, v []byte) error, between func() error) error {
+	for from < to {
+		err := l.db.View(func(tx *storage.Tx) error {
+			bk := l.buckets(tx)
+			var b *storage.Bucket
+			if bk != nil {
+				b = bk.root.Bucket(bucket)
+			}
+			if b == nil {
+				from = to
+				return nil
+			}
+			n, more := 0, false
+			err := b.Scan(nil, key(from), func(k, v []byte) (bool, error) {
+				pos, ok := keyNum(k)
+				if !ok || pos >= to {
+					return false, nil
+				}
+				if n == chunk {
+					more = true
+					return false, nil
+				}
+				n++
+				from = pos + 1
+				return true, inTx(bk, pos, v)
+			})
+			if !more {
+				from = to
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if err := between(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pruneBatch bounds the deletions of one transaction.
