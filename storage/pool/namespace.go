@@ -68,19 +68,25 @@ func (p *Pool) Namespace(name string) (*Namespace, error) {
 	if err := CheckNamespaceName(name); err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	// nsMu serialises opening namespaces (meta.Open verifies every copy,
+	// which takes a while) without holding up reads and writes, which
+	// need p.mu.
+	p.nsMu.Lock()
+	defer p.nsMu.Unlock()
+	p.mu.RLock()
+	closed, master, sys := p.closed, p.master, p.sys
+	p.mu.RUnlock()
 	switch {
-	case p.closed:
+	case closed || p.spaces == nil:
 		return nil, ErrClosed
-	case p.master == nil:
+	case master == nil:
 		return nil, ErrLocked
 	}
 	if ns := p.spaces[name]; ns != nil {
 		return ns, nil
 	}
 	var st *nsState
-	err := p.sys.View(func(tx *meta.Tx) error {
+	err := sys.View(func(tx *meta.Tx) error {
 		v := tx.Bucket(bucketPool, bucketNamespaces).Get([]byte(name))
 		if v == nil {
 			return fmt.Errorf("namespace %s: %w", name, ErrNotFound)
@@ -95,11 +101,11 @@ func (p *Pool) Namespace(name string) (*Namespace, error) {
 	if st.State != stateActive {
 		return nil, fmt.Errorf("namespace %s is being deleted: %w", name, ErrNotFound)
 	}
-	key, err := p.master.UnwrapNamespaceKey(name, st.Key)
+	key, err := master.UnwrapNamespaceKey(name, st.Key)
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: %w", name, err)
 	}
-	db, err := meta.Open(p.metaPathsLocked(nsMetaFile(name)), p.opts.Meta)
+	db, err := meta.Open(p.metaPaths(nsMetaFile(name)), p.opts.Meta)
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: open database: %w", name, err)
 	}
@@ -177,10 +183,10 @@ func (p *Pool) DeleteNamespace(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete namespace %s: %w", name, err)
 	}
-	p.mu.Lock()
+	p.nsMu.Lock()
 	ns := p.spaces[name]
 	delete(p.spaces, name)
-	p.mu.Unlock()
+	p.nsMu.Unlock()
 	if ns != nil {
 		ns.mu.Lock()
 		ns.deleted = true

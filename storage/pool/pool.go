@@ -106,8 +106,10 @@ type Pool struct {
 	keyring []byte    // the keyring bytes that unlocked
 	master  *keys.Master
 	sys     *meta.DB
-	spaces  map[string]*Namespace
 	closed  bool
+
+	nsMu   sync.Mutex
+	spaces map[string]*Namespace // open namespaces; nil once closed
 
 	heal *healer
 
@@ -614,13 +616,15 @@ func (p *Pool) Close() error {
 	if h != nil {
 		h.stop()
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.nsMu.Lock()
 	var errs []error
 	for _, ns := range p.spaces {
 		errs = append(errs, ns.close())
 	}
 	p.spaces = nil
+	p.nsMu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.sys != nil {
 		errs = append(errs, p.sys.Close())
 		p.sys = nil
