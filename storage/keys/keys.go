@@ -576,3 +576,15 @@ func (m *Master) UnwrapNamespaceKey(namespace string, wrapped []byte) ([32]byte,
 func namespaceAAD(namespace string) []byte {
 	return append([]byte("tresor namespace key v1\x00"), namespace...)
 }
+
+// DeriveKey returns a key for one purpose derived from the master key
+// (HKDF-SHA256, the purpose as info), for small secrets of the system such
+// as the audit signing key. Distinct purposes give independent keys.
+func (m *Master) DeriveKey(purpose string) ([32]byte, error) {
+	var k [32]byte
+	if m.wiped {
+		return k, ErrWiped
+	}
+	copy(k[:], derive(m.k[:], nil, "tresor derived v1 "+purpose))
+	return k, nil
+}
