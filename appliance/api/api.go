@@ -139,6 +139,14 @@ func readBody(r *http.Request) (json.RawMessage, error) {
 	return b, nil
 }
 
+// HandleHTTP registers a plain handler, for calls that stream bytes (an
+// export) rather than JSON. Errors before the first byte go through
+// WriteError.
+func (m *Mux) HandleHTTP(pattern string, h http.HandlerFunc) { m.mux.HandleFunc(pattern, h) }
+
+// WriteError answers with err as {"error": …} and its status.
+func WriteError(w http.ResponseWriter, err error) { writeError(w, err) }
+
 func writeError(w http.ResponseWriter, err error) {
 	status := http.StatusInternalServerError
 	var ae *Error

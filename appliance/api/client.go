@@ -126,3 +126,20 @@ func decodeError(resp *http.Response) error {
 	}
 	return &Error{Status: resp.StatusCode, Msg: e.Error}
 }
+
+// Download makes a call whose answer is a byte stream and copies it to w.
+func (c *Client) Download(ctx context.Context, path string, w io.Writer) (int64, error) {
+	resp, err := c.request(ctx, "GET", path, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return 0, decodeError(resp)
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("download cut off after %d bytes: %w", n, err)
+	}
+	return n, nil
+}

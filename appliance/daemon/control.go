@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tresor/appliance/api"
+	"tresor/appliance/audit"
 	"tresor/appliance/schedule"
 	"tresor/appliance/setup"
 	"tresor/storage"
@@ -54,6 +55,15 @@ func (a *App) apiMux() *api.Mux {
 	m.HandleStream("POST /v1/pool/scrub", a.apiScrub)
 	m.HandleStream("POST /v1/pool/replace", a.apiReplace)
 	m.HandleStream("POST /v1/jobs/run", a.apiRunJob)
+	m.HandleHTTP("GET /v1/audit/export", a.apiAuditExport)
+	m.Handle("POST /v1/audit/verify", a.apiAuditVerify)
+	m.Handle("GET /v1/audit/key", func(ctx context.Context, _ json.RawMessage) (any, error) {
+		st, err := a.running()
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"verifier_key": st.auditVerifier}, nil
+	})
 	return m
 }
 
@@ -124,6 +134,11 @@ func (a *App) apiSetup(ctx context.Context, body json.RawMessage) (any, error) {
 	if err := a.startRunningLocked(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.logAdmin(ctx, a.storage, adminEntry(audit.ActionAdminAction, "", map[string]string{
+		"op": "setup", "pool": res.PoolID, "layout": res.Layout, "disks": fmt.Sprint(res.Disks), "admin": req.Admin, "auto_unlock": fmt.Sprint(req.AutoUnlock),
+	})); err != nil {
+		return nil, err
+	}
 	a.log.Info("setup done", "pool", res.PoolID, "layout", res.Layout, "disks", res.Disks, "admin", req.Admin)
 	return res, nil
 }
@@ -166,7 +181,14 @@ func (a *App) apiUnlock(ctx context.Context, body json.RawMessage) (any, error) 
 	if err := a.startRunningLocked(ctx); err != nil {
 		return nil, err
 	}
-	a.log.Info("pool unlocked")
+	how := "passphrase"
+	if req.RecoveryKey != "" {
+		how = "recovery key"
+	}
+	if err := a.logAdmin(ctx, a.storage, adminEntry(audit.ActionUnlock, "", map[string]string{"with": how})); err != nil {
+		return nil, err
+	}
+	a.log.Info("pool unlocked", "with", how)
 	return map[string]string{"state": string(a.state)}, nil
 }
 
@@ -199,6 +221,13 @@ func (a *App) apiScrub(ctx context.Context, body json.RawMessage, progress func(
 	rep, err := st.pool.Scrub(ctx, req.RateMBps<<20, func(p storage.ScrubProgress) {
 		progress(api.Progress{Done: p.Objects, Message: scrubMessage(p)})
 	})
+	e := adminEntry(audit.ActionPoolChange, "", scrubDetails(rep))
+	if err != nil {
+		e.Outcome, e.Details["error"] = audit.OutcomeFailure, err.Error()
+	}
+	if lerr := a.logAdmin(context.WithoutCancel(ctx), st, e); lerr != nil && err == nil {
+		err = lerr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +255,13 @@ func (a *App) apiReplace(ctx context.Context, body json.RawMessage, progress fun
 	err = st.pool.Replace(ctx, req.Old, req.New, func(p storage.ReplaceProgress) {
 		progress(api.Progress{Done: p.Objects, Total: p.ObjectsTotal, Message: fmt.Sprintf("disk %d: rebuilding %s", p.Index, p.Namespace)})
 	})
+	e := adminEntry(audit.ActionPoolChange, "", map[string]string{"op": "replace", "old": req.Old, "new": req.New})
+	if err != nil {
+		e.Outcome, e.Details["error"] = audit.OutcomeFailure, err.Error()
+	}
+	if lerr := a.logAdmin(context.WithoutCancel(ctx), st, e); lerr != nil && err == nil {
+		err = lerr
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,10 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"tresor/appliance/api"
+	"tresor/appliance/audit"
 	"tresor/appliance/schedule"
 	"tresor/appliance/setup"
 	"tresor/storage"
@@ -20,6 +23,10 @@ type storageState struct {
 	pool  *storage.Pool
 	sched *schedule.Scheduler
 	stop  context.CancelFunc
+
+	audit         *audit.Log // the appliance's log
+	auditSigner   note.Signer
+	auditVerifier string
 }
 
 func selfTest() error { return storage.SelfTest() }
@@ -69,12 +76,17 @@ func (a *App) openStorage(ctx context.Context) error {
 // startRunningLocked starts what runs while the pool is unlocked.
 func (a *App) startRunningLocked(ctx context.Context) error {
 	st := a.storage
-	st.sched = schedule.New(&jobStore{pool: st.pool}, schedule.SystemClock(), a.log.With("component", "schedule"))
-	if err := a.registerJobs(st); err != nil {
-		return err
-	}
 	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	st.stop = cancel
+	if err := a.openAuditLocked(jctx, st); err != nil {
+		cancel()
+		return err
+	}
+	st.sched = schedule.New(&jobStore{pool: st.pool}, schedule.SystemClock(), a.log.With("component", "schedule"))
+	if err := a.registerJobs(st); err != nil {
+		cancel()
+		return err
+	}
 	if err := st.sched.Start(jctx); err != nil {
 		cancel()
 		return fmt.Errorf("scheduler: %w", err)
@@ -91,9 +103,17 @@ func (a *App) registerJobs(st *storageState) error {
 		CatchUp: true,
 		Run: func(ctx context.Context, progress schedule.ProgressFunc) error {
 			// A bounded rate keeps office users' reads fast while it runs.
-			_, err := st.pool.Scrub(ctx, 50<<20, func(p storage.ScrubProgress) {
+			rep, err := st.pool.Scrub(ctx, 50<<20, func(p storage.ScrubProgress) {
 				progress(p.Objects, 0, scrubMessage(p))
 			})
+			e := audit.Entry{Actor: audit.Actor{Kind: audit.ActorSystem, Name: "scheduler"}, Action: audit.ActionPoolChange,
+				Outcome: audit.OutcomeSuccess, Details: scrubDetails(rep)}
+			if err != nil {
+				e.Outcome, e.Details["error"] = audit.OutcomeFailure, err.Error()
+			}
+			if _, lerr := st.audit.Append(context.WithoutCancel(ctx), e); lerr != nil && err == nil {
+				err = lerr
+			}
 			return err
 		},
 	})
@@ -105,7 +125,19 @@ func (a *App) stopJobs() {
 	a.mu.Unlock()
 	if st != nil && st.sched != nil {
 		_ = st.sched.Stop()
+	}
+	if st != nil && st.stop != nil {
 		st.stop()
+	}
+}
+
+func scrubDetails(r storage.ScrubReport) map[string]string {
+	return map[string]string{
+		"op":      "scrub",
+		"objects": fmt.Sprint(r.Objects),
+		"damaged": fmt.Sprint(r.Damaged),
+		"healed":  fmt.Sprint(r.Healed),
+		"orphans": fmt.Sprint(r.Orphans),
 	}
 }
 

@@ -15,8 +15,8 @@ func init() {
 	var file, key string
 	register(&command{
 		name:  "audit verify",
-		args:  "--file F [--key K]",
-		short: "verify an audit log export offline (no daemon needed): signatures, proofs, completeness",
+		args:  "[--file F [--key K]]",
+		short: "verify the appliance's audit log, or offline an export (--file; no daemon needed)",
 		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
 			fs.StringVar(&file, "file", "", "the JSON lines export (tresor audit export)")
 			fs.StringVar(&key, "key", "", "the appliance's audit verifier key, or a file holding it (without it the key in the export is used, which proves nothing about who made it)")
@@ -26,7 +26,7 @@ func init() {
 				return usagef("audit verify takes no arguments, got %q", args[0])
 			}
 			if file == "" {
-				return usagef("--file is required")
+				return verifyOnline(c)
 			}
 			vkey, err := verifierKeyArg(key)
 			if err != nil {

@@ -469,6 +469,41 @@ func TestE2ESetupUnlockPool(t *testing.T) {
 	if s := status(); s["state"] != "running" {
 		t.Fatalf("state after unlock = %v", s["state"])
 	}
+
+	// The appliance log recorded setup, scrub and unlock; its export
+	// verifies offline with the pinned key, and a changed byte is found.
+	key, errOut, code := tresor(t, nil, "audit", "key", "--data-dir", dataDir)
+	if code != 0 || !strings.Contains(key, "tresor-audit+") {
+		t.Fatalf("audit key: %d %q %s", code, key, errOut)
+	}
+	keyFile := filepath.Join(root, "audit.key")
+	os.WriteFile(keyFile, []byte(key), 0o600)
+	export := filepath.Join(root, "audit.jsonl")
+	if _, errOut, code := tresor(t, nil, "audit", "export", "--data-dir", dataDir, "--out", export); code != 0 {
+		t.Fatalf("audit export: %s", errOut)
+	}
+	text := readFile(t, export)
+	for _, want := range []string{`"admin.action"`, `"appliance.unlock"`, `"pool.change"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("audit export lacks %s", want)
+		}
+	}
+	out, errOut, code = tresor(t, nil, "audit", "verify", "--file", export, "--key", keyFile)
+	if code != 0 || !strings.HasPrefix(out, "OK") {
+		t.Fatalf("audit verify of a fresh export: %d %q %q", code, out, errOut)
+	}
+	if out, errOut, code := tresor(t, nil, "audit", "verify", "--data-dir", dataDir); code != 0 || !strings.HasPrefix(out, "OK") {
+		t.Fatalf("online audit verify: %d %q %q", code, out, errOut)
+	}
+	tampered := strings.Replace(text, `"with":"recovery key"`, `"with":"passphrase!!!"`, 1)
+	if tampered == text {
+		t.Fatal("test cannot find the unlock entry to tamper with")
+	}
+	os.WriteFile(export, []byte(tampered), 0o600)
+	_, errOut, code = tresor(t, nil, "audit", "verify", "--file", export, "--key", keyFile)
+	if code == 0 || !strings.Contains(errOut, "NOT OK") {
+		t.Fatalf("tampered export: exit %d %q", code, errOut)
+	}
 }
 
 func readFile(t *testing.T, p string) string {
