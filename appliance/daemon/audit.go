@@ -159,4 +159,3 @@ func (a *App) apiAuditVerify(ctx context.Context, _ json.RawMessage) (any, error
 	}
 	return rep, nil
 }
-
