@@ -70,26 +70,34 @@ func TestCrashSafety(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// Kill after a random number of acknowledgements (so that every
+		// round has some, however slow the machine), a random moment
+		// later, or after a time limit.
+		target := 1 + rand.IntN(60)
 		var lines []string
 		done := make(chan struct{})
 		ready := make(chan struct{})
 		go func() {
 			defer close(done)
 			sc := bufio.NewScanner(out)
-			acked := false
+			n := 0
 			for sc.Scan() {
-				if !acked && strings.HasPrefix(sc.Text(), "put ") {
-					acked = true
-					close(ready)
-				}
 				lines = append(lines, sc.Text())
+				if strings.HasPrefix(sc.Text(), "put ") {
+					if n++; n == target {
+						close(ready)
+					}
+				}
 			}
-			if !acked {
+			if n < target {
 				close(ready)
 			}
 		}()
-		<-ready // the first Put returned: the others are in every stage
-		time.Sleep(time.Duration(rand.IntN(2000)) * time.Millisecond)
+		select {
+		case <-ready:
+			time.Sleep(time.Duration(rand.IntN(50)) * time.Millisecond)
+		case <-time.After(20 * time.Second):
+		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-done
 		cmd.Wait()
@@ -230,7 +238,7 @@ func crashChild(paths []string) {
 				default:
 					size = r.IntN(9 << 20) // up to three chunks
 				}
-				if len(mine) > 2 && r.IntN(4) == 0 {
+				if len(mine) > 0 && r.IntN(3) == 0 {
 					id := mine[0]
 					mine = mine[1:]
 					if err := ns.Delete(context.Background(), id, nil); err != nil {
