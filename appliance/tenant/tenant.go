@@ -1,0 +1,267 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"tresor/appliance/audit"
+	"tresor/storage"
+)
+
+// ErrNotOpened reports a Tenant that was not made by Registry.Open (the
+// zero value): it reaches nothing.
+var ErrNotOpened = errors.New("tenant: not opened through Registry.Open")
+
+// Tenant is one tenant, resolved for one request by Registry.Open: its
+// metadata and settings as they were when it was opened, and the handles of
+// its namespace and audit log. It is the only way to reach the tenant's
+// data. Do not keep it beyond the request: suspension and changed settings
+// take effect at the next Open.
+type Tenant struct {
+	info     Info
+	settings Settings
+	h        *handle
+}
+
+// handle is what stays open of a tenant between requests: its namespace
+// and its audit log (with the log's checkpointer).
+type handle struct {
+	ns   *storage.Namespace
+	log  *audit.Log
+	stop context.CancelFunc // ends the checkpointer; nil while not running
+	done chan struct{}      // closed when the checkpointer has returned
+}
+
+func (t *Tenant) ok() bool { return t != nil && t.h != nil }
+
+// Slug returns the tenant's slug.
+func (t *Tenant) Slug() string {
+	if t == nil {
+		return ""
+	}
+	return t.info.Slug
+}
+
+// Name returns the tenant's display name.
+func (t *Tenant) Name() string {
+	if t == nil {
+		return ""
+	}
+	return t.info.Name
+}
+
+// Quota returns the tenant's quota in bytes; 0 means none.
+func (t *Tenant) Quota() int64 {
+	if t == nil {
+		return 0
+	}
+	return t.info.Quota
+}
+
+// Info returns the tenant's metadata.
+func (t *Tenant) Info() Info {
+	if t == nil {
+		return Info{}
+	}
+	return t.info
+}
+
+// Settings returns a copy of the tenant's settings.
+func (t *Tenant) Settings() Settings {
+	if !t.ok() {
+		return Defaults()
+	}
+	return t.settings.clone()
+}
+
+// Namespace returns the tenant's storage namespace (content objects), or
+// nil for a Tenant not made by Registry.Open.
+func (t *Tenant) Namespace() *storage.Namespace {
+	if !t.ok() {
+		return nil
+	}
+	return t.h.ns
+}
+
+// Audit returns the tenant's audit log, or nil for a Tenant not made by
+// Registry.Open. Prefer Log and LogTx, which honour the tenant's choice of
+// optional events.
+func (t *Tenant) Audit() *audit.Log {
+	if !t.ok() {
+		return nil
+	}
+	return t.h.log
+}
+
+// View runs fn in a read transaction of the tenant's database.
+func (t *Tenant) View(fn func(*storage.Tx) error) error {
+	if !t.ok() {
+		return ErrNotOpened
+	}
+	return t.h.ns.View(fn)
+}
+
+// Update runs fn in a write transaction of the tenant's database. fn may
+// run more than once (see storage/meta): no side effects outside tx.
+func (t *Tenant) Update(ctx context.Context, fn func(*storage.Tx) error) error {
+	if !t.ok() {
+		return ErrNotOpened
+	}
+	return t.h.ns.Update(ctx, fn)
+}
+
+// SealValue encrypts a small value (a name, a secret) under the tenant's
+// data key, bound to context; it is shredded with the tenant.
+func (t *Tenant) SealValue(context, value []byte) ([]byte, error) {
+	if !t.ok() {
+		return nil, ErrNotOpened
+	}
+	return t.h.ns.SealValue(context, value)
+}
+
+// OpenValue decrypts what SealValue sealed with the same context.
+func (t *Tenant) OpenValue(context, sealed []byte) ([]byte, error) {
+	if !t.ok() {
+		return nil, ErrNotOpened
+	}
+	return t.h.ns.OpenValue(context, sealed)
+}
+
+// Log appends e to the tenant's audit log and returns once it is durable;
+// optional actions the tenant did not turn on are skipped. e.Tenant is set
+// to the tenant.
+func (t *Tenant) Log(ctx context.Context, e audit.Entry) error {
+	if !t.ok() {
+		return ErrNotOpened
+	}
+	if !t.settings.Audit.Logs(e.Action) {
+		return nil
+	}
+	e.Tenant = t.info.Slug
+	if _, err := t.h.log.Append(ctx, e); err != nil {
+		return fmt.Errorf("tenant %s: audit log: %w", t.info.Slug, err)
+	}
+	return nil
+}
+
+// LogTx is Log inside tx (a transaction of this tenant's database), so the
+// action and its record commit together.
+func (t *Tenant) LogTx(tx *storage.Tx, e audit.Entry) error {
+	if !t.ok() {
+		return ErrNotOpened
+	}
+	if !t.settings.Audit.Logs(e.Action) {
+		return nil
+	}
+	e.Tenant = t.info.Slug
+	if _, err := t.h.log.AppendTx(tx, e); err != nil {
+		return fmt.Errorf("tenant %s: audit log: %w", t.info.Slug, err)
+	}
+	return nil
+}
+
+// UpdateSettings changes the tenant's settings: fn edits a copy, which is
+// validated and stored with a settings.change entry (audit.settings for
+// the choice of optional events) naming by, in one transaction. The
+// caller decides whether by may change settings.
+func (t *Tenant) UpdateSettings(ctx context.Context, by audit.Actor, fn func(*Settings) error) (Settings, error) {
+	if !t.ok() {
+		return Settings{}, ErrNotOpened
+	}
+	var next Settings
+	err := t.h.ns.Update(ctx, func(tx *storage.Tx) error {
+		cur, err := readSettings(tx)
+		if err != nil {
+			return err
+		}
+		next = cur.clone()
+		if err := fn(&next); err != nil {
+			return err
+		}
+		next.Version = SettingsVersion
+		if err := next.Validate(); err != nil {
+			return err
+		}
+		if err := writeSettings(tx, next); err != nil {
+			return err
+		}
+		for _, e := range settingsEntries(t.info.Slug, by, cur, next) {
+			if _, err := t.h.log.AppendTx(tx, e); err != nil {
+				return fmt.Errorf("audit log: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Settings{}, fmt.Errorf("tenant %s: update settings: %w", t.info.Slug, err)
+	}
+	t.settings = next.clone()
+	return next, nil
+}
+
+// settingsEntries describes a change of settings: audit.settings for the
+// optional events, settings.change for the rest, each with the whole old
+// and new part (small, and an auditor needs no diff tool to read them).
+func settingsEntries(slug string, by audit.Actor, from, to Settings) []audit.Entry {
+	var out []audit.Entry
+	ea, eb := from.Audit, to.Audit
+	from.Audit, to.Audit = AuditPolicy{}, AuditPolicy{}
+	if a, b := string(from.Marshal()), string(to.Marshal()); a != b {
+		out = append(out, audit.Entry{Actor: by, Tenant: slug, Action: audit.ActionSettingsChange, Outcome: audit.OutcomeSuccess,
+			Details: map[string]string{"setting": "tenant", "from": a, "to": b}})
+	}
+	from.Audit, to.Audit = ea, eb
+	if a, b := fmt.Sprint(ea.Optional), fmt.Sprint(eb.Optional); a != b {
+		out = append(out, audit.Entry{Actor: by, Tenant: slug, Action: audit.ActionAuditSettings, Outcome: audit.OutcomeSuccess,
+			Details: map[string]string{"setting": "optional events", "from": a, "to": b}})
+	}
+	return out
+}
+
+// The tenant's own buckets in its database.
+var bucketTenant = []string{"tenant"}
+
+const keySettings = "settings"
+
+func readSettings(tx *storage.Tx) (Settings, error) {
+	b := tx.Bucket(bucketTenant...)
+	if b == nil {
+		return Settings{}, fmt.Errorf("%w: no settings stored", ErrBadSettings)
+	}
+	v := b.Get([]byte(keySettings))
+	if v == nil {
+		return Settings{}, fmt.Errorf("%w: no settings stored", ErrBadSettings)
+	}
+	return ParseSettings(v)
+}
+
+func writeSettings(tx *storage.Tx, s Settings) error {
+	b, err := tx.CreateBucketIfNotExists(bucketTenant...)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(keySettings), s.Marshal())
+}
+
+// Info is a tenant's metadata: all the appliance admin sees of it.
+type Info struct {
+	Slug    string
+	Name    string
+	State   State
+	Quota   int64 // bytes; 0: none
+	Created time.Time
+}
+
+// State is where a tenant is in its life.
+type State string
+
+// States.
+const (
+	StateActive    State = "active"
+	StateSuspended State = "suspended"
+	StateDeleting  State = "deleting"
+	// StateCreating is transient: Create has begun and not finished.
+	StateCreating State = "creating"
+)
