@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -912,5 +913,42 @@ func TestCopyLockedByAnotherOpenerIsNotRebuilt(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(paths[1]); !bytes.Equal(before, after) {
 		t.Error("locked copy was modified")
+	}
+}
+
+// TestMigrateComponents: two layers version their parts of one database
+// independently, and each refuses a downgrade of its own part.
+func TestMigrateComponents(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	db, err := Open([]string{path}, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mk := func(bucket string, v int) Migration {
+		return Migration{Version: v, Name: bucket, Apply: func(tx *Tx) error {
+			_, err := tx.CreateBucketIfNotExists(bucket, fmt.Sprint(v))
+			return err
+		}}
+	}
+	if err := db.MigrateComponent(ctx, "pool", []Migration{mk("pool", 1), mk("pool", 2)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MigrateComponent(ctx, "appliance", []Migration{mk("app", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := db.ComponentVersion("pool"); v != 2 {
+		t.Fatalf("pool version = %d, want 2", v)
+	}
+	if v, _ := db.ComponentVersion("appliance"); v != 1 {
+		t.Fatalf("appliance version = %d, want 1", v)
+	}
+	if v, _ := db.SchemaVersion(); v != 0 {
+		t.Fatalf("default component version = %d, want 0", v)
+	}
+	err = db.MigrateComponent(ctx, "pool", []Migration{mk("pool", 1)})
+	if !errors.Is(err, ErrDowngrade) || !strings.Contains(err.Error(), "pool schema") {
+		t.Fatalf("pool downgrade = %v, want ErrDowngrade naming the pool schema", err)
 	}
 }

@@ -17,22 +17,35 @@ type Migration struct {
 }
 
 // SchemaVersion returns the stored schema version (0 for a new database).
-func (db *DB) SchemaVersion() (int, error) {
+func (db *DB) SchemaVersion() (int, error) { return db.ComponentVersion("") }
+
+// ComponentVersion returns the stored schema version of one component of
+// the database (0 when none is stored). Several layers keep their buckets in
+// one database (the pool's object records and the appliance's accounts in a
+// namespace database); each versions and migrates its own part.
+func (db *DB) ComponentVersion(component string) (int, error) {
 	var v int
 	err := db.View(func(tx *Tx) error {
 		var err error
-		v, err = tx.schemaVersion()
+		v, err = tx.schemaVersion(component)
 		return err
 	})
 	return v, err
 }
 
-func (tx *Tx) schemaVersion() (int, error) {
+func schemaKeyOf(component string) []byte {
+	if component == "" {
+		return schemaKey
+	}
+	return append(append([]byte(nil), schemaKey...), "/"+component...)
+}
+
+func (tx *Tx) schemaVersion(component string) (int, error) {
 	rb := tx.t.reserved()
 	if rb == nil {
 		return 0, fmt.Errorf("schema version: %w", errBadState)
 	}
-	b := rb.Get(schemaKey)
+	b := rb.Get(schemaKeyOf(component))
 	if b == nil {
 		return 0, nil
 	}
@@ -46,8 +59,8 @@ func (tx *Tx) schemaVersion() (int, error) {
 	return int(v), nil
 }
 
-func (tx *Tx) setSchemaVersion(v int) error {
-	return tx.t.putReserved(schemaKey, binary.BigEndian.AppendUint64(nil, uint64(v)))
+func (tx *Tx) setSchemaVersion(component string, v int) error {
+	return tx.t.putReserved(schemaKeyOf(component), binary.BigEndian.AppendUint64(nil, uint64(v)))
 }
 
 // Migrate applies, each in its own Update and in order of Version, every
@@ -56,6 +69,12 @@ func (tx *Tx) setSchemaVersion(v int) error {
 // stored version is above every migration's, and stops at the first
 // migration that fails (the ones before it stay applied).
 func (db *DB) Migrate(ctx context.Context, migrations []Migration) error {
+	return db.MigrateComponent(ctx, "", migrations)
+}
+
+// MigrateComponent is Migrate for one named component of the database; the
+// components' versions are independent.
+func (db *DB) MigrateComponent(ctx context.Context, component string, migrations []Migration) error {
 	ms := slices.Clone(migrations)
 	slices.SortFunc(ms, func(a, b Migration) int { return a.Version - b.Version })
 	for i, m := range ms {
@@ -70,19 +89,19 @@ func (db *DB) Migrate(ctx context.Context, migrations []Migration) error {
 	if len(ms) > 0 {
 		newest = ms[len(ms)-1].Version
 	}
-	cur, err := db.SchemaVersion()
+	cur, err := db.ComponentVersion(component)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if cur > newest {
-		return fmt.Errorf("migrate: stored schema version %d, newest known %d: %w", cur, newest, ErrDowngrade)
+		return fmt.Errorf("migrate %s: stored schema version %d, newest known %d (a newer tresor wrote this database): %w", componentName(component), cur, newest, ErrDowngrade)
 	}
 	for _, m := range ms {
 		if m.Version <= cur {
 			continue
 		}
 		err := db.Update(ctx, func(tx *Tx) error {
-			v, err := tx.schemaVersion()
+			v, err := tx.schemaVersion(component)
 			if err != nil {
 				return err
 			}
@@ -92,12 +111,19 @@ func (db *DB) Migrate(ctx context.Context, migrations []Migration) error {
 			if err := m.Apply(tx); err != nil {
 				return err
 			}
-			return tx.setSchemaVersion(m.Version)
+			return tx.setSchemaVersion(component, m.Version)
 		})
 		if err != nil {
-			return fmt.Errorf("migrate to version %d (%s): %w", m.Version, m.Name, err)
+			return fmt.Errorf("migrate %s to version %d (%s): %w", componentName(component), m.Version, m.Name, err)
 		}
 		cur = m.Version
 	}
 	return nil
+}
+
+func componentName(c string) string {
+	if c == "" {
+		return "schema"
+	}
+	return c + " schema"
 }

@@ -49,6 +49,27 @@ func (p *Pool) CreateNamespace(ctx context.Context, name string) (*Namespace, er
 	}
 	clear(key[:])
 	st := nsState{Key: wrapped, State: stateActive, Created: p.opts.now().UTC()}
+	// The database exists before the record that names it, so an open of a
+	// recorded namespace can insist on it; a crash in between leaves a
+	// directory of an unknown namespace, collected at the next unlock.
+	err = sys.View(func(tx *meta.Tx) error {
+		if tx.Bucket(bucketPool, bucketNamespaces).Get([]byte(name)) != nil {
+			return fmt.Errorf("namespace %s: %w", name, ErrExists)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	p.nsMu.Lock()
+	db, err := p.openDB(p.metaPaths(nsMetaFile(name)), false, namespaceMigrations)
+	if err == nil {
+		err = db.Close()
+	}
+	p.nsMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("create namespace %s: database: %w", name, err)
+	}
 	err = sys.Update(ctx, func(tx *meta.Tx) error {
 		b := tx.Bucket(bucketPool, bucketNamespaces)
 		if b.Get([]byte(name)) != nil {
@@ -105,21 +126,9 @@ func (p *Pool) Namespace(name string) (*Namespace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: %w", name, err)
 	}
-	db, err := meta.Open(p.metaPaths(nsMetaFile(name)), p.opts.Meta)
+	db, err := p.openDB(p.metaPaths(nsMetaFile(name)), true, namespaceMigrations)
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: open database: %w", name, err)
-	}
-	err = db.Update(context.Background(), func(tx *meta.Tx) error {
-		for _, b := range [][]string{{bucketPool}, {bucketPool, bucketObjects}, {bucketPool, bucketHeal}} {
-			if _, err := tx.CreateBucketIfNotExists(b...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("namespace %s: database: %w", name, err)
 	}
 	ns := &Namespace{p: p, name: name, db: db, key: sealKey(key)}
 	clear(key[:])

@@ -198,7 +198,7 @@ func Create(paths []string, passphrase []byte, opts Options) (_ *Pool, recoveryK
 		master.Wipe()
 		return nil, "", fmt.Errorf("create pool: %w", err)
 	}
-	if err := p.unlockWith(krBytes, master); err != nil {
+	if err := p.unlockWith(krBytes, master, true); err != nil {
 		return nil, "", fmt.Errorf("create pool: %w", err)
 	}
 	return p, recoveryKey, nil
@@ -413,7 +413,7 @@ func (p *Pool) unlock(try func(*keys.Keyring) (*keys.Master, error)) error {
 			lastErr = err
 			continue
 		}
-		return p.unlockWith(b, master)
+		return p.unlockWith(b, master, false)
 	}
 	if lastErr == nil {
 		lastErr = errors.New("no keyring found")
@@ -423,23 +423,11 @@ func (p *Pool) unlock(try func(*keys.Keyring) (*keys.Master, error)) error {
 
 // unlockWith finishes unlocking with the master key: opens the system
 // database, repairs keyring copies, collects orphans and starts healing.
-func (p *Pool) unlockWith(keyring []byte, master *keys.Master) error {
-	sys, err := meta.Open(p.metaPaths(fileSystem), p.opts.Meta)
+func (p *Pool) unlockWith(keyring []byte, master *keys.Master, creating bool) error {
+	sys, err := p.openDB(p.metaPaths(fileSystem), !creating, systemMigrations)
 	if err != nil {
 		master.Wipe()
 		return fmt.Errorf("open system database: %w", err)
-	}
-	if err := sys.Update(context.Background(), func(tx *meta.Tx) error {
-		for _, b := range [][]string{{bucketPool}, {bucketPool, bucketNamespaces}} {
-			if _, err := tx.CreateBucketIfNotExists(b...); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		sys.Close()
-		master.Wipe()
-		return fmt.Errorf("system database: %w", err)
 	}
 	p.mu.Lock()
 	if p.master != nil || p.closed {

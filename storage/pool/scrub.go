@@ -251,9 +251,11 @@ func (p *Pool) collectOrphans(ctx context.Context, grace time.Duration, rep *Scr
 			errs = append(errs, fmt.Errorf("disk %d: %w", m.index, err))
 		}
 	}
-	// Namespace directories are listed before the namespaces are: a
-	// namespace's record is committed before its directory is made, so
-	// a directory without a record is garbage.
+	// Namespace directories are listed before the namespaces are. A
+	// namespace's database is made before the record that names it
+	// (CreateNamespace), so a directory without a record is garbage once it
+	// is older than the grace period: younger ones may belong to a
+	// namespace being created right now.
 	dirs := map[string][]*member{}
 	for _, m := range p.snapshotMembers() {
 		if !m.online() {
@@ -285,6 +287,12 @@ func (p *Pool) collectOrphans(ctx context.Context, grace time.Duration, rep *Scr
 			continue
 		}
 		for _, m := range ms {
+			if grace > 0 {
+				fi, err := os.Stat(filepath.Join(m.d.Root(), filepath.FromSlash(nsDir(name))))
+				if err != nil || fi.ModTime().After(cutoff) {
+					continue
+				}
+			}
 			if err := m.d.RemoveAll(nsDir(name)); err != nil {
 				errs = append(errs, err)
 			}
