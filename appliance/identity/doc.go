@@ -1,0 +1,61 @@
+// Package identity keeps the accounts of a tenant and signs them in.
+//
+// Every function takes the [*tenant.Tenant] the request was resolved to
+// and works in that tenant's database only: login names are scoped to a
+// tenant ("anna" of one tenant and "anna" of another are two accounts
+// with two passwords), and an account of one tenant is unknown in every
+// other, with the same answer as a name that exists nowhere.
+//
+// # Accounts
+//
+// An account has an ID (random, stable), a login name ([NormalizeName]:
+// 1 to 64 of a-z, 0-9, '.', '_', '@', '-', starting with a letter or digit;
+// upper-case ASCII is folded), a role (admin, user or auditor), an
+// argon2id password hash (appliance/password), a disabled flag, a flag
+// that it must use a second factor, and its creation time. The tenant's
+// first admin is made by the appliance admin with [Accounts.Bootstrap]
+// (the only account the appliance admin can make: Prüfschritt 5 allows
+// the data needed to set up the tenant's own administration); every other
+// account by a tenant admin with [Accounts.Create].
+//
+// In the tenant's database, under "identity":
+//
+//	meta      "index-key" → the tenant's index key, sealed under its data key
+//	accounts  ID → the account record (JSON), sealed under the data key
+//	names     HMAC(index key, name) → ID
+//	throttle  HMAC(index key, kind and name or source) → failed sign-ins (JSON)
+//
+// Names and hashes are sealed, and indexed by a keyed hash, so that a copy
+// of a disk shows no login names, and everything is shredded with the
+// tenant's key.
+//
+// # Signing in
+//
+// [Accounts.Authenticate] answers an unknown name exactly like a wrong
+// password: the same error, the same database writes and one argon2id
+// verification against a dummy hash made with the same parameters, so
+// neither the answer nor its timing tells whether a name exists. Failed
+// attempts are counted per login name (whether or not it exists, so a lock
+// does not reveal existence either) and per source address, persisted in
+// the tenant's database; after Backoff.Free failures each further one
+// locks sign-in for Base, doubling up to Max. An attempt is counted before
+// its password is checked, so parallel guesses cannot slip past a lock;
+// a successful sign-in clears its name's count and takes its own attempt
+// back from the source's. Every sign-in, failed or not, and every change
+// of an account is logged in the tenant's audit log.
+//
+// A second factor cannot be enrolled yet (the identity issue adds TOTP and
+// WebAuthn): an account that must use one (its own flag or the tenant's
+// policy) is refused with [ErrEnrolmentRequired] after its password was
+// checked, and its sign-in logged as failed for that reason.
+//
+// # Who may do what
+//
+// The acting account is a [*Principal], made only by Authenticate and
+// bound to the tenant handle it signed in to; each operation re-reads
+// the account in its own transaction, so a disabled account or a changed
+// role takes effect at once. Tenant admins create and disable accounts;
+// admins and auditors list them; users may do neither ([ErrForbidden],
+// logged as denied). The last active admin cannot be disabled. These rules
+// move into the one authorisation function when access policies arrive.
+package identity
