@@ -10,11 +10,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"tresor/storage/disk"
 	"tresor/storage/erasure"
@@ -117,6 +120,11 @@ type Pool struct {
 	// coding scratch space. Without them concurrent small and large
 	// Puts spend their time allocating and zeroing megabytes.
 	chunks, blocks, scratch sync.Pool
+	// blockMem bounds the framed blocks of all Puts waiting for disks;
+	// encoders bounds how many chunks are sealed and coded at once (see
+	// blockBudget).
+	blockMem *semaphore.Weighted
+	encoders chan struct{}
 }
 
 // member is the disk at one index of the pool.
@@ -305,6 +313,9 @@ func (p *Pool) init() error {
 	}
 	p.coder = c
 	p.chunk = min(4<<20, p.layout.K<<20)
+	maxBlock := int64(erasure.BlockHeaderSize + c.ShardSize(p.chunk+seal.Overhead()))
+	p.blockMem = semaphore.NewWeighted(max(blockBudget, int64(p.layout.Width())*maxBlock))
+	p.encoders = make(chan struct{}, runtime.GOMAXPROCS(0))
 	p.spaces = map[string]*Namespace{}
 	return nil
 }

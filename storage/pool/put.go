@@ -37,19 +37,25 @@ func (r *record) info() ObjectInfo {
 }
 
 // blockQueue is how many framed blocks may wait for one disk: enough to keep
-// the disk busy while the next chunk is sealed and coded, few enough that a
-// Put holds a bounded amount of memory (about (queue+1) × width × 1 MiB).
+// the disk busy while the next chunk is sealed and coded.
 const blockQueue = 2
+
+// Memory of all Puts together stays bounded however many run at once: the
+// framed blocks waiting for the disks share one budget (a Put waits for room
+// before handing a chunk's blocks out), and only so many chunks are sealed
+// and coded at the same time (each needs a sealed-chunk buffer). What is
+// left per Put is its plaintext chunk buffer.
+const blockBudget = 48 << 20
 
 // shardWriter streams one shard file to one disk in its own goroutine.
 type shardWriter struct {
+	p     *Pool
 	m     *member
 	shard int
 	name  string
 	w     disk.Writer
 	in    chan []byte
-	free  chan []byte // recycled block buffers; backpressure for the producer
-	err   error       // set by the goroutine; read after done
+	err   error // set by the goroutine; read after done
 	done  chan struct{}
 }
 
@@ -61,7 +67,7 @@ func (sw *shardWriter) run() {
 				sw.err = err
 			}
 		}
-		sw.free <- b
+		sw.p.putBlock(b)
 	}
 }
 
@@ -154,11 +160,8 @@ func (ns *Namespace) put(ctx context.Context, r io.Reader, rec *record, link fun
 			p.opts.logf("pool: put %s/%s: disk %d left out: %v", ns.name, rec.ID, m.index, err)
 			continue
 		}
-		sw := &shardWriter{m: m, shard: s, name: name, w: w,
-			in: make(chan []byte, blockQueue), free: make(chan []byte, blockQueue+1), done: make(chan struct{})}
-		for range blockQueue + 1 {
-			sw.free <- p.getBlock()
-		}
+		sw := &shardWriter{p: p, m: m, shard: s, name: name, w: w,
+			in: make(chan []byte, blockQueue), done: make(chan struct{})}
 		writers[s] = sw
 		ok++
 		go sw.run()
@@ -168,11 +171,6 @@ func (ns *Namespace) put(ctx context.Context, r io.Reader, rec *record, link fun
 		return ObjectInfo{}, fmt.Errorf("%w: %d of %d disks writable, need %d", ErrTooFewDisks, ok, width, need)
 	}
 
-	sc := p.getScratch()
-	defer p.putScratch(sc)
-	sealed, shards := sc.sealed, sc.shards
-	defer func() { sc.sealed, sc.shards = sealed, shards }()
-	defer p.recycle(writers)
 	stop := func(err error) (ObjectInfo, error) {
 		abortAll(writers)
 		return ObjectInfo{}, err
@@ -188,24 +186,11 @@ func (ns *Namespace) put(ctx context.Context, r io.Reader, rec *record, link fun
 			h.Write(plain[:n])
 		}
 		rec.Size += int64(n)
-		id := seal.ChunkID{Object: rec.ID, Index: uint32(index), Final: final}
-		if sealed, err = seal.Seal(sealed[:0], ns.key, id, plain[:n]); err != nil {
+		sealedLen, err := ns.encodeChunk(ctx, rec, index, final, plain[:n], writers)
+		if err != nil {
 			return stop(err)
 		}
-		if shards, err = p.coder.Encode(shards, sealed); err != nil {
-			return stop(err)
-		}
-		rec.Sealed = append(rec.Sealed, uint32(len(sealed)))
-		hdr := erasure.BlockHeader{Object: rec.ID, Chunk: uint32(index), K: uint8(rec.K), M: uint8(rec.M),
-			DataLen: uint32(len(sealed)), PayloadLen: uint32(len(shards[0]))}
-		for s, sw := range writers {
-			if sw == nil {
-				continue
-			}
-			hdr.Shard = uint8(s)
-			b := <-sw.free
-			sw.in <- erasure.AppendBlock(b[:0], hdr, shards[s])
-		}
+		rec.Sealed = append(rec.Sealed, uint32(sealedLen))
 		if final {
 			break
 		}
@@ -326,22 +311,54 @@ func (ns *Namespace) removeShards(rec *record) {
 	}
 }
 
-// recycle returns the block buffers of finished writers.
-func (p *Pool) recycle(writers []*shardWriter) {
+// encodeChunk seals and codes one chunk and hands its framed blocks to the
+// shard writers. It returns the sealed length.
+func (ns *Namespace) encodeChunk(ctx context.Context, rec *record, index int, final bool, plain []byte, writers []*shardWriter) (int, error) {
+	p := ns.p
+	select {
+	case p.encoders <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { <-p.encoders }()
+	sc := p.getScratch()
+	defer p.putScratch(sc)
+	var err error
+	id := seal.ChunkID{Object: rec.ID, Index: uint32(index), Final: final}
+	if sc.sealed, err = seal.Seal(sc.sealed[:0], ns.key, id, plain); err != nil {
+		return 0, err
+	}
+	if sc.shards, err = p.coder.Encode(sc.shards, sc.sealed); err != nil {
+		return 0, err
+	}
+	hdr := erasure.BlockHeader{Object: rec.ID, Chunk: uint32(index), K: uint8(rec.K), M: uint8(rec.M),
+		DataLen: uint32(len(sc.sealed)), PayloadLen: uint32(len(sc.shards[0]))}
+	blockLen := int64(erasure.BlockHeaderSize + len(sc.shards[0]))
+	active := int64(0)
 	for _, sw := range writers {
+		if sw != nil {
+			active++
+		}
+	}
+	// Room for all of this chunk's blocks at once, so that Puts waiting
+	// for room never hold part of it (no deadlock between them).
+	if err := p.blockMem.Acquire(ctx, active*blockLen); err != nil {
+		return 0, err
+	}
+	for s, sw := range writers {
 		if sw == nil {
 			continue
 		}
+		hdr.Shard = uint8(s)
+		b := erasure.AppendBlock(p.getBlock(), hdr, sc.shards[s])
 		select {
-		case <-sw.done:
-		default:
-			continue // still running: let the GC have its buffers
-		}
-		for len(sw.free) > 0 {
-			b := <-sw.free
-			p.blocks.Put(&b)
+		case sw.in <- b:
+		case <-ctx.Done():
+			p.putBlock(b)
+			return 0, ctx.Err()
 		}
 	}
+	return len(sc.sealed), nil
 }
 
 func abortAll(writers []*shardWriter) {
@@ -384,6 +401,12 @@ func (p *Pool) getBlock() []byte {
 		return (*b)[:0]
 	}
 	return nil
+}
+
+// putBlock recycles a block buffer and gives its length back to the budget.
+func (p *Pool) putBlock(b []byte) {
+	p.blockMem.Release(int64(len(b)))
+	p.blocks.Put(&b)
 }
 
 func (p *Pool) getScratch() *scratch {
