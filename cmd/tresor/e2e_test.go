@@ -565,3 +565,61 @@ func TestE2ESocketActivation(t *testing.T) {
 		t.Errorf("daemon does not report the activated address %s:\n%s", addr, out.String())
 	}
 }
+
+// TestE2EDiskLossAndReplace loses a disk under a running appliance, sees the
+// pool degraded, and resilvers onto a new disk with `tresor pool replace`.
+func TestE2EDiskLossAndReplace(t *testing.T) {
+	root := shortTemp(t)
+	dataDir := filepath.Join(root, "data")
+	os.Mkdir(dataDir, 0o700)
+	var args []string
+	for i := 1; i <= 4; i++ {
+		p := filepath.Join(root, fmt.Sprintf("disk%d", i))
+		os.Mkdir(p, 0o700)
+		args = append(args, "--disk", p)
+	}
+	pw := filepath.Join(root, "admin.pass")
+	os.WriteFile(pw, []byte("correct horse battery staple"), 0o600)
+	d := startDaemon(t, dataDir)
+	defer d.stop(t)
+	if _, errOut, code := tresor(t, nil, append([]string{"setup", "--data-dir", dataDir, "--admin", "admin", "--admin-password-file", pw,
+		"--recovery-key-out", filepath.Join(root, "rk"), "--auto-unlock"}, args...)...); code != 0 {
+		t.Fatalf("setup: %s", errOut)
+	}
+	poolStatus := func() (health string, states []string) {
+		out, errOut, code := tresor(t, nil, "pool", "status", "--data-dir", dataDir, "--json")
+		if code != 0 {
+			t.Fatalf("pool status: %s", errOut)
+		}
+		var s struct {
+			Health string
+			Disks  []struct{ State string }
+		}
+		json.Unmarshal([]byte(out), &s)
+		for _, d := range s.Disks {
+			states = append(states, d.State)
+		}
+		return s.Health, states
+	}
+	if h, _ := poolStatus(); h != "ok" {
+		t.Fatalf("fresh pool health %q", h)
+	}
+	// Disk 3 dies: its content is gone.
+	os.RemoveAll(filepath.Join(root, "disk3"))
+	if h, states := poolStatus(); h == "ok" {
+		t.Fatalf("pool health still ok after losing a disk: %v", states)
+	}
+	newDisk := filepath.Join(root, "disk5")
+	os.Mkdir(newDisk, 0o700)
+	out, errOut, code := tresor(t, nil, "pool", "replace", "2", newDisk, "--data-dir", dataDir, "--json")
+	if code != 0 {
+		t.Fatalf("pool replace: %s %s", out, errOut)
+	}
+	if h, states := poolStatus(); h != "ok" {
+		t.Fatalf("health after replace = %q (%v), want ok", h, states)
+	}
+	// The new disk is remembered for the next start.
+	if !strings.Contains(readFile(t, filepath.Join(dataDir, "pool.json")), newDisk) {
+		t.Fatal("pool.json does not list the new disk")
+	}
+}
