@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -58,8 +59,9 @@ type StreamHandler func(ctx context.Context, body json.RawMessage, progress func
 
 // Mux routes calls by method and path.
 type Mux struct {
-	mux *http.ServeMux
-	log *slog.Logger
+	mux    *http.ServeMux
+	log    *slog.Logger
+	routes []string // patterns in registration order
 }
 
 // NewMux returns an empty API mux.
@@ -69,6 +71,7 @@ const maxBody = 1 << 20
 
 // Handle registers h for pattern, e.g. "POST /v1/tenants".
 func (m *Mux) Handle(pattern string, h Handler) {
+	m.routes = append(m.routes, pattern)
 	m.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r)
 		if err != nil {
@@ -88,6 +91,7 @@ func (m *Mux) Handle(pattern string, h Handler) {
 
 // HandleStream registers a long-running call that streams progress.
 func (m *Mux) HandleStream(pattern string, h StreamHandler) {
+	m.routes = append(m.routes, pattern)
 	m.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r)
 		if err != nil {
@@ -142,7 +146,14 @@ func readBody(r *http.Request) (json.RawMessage, error) {
 // HandleHTTP registers a plain handler, for calls that stream bytes (an
 // export) rather than JSON. Errors before the first byte go through
 // WriteError.
-func (m *Mux) HandleHTTP(pattern string, h http.HandlerFunc) { m.mux.HandleFunc(pattern, h) }
+func (m *Mux) HandleHTTP(pattern string, h http.HandlerFunc) {
+	m.routes = append(m.routes, pattern)
+	m.mux.HandleFunc(pattern, h)
+}
+
+// Routes returns the registered patterns, sorted, so that tests can check
+// that every route is accounted for (tenant isolation, Prüfschritt 5).
+func (m *Mux) Routes() []string { return slices.Sorted(slices.Values(m.routes)) }
 
 // WriteError answers with err as {"error": …} and its status.
 func WriteError(w http.ResponseWriter, err error) { writeError(w, err) }

@@ -64,6 +64,7 @@ func (a *App) apiMux() *api.Mux {
 		}
 		return map[string]string{"verifier_key": st.auditVerifier}, nil
 	})
+	a.tenantRoutes(m)
 	return m
 }
 

@@ -27,6 +27,8 @@ type storageState struct {
 	audit         *audit.Log // the appliance's log
 	auditSigner   note.Signer
 	auditVerifier string
+
+	tenants *tenantsState // registry and accounts (tenants.go)
 }
 
 func selfTest() error { return storage.SelfTest() }
@@ -79,6 +81,10 @@ func (a *App) startRunningLocked(ctx context.Context) error {
 	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	st.stop = cancel
 	if err := a.openAuditLocked(jctx, st); err != nil {
+		cancel()
+		return err
+	}
+	if err := a.openTenantsLocked(jctx, st); err != nil {
 		cancel()
 		return err
 	}
