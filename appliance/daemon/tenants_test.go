@@ -292,7 +292,7 @@ func TestTenantRolesAndSignIn(t *testing.T) {
 	ta := newTenantApp(t)
 	ta.setup()
 	for _, c := range []struct {
-		as                   acct
+		as                    acct
 		list, create, disable int
 	}{
 		{aAdmin, 200, 200, 200},
