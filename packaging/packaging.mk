@@ -95,8 +95,10 @@ image: image-deps
 		scripts/image/build.sh $(PKG_DIST)/tresor_$(PKG_VERSION)-1_amd64.deb $(IMAGE_BASE)
 	@scripts/pkg-checksums.sh $(PKG_DIST)
 
+# image-test boots the image `make image` left in dist/ (only the newest is
+# kept; the version in its name moves with every commit).
 image-test:
-	scripts/image-smoke-test.sh $(IMAGE_BASE).qcow2 $(IMAGE_TIMEOUT)
+	scripts/image-smoke-test.sh $(or $(IMAGE_QCOW2),$(lastword $(sort $(wildcard $(PKG_DIST)/tresor-image-*-amd64.qcow2))),$(IMAGE_BASE).qcow2) $(IMAGE_TIMEOUT)
 
 pkg-clean:
 	rm -rf $(PKG_DIST)

@@ -44,6 +44,7 @@ root=$work/root
 mnt=$work/mnt
 loop=""
 cleanup() {
+	rc=$?
 	set +e
 	for m in "$mnt/sys" "$mnt/proc" "$mnt/dev/pts" "$mnt/dev" "$mnt"; do
 		mountpoint -q "$m" && umount "$m"
@@ -53,6 +54,8 @@ cleanup() {
 		losetup -d "$loop"
 	fi
 	rm -rf "$work"
+	# A half-built image must not be mistaken for a good one.
+	[ "$rc" -eq 0 ] || rm -f "$out.raw" "$out.qcow2" "$out.raw.spdx.json"
 }
 trap cleanup EXIT
 
@@ -179,7 +182,8 @@ rm -rf "$root"/var/lib/apt/lists/* "$root"/var/log/*.log "$root"/var/cache/debco
 
 # --- 3. Disk ----------------------------------------------------------------
 log "partition $out.raw ($size)"
-rm -f "$out.raw" "$out.qcow2"
+# Images of earlier commits would only pile up (2 GiB each).
+rm -f "$(dirname "$out")"/tresor-image-*-amd64.{raw,qcow2,raw.spdx.json,serial.log}
 truncate -s "$size" "$out.raw"
 sfdisk -q "$out.raw" <<PART
 label: gpt
@@ -226,7 +230,16 @@ chroot "$mnt" grub-mkimage -O x86_64-efi -o /tmp/BOOTX64.EFI -p /boot/grub -c /t
 mmd -i "${loop}p2" ::/EFI ::/EFI/BOOT
 mcopy -i "${loop}p2" "$mnt/tmp/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
 rm -f "$mnt/tmp/BOOTX64.EFI" "$mnt/tmp/early.cfg"
+# grub-mkconfig writes root=UUID=... only if /dev/disk/by-uuid/<uuid>
+# exists, which udev makes; without udev (containers) make the link here.
+made_link=""
+if [ ! -e "/dev/disk/by-uuid/$root_uuid" ]; then
+	mkdir -p /dev/disk/by-uuid
+	ln -s "../../$(basename "${loop}p3")" "/dev/disk/by-uuid/$root_uuid"
+	made_link=1
+fi
 chroot "$mnt" update-grub 2>&1 | grep -v '^$' >&2
+[ -z "$made_link" ] || rm -f "/dev/disk/by-uuid/$root_uuid"
 grep -q "root=UUID=$root_uuid" "$mnt/boot/grub/grub.cfg" || die "grub.cfg does not boot root=UUID=$root_uuid"
 # grub-pc asks for its install device at upgrades; the disk name differs
 # per machine (sda, nvme0n1, vda), so tell it to reinstall on none and keep

@@ -4,7 +4,7 @@
 set -eu
 
 pkgs="mmdebstrap qemu-utils qemu-system-x86 fdisk e2fsprogs dosfstools mtools
-grub-pc-bin grub-efi-amd64-bin grub2-common lintian rpm systemd
+grub-pc-bin grub-efi-amd64-bin grub2-common lintian rpm systemd ovmf nftables
 ca-certificates curl"
 
 missing=""
