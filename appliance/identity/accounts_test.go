@@ -426,3 +426,16 @@ func FuzzNormalizeName(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAuthenticate is the cost of one sign-in with the production
+// argon2id parameters (the database commits do not fsync here).
+func BenchmarkAuthenticate(b *testing.B) {
+	e := newEnv(b, Options{Params: password.Default})
+	e.tenant("kanzlei", "anna", annaPW, false)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := e.login("kanzlei", "anna", annaPW); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

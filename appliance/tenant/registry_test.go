@@ -530,3 +530,16 @@ func TestUpdateSettingsAndOptionalEvents(t *testing.T) {
 		t.Fatalf("tenant log = %s", got)
 	}
 }
+
+// BenchmarkOpen is the per-request cost of resolving a tenant.
+func BenchmarkOpen(b *testing.B) {
+	e := newEnv(b)
+	e.create("kanzlei")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.reg.Open(ctx, "kanzlei"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
