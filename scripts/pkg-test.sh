@@ -125,6 +125,7 @@ check "install: tresor.service enabled (multi-user.target.wants)" \
 check "install: tresor-smart.timer enabled" \
 	test -L "$r/etc/systemd/system/timers.target.wants/tresor-smart.timer"
 check "install: /etc/default/tresor present" test -f "$r/etc/default/tresor"
+check "install: /srv/tresor exists for disk mounts" test -d "$r/srv/tresor"
 
 echo "secret client file" > "$r/var/lib/tresor/data.bin"
 echo "TRESOR_LISTEN=:9443" >> "$r/etc/default/tresor"
