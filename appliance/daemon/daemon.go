@@ -190,7 +190,15 @@ func (a *App) baseURL() string {
 		return "https://" + a.listenAddr.String()
 	}
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		// Listening on every address: print one the office PCs can reach
+		// (it is in the certificate), not loopback.
 		host = "127.0.0.1"
+		for _, ip := range certs.LocalNames().IPs {
+			if !ip.IsLoopback() && ip.To4() != nil {
+				host = ip.String()
+				break
+			}
+		}
 	}
 	return "https://" + net.JoinHostPort(host, port)
 }
