@@ -12,7 +12,7 @@ GOFLAGS_TEST ?=
 
 export CGO_ENABLED=0
 
-.PHONY: all build run test test-short lint fmt generate bench soak crash clean deps
+.PHONY: all build run test test-short test-shipping lint fmt generate bench soak crash clean deps
 
 all: build
 
@@ -39,15 +39,25 @@ dev-setup: build
 		--admin admin --admin-password-file $(DEV_DIR)/admin.pass --recovery-key-out $(DEV_DIR)/recovery.txt --auto-unlock
 
 # test is what CI runs: Debian packages the tests need, lint, the race-enabled
-# unit and integration tests, and the end-to-end test of the real binary.
+# unit and integration tests (with the end-to-end tests of the real binary),
+# then the shipping tests: the .deb/.rpm inspected and installed into a
+# throwaway Debian root, and the disk image built and booted under qemu.
 test: deps lint build
 	CGO_ENABLED=1 $(GO) test -race -short -count=1 -timeout 25m $(GOFLAGS_TEST) ./...
+	$(MAKE) test-shipping
+
+# test-shipping needs root (mmdebstrap, chroot) and the Debian mirror.
+test-shipping:
+	$(MAKE) package-test
+	$(MAKE) image
+	$(MAKE) image-test
 
 test-short:
 	CGO_ENABLED=1 $(GO) test -short ./...
 
 deps:
 	@bash scripts/deps.sh
+	@sh scripts/image/deps.sh
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \
