@@ -66,6 +66,7 @@ type Account struct {
 	Role             Role      `json:"role"`
 	Disabled         bool      `json:"disabled"`
 	RequireTwoFactor bool      `json:"require_2fa"`
+	TOTPEnrolled     bool      `json:"totp_enrolled"`
 	Created          time.Time `json:"created"`
 }
 
@@ -89,10 +90,15 @@ type record struct {
 	DisabledAt       time.Time `json:"disabled_at,omitzero"`
 	RequireTwoFactor bool      `json:"require_2fa,omitempty"`
 	Created          time.Time `json:"created"`
+	// TOTP is the second factor; nil if none was ever begun.
+	TOTP *totpState `json:"totp,omitempty"`
+	// PasswordChanged is when the password was last changed or reset.
+	PasswordChanged time.Time `json:"password_changed,omitzero"`
 }
 
 func (r *record) account() Account {
-	return Account{ID: r.ID, Name: r.Name, Role: r.Role, Disabled: r.Disabled, RequireTwoFactor: r.RequireTwoFactor, Created: r.Created}
+	return Account{ID: r.ID, Name: r.Name, Role: r.Role, Disabled: r.Disabled, RequireTwoFactor: r.RequireTwoFactor,
+		TOTPEnrolled: r.TOTP.enrolled(), Created: r.Created}
 }
 
 // MaxNameLen is the longest login name.

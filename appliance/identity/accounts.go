@@ -111,13 +111,33 @@ func (a *Accounts) Refuse(pw []byte) error {
 // Authenticate makes one; it is bound to the tenant handle it signed in
 // to and useless with any other.
 type Principal struct {
-	ns      *storage.Namespace
-	account Account
-	source  string
+	ns          *storage.Namespace
+	account     Account
+	source      string
+	scope       Scope  // ScopeWrite unless signed in with a read-only app password
+	appPassword string // the app password's ID if signed in with one
+	session     string // the session's ID if resolved from one
 }
 
 // Account returns the account as it was at sign-in.
 func (p *Principal) Account() Account { return p.account }
+
+// Scope is what the principal may do with files: ScopeRead for a
+// read-only app password, ScopeWrite otherwise.
+func (p *Principal) Scope() Scope {
+	if p.scope == "" {
+		return ScopeWrite
+	}
+	return p.scope
+}
+
+// AppPassword returns the ID of the app password the principal signed in
+// with, or "" for a sign-in with the account's password or a session.
+func (p *Principal) AppPassword() string { return p.appPassword }
+
+// Session returns the ID of the session the principal was resolved from,
+// or "".
+func (p *Principal) Session() string { return p.session }
 
 // Actor returns the principal as an audit actor.
 func (p *Principal) Actor() audit.Actor {
@@ -128,7 +148,7 @@ func (p *Principal) Actor() audit.Actor {
 type Credentials struct {
 	Name     string
 	Password []byte
-	TOTP     string // second factor code; unused until TOTP is enrolled
+	TOTP     string // second factor: a TOTP code or a recovery code
 	Source   string // client address, or "socket" for the CLI
 }
 
@@ -375,17 +395,48 @@ func (a *Accounts) Authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 		fail, reason = ErrAuthFailed, "wrong password"
 	case rec.Disabled:
 		fail, reason = ErrDisabled, "account disabled"
-	case rec.RequireTwoFactor || t.Settings().TwoFactorRequired:
-		// No second factor can be enrolled yet; see the package doc.
+	case !rec.TOTP.enrolled() && (rec.RequireTwoFactor || t.Settings().TwoFactorRequired):
 		fail, reason = ErrEnrolmentRequired, "second factor required but not enrolled"
 	}
 	if rec != nil {
 		actor.ID = rec.ID
 	}
+	var via string
+	var factorFail bool
 	err = t.Update(ctx, func(tx *storage.Tx) error {
+		via, factorFail = "", false
 		tb, err := tx.CreateBucketIfNotExists(bucketThrottle...)
 		if err != nil {
 			return err
+		}
+		factorOK := true
+		if pwOK && fail == nil && rec.TOTP.enrolled() {
+			// The second factor is checked and used up in this
+			// transaction, so that a code cannot be replayed by a
+			// parallel sign-in.
+			cur, err := load(t, tx, []byte(rec.ID))
+			if err != nil {
+				return err
+			}
+			kind := ""
+			if cur != nil && cur.TOTP.enrolled() {
+				kind, factorOK = checkSecondFactor(cur.TOTP, c.TOTP, now)
+			} else {
+				factorOK = false
+			}
+			if factorOK {
+				if err := store(t, tx, ikey, cur); err != nil {
+					return err
+				}
+				via = kind
+			}
+		}
+		if pwOK && !factorOK {
+			// A wrong second factor is a failed attempt: it stays charged.
+			e := audit.Entry{Actor: actor, Action: audit.ActionLoginFailed, Outcome: audit.OutcomeFailure,
+				Details: map[string]string{"reason": "wrong, reused or missing second-factor code"}}
+			factorFail = true
+			return t.LogTx(tx, e)
 		}
 		if pwOK {
 			// The password was right: its name starts afresh, and the
@@ -398,6 +449,9 @@ func (a *Accounts) Authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 			}
 		}
 		e := audit.Entry{Actor: actor, Action: audit.ActionLogin, Outcome: audit.OutcomeSuccess}
+		if via != "" {
+			e.Details = map[string]string{"second_factor": via}
+		}
 		if fail != nil {
 			e.Action, e.Outcome, e.Details = audit.ActionLoginFailed, audit.OutcomeFailure, map[string]string{"reason": reason}
 		}
@@ -405,6 +459,9 @@ func (a *Accounts) Authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sign in: %w", err)
+	}
+	if factorFail {
+		return nil, ErrSecondFactor
 	}
 	if fail != nil {
 		return nil, fail
@@ -425,12 +482,21 @@ func acting(t *tenant.Tenant, tx *storage.Tx, p *Principal, roles ...Role) (*rec
 	if r == nil || r.Disabled {
 		return nil, fmt.Errorf("%w: the account is disabled or gone", ErrForbidden)
 	}
+	if p.appPassword != "" {
+		return nil, fmt.Errorf("%w: %w", ErrForbidden, ErrInteractiveOnly)
+	}
 	for _, role := range roles {
 		if r.Role == role {
 			return r, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: %s may not do this", ErrForbidden, r.Role)
+}
+
+// actingInteractive is acting for any role: the principal's own account,
+// signed in with its password or a session, not an app password.
+func actingInteractive(t *tenant.Tenant, tx *storage.Tx, p *Principal) (*record, error) {
+	return acting(t, tx, p, RoleAdmin, RoleUser, RoleAuditor)
 }
 
 // denied logs a refused change.
@@ -574,8 +640,14 @@ func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, 
 		if err := store(t, tx, ikey, r); err != nil {
 			return err
 		}
+		// Everything the account signed in with ends with it.
+		ns, na, err := revokeAll(t, tx, r.ID)
+		if err != nil {
+			return err
+		}
 		return t.LogTx(tx, audit.Entry{Actor: p.Actor(), Action: audit.ActionUserDisable, Object: audit.Object{ID: r.ID},
-			Outcome: audit.OutcomeSuccess, Details: map[string]string{"name": r.Name}})
+			Outcome: audit.OutcomeSuccess, Details: map[string]string{"name": r.Name,
+				"sessions_ended": fmt.Sprint(ns), "app_passwords_revoked": fmt.Sprint(na)}})
 	})
 	if err != nil {
 		return Account{}, err

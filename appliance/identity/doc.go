@@ -44,10 +44,37 @@
 // back from the source's. Every sign-in, failed or not, and every change
 // of an account is logged in the tenant's audit log.
 //
-// A second factor cannot be enrolled yet (the identity issue adds TOTP and
-// WebAuthn): an account that must use one (its own flag or the tenant's
-// policy) is refused with [ErrEnrolmentRequired] after its password was
-// checked, and its sign-in logged as failed for that reason.
+// # Second factor
+//
+// TOTP (RFC 6238: HMAC-SHA-1, six digits, 30-second steps) is enrolled in
+// two steps: [Accounts.BeginTOTP] makes a secret and keeps it pending
+// (it counts for nothing), [Accounts.ConfirmTOTP] makes it the account's
+// second factor once it sees a current code of it, and returns ten
+// single-use recovery codes, shown once and kept as SHA-256 hashes. The
+// secret lives in the account's sealed record. A code is accepted one
+// step early or late, and only for a step later than the last one
+// accepted, so no code works twice. An enrolled account signs in with
+// its password and a code or a recovery code; a missing, wrong or reused
+// one gives [ErrSecondFactor] and counts as a failed sign-in (so six
+// digits cannot be guessed past the lockout). An account that must use a
+// second factor (its own flag or the tenant's policy) and has none is
+// refused with [ErrEnrolmentRequired] after its password was checked.
+//
+// # App passwords and sessions
+//
+// App passwords (apppassword.go) are for WebDAV and sync clients: named,
+// scoped read or write, shown once, stored as SHA-256 of a 160-bit secret,
+// revocable, last use recorded at most once a minute. A principal signed
+// in with one acts on files only ([ErrInteractiveOnly]). Sessions
+// (session.go) are server-side with a 256-bit token of which only the
+// hash is stored, ending by the tenant's idle and absolute timeouts.
+// Disabling an account, changing its password and an admin's reset end
+// all its sessions and app passwords in the same transaction.
+//
+// In the tenant's database, besides the buckets above:
+//
+//	app-passwords  ID → app password record (JSON, hash of the secret), sealed
+//	sessions       SHA-256(token) → session record (JSON), sealed
 //
 // # Who may do what
 //
