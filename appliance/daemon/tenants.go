@@ -71,6 +71,11 @@ func (a *App) tenantRoutes(m *api.Mux) {
 	a.handleAsAccount(m, "POST /v1/t/users/list", apiUserList)
 	a.handleAsAccount(m, "POST /v1/t/users/create", apiUserCreate)
 	a.handleAsAccount(m, "POST /v1/t/users/disable", apiUserDisable)
+	a.handleAsAccount(m, "POST /v1/t/totp/enrol", apiTOTPEnrol)
+	a.handleAsAccount(m, "POST /v1/t/totp/confirm", apiTOTPConfirm)
+	a.handleAsAccount(m, "POST /v1/t/app-passwords/create", apiAppPasswordCreate)
+	a.handleAsAccount(m, "POST /v1/t/app-passwords/list", apiAppPasswordList)
+	a.handleAsAccount(m, "POST /v1/t/app-passwords/revoke", apiAppPasswordRevoke)
 }
 
 // socketAdmin is the appliance admin acting through the control socket.
@@ -339,6 +344,8 @@ func (a *App) signInError(err error, auth TenantAuth) error {
 		return api.Errorf(http.StatusUnauthorized, errSignIn)
 	case errors.Is(err, identity.ErrLocked):
 		return api.Errorf(http.StatusTooManyRequests, "sign-in refused: too many failed attempts; try again later")
+	case errors.Is(err, identity.ErrSecondFactor):
+		return api.Errorf(http.StatusUnauthorized, "sign-in refused: this account needs a current code of its second factor (--totp CODE, or a recovery code)")
 	case errors.Is(err, identity.ErrDisabled):
 		return api.Errorf(http.StatusForbidden, "sign-in refused: the account is disabled")
 	case errors.Is(err, identity.ErrEnrolmentRequired):
@@ -366,11 +373,13 @@ func accountErr(err error) error {
 	switch {
 	case errors.Is(err, identity.ErrForbidden):
 		return api.Errorf(http.StatusForbidden, "%v", err)
-	case errors.Is(err, identity.ErrNotFound):
+	case errors.Is(err, identity.ErrNotFound), errors.Is(err, identity.ErrNoAppPassword):
 		return api.Errorf(http.StatusNotFound, "%v", err)
-	case errors.Is(err, identity.ErrExists), errors.Is(err, identity.ErrLastAdmin):
+	case errors.Is(err, identity.ErrExists), errors.Is(err, identity.ErrLastAdmin),
+		errors.Is(err, identity.ErrEnrolled), errors.Is(err, identity.ErrNoEnrolment):
 		return api.Errorf(http.StatusConflict, "%v", err)
-	case errors.Is(err, identity.ErrBadName), errors.Is(err, identity.ErrBadRole), errors.Is(err, identity.ErrWeakPassword):
+	case errors.Is(err, identity.ErrBadName), errors.Is(err, identity.ErrBadRole), errors.Is(err, identity.ErrWeakPassword),
+		errors.Is(err, identity.ErrBadScope), errors.Is(err, identity.ErrBadCode):
 		return api.Errorf(http.StatusBadRequest, "%v", err)
 	}
 	return err
@@ -383,11 +392,13 @@ type UserView struct {
 	Role             string    `json:"role"`
 	Disabled         bool      `json:"disabled"`
 	RequireTwoFactor bool      `json:"require_2fa"`
+	TOTPEnrolled     bool      `json:"totp_enrolled"`
 	Created          time.Time `json:"created"`
 }
 
 func userView(a identity.Account) UserView {
-	return UserView{ID: a.ID, Name: a.Name, Role: string(a.Role), Disabled: a.Disabled, RequireTwoFactor: a.RequireTwoFactor, Created: a.Created}
+	return UserView{ID: a.ID, Name: a.Name, Role: string(a.Role), Disabled: a.Disabled, RequireTwoFactor: a.RequireTwoFactor,
+		TOTPEnrolled: a.TOTPEnrolled, Created: a.Created}
 }
 
 // UserListRequest lists the tenant's accounts.
@@ -450,4 +461,123 @@ func apiUserDisable(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *
 		return nil, accountErr(err)
 	}
 	return userView(acc), nil
+}
+
+// AccountRequest is a command about the signed-in account itself.
+type AccountRequest struct {
+	Auth TenantAuth `json:"auth"`
+}
+
+// TOTPEnrolView is a pending TOTP secret, for an authenticator app.
+type TOTPEnrolView struct {
+	Secret string `json:"secret"`
+	URI    string `json:"uri"`
+}
+
+func apiTOTPEnrol(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req AccountRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	en, err := ts.accounts.BeginTOTP(ctx, t, p)
+	if err != nil {
+		return nil, accountErr(err)
+	}
+	return TOTPEnrolView{Secret: en.Secret, URI: en.URI}, nil
+}
+
+// TOTPConfirmRequest confirms the pending TOTP secret with a code of it.
+type TOTPConfirmRequest struct {
+	Auth TenantAuth `json:"auth"`
+	Code string     `json:"code"`
+}
+
+// TOTPConfirmView holds the recovery codes, shown once.
+type TOTPConfirmView struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+func apiTOTPConfirm(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req TOTPConfirmRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	codes, err := ts.accounts.ConfirmTOTP(ctx, t, p, req.Code)
+	if err != nil {
+		return nil, accountErr(err)
+	}
+	return TOTPConfirmView{RecoveryCodes: codes}, nil
+}
+
+// AppPasswordView is an app password as its owner sees it; Password is
+// set only in the answer to its creation.
+type AppPasswordView struct {
+	ID       string    `json:"id"`
+	Label    string    `json:"label"`
+	Scope    string    `json:"scope"`
+	Created  time.Time `json:"created"`
+	LastUsed time.Time `json:"last_used,omitzero"`
+	Password string    `json:"password,omitempty"`
+}
+
+func appPasswordView(ap identity.AppPassword) AppPasswordView {
+	return AppPasswordView{ID: ap.ID, Label: ap.Label, Scope: string(ap.Scope), Created: ap.Created, LastUsed: ap.LastUsed}
+}
+
+// AppPasswordCreateRequest makes an app password for the signed-in account.
+type AppPasswordCreateRequest struct {
+	Auth  TenantAuth `json:"auth"`
+	Label string     `json:"label,omitempty"`
+	Scope string     `json:"scope,omitempty"` // read or write; default write
+}
+
+func apiAppPasswordCreate(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req AppPasswordCreateRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.Scope == "" {
+		req.Scope = string(identity.ScopeWrite)
+	}
+	ap, pw, err := ts.accounts.CreateAppPassword(ctx, t, p, req.Label, identity.Scope(req.Scope))
+	if err != nil {
+		return nil, accountErr(err)
+	}
+	v := appPasswordView(ap)
+	v.Password = pw
+	return v, nil
+}
+
+func apiAppPasswordList(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req AccountRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	list, err := ts.accounts.ListAppPasswords(t, p)
+	if err != nil {
+		return nil, accountErr(err)
+	}
+	out := make([]AppPasswordView, 0, len(list))
+	for _, ap := range list {
+		out = append(out, appPasswordView(ap))
+	}
+	return out, nil
+}
+
+// AppPasswordRevokeRequest revokes one of the signed-in account's app
+// passwords.
+type AppPasswordRevokeRequest struct {
+	Auth TenantAuth `json:"auth"`
+	ID   string     `json:"id"`
+}
+
+func apiAppPasswordRevoke(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req AppPasswordRevokeRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := ts.accounts.RevokeAppPassword(ctx, t, p, req.ID); err != nil {
+		return nil, accountErr(err)
+	}
+	return map[string]string{"revoked": req.ID}, nil
 }
