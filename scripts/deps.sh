@@ -7,6 +7,7 @@ packages=(
   curl        # WebDAV/HTTP client in end-to-end tests
   openssl     # TLS checks from a second implementation
   ca-certificates
+  chromium    # headless browser for the web interface tests (ui/)
 )
 
 missing=()

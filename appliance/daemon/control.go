@@ -118,29 +118,16 @@ func (a *App) apiSetup(ctx context.Context, body json.RawMessage) (any, error) {
 	if err := api.Decode(body, &req); err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.state != StateSetup {
+	res, err := a.RunSetup(ctx, req)
+	var bad badSetupError
+	switch {
+	case errors.Is(err, ErrSetupDone):
 		return nil, api.Errorf(http.StatusConflict, "setup is already done")
-	}
-	if err := req.Validate(); err != nil {
+	case errors.As(err, &bad):
 		return nil, api.Errorf(http.StatusBadRequest, "%v", err)
-	}
-	p, res, err := setup.Run(ctx, a.dir, req, a.poolOptions())
-	if err != nil {
-		return nil, api.Errorf(http.StatusBadRequest, "%v", err)
-	}
-	a.storage = &storageState{pool: p}
-	a.setupToken = ""
-	if err := a.startRunningLocked(ctx); err != nil {
+	case err != nil:
 		return nil, err
 	}
-	if err := a.logAdmin(ctx, a.storage, adminEntry(audit.ActionAdminAction, "", map[string]string{
-		"op": "setup", "pool": res.PoolID, "layout": res.Layout, "disks": fmt.Sprint(res.Disks), "admin": req.Admin, "auto_unlock": fmt.Sprint(req.AutoUnlock),
-	})); err != nil {
-		return nil, err
-	}
-	a.log.Info("setup done", "pool", res.PoolID, "layout", res.Layout, "disks", res.Disks, "admin", req.Admin)
 	return res, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -12,6 +13,7 @@ import (
 
 	"tresor/appliance/daemon"
 	"tresor/appliance/systemd"
+	"tresor/ui"
 )
 
 func init() {
@@ -39,13 +41,17 @@ func init() {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
+			log := systemd.NewLogger(os.Stderr, level)
 			err = daemon.Run(ctx, daemon.Config{
 				DataDir:         dir,
 				Listen:          listen,
 				Version:         version,
 				Out:             os.Stdout,
-				Log:             systemd.NewLogger(os.Stderr, level),
+				Log:             log,
 				ShutdownTimeout: shutdown,
+				Web: func(app *daemon.App, mux *http.ServeMux) {
+					ui.Mount(app, mux, ui.Options{DevDisks: os.Getenv("TRESOR_DEV_DISKS"), Log: log})
+				},
 			})
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)

@@ -40,6 +40,7 @@ var catalog = map[string]map[Lang]string{
 	"setup.forbidden.title": {DE: "Zugang nur mit Einrichtungs-Token", EN: "Setup token required"},
 	"setup.forbidden.text": {DE: "Diese Seite ist nur mit dem einmaligen Link erreichbar, den „tresor serve“ auf der Konsole und im Systemjournal ausgibt. Öffnen Sie genau diesen Link; nach einem Neustart gilt ein neuer.",
 		EN: "This page is only reachable through the one-time link that “tresor serve” prints on the console and to the system journal. Open exactly that link; after a restart a new one applies."},
+	"setup.continue.text": {DE: "Der Einrichtungs-Token ist gültig. Es geht sofort weiter; falls nicht, klicken Sie auf „Weiter“.", EN: "The setup token is valid. The wizard continues at once; if not, click “Next”."},
 	"setup.resumed": {DE: "Die Einrichtung wurde nach einem Neustart fortgesetzt. Ihre bisherigen Angaben sind erhalten; Passwörter werden nie gespeichert und müssen neu eingegeben werden.",
 		EN: "Setup resumed after a restart. Your earlier answers are kept; passwords are never stored and must be entered again."},
 	"setup.lang.intro": {DE: "Willkommen! Dieser Assistent richtet Ihren tresor in wenigen Schritten ein. Wählen Sie zuerst die Sprache der Oberfläche.",

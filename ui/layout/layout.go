@@ -24,7 +24,12 @@ type Page struct {
 	// Path is the page's own URL, where the language switch returns to.
 	Path string
 	Nav  []NavItem
+	// Refresh, when set, is a local URL the page moves on to at once
+	// (a meta refresh: no script needed, allowed by the CSP).
+	Refresh string
 }
+
+func (p Page) refresh() string { return "0; url=" + SafeNext(p.Refresh) }
 
 // LangPath is where the language switch links point.
 const LangPath = "/lang"

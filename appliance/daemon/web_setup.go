@@ -1,0 +1,57 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+
+	"tresor/appliance/audit"
+	"tresor/appliance/setup"
+)
+
+// What the first-boot wizard (ui/wizard) needs of the appliance, besides
+// CheckSetupToken.
+
+// SetupPending reports whether the appliance still waits for setup.
+func (a *App) SetupPending() bool { return a.State() == StateSetup }
+
+// SetupFile is where the wizard keeps its progress across reboots.
+func (a *App) SetupFile() string { return a.dir.SetupFile() }
+
+// ErrSetupDone reports that setup already happened.
+var ErrSetupDone = setup.ErrDone
+
+// badSetupError marks a setup that failed on what the admin gave (a bad
+// name, a used disk): a 400 on the control socket, not a 500.
+type badSetupError struct{ err error }
+
+func (e badSetupError) Error() string { return e.err.Error() }
+func (e badSetupError) Unwrap() error { return e.err }
+
+// RunSetup makes the pool, records the admin, starts the appliance and
+// invalidates the setup token: what `tresor setup` and the wizard both do.
+func (a *App) RunSetup(ctx context.Context, req setup.Request) (*setup.Result, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state != StateSetup {
+		return nil, ErrSetupDone
+	}
+	if err := req.Validate(); err != nil {
+		return nil, badSetupError{err}
+	}
+	p, res, err := setup.Run(ctx, a.dir, req, a.poolOptions())
+	if err != nil {
+		return nil, badSetupError{err}
+	}
+	a.storage = &storageState{pool: p}
+	a.setupToken = ""
+	if err := a.startRunningLocked(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.logAdmin(ctx, a.storage, adminEntry(audit.ActionAdminAction, "", map[string]string{
+		"op": "setup", "pool": res.PoolID, "layout": res.Layout, "disks": fmt.Sprint(res.Disks), "admin": req.Admin, "auto_unlock": fmt.Sprint(req.AutoUnlock),
+	})); err != nil {
+		return nil, err
+	}
+	a.log.Info("setup done", "pool", res.PoolID, "layout", res.Layout, "disks", res.Disks, "admin", req.Admin)
+	return res, nil
+}

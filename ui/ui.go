@@ -1,0 +1,49 @@
+// Package ui is the web interface of the appliance: templ pages over the
+// appliance's packages, mounted on the daemon's HTTPS mux by cmd/tresor.
+// Subpackages: i18n (German and English strings), assets (the embedded
+// stylesheet and script), layout and components (the design system), and
+// one package per page family (wizard: first-boot setup).
+package ui
+
+import (
+	"log/slog"
+	"net/http"
+
+	"tresor/ui/assets"
+	"tresor/ui/layout"
+	"tresor/ui/wizard"
+)
+
+// App is what the interface needs of the running appliance.
+type App interface {
+	wizard.Backend
+	// SetupFile is where the wizard keeps its progress (DATA/setup.json).
+	SetupFile() string
+}
+
+// Options configure the interface.
+type Options struct {
+	// DevDisks is a directory whose subdirectories stand in for disks
+	// (TRESOR_DEV_DISKS); empty on a real box.
+	DevDisks string
+	Log      *slog.Logger
+}
+
+// Mount registers every page and the assets on mux.
+func Mount(app App, mux *http.ServeMux, opt Options) {
+	mux.Handle("GET "+assets.Prefix, assets.Handler())
+	mux.HandleFunc("GET "+layout.LangPath, layout.SwitchLang)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, wizard.Path, http.StatusSeeOther)
+	})
+	var disks func() ([]wizard.Disk, error)
+	if opt.DevDisks != "" {
+		disks = func() ([]wizard.Disk, error) { return wizard.DevDisks(opt.DevDisks) }
+	}
+	wizard.New(app, wizard.Options{
+		ProgressFile: app.SetupFile(),
+		Disks:        disks,
+		DevDiskDir:   opt.DevDisks,
+		Log:          opt.Log,
+	}).Mount(mux)
+}
