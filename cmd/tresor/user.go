@@ -133,3 +133,140 @@ func init() {
 		},
 	})
 }
+
+// Credentials of the --as account itself: TOTP enrolment and app
+// passwords.
+func init() {
+	var acc asAccount
+	var code, label, scope string
+	register(&command{
+		name:  "user totp enrol",
+		short: "begin TOTP enrolment for the --as account: prints the secret and otpauth URI",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) { acc.flags(fs) },
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 0 {
+				return usagef("user totp enrol takes no arguments")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			var en daemon.TOTPEnrolView
+			if err := call(c, "POST", "/v1/t/totp/enrol", daemon.AccountRequest{Auth: auth}, &en); err != nil {
+				return err
+			}
+			return c.print(en, func(w io.Writer) {
+				saysAs(w, auth)
+				fmt.Fprintf(w, "Add this to an authenticator app, then run tresor user totp confirm --code CODE:\n  secret: %s\n  %s\n", en.Secret, en.URI)
+			})
+		},
+	})
+	register(&command{
+		name:  "user totp confirm",
+		args:  "--code CODE",
+		short: "finish TOTP enrolment with a current code; prints the recovery codes once",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
+			acc.flags(fs)
+			fs.StringVar(&code, "code", "", "a current code of the new secret")
+		},
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 0 || code == "" {
+				return usagef("user totp confirm needs --code CODE")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			var v daemon.TOTPConfirmView
+			if err := call(c, "POST", "/v1/t/totp/confirm", daemon.TOTPConfirmRequest{Auth: auth, Code: code}, &v); err != nil {
+				return err
+			}
+			return c.print(v, func(w io.Writer) {
+				saysAs(w, auth)
+				fmt.Fprintln(w, "Two-factor authentication is on. Recovery codes (each works once; shown only now):")
+				for _, rc := range v.RecoveryCodes {
+					fmt.Fprintf(w, "  %s\n", rc)
+				}
+			})
+		},
+	})
+	register(&command{
+		name:  "user app-password",
+		args:  "[--label L] [--scope read|write]",
+		short: "make an app password for WebDAV and sync clients of the --as account (printed once)",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
+			acc.flags(fs)
+			fs.StringVar(&label, "label", "", "what the app password is for, e.g. the device")
+			fs.StringVar(&scope, "scope", "write", "read (read-only) or write (read-write)")
+		},
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 0 {
+				return usagef("user app-password takes no arguments (verbs: list, revoke)")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			var v daemon.AppPasswordView
+			if err := call(c, "POST", "/v1/t/app-passwords/create", daemon.AppPasswordCreateRequest{Auth: auth, Label: label, Scope: scope}, &v); err != nil {
+				return err
+			}
+			return c.print(v, func(w io.Writer) {
+				saysAs(w, auth)
+				fmt.Fprintf(w, "App password %s (%s, %s), shown only now:\n%s\n", v.ID, v.Label, v.Scope, v.Password)
+			})
+		},
+	})
+	register(&command{
+		name:  "user app-password list",
+		short: "list the --as account's app passwords",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) { acc.flags(fs) },
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 0 {
+				return usagef("user app-password list takes no arguments")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			var list []daemon.AppPasswordView
+			if err := call(c, "POST", "/v1/t/app-passwords/list", daemon.AccountRequest{Auth: auth}, &list); err != nil {
+				return err
+			}
+			return c.print(list, func(w io.Writer) {
+				saysAs(w, auth)
+				fmt.Fprintf(w, "%-16s %-5s %-16s %-16s %s\n", "ID", "SCOPE", "CREATED", "LAST USED", "LABEL")
+				for _, v := range list {
+					used := "never"
+					if !v.LastUsed.IsZero() {
+						used = v.LastUsed.Local().Format("2006-01-02 15:04")
+					}
+					fmt.Fprintf(w, "%-16s %-5s %-16s %-16s %s\n", v.ID, v.Scope, v.Created.Local().Format("2006-01-02 15:04"), used, v.Label)
+				}
+			})
+		},
+	})
+	register(&command{
+		name:  "user app-password revoke",
+		args:  "ID",
+		short: "revoke one of the --as account's app passwords",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) { acc.flags(fs) },
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 1 {
+				return usagef("user app-password revoke needs the app password's ID")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			var out map[string]string
+			if err := call(c, "POST", "/v1/t/app-passwords/revoke", daemon.AppPasswordRevokeRequest{Auth: auth, ID: args[0]}, &out); err != nil {
+				return err
+			}
+			return c.print(out, func(w io.Writer) {
+				saysAs(w, auth)
+				fmt.Fprintf(w, "App password %s revoked.\n", args[0])
+			})
+		},
+	})
+}
