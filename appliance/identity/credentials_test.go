@@ -545,3 +545,41 @@ func FuzzParseCodes(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAuthenticateAppPassword is the cost a WebDAV request pays to
+// sign in (no write: the last use was under a minute ago).
+func BenchmarkAuthenticateAppPassword(b *testing.B) {
+	e := newEnv(b, Options{})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	_, pw, err := e.acc.CreateAppPassword(ctx, tn, anna, "dav", ScopeWrite)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "anna", pw, "192.0.2.1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkResolveSession is the cost a web request pays to find its
+// session (no write: refreshed under a minute ago).
+func BenchmarkResolveSession(b *testing.B) {
+	e := newEnv(b, Options{})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	tok, err := e.acc.NewSession(ctx, tn, anna, "192.0.2.1", "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
