@@ -64,6 +64,10 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	@# The generated templ code is committed; it must match its sources.
+	@$(GO) tool templ generate -path ui >/dev/null 2>&1
+	@if ! git diff --quiet -- '*_templ.go' || [ -n "$$(git ls-files --others --exclude-standard -- '*_templ.go')" ]; then \
+		echo "templ generate changed files: commit the generated code"; git status --short -- '*_templ.go'; exit 1; fi
 	@$(GO) test -count=1 -run TestImportDirection ./cmd/tresor/ >/dev/null || { $(GO) test -count=1 -run TestImportDirection ./cmd/tresor/; exit 1; }
 
 # bench measures the storage engine against the machine's own disk (dd).
