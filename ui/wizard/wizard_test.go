@@ -19,7 +19,9 @@ import (
 	"tresor/appliance/setup"
 	"tresor/storage"
 	"tresor/storage/keys"
+	"tresor/ui/assets"
 	"tresor/ui/i18n"
+	"tresor/ui/layout"
 )
 
 // testBackend is the appliance as the wizard sees it, running the real
@@ -105,6 +107,8 @@ func (e *env) start() {
 		Disks: func() ([]Disk, error) { return DevDisks(e.disks) }})
 	mux := http.NewServeMux()
 	e.h.Mount(mux)
+	mux.Handle("GET "+assets.Prefix, assets.Handler())
+	mux.HandleFunc("GET "+layout.LangPath, layout.SwitchLang)
 	e.srv = httptest.NewTLSServer(mux)
 	e.t.Cleanup(e.srv.Close)
 }
