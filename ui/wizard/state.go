@@ -64,6 +64,9 @@ func loadProgress(path string) (progress, bool, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return progress{}, false, fmt.Errorf("setup progress %s: %w", path, err)
 	}
+	if len(p.Disks) == 0 {
+		p.Disks = nil // "[]" and absent mean the same
+	}
 	if p.Reached < stepLang || p.Reached > stepSummary {
 		p.Reached = stepLang
 	}
