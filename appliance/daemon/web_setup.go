@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"tresor/appliance/audit"
 	"tresor/appliance/setup"
@@ -51,6 +54,10 @@ func (a *App) RunSetup(ctx context.Context, req setup.Request) (*setup.Result, e
 		"op": "setup", "pool": res.PoolID, "layout": res.Layout, "disks": fmt.Sprint(res.Disks), "admin": req.Admin, "auto_unlock": fmt.Sprint(req.AutoUnlock),
 	})); err != nil {
 		return nil, err
+	}
+	// The wizard's progress is obsolete whichever way setup was done.
+	if err := os.Remove(a.dir.SetupFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		a.log.Warn("remove the setup wizard's progress", "err", err)
 	}
 	a.log.Info("setup done", "pool", res.PoolID, "layout", res.Layout, "disks", res.Disks, "admin", req.Admin)
 	return res, nil
