@@ -13,11 +13,9 @@ import (
 // forms submitted by clicks, an inline error, back navigation, the language
 // switch, the recovery page on screen and in print. It fails on any console
 // error, CSP violation or failed request, and saves a screenshot of every
-// page (to $TRESOR_UI_SCREENSHOTS when set).
+// page (to $TRESOR_UI_SCREENSHOTS when set). It takes a few seconds and runs
+// under -short too: make test is where it must catch a broken page.
 func TestBrowserWizard(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
 	b := browsertest.Start(t)
 	e := newEnv(t)
 	shots := os.Getenv("TRESOR_UI_SCREENSHOTS")
