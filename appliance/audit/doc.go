@@ -24,7 +24,7 @@
 // transparency logs, computed with golang.org/x/mod/sumdb/tlog. Within the
 // log's database the log keeps, under the buckets ("audit", name):
 //
-//	entries      position → canonical entry
+//	entries      position → canonical entry (sealed when the log has a Sealer)
 //	hashes       tlog stored-hash index → hash (leaves and completed subtrees)
 //	checkpoints  tree size → signed checkpoint note
 //	state        tree size, time of the last entry, latest checkpoint, prune mark

@@ -157,6 +157,10 @@ func (l *Log) Export(ctx context.Context, w io.Writer, f Filter) error {
 	}
 	var sel runs
 	err = l.scanChunks(bucketEntries, 0, latest.Size, func(bk *buckets, pos int64, v []byte) error {
+		v, err := l.plain(pos, v)
+		if err != nil {
+			return err
+		}
 		e, err := ParseEntry(v)
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", pos, err)

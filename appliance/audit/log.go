@@ -33,7 +33,7 @@ var (
 // The schema: every bucket of a log, under ("audit", name).
 const (
 	bucketAudit       = "audit"
-	bucketEntries     = "entries"     // 8-byte big-endian position → canonical entry
+	bucketEntries     = "entries"     // 8-byte big-endian position → canonical entry, or sealedMark + sealed canonical entry
 	bucketHashes      = "hashes"      // 8-byte big-endian tlog stored hash index → 32-byte hash
 	bucketCheckpoints = "checkpoints" // 8-byte big-endian tree size → signed note
 	keyState          = "state"       // in ("audit", name): the state record
@@ -54,11 +54,32 @@ var (
 	ErrNewerSchema = errors.New("audit: log written by a newer version")
 	// ErrCorruptState: the log's state record is unreadable.
 	ErrCorruptState = errors.New("audit: corrupt state record")
+	// ErrSealed: a stored entry is sealed and cannot be opened: the log was
+	// opened without a Sealer, or the entry was modified, moved to another
+	// position or comes from another log.
+	ErrSealed = errors.New("audit: sealed entry does not open")
 )
+
+// Sealer encrypts entry bodies at rest (*storage.Namespace for a tenant's
+// log; the daemon adapts *storage.Pool for the appliance log). context is
+// bound as additional data: a sealed value opens only with the context it
+// was sealed with.
+type Sealer interface {
+	SealValue(context, value []byte) ([]byte, error)
+	OpenValue(context, sealed []byte) ([]byte, error)
+}
+
+var _ Sealer = (*storage.Namespace)(nil)
+
+// sealedMark is the first byte of a sealed stored entry. A canonical entry
+// starts with '{', so plaintext entries of logs written before sealing (or
+// without a Sealer) are told apart without a flag and still read.
+const sealedMark = 0x01
 
 // Log is one append-only audit log. It is safe for concurrent use.
 type Log struct {
 	db       DB
+	sealer   Sealer // nil: entries are stored in the clear
 	name     string
 	origin   string
 	signer   note.Signer
@@ -77,6 +98,17 @@ type Log struct {
 // private key and may be nil for a log that is only read and verified.
 // clock nil means time.Now. Nothing is written until the first Append.
 func Open(db DB, name string, signer note.Signer, verifierKey string, clock func() time.Time) (*Log, error) {
+	return OpenSealed(db, name, nil, signer, verifierKey, clock)
+}
+
+// OpenSealed is Open for a log whose entry bodies are encrypted at rest
+// with sealer (nil: in the clear, as Open). Only the stored bodies are
+// sealed, each bound to the log's name and its position: leaf hashes, the
+// tree and checkpoints are computed over the plaintext canonical entry, so
+// verification and exports (which carry plaintext entries for auditors)
+// are the same as for an unsealed log. Entries stored in the clear before
+// sealing was turned on still read and verify.
+func OpenSealed(db DB, name string, sealer Sealer, signer note.Signer, verifierKey string, clock func() time.Time) (*Log, error) {
 	if !validName(name) {
 		return nil, fmt.Errorf("%w: %q", ErrBadName, name)
 	}
@@ -90,7 +122,7 @@ func Open(db DB, name string, signer note.Signer, verifierKey string, clock func
 	if clock == nil {
 		clock = time.Now
 	}
-	l := &Log{db: db, name: name, origin: Origin(name), signer: signer, verifier: v, vkey: verifierKey, clock: clock}
+	l := &Log{db: db, sealer: sealer, name: name, origin: Origin(name), signer: signer, verifier: v, vkey: verifierKey, clock: clock}
 	err = db.View(func(tx *storage.Tx) error {
 		bk := l.buckets(tx)
 		if bk == nil {
@@ -404,12 +436,50 @@ func (l *Log) appendOne(bk *buckets, st *state, e Entry) (int64, error) {
 			return -1, err
 		}
 	}
-	if err := bk.entries.Put(key(st.size), data); err != nil {
+	stored, err := l.seal(st.size, data)
+	if err != nil {
+		return -1, fmt.Errorf("audit log %s: append %d: %w", l.name, st.size, err)
+	}
+	if err := bk.entries.Put(key(st.size), stored); err != nil {
 		return -1, err
 	}
 	st.size++
 	st.last = now.UnixNano()
 	return e.Seq, nil
+}
+
+// sealContext binds a sealed entry to its log and position, so that it
+// does not open when moved elsewhere.
+func (l *Log) sealContext(pos int64) []byte {
+	return fmt.Appendf(nil, "tresor audit entry %s %d", l.name, pos)
+}
+
+// seal returns what is stored for the canonical entry data at pos.
+func (l *Log) seal(pos int64, data []byte) ([]byte, error) {
+	if l.sealer == nil {
+		return data, nil
+	}
+	sealed, err := l.sealer.SealValue(l.sealContext(pos), data)
+	if err != nil {
+		return nil, fmt.Errorf("seal entry: %w", err)
+	}
+	return append([]byte{sealedMark}, sealed...), nil
+}
+
+// plain returns the canonical entry stored as v at pos: v itself when it
+// was stored in the clear, else its opened copy.
+func (l *Log) plain(pos int64, v []byte) ([]byte, error) {
+	if len(v) == 0 || v[0] != sealedMark {
+		return v, nil
+	}
+	if l.sealer == nil {
+		return nil, fmt.Errorf("%w: entry %d: no sealer", ErrSealed, pos)
+	}
+	data, err := l.sealer.OpenValue(l.sealContext(pos), v[1:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: entry %d: %v", ErrSealed, pos, err)
+	}
+	return data, nil
 }
 
 // Size returns the number of entries in the log.
@@ -555,6 +625,10 @@ func (l *Log) Entries(f Filter, fn func(Entry) error) error {
 	var batch []Entry
 	return l.scanChunks(bucketEntries, 0, math.MaxInt64,
 		func(_ *buckets, pos int64, v []byte) error {
+			v, err := l.plain(pos, v)
+			if err != nil {
+				return fmt.Errorf("audit log %s: %w", l.name, err)
+			}
 			e, err := ParseEntry(v)
 			if err != nil {
 				return fmt.Errorf("audit log %s: entry %d: %w", l.name, pos, err)
@@ -657,6 +731,10 @@ func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
 				pos, ok := keyNum(k)
 				if !ok || pos >= st.checkpoint || len(drop) == pruneBatch {
 					return false, nil
+				}
+				v, err := l.plain(pos, v)
+				if err != nil {
+					return false, err
 				}
 				e, err := ParseEntry(v)
 				if err != nil {

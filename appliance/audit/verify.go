@@ -236,6 +236,11 @@ func (l *Log) verifyTx(ctx context.Context, tx *storage.Tx, known [][]byte, rep 
 					return false, nil
 				}
 			}
+			v, err := l.plain(pos, v)
+			if err != nil {
+				p = &Problem{pos, KindModified, err.Error()}
+				return false, nil
+			}
 			p = l.checkEntry(bk, st, pos, v)
 			if p != nil {
 				return false, nil
@@ -320,7 +325,7 @@ func (l *Log) checkEntry(bk *buckets, st state, pos int64, v []byte) *Problem {
 		return &Problem{pos, KindForeign, fmt.Sprintf("entry belongs to log %q", e.Log)}
 	}
 	if e.Seq != pos {
-		if other := bk.entries.Get(key(e.Seq)); other != nil {
+		if other, err := l.plain(e.Seq, bk.entries.Get(key(e.Seq))); err == nil && other != nil {
 			if o, err := ParseEntry(other); err == nil && o.Seq == pos {
 				return &Problem{pos, KindReordered, fmt.Sprintf("entries %d and %d swapped", pos, e.Seq)}
 			}
@@ -332,7 +337,7 @@ func (l *Log) checkEntry(bk *buckets, st state, pos int64, v []byte) *Problem {
 	}
 	if tlog.RecordHash(v) != stored {
 		// An insertion shifts the original entry one place up.
-		if nv := bk.entries.Get(key(pos + 1)); nv != nil {
+		if nv, err := l.plain(pos+1, bk.entries.Get(key(pos+1))); err == nil && nv != nil {
 			if n, err := ParseEntry(nv); tlog.RecordHash(nv) == stored || err == nil && n.Seq == pos {
 				return &Problem{pos, KindInserted, "entry inserted before the original one"}
 			}

@@ -78,7 +78,7 @@ func (a *App) openAuditLocked(ctx context.Context, st *storageState) error {
 		return err
 	}
 	st.auditSigner, st.auditVerifier = signer, vkey
-	st.audit, err = audit.Open(st.pool, "appliance", signer, vkey, nil)
+	st.audit, err = audit.OpenSealed(st.pool, "appliance", poolSealer{st.pool}, signer, vkey, nil)
 	if err != nil {
 		return fmt.Errorf("appliance audit log: %w", err)
 	}
@@ -86,6 +86,19 @@ func (a *App) openAuditLocked(ctx context.Context, st *storageState) error {
 		a.log.Error("audit checkpoint failed", "log", "appliance", "err", err)
 	})
 	return nil
+}
+
+// poolSealer seals the appliance log's entries under a key derived from the
+// master key: Pool.SealValue binds only a purpose, so the entry's context
+// (log name and position) goes into the purpose.
+type poolSealer struct{ p *storage.Pool }
+
+func (s poolSealer) SealValue(context, value []byte) ([]byte, error) {
+	return s.p.SealValue("audit entry "+string(context), value)
+}
+
+func (s poolSealer) OpenValue(context, sealed []byte) ([]byte, error) {
+	return s.p.OpenValue("audit entry "+string(context), sealed)
 }
 
 // adminEntry makes an entry for an action of the appliance admin through the

@@ -240,7 +240,7 @@ func (r *Registry) build(ctx context.Context, by audit.Actor, slug string, rec r
 	if err != nil {
 		return nil, err
 	}
-	log, err := audit.Open(ns, slug, r.cfg.Signer, r.cfg.VerifierKey, r.cfg.Clock)
+	log, err := audit.OpenSealed(ns, slug, ns, r.cfg.Signer, r.cfg.VerifierKey, r.cfg.Clock)
 	if err != nil {
 		return nil, err
 	}
@@ -438,7 +438,7 @@ func (r *Registry) handleLocked(slug string) (*handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", slug, err)
 	}
-	log, err := audit.Open(ns, slug, r.cfg.Signer, r.cfg.VerifierKey, r.cfg.Clock)
+	log, err := audit.OpenSealed(ns, slug, ns, r.cfg.Signer, r.cfg.VerifierKey, r.cfg.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", slug, err)
 	}
