@@ -129,7 +129,13 @@ func decodeError(resp *http.Response) error {
 
 // Download makes a call whose answer is a byte stream and copies it to w.
 func (c *Client) Download(ctx context.Context, path string, w io.Writer) (int64, error) {
-	resp, err := c.request(ctx, "GET", path, nil)
+	return c.DownloadCall(ctx, "GET", path, nil, w)
+}
+
+// DownloadCall is Download for a call with a JSON request body (in; nil
+// for none), e.g. one that carries a tenant account's credentials.
+func (c *Client) DownloadCall(ctx context.Context, method, path string, in any, w io.Writer) (int64, error) {
+	resp, err := c.request(ctx, method, path, in)
 	if err != nil {
 		return 0, err
 	}

@@ -76,6 +76,7 @@ func (a *App) tenantRoutes(m *api.Mux) {
 	a.handleAsAccount(m, "POST /v1/t/app-passwords/create", apiAppPasswordCreate)
 	a.handleAsAccount(m, "POST /v1/t/app-passwords/list", apiAppPasswordList)
 	a.handleAsAccount(m, "POST /v1/t/app-passwords/revoke", apiAppPasswordRevoke)
+	a.tenantAuditRoutes(m)
 }
 
 // socketAdmin is the appliance admin acting through the control socket.

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -93,6 +94,21 @@ func (ta *tenantApp) call(method, path string, in any) (int, string, json.RawMes
 	return 0, "", nil
 }
 
+// download makes a call whose answer is a byte stream, like call.
+func (ta *tenantApp) download(path string, in any) (int, string, json.RawMessage) {
+	var buf bytes.Buffer
+	_, err := ta.c.DownloadCall(context.Background(), "POST", path, in, &buf)
+	var ae *api.Error
+	switch {
+	case err == nil:
+		return 200, "", buf.Bytes()
+	case errors.As(err, &ae):
+		return ae.Status, ae.Msg, nil
+	}
+	ta.t.Fatalf("POST %s: %v", path, err)
+	return 0, "", nil
+}
+
 func (ta *tenantApp) must(method, path string, in any) json.RawMessage {
 	ta.t.Helper()
 	status, msg, out := ta.call(method, path, in)
@@ -178,6 +194,12 @@ var isolation = map[string]isoCase{
 			id = ta.bApp
 		}
 		return ta.call("POST", "/v1/t/app-passwords/revoke", AppPasswordRevokeRequest{Auth: as, ID: id})
+	}, "bertha", "zora"},
+	"POST /v1/t/audit/export": {func(ta *tenantApp, as TenantAuth, _ string) (int, string, json.RawMessage) {
+		return ta.download("/v1/t/audit/export", TenantAuditExportRequest{Auth: as})
+	}, "bertha", "zora"},
+	"POST /v1/t/audit/verify": {func(ta *tenantApp, as TenantAuth, _ string) (int, string, json.RawMessage) {
+		return ta.call("POST", "/v1/t/audit/verify", TenantAuditVerifyRequest{Auth: as})
 	}, "bertha", "zora"},
 }
 
