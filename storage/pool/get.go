@@ -289,6 +289,24 @@ func (f *fetcher) plaintext(i int, dst []byte) ([]byte, error) {
 		}
 		return plain, nil
 	}
+	// Like Puts, reads decode only GOMAXPROCS chunks at a time and give
+	// their block and sealed-chunk buffers back after each chunk, so many
+	// parallel downloads hold one plaintext chunk each and no more.
+	ns.p.encoders <- struct{}{}
+	defer func() { <-ns.p.encoders }()
+	sc := ns.p.getScratch()
+	f.sealed = sc.sealed
+	defer func() {
+		sc.sealed, f.sealed = f.sealed, nil
+		ns.p.putScratch(sc)
+		for s, b := range f.bufs {
+			if b != nil {
+				b = b[:0]
+				ns.p.blocks.Put(&b)
+				f.bufs[s], f.shards[s] = nil, nil
+			}
+		}
+	}()
 	return f.decode(i, dst, false)
 }
 
@@ -444,6 +462,9 @@ func (f *fetcher) readBlock(i, s int) ([]byte, error) {
 		f.files[s] = file
 	}
 	size := erasure.BlockHeaderSize + p.coder.ShardSize(int(rec.Sealed[i]))
+	if f.bufs[s] == nil {
+		f.bufs[s] = p.getBlock()
+	}
 	if cap(f.bufs[s]) < size {
 		f.bufs[s] = make([]byte, size)
 	}
