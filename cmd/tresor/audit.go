@@ -13,20 +13,25 @@ import (
 
 func init() {
 	var file, key string
+	var acc asAccount
 	register(&command{
 		name:  "audit verify",
-		args:  "[--file F [--key K]]",
-		short: "verify the appliance's audit log, or offline an export (--file; no daemon needed)",
+		args:  "[--file F [--key K]] [--tenant T --as NAME --password-file F [--totp C]]",
+		short: "verify the appliance's audit log, with --tenant the tenant's own log (its auditors and admins), or offline an export (--file; no daemon needed)",
 		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
 			fs.StringVar(&file, "file", "", "the JSON lines export (tresor audit export)")
 			fs.StringVar(&key, "key", "", "the appliance's audit verifier key, or a file holding it (without it the key in the export is used, which proves nothing about who made it)")
+			acc.flags(fs)
 		},
 		run: func(c *cmdEnv, args []string) error {
 			if len(args) > 0 {
 				return usagef("audit verify takes no arguments, got %q", args[0])
 			}
 			if file == "" {
-				return verifyOnline(c)
+				return verifyOnline(c, &acc)
+			}
+			if acc.tenant != "" || acc.as != "" {
+				return usagef("--file verifies an export offline; it takes no --tenant or --as")
 			}
 			vkey, err := verifierKeyArg(key)
 			if err != nil {

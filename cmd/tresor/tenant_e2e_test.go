@@ -84,6 +84,12 @@ func (a account) flags() []string {
 // how to run it about an account name. TestE2ETenantCommandsClassified
 // fails when a command with --tenant is missing.
 var cliIsolation = map[string]func(e *tenantEnv, as account, target string) []string{
+	"audit export": func(e *tenantEnv, as account, _ string) []string {
+		return append([]string{"audit", "export", "--out", "-"}, as.flags()...)
+	},
+	"audit verify": func(e *tenantEnv, as account, _ string) []string {
+		return append([]string{"audit", "verify"}, as.flags()...)
+	},
 	"user list": func(e *tenantEnv, as account, _ string) []string {
 		return append([]string{"user", "list"}, as.flags()...)
 	},
