@@ -1,0 +1,70 @@
+// Package files is the file tree of a tenant: folders and files with their
+// versions and a trash, on top of the tenant's storage namespace. WebDAV
+// and the web file browser are built on it; it knows nothing of HTTP.
+//
+// # Access
+//
+// Every operation goes through a [Tree] made by [New] from a
+// *tenant.Tenant and the *identity.Principal acting, never from a tenant
+// slug. Principals with the read scope (read-only app passwords) may
+// Stat, List, Open, and list versions and trash; everything else is
+// refused with [ErrForbidden]. Folder permissions are not modelled here
+// yet: every account of the tenant sees the whole tree.
+//
+// # Names and paths
+//
+// Paths are slash-separated and relative to the tenant's root; [ParsePath]
+// is the one place they are read. Names are turned into Unicode NFC (so
+// macOS, which sends NFD, and Windows agree) and validated by [CleanName].
+// Names keep their case and are compared exactly: "Akte.pdf" and
+// "akte.pdf" are two files. Windows clients, which compare case-blind,
+// see both; they cannot make the second one by accident because Explorer
+// checks before it writes.
+//
+// # Storage
+//
+// The tree lives in the tenant's database under the buckets ("files", …):
+//
+//	meta      "index-key" → the sealed per-tenant key of the name index
+//	          "used"      → bytes of the objects the tree references (8 bytes, big-endian)
+//	nodes     node ID → node record (JSON; the name sealed under the tenant
+//	          key with the node ID as context)
+//	names     HMAC(index key, parent ID ‖ NFC name) → node ID
+//	children  parent ID ‖ child ID → ""
+//	trash     node ID → trash record (JSON; the original path sealed)
+//	refs      object ID → how many versions reference the object (8 bytes)
+//
+// File and folder names are personal data (client names in a law firm's
+// folder names): no name is on disk in plaintext. Audit entries name the
+// node by its ID and the object by its ID, not by path, for the same
+// reason; the web UI resolves node IDs to paths for auditors.
+//
+// The root is the node with the all-zero ID; it has no record.
+//
+// # Content
+//
+// A file's content is an object of the namespace. [Tree.Write] streams the
+// content into Namespace.Put and updates the tree in Put's link function:
+// the object record, the tree update and the audit entry commit in one
+// transaction, so an upload is visible only complete and a failed upload
+// leaves nothing. An overwrite keeps the previous object as an old
+// version. Move, rename and copy touch metadata only: a copy references
+// the same object (refs counts the references); an object is deleted when
+// its last reference goes.
+//
+// # Trash, versions and retention
+//
+// Delete moves a file or folder (with everything below it) to the trash;
+// [Tree.Restore] puts it back where it was. [Tree.Purge], which the caller
+// schedules, removes trash older than the tenant's Retention.TrashDays and
+// old versions beyond Retention.Versions or older than
+// Retention.VersionDays, and deletes objects no longer referenced.
+//
+// # Quota
+//
+// The bytes of all referenced objects (current and old versions and the
+// trash: they occupy disk) count against the tenant's quota. A write is
+// refused with [ErrQuota] when its declared size does not fit, and is
+// aborted as soon as the streamed bytes exceed what is left, before the
+// object is committed: nothing is lost, the old version stays.
+package files

@@ -1,0 +1,219 @@
+package files
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"tresor/appliance/audit"
+	"tresor/storage"
+)
+
+// PurgeReport says what Purge removed.
+type PurgeReport struct {
+	Versions int   // old versions removed
+	Trash    int   // trash items removed
+	Objects  int   // objects deleted (no longer referenced)
+	Bytes    int64 // bytes freed
+}
+
+// Purge applies the tenant's retention: it removes trash items deleted
+// more than Retention.TrashDays ago (all of them when TrashDays is 0), and
+// old versions beyond the newest Retention.Versions or superseded more
+// than Retention.VersionDays ago; objects nobody references any more are
+// deleted. The caller schedules it; it may run with a nil principal
+// (logged as the system). Each removal is its own transaction: a purge
+// cut short leaves a consistent tree and the next one goes on.
+func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
+	var rep PurgeReport
+	if tr.t == nil {
+		return rep, fmt.Errorf("purge: %w: no tenant", ErrForbidden)
+	}
+	if tr.p != nil {
+		if err := tr.canWrite(); err != nil {
+			return rep, err
+		}
+	}
+	ret := tr.t.Settings().Retention
+	now := tr.now().UTC()
+	type drop struct {
+		node ID
+		obj  storage.ObjectID
+	}
+	var drops []drop
+	var trash []ID
+	err := tr.view(ctx, func(x txn) error {
+		drops, trash = drops[:0], trash[:0]
+		err := x.b(bucketNodes).ForEach(func(k, v []byte) error {
+			id := ID(k)
+			n, err := x.node(id)
+			if err != nil {
+				return err
+			}
+			keep := len(n.Versions) - ret.Versions
+			for i, ver := range n.Versions {
+				if i < keep || (ret.VersionDays > 0 && now.Sub(ver.Superseded) > days(ret.VersionDays)) {
+					drops = append(drops, drop{id, ver.Object})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return x.b(bucketTrash).ForEach(func(k, v []byte) error {
+			it, err := x.trashItem(ID(k), v)
+			if err != nil {
+				return err
+			}
+			if now.Sub(it.Deleted) >= days(ret.TrashDays) {
+				trash = append(trash, it.ID)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return rep, fmt.Errorf("purge: %w", err)
+	}
+	for _, d := range drops {
+		freed, deleted, err := tr.release(ctx, d.node, d.obj, false)
+		if err != nil {
+			return rep, fmt.Errorf("purge: version %s: %w", d.obj, err)
+		}
+		rep.Versions++
+		if deleted {
+			rep.Objects++
+			rep.Bytes += freed
+		}
+	}
+	for _, id := range trash {
+		if err := tr.purgeTrash(ctx, id, &rep); err != nil {
+			return rep, fmt.Errorf("purge: trash %s: %w", id, err)
+		}
+		rep.Trash++
+	}
+	return rep, nil
+}
+
+func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+// errKeep aborts an object's deletion that turned out to be referenced.
+var errKeep = errors.New("object still referenced")
+
+// release removes obj from node id (an old version, or the current one
+// when current is set) and deletes the object if that was its last
+// reference, in one transaction with the tree change.
+func (tr *Tree) release(ctx context.Context, id ID, obj storage.ObjectID, current bool) (freed int64, deleted bool, err error) {
+	do := func(x txn, needLast bool) error {
+		n, err := x.node(id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		var size int64
+		switch i := slices.IndexFunc(n.Versions, func(v version) bool { return v.Object == obj }); {
+		case current && n.Object == obj:
+			size = n.Size
+			n.Object = storage.ObjectID{}
+		case !current && i >= 0:
+			size = n.Versions[i].Size
+			n.Versions = slices.Delete(n.Versions, i, i+1)
+		default:
+			return nil // gone already
+		}
+		last, err := x.unref(obj, size)
+		if err != nil {
+			return err
+		}
+		if needLast && !last {
+			return errKeep
+		}
+		freed = size
+		if err := x.putNode(id, n); err != nil {
+			return err
+		}
+		return x.log(audit.ActionFileDelete, id, map[string]string{"object": obj.String(), "reason": "retention"})
+	}
+	if _, err := tr.indexKey(ctx); err != nil {
+		return 0, false, err
+	}
+	err = tr.t.Namespace().Delete(ctx, obj, func(tx *storage.Tx) error { return do(txn{tr, tx}, true) })
+	switch {
+	case err == nil:
+		return freed, true, nil
+	case errors.Is(err, errKeep), errors.Is(err, storage.ErrNotFound):
+		err = tr.update(ctx, func(x txn) error { return do(x, false) })
+		return freed, false, err
+	}
+	return 0, false, err
+}
+
+// purgeTrash removes a trash item and everything below it for good.
+func (tr *Tree) purgeTrash(ctx context.Context, id ID, rep *PurgeReport) error {
+	// Gather the subtree, then release its objects one by one; the nodes
+	// go last, with the trash record.
+	var nodes []ID
+	type held struct {
+		node    ID
+		obj     storage.ObjectID
+		current bool
+	}
+	var objs []held
+	err := tr.view(ctx, func(x txn) error {
+		nodes, objs = nodes[:0], objs[:0]
+		var walk func(ID) error
+		walk = func(id ID) error {
+			n, err := x.node(id)
+			if err != nil {
+				return err
+			}
+			nodes = append(nodes, id)
+			if n.Kind == KindFile {
+				if n.Object != (storage.ObjectID{}) {
+					objs = append(objs, held{id, n.Object, true})
+				}
+				for _, v := range n.Versions {
+					objs = append(objs, held{id, v.Object, false})
+				}
+			}
+			return x.children(id, walk)
+		}
+		return walk(id)
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range objs {
+		freed, deleted, err := tr.release(ctx, h.node, h.obj, h.current)
+		if err != nil {
+			return err
+		}
+		if deleted {
+			rep.Objects++
+			rep.Bytes += freed
+		}
+	}
+	return tr.update(ctx, func(x txn) error {
+		for _, n := range nodes {
+			if err := x.b(bucketNodes).Delete(n[:]); err != nil {
+				return err
+			}
+			var kids [][]byte
+			if err := x.children(n, func(c ID) error { kids = append(kids, childKey(n, c)); return nil }); err != nil {
+				return err
+			}
+			for _, k := range kids {
+				if err := x.b(bucketChildren).Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		if err := x.b(bucketTrash).Delete(id[:]); err != nil {
+			return err
+		}
+		return x.log(audit.ActionFileDelete, id, map[string]string{"from": "trash", "reason": "retention"})
+	})
+}

@@ -1,0 +1,176 @@
+package files
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"tresor/appliance/audit"
+)
+
+// trashRecord is what the trash keeps of a deleted file or folder.
+type trashRecord struct {
+	Parent  ID        `json:"parent"` // where it was
+	Path    []byte    `json:"path"`   // its path then, sealed (context trashContext)
+	Deleted time.Time `json:"deleted"`
+	By      string    `json:"by"` // account ID
+}
+
+func trashContext(id ID) []byte { return []byte("files/trash/" + id.String()) }
+
+// TrashItem is a file or folder in the trash.
+type TrashItem struct {
+	ID      ID   // pass to Restore
+	Path    Path // where it was
+	Kind    Kind
+	Size    int64 // of a file; 0 for folders
+	Deleted time.Time
+	By      string // account ID
+}
+
+// Delete moves the file or folder at path (with everything below it) to
+// the trash and returns the trash item's ID.
+func (tr *Tree) Delete(ctx context.Context, path string) (ID, error) {
+	if err := tr.canWrite(); err != nil {
+		return ID{}, err
+	}
+	p, err := ParsePath(path)
+	if err != nil {
+		return ID{}, err
+	}
+	if p.IsRoot() {
+		return ID{}, fmt.Errorf("delete /: %w: the root", ErrBadPath)
+	}
+	var id ID
+	err = tr.update(ctx, func(x txn) error {
+		var err error
+		if id, _, err = x.resolve(p); err != nil {
+			return err
+		}
+		return x.trash(id, p)
+	})
+	if err != nil {
+		return ID{}, fmt.Errorf("delete %s: %w", p, err)
+	}
+	return id, nil
+}
+
+// trash moves node id at p to the trash.
+func (x txn) trash(id ID, p Path) error {
+	n, err := x.node(id)
+	if err != nil {
+		return err
+	}
+	if err := x.unlink(n.Parent, p.Name(), id); err != nil {
+		return err
+	}
+	n.Trashed = true
+	if err := x.putNode(id, n); err != nil {
+		return err
+	}
+	sp, err := x.tr.t.SealValue(trashContext(id), []byte(p.String()))
+	if err != nil {
+		return err
+	}
+	rec, _ := json.Marshal(trashRecord{Parent: n.Parent, Path: sp, Deleted: x.tr.now().UTC(), By: x.tr.owner()})
+	if err := x.b(bucketTrash).Put(id[:], rec); err != nil {
+		return err
+	}
+	return x.log(audit.ActionFileDelete, id, map[string]string{"parent": n.Parent.String(), "object": n.Object.String(), "to": "trash"})
+}
+
+// Trash lists the trash, newest first.
+func (tr *Tree) Trash(ctx context.Context) ([]TrashItem, error) {
+	if err := tr.canRead(); err != nil {
+		return nil, err
+	}
+	var items []TrashItem
+	err := tr.view(ctx, func(x txn) error {
+		items = items[:0]
+		return x.b(bucketTrash).ForEach(func(k, v []byte) error {
+			id := ID(k)
+			it, err := x.trashItem(id, v)
+			if err != nil {
+				return err
+			}
+			items = append(items, it)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("trash: %w", err)
+	}
+	slices.SortFunc(items, func(a, b TrashItem) int { return b.Deleted.Compare(a.Deleted) })
+	return items, nil
+}
+
+func (x txn) trashItem(id ID, v []byte) (TrashItem, error) {
+	var r trashRecord
+	if err := json.Unmarshal(v, &r); err != nil {
+		return TrashItem{}, fmt.Errorf("trash %s: %w", id, err)
+	}
+	ps, err := x.tr.t.OpenValue(trashContext(id), r.Path)
+	if err != nil {
+		return TrashItem{}, fmt.Errorf("trash %s: path: %w", id, err)
+	}
+	p, err := ParsePath(string(ps))
+	if err != nil {
+		return TrashItem{}, fmt.Errorf("trash %s: %w", id, err)
+	}
+	n, err := x.node(id)
+	if err != nil {
+		return TrashItem{}, err
+	}
+	return TrashItem{ID: id, Path: p, Kind: n.Kind, Size: n.Size, Deleted: r.Deleted, By: r.By}, nil
+}
+
+// Restore puts a trash item back where it was. It fails with ErrNotFound
+// when its folder is gone and ErrExists when its name is taken again;
+// restore or rename the obstacle first.
+func (tr *Tree) Restore(ctx context.Context, trashID ID) (Info, error) {
+	if err := tr.canWrite(); err != nil {
+		return Info{}, err
+	}
+	var info Info
+	err := tr.update(ctx, func(x txn) error {
+		v := x.b(bucketTrash).Get(trashID[:])
+		if v == nil {
+			return fmt.Errorf("trash item %s: %w", trashID, ErrNotFound)
+		}
+		it, err := x.trashItem(trashID, v)
+		if err != nil {
+			return err
+		}
+		parent, err := x.folder(it.Path.Parent())
+		if err != nil {
+			return err
+		}
+		if _, ok := x.lookup(parent, it.Path.Name()); ok {
+			return fmt.Errorf("%s: %w", it.Path, ErrExists)
+		}
+		n, err := x.node(trashID)
+		if err != nil {
+			return err
+		}
+		n.Trashed, n.Parent = false, parent
+		if err := x.putNode(trashID, n); err != nil {
+			return err
+		}
+		if err := x.link(parent, it.Path.Name(), trashID); err != nil {
+			return err
+		}
+		if err := x.b(bucketTrash).Delete(trashID[:]); err != nil {
+			return err
+		}
+		if info, err = x.info(trashID, n, it.Path); err != nil {
+			return err
+		}
+		return x.log(audit.ActionFileRestore, trashID, map[string]string{"from": "trash", "parent": parent.String()})
+	})
+	if err != nil {
+		return Info{}, fmt.Errorf("restore: %w", err)
+	}
+	return info, nil
+}
