@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,10 +13,18 @@ import (
 // fsync on every commit) from 1 and from 32 goroutines, and reports
 // entries per second. The audit log must sustain 10,000 entries/s.
 func BenchmarkAppend(b *testing.B) {
-	for _, workers := range []int{1, 32, 128, 512} {
-		b.Run(map[int]string{1: "goroutines=1", 32: "goroutines=32", 128: "goroutines=128", 512: "goroutines=512"}[workers], func(b *testing.B) {
+	for _, c := range []struct {
+		workers int
+		sealed  bool
+	}{{1, false}, {32, false}, {128, false}, {512, false}, {1, true}, {128, true}} {
+		b.Run(fmt.Sprintf("goroutines=%d/sealed=%v", c.workers, c.sealed), func(b *testing.B) {
+			workers := c.workers
 			env := newEnv(b, true)
-			l := openLog(b, env.ns, "kanzlei", newKey(b, "k"), nil)
+			var sealer Sealer
+			if c.sealed {
+				sealer = env.ns
+			}
+			l := openSealed(b, env.ns, sealer, "kanzlei", newKey(b, "k"))
 			e := sample(1)
 			ctx := context.Background()
 			var next atomic.Int64
