@@ -125,7 +125,7 @@ func (x txn) writeNode(p Path, obj storage.ObjectInfo, mtime time.Time) (Info, e
 	if err != nil {
 		return Info{}, err
 	}
-	return info, x.log(audit.ActionFileWrite, id, map[string]string{"object": obj.ID.String(),
+	return info, x.log(audit.ActionFileWrite, id, p, map[string]string{"object": obj.ID.String(),
 		"size": fmt.Sprint(obj.Size), "parent": parent.String(), "new": fmt.Sprint(!exists)})
 }
 
@@ -181,7 +181,7 @@ func (tr *Tree) Open(ctx context.Context, path string) (*File, error) {
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
 	if err := tr.t.Log(ctx, audit.Entry{Actor: tr.actor(), Action: audit.ActionFileRead,
-		Object: audit.Object{ID: info.ID.String()}, Outcome: audit.OutcomeSuccess,
+		Object: audit.Object{Path: p.String(), ID: info.ID.String()}, Outcome: audit.OutcomeSuccess,
 		Details: map[string]string{"object": info.Version.String()}}); err != nil {
 		return nil, err
 	}

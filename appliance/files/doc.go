@@ -35,9 +35,9 @@
 //	refs      object ID → how many versions reference the object (8 bytes)
 //
 // File and folder names are personal data (client names in a law firm's
-// folder names): no name is on disk in plaintext. Audit entries name the
-// node by its ID and the object by its ID, not by path, for the same
-// reason; the web UI resolves node IDs to paths for auditors.
+// folder names): no name is on disk in plaintext. Audit entries carry the
+// path, the node ID and the object ID; the tenant's audit log seals its
+// entries at rest, so the paths there are not on disk in plaintext either.
 //
 // The root is the node with the all-zero ID; it has no record.
 //

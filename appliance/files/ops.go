@@ -66,7 +66,7 @@ func (tr *Tree) List(ctx context.Context, path string) ([]Info, error) {
 	}
 	slices.SortFunc(list, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
 	if err := tr.t.Log(ctx, audit.Entry{Actor: tr.actor(), Action: audit.ActionFileList,
-		Object: audit.Object{ID: dir.String()}, Outcome: audit.OutcomeSuccess}); err != nil {
+		Object: audit.Object{Path: p.String(), ID: dir.String()}, Outcome: audit.OutcomeSuccess}); err != nil {
 		return nil, err
 	}
 	return list, nil
@@ -108,7 +108,7 @@ func (tr *Tree) Mkdir(ctx context.Context, path string) (Info, error) {
 		if info, err = x.info(id, n, p); err != nil {
 			return err
 		}
-		return x.log(audit.ActionFolderCreate, id, map[string]string{"parent": parent.String()})
+		return x.log(audit.ActionFolderCreate, id, p, map[string]string{"parent": parent.String()})
 	})
 	if err != nil {
 		return Info{}, fmt.Errorf("mkdir %s: %w", p, err)
@@ -193,10 +193,9 @@ func (tr *Tree) moveCopy(ctx context.Context, src, dst string, overwrite, isCopy
 			if info, err = x.info(nid, mustNode(x, nid), dp); err != nil {
 				return err
 			}
-			return x.log(audit.ActionFileCopy, nid, map[string]string{"from": id.String(), "parent": parent.String(), "object": n.Object.String()})
+			return x.log(audit.ActionFileCopy, nid, dp, map[string]string{"from": sp.String(), "from_id": id.String(), "parent": parent.String(), "object": n.Object.String()})
 		}
-		oldName := sp.Name()
-		if err := x.unlink(n.Parent, oldName, id); err != nil {
+		if err := x.unlink(n.Parent, sp.Name(), id); err != nil {
 			return err
 		}
 		from := n.Parent
@@ -213,7 +212,7 @@ func (tr *Tree) moveCopy(ctx context.Context, src, dst string, overwrite, isCopy
 		if info, err = x.info(id, n, dp); err != nil {
 			return err
 		}
-		return x.log(audit.ActionFileMove, id, map[string]string{"from_parent": from.String(), "to_parent": parent.String(), "renamed": fmt.Sprint(oldName != dp.Name())})
+		return x.log(audit.ActionFileMove, id, dp, map[string]string{"from": sp.String(), "from_parent": from.String(), "to_parent": parent.String()})
 	})
 	if err != nil {
 		return Info{}, fmt.Errorf("%s %s to %s: %w", verb, sp, dp, err)

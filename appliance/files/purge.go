@@ -135,7 +135,7 @@ func (tr *Tree) release(ctx context.Context, id ID, obj storage.ObjectID, curren
 		if err := x.putNode(id, n); err != nil {
 			return err
 		}
-		return x.log(audit.ActionFileDelete, id, map[string]string{"object": obj.String(), "reason": "retention"})
+		return x.log(audit.ActionFileDelete, id, nil, map[string]string{"object": obj.String(), "reason": "retention"})
 	}
 	if _, err := tr.indexKey(ctx); err != nil {
 		return 0, false, err
@@ -197,6 +197,12 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, rep *PurgeReport) error {
 		}
 	}
 	return tr.update(ctx, func(x txn) error {
+		var p Path
+		if v := x.b(bucketTrash).Get(id[:]); v != nil {
+			if it, err := x.trashItem(id, v); err == nil {
+				p = it.Path
+			}
+		}
 		for _, n := range nodes {
 			if err := x.b(bucketNodes).Delete(n[:]); err != nil {
 				return err
@@ -214,6 +220,6 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, rep *PurgeReport) error {
 		if err := x.b(bucketTrash).Delete(id[:]); err != nil {
 			return err
 		}
-		return x.log(audit.ActionFileDelete, id, map[string]string{"from": "trash", "reason": "retention"})
+		return x.log(audit.ActionFileDelete, id, p, map[string]string{"from": "trash", "reason": "retention"})
 	})
 }

@@ -78,7 +78,7 @@ func (x txn) trash(id ID, p Path) error {
 	if err := x.b(bucketTrash).Put(id[:], rec); err != nil {
 		return err
 	}
-	return x.log(audit.ActionFileDelete, id, map[string]string{"parent": n.Parent.String(), "object": n.Object.String(), "to": "trash"})
+	return x.log(audit.ActionFileDelete, id, p, map[string]string{"parent": n.Parent.String(), "object": n.Object.String(), "to": "trash"})
 }
 
 // Trash lists the trash, newest first.
@@ -167,7 +167,7 @@ func (tr *Tree) Restore(ctx context.Context, trashID ID) (Info, error) {
 		if info, err = x.info(trashID, n, it.Path); err != nil {
 			return err
 		}
-		return x.log(audit.ActionFileRestore, trashID, map[string]string{"from": "trash", "parent": parent.String()})
+		return x.log(audit.ActionFileRestore, trashID, it.Path, map[string]string{"from": "trash", "parent": parent.String()})
 	})
 	if err != nil {
 		return Info{}, fmt.Errorf("restore: %w", err)

@@ -445,8 +445,12 @@ func (tr *Tree) update(ctx context.Context, fn func(txn) error) error {
 	return tr.t.Update(ctx, func(tx *storage.Tx) error { return fn(txn{tr, tx}) })
 }
 
-// log records a change in tx.
-func (x txn) log(action string, id ID, details map[string]string) error {
-	return x.tr.t.LogTx(x.tx, audit.Entry{Actor: x.tr.actor(), Action: action,
-		Object: audit.Object{ID: id.String()}, Outcome: audit.OutcomeSuccess, Details: details})
+// log records a change in tx: the node's path (nil when unknown) and ID.
+func (x txn) log(action string, id ID, p Path, details map[string]string) error {
+	e := audit.Entry{Actor: x.tr.actor(), Action: action,
+		Object: audit.Object{ID: id.String()}, Outcome: audit.OutcomeSuccess, Details: details}
+	if p != nil {
+		e.Object.Path = p.String()
+	}
+	return x.tr.t.LogTx(x.tx, e)
 }

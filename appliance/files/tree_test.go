@@ -458,3 +458,29 @@ func TestPurgeVersions(t *testing.T) {
 		t.Fatalf("objects left %d, want 3", len(l))
 	}
 }
+
+func TestAuditEntries(t *testing.T) {
+	e := newEnv(t, 0)
+	e.mkdir("/Akten")
+	w := e.write("/Akten/a.pdf", []byte("a"))
+	if _, err := e.tree.Move(ctx, "/Akten/a.pdf", "/Akten/b.pdf", false); err != nil {
+		t.Fatal(err)
+	}
+	e.read("/Akten/b.pdf")
+	var got []string
+	for _, en := range entries(t, e.tn) {
+		if en.Actor.ID != e.p.Account().ID || en.Action == audit.ActionLogin {
+			continue
+		}
+		got = append(got, fmt.Sprintf("%s %s %s", en.Action, en.Object.Path, en.Details["object"]))
+	}
+	want := []string{
+		"folder.create /Akten ",
+		"file.write /Akten/a.pdf " + w.Version.String(),
+		"file.move /Akten/b.pdf ",
+		"file.read /Akten/b.pdf " + w.Version.String(),
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("audit entries:\n got %q\nwant %q", got, want)
+	}
+}

@@ -98,7 +98,7 @@ func (tr *Tree) RestoreVersion(ctx context.Context, path string, versionID stora
 		if info, err = x.info(id, n, p); err != nil {
 			return err
 		}
-		return x.log(audit.ActionFileRestore, id, map[string]string{"from": "version", "object": old.Object.String()})
+		return x.log(audit.ActionFileRestore, id, p, map[string]string{"from": "version", "object": old.Object.String()})
 	})
 	if err != nil {
 		return Info{}, fmt.Errorf("restore version of %s: %w", p, err)
