@@ -244,3 +244,17 @@ func (f *File) Close() error {
 	}
 	return nil
 }
+
+// Usage returns the bytes the tree holds (current and old versions and
+// the trash, each object once) and the tenant's quota (0: none), for
+// WebDAV's quota-used-bytes and quota-available-bytes.
+func (tr *Tree) Usage(ctx context.Context) (used, quota int64, err error) {
+	if err := tr.canRead(); err != nil {
+		return 0, 0, err
+	}
+	err = tr.view(ctx, func(x txn) error {
+		used = x.used()
+		return nil
+	})
+	return used, tr.t.Quota(), err
+}

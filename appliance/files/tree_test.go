@@ -484,3 +484,16 @@ func TestAuditEntries(t *testing.T) {
 		t.Fatalf("audit entries:\n got %q\nwant %q", got, want)
 	}
 }
+
+func TestUsage(t *testing.T) {
+	e := newEnv(t, 1<<20)
+	e.write("/a", random(1000, 1))
+	e.write("/a", random(500, 2))
+	if _, err := e.tree.Copy(ctx, "/a", "/b", false); err != nil {
+		t.Fatal(err)
+	}
+	used, quota, err := e.tree.Usage(ctx)
+	if err != nil || used != 1500 || quota != 1<<20 {
+		t.Fatalf("Usage = %d, %d, %v; want 1500 (copies count once), %d", used, quota, err, 1<<20)
+	}
+}
