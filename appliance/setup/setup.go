@@ -108,7 +108,7 @@ func WritePoolFile(dir *datadir.Dir, pf *PoolFile) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir.PoolFile(), b, 0o600)
+	return datadir.WriteFile(dir.PoolFile(), b, 0o600)
 }
 
 // Run performs setup and returns the unlocked pool. The pool file is written
@@ -144,7 +144,7 @@ func Run(ctx context.Context, dir *datadir.Dir, req Request, opts storage.Option
 		if err != nil {
 			return fail(fmt.Errorf("auto-unlock key: %w", err))
 		}
-		if err := writeFileAtomic(dir.KeyFile(), key, 0o600); err != nil {
+		if err := datadir.WriteFile(dir.KeyFile(), key, 0o600); err != nil {
 			return fail(fmt.Errorf("auto-unlock key: %w", err))
 		}
 	}
@@ -201,32 +201,4 @@ func LoadAdmin(p *storage.Pool, name string) (Admin, bool, error) {
 		return json.Unmarshal(v, &a)
 	})
 	return a, found, err
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
