@@ -12,9 +12,11 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"tresor/appliance/api"
+	"tresor/appliance/files"
 	"tresor/appliance/audit"
 	"tresor/appliance/schedule"
 	"tresor/appliance/setup"
+	"tresor/appliance/tenant"
 	"tresor/storage"
 )
 
@@ -101,8 +103,18 @@ func (a *App) startRunningLocked(ctx context.Context) error {
 	return nil
 }
 
-// registerJobs registers the periodic work of the storage layer.
+// registerJobs registers the appliance's periodic work.
 func (a *App) registerJobs(st *storageState) error {
+	if err := st.sched.Register(schedule.Job{
+		Name:    "retention",
+		Spec:    schedule.MustParseSpec("daily 02:30"),
+		CatchUp: true,
+		Run: func(ctx context.Context, progress schedule.ProgressFunc) error {
+			return a.runRetention(ctx, st, progress)
+		},
+	}); err != nil {
+		return err
+	}
 	return st.sched.Register(schedule.Job{
 		Name:    "scrub",
 		Spec:    schedule.MustParseSpec("weekly sun 03:00"),
@@ -212,4 +224,39 @@ func (s *jobStore) SaveJobState(name string, st schedule.State) error {
 
 func scrubMessage(p storage.ScrubProgress) string {
 	return fmt.Sprintf("%d objects, %d MiB verified", p.Objects, p.Bytes>>20)
+}
+
+// runRetention applies every active tenant's retention policy to its trash
+// and old versions. A tenant that fails does not stop the others; the job
+// fails (and is retried at its next run) if any did.
+func (a *App) runRetention(ctx context.Context, st *storageState, progress schedule.ProgressFunc) error {
+	list, err := st.tenants.reg.List()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i, info := range list {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		progress(int64(i), int64(len(list)), info.Slug)
+		if info.State != tenant.StateActive {
+			continue
+		}
+		t, err := st.tenants.reg.Open(ctx, info.Slug)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: %w", info.Slug, err))
+			continue
+		}
+		rep, err := files.New(t, nil).Purge(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: %w", info.Slug, err))
+			continue
+		}
+		if rep.Versions+rep.Trash > 0 {
+			a.log.Info("retention applied", "tenant", info.Slug, "versions", rep.Versions, "trash", rep.Trash, "objects", rep.Objects, "bytes", rep.Bytes)
+		}
+	}
+	progress(int64(len(list)), int64(len(list)), "done")
+	return errors.Join(errs...)
 }
