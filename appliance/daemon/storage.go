@@ -12,8 +12,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"tresor/appliance/api"
-	"tresor/appliance/files"
 	"tresor/appliance/audit"
+	"tresor/appliance/files"
 	"tresor/appliance/schedule"
 	"tresor/appliance/setup"
 	"tresor/appliance/tenant"
