@@ -142,15 +142,21 @@ func (a *App) apiUnlock(ctx context.Context, body json.RawMessage) (any, error) 
 	if err := api.Decode(body, &req); err != nil {
 		return nil, err
 	}
+	// One attempt at a time (no parallel guessing), and without holding the
+	// state lock through argon2 and the back-off: status and the watchdog
+	// must not wait for a wrong passphrase.
+	a.unlockMu.Lock()
+	defer a.unlockMu.Unlock()
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	switch a.state {
+	state, st := a.state, a.storage
+	a.mu.Unlock()
+	switch state {
 	case StateSetup:
 		return nil, api.Errorf(http.StatusConflict, "setup pending: there is no pool to unlock")
 	case StateRunning:
-		return map[string]string{"state": string(a.state)}, nil
+		return map[string]string{"state": string(state)}, nil
 	}
-	p := a.storage.pool
+	p := st.pool
 	var err error
 	switch {
 	case req.RecoveryKey != "":
@@ -166,6 +172,8 @@ func (a *App) apiUnlock(ctx context.Context, body json.RawMessage) (any, error) 
 		time.Sleep(time.Second)
 		return nil, api.Errorf(http.StatusForbidden, "unlock refused: %v", err)
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if err := a.startRunningLocked(ctx); err != nil {
 		return nil, err
 	}

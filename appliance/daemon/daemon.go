@@ -61,6 +61,7 @@ type App struct {
 	now     func() time.Time
 	tls     *certs.Identity
 
+	unlockMu   sync.Mutex // serialises unlock attempts
 	mu         sync.Mutex
 	state      State
 	setupToken string
