@@ -77,6 +77,11 @@ func (a *App) tenantRoutes(m *api.Mux) {
 	a.handleAsAccount(m, "POST /v1/t/app-passwords/list", apiAppPasswordList)
 	a.handleAsAccount(m, "POST /v1/t/app-passwords/revoke", apiAppPasswordRevoke)
 	a.tenantAuditRoutes(m)
+	// Each capability registers its own routes, in its own file.
+	a.grantRoutes(m)
+	a.shareRoutes(m)
+	a.exportRoutes(m)
+	a.transferRoutes(m)
 }
 
 // socketAdmin is the appliance admin acting through the control socket.

@@ -1,0 +1,6 @@
+package daemon
+
+import "tresor/appliance/api"
+
+// shareRoutes registers the control-socket routes of share links.
+func (a *App) shareRoutes(m *api.Mux) {}
