@@ -110,6 +110,9 @@
 //	folder.create        yes        a folder is created
 //	file.list            no         a folder is listed
 //	file.preview         no         a preview or thumbnail is shown
+//	file.props           yes        a file's or folder's properties are changed (WebDAV PROPPATCH)
+//	file.lock            yes        a WebDAV lock is taken or refreshed
+//	file.unlock          yes        a WebDAV lock is released
 //	share.create         yes        a share link is created
 //	share.revoke         yes        a share link is revoked or expires
 //	share.access         yes        a share link is opened

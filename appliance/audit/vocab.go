@@ -27,6 +27,9 @@ const (
 	ActionFolderCreate = "folder.create"
 	ActionFileList     = "file.list"
 	ActionFilePreview  = "file.preview"
+	ActionFileProps    = "file.props"
+	ActionFileLock     = "file.lock"
+	ActionFileUnlock   = "file.unlock"
 
 	// Share links.
 	ActionShareCreate   = "share.create"
@@ -95,6 +98,9 @@ var vocabulary = [...]actionInfo{
 	{ActionFolderCreate, true},
 	{ActionFileList, false},
 	{ActionFilePreview, false},
+	{ActionFileProps, true},
+	{ActionFileLock, true},
+	{ActionFileUnlock, true},
 	{ActionShareCreate, true},
 	{ActionShareRevoke, true},
 	{ActionShareAccess, true},
