@@ -22,6 +22,7 @@ import (
 	"tresor/appliance/api"
 	"tresor/appliance/certs"
 	"tresor/appliance/datadir"
+	"tresor/appliance/gate"
 	"tresor/appliance/server"
 	"tresor/appliance/systemd"
 )
@@ -67,6 +68,9 @@ type App struct {
 	setupToken string
 	listenAddr net.Addr
 	storage    *storageState
+
+	gateOnce sync.Once
+	gate     *gate.Gate
 }
 
 // Run runs the appliance until ctx ends (SIGTERM), then shuts down

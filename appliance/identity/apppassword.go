@@ -82,6 +82,10 @@ const (
 	maxLabel      = 100
 )
 
+// AppPasswordPrefix starts every app password, so a sign-in can tell an
+// app password from an account password without trying both.
+const AppPasswordPrefix = appPasswordPrefix
+
 // FormatAppPassword joins an ID and a secret into an app password.
 func FormatAppPassword(id, secret string) string {
 	return appPasswordPrefix + id + "_" + secret

@@ -44,6 +44,11 @@ type Settings struct {
 	Audit AuditPolicy `json:"audit"`
 	// Retention of old versions and of the trash.
 	Retention RetentionPolicy `json:"retention"`
+	// WebDAVAccountPassword lets WebDAV clients sign in with the account
+	// password instead of an app password. Off by default: a password
+	// sent with every request has no second factor, so it cannot be on
+	// while two-factor authentication is required.
+	WebDAVAccountPassword bool `json:"webdav_account_password,omitempty"`
 }
 
 // PasswordPolicy is what account passwords must satisfy.
@@ -148,6 +153,8 @@ func (s Settings) Validate() error {
 		return bad("retention version_days %d: want 0 to 36500", s.Retention.VersionDays)
 	case s.Retention.TrashDays < 0 || s.Retention.TrashDays > 36500:
 		return bad("retention trash_days %d: want 0 to 36500", s.Retention.TrashDays)
+	case s.WebDAVAccountPassword && s.TwoFactorRequired:
+		return bad("webdav_account_password: account passwords over WebDAV have no second factor; not allowed while two_factor_required is on")
 	}
 	seen := map[string]bool{}
 	for _, a := range s.Audit.Optional {
