@@ -34,7 +34,9 @@ type backend struct {
 	acc *identity.Accounts
 }
 
-func (b *backend) TenantAccess() (*tenant.Registry, *identity.Accounts, error) { return b.reg, b.acc, nil }
+func (b *backend) TenantAccess() (*tenant.Registry, *identity.Accounts, error) {
+	return b.reg, b.acc, nil
+}
 
 // env: tenants "kanzlei" and "praxis", each with an admin "anna" (same
 // name, two accounts) and an app password for her; a server with the
