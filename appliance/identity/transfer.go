@@ -1,0 +1,196 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"tresor/appliance/password"
+	"tresor/appliance/tenant"
+	"tresor/storage"
+)
+
+// Accounts in a tenant export (Herausgabe) and its import.
+//
+// An export carries what an account is, never how it signs in: no
+// password hash, no second-factor secret, no recovery codes, no app
+// password, no session. An import recreates the accounts with their IDs
+// (so file owners and authors and the old audit log still name them), and
+// with a password nobody knows: an argon2id hash of 32 random bytes that
+// were thrown away, the same for every account of one import. Such an
+// account cannot sign in, and a sign-in attempt costs what any other
+// costs (no enumeration by timing), until a tenant admin resets its
+// password ([Accounts.ResetPassword]); [Accounts.NeedsNewPassword] tells
+// which accounts still wait for that. The admin named at import gets the
+// given password and is enabled.
+//
+// The unknown hash is also kept under ("identity", "meta") "import-hash":
+// an account whose hash is still that one needs a new password.
+
+const keyImportHash = "import-hash"
+
+// ErrBadExport: account data of an export that cannot be imported
+// (a bad name, role or ID, a duplicate, or no admin to sign in as).
+var ErrBadExport = errors.New("bad account data in export")
+
+// ExportedAccount is an account as a tenant export carries it.
+type ExportedAccount struct {
+	ID               string    `json:"id"`
+	Name             string    `json:"name"`
+	Role             Role      `json:"role"`
+	Disabled         bool      `json:"disabled"`
+	DisabledAt       time.Time `json:"disabled_at,omitzero"`
+	RequireTwoFactor bool      `json:"require_2fa"`
+	// HadTOTP says the account had a second factor enrolled; the secret
+	// is not exported, the account enrols again.
+	HadTOTP bool      `json:"had_totp"`
+	Created time.Time `json:"created"`
+}
+
+// ExportAccounts returns every account of t, sorted by ID, without any
+// secret. The caller (the export) decides who may do this and logs it.
+func (a *Accounts) ExportAccounts(t *tenant.Tenant) ([]ExportedAccount, error) {
+	var out []ExportedAccount
+	err := t.View(func(tx *storage.Tx) error {
+		return forEach(t, tx, func(r *record) error {
+			out = append(out, ExportedAccount{ID: r.ID, Name: r.Name, Role: r.Role, Disabled: r.Disabled, DisabledAt: r.DisabledAt,
+				RequireTwoFactor: r.RequireTwoFactor, HadTOTP: r.TOTP.enrolled(), Created: r.Created})
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("export accounts: %w", err)
+	}
+	return out, nil
+}
+
+// CheckExportedAccounts validates accounts of an export: IDs of 32 hex
+// digits, valid names (in their canonical form) and roles, no duplicate ID
+// or name.
+func CheckExportedAccounts(list []ExportedAccount) error {
+	ids := make(map[string]bool, len(list))
+	names := make(map[string]bool, len(list))
+	for i, e := range list {
+		if b, err := hex.DecodeString(e.ID); err != nil || len(b) != 16 || hex.EncodeToString(b) != e.ID {
+			return fmt.Errorf("%w: account %d: id %q: want 32 lower-case hex digits", ErrBadExport, i, clip(e.ID))
+		}
+		name, err := NormalizeName(e.Name)
+		if err != nil || name != e.Name {
+			return fmt.Errorf("%w: account %d: name %q is not a canonical login name", ErrBadExport, i, clip(e.Name))
+		}
+		if _, err := ParseRole(string(e.Role)); err != nil {
+			return fmt.Errorf("%w: account %d: %w", ErrBadExport, i, err)
+		}
+		if ids[e.ID] || names[e.Name] {
+			return fmt.Errorf("%w: account %d (%s) appears twice", ErrBadExport, i, e.Name)
+		}
+		ids[e.ID], names[e.Name] = true, true
+	}
+	return nil
+}
+
+// ImportAccounts recreates the exported accounts in t, which must have
+// none yet (ErrNotEmpty), with no usable password. The account named
+// admin gets adminPassword (checked against t's policy) and is enabled;
+// if the export has no account of that name, an admin of that name is
+// made. Nothing is logged: the import is one tenant.import entry. It
+// returns the admin's account.
+func (a *Accounts) ImportAccounts(ctx context.Context, t *tenant.Tenant, list []ExportedAccount, admin string, adminPassword []byte) (Account, error) {
+	if err := CheckExportedAccounts(list); err != nil {
+		return Account{}, err
+	}
+	adminName, err := NormalizeName(admin)
+	if err != nil {
+		return Account{}, err
+	}
+	if err := CheckPassword(t.Settings(), adminName, adminPassword); err != nil {
+		return Account{}, err
+	}
+	ikey, err := a.indexKey(ctx, t)
+	if err != nil {
+		return Account{}, err
+	}
+	adminHash, err := password.Hash(adminPassword, a.params)
+	if err != nil {
+		return Account{}, err
+	}
+	var unknown [32]byte
+	_, _ = rand.Read(unknown[:])
+	placeholder, err := password.Hash(unknown[:], a.params)
+	if err != nil {
+		return Account{}, err
+	}
+	var adminRec *record
+	err = t.Update(ctx, func(tx *storage.Tx) error {
+		if b := tx.Bucket(bucketAccounts...); b != nil && b.Stats() > 0 {
+			return ErrNotEmpty
+		}
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta...)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put([]byte(keyImportHash), []byte(placeholder)); err != nil {
+			return err
+		}
+		for _, e := range list {
+			r := &record{ID: e.ID, Name: e.Name, Role: e.Role, Hash: placeholder, Disabled: e.Disabled, DisabledAt: e.DisabledAt.UTC(),
+				RequireTwoFactor: e.RequireTwoFactor, Created: e.Created.UTC()}
+			if r.Name == adminName {
+				if r.Role != RoleAdmin {
+					return fmt.Errorf("%w: account %q is a %s in the export, not an admin", ErrBadExport, adminName, r.Role)
+				}
+				r.Hash, r.Disabled, r.DisabledAt, r.PasswordChanged = adminHash, false, time.Time{}, a.now().UTC()
+				adminRec = r
+			}
+			if err := store(t, tx, ikey, r); err != nil {
+				return err
+			}
+		}
+		if adminRec == nil {
+			adminRec = &record{ID: newID(), Name: adminName, Role: RoleAdmin, Hash: adminHash, Created: a.now().UTC(),
+				PasswordChanged: a.now().UTC()}
+			if err := store(t, tx, ikey, adminRec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("import accounts: %w", err)
+	}
+	return adminRec.account(), nil
+}
+
+// NeedsNewPassword reports whether the account called name came with an
+// import and has had no password set since (it cannot sign in until a
+// tenant admin resets its password). Unknown names are ErrNotFound.
+func (a *Accounts) NeedsNewPassword(ctx context.Context, t *tenant.Tenant, name string) (bool, error) {
+	norm, err := NormalizeName(name)
+	if err != nil {
+		return false, fmt.Errorf("account %q: %w", clip(name), ErrNotFound)
+	}
+	ikey, err := a.indexKey(ctx, t)
+	if err != nil {
+		return false, err
+	}
+	var needs bool
+	err = t.View(func(tx *storage.Tx) error {
+		r, err := lookup(t, tx, ikey, norm)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return fmt.Errorf("account %q: %w", norm, ErrNotFound)
+		}
+		if b := tx.Bucket(bucketMeta...); b != nil {
+			ph := b.Get([]byte(keyImportHash))
+			needs = ph != nil && bytes.Equal(ph, []byte(r.Hash))
+		}
+		return nil
+	})
+	return needs, err
+}
