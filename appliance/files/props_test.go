@@ -1,0 +1,156 @@
+package files
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tresor/appliance/audit"
+	"tresor/appliance/identity"
+)
+
+func TestPatchProps(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	e.mkdir("/Akten")
+	e.write("/Akten/a.txt", []byte("a"))
+	a := PropName{"http://example.com/ns", "author"}
+	b := PropName{"", "plain"}
+	steps := []struct {
+		name  string
+		patch []PropPatch
+		want  map[PropName]string
+	}{
+		{"set two", []PropPatch{{Name: a, Value: []byte("Anna")}, {Name: b, Value: []byte("<x xmlns=\"\"/>")}},
+			map[PropName]string{a: "Anna", b: "<x xmlns=\"\"/>"}},
+		{"replace", []PropPatch{{Name: a, Value: []byte("Bert")}}, map[PropName]string{a: "Bert", b: "<x xmlns=\"\"/>"}},
+		{"remove then set in order", []PropPatch{{Name: a, Remove: true}, {Name: a, Value: []byte("Cleo")}},
+			map[PropName]string{a: "Cleo", b: "<x xmlns=\"\"/>"}},
+		{"set then remove in order", []PropPatch{{Name: b, Value: []byte("y")}, {Name: b, Remove: true}}, map[PropName]string{a: "Cleo"}},
+		{"remove absent", []PropPatch{{Name: PropName{"x", "none"}, Remove: true}}, map[PropName]string{a: "Cleo"}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			if err := e.tree.PatchProps(ctx, "/Akten/a.txt", s.patch); err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.tree.Props(ctx, "/Akten/a.txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(s.want) {
+				t.Fatalf("Props = %v, want %v", got, s.want)
+			}
+			for _, p := range got {
+				if s.want[p.Name] != string(p.Value) {
+					t.Errorf("prop %s = %q, want %q", p.Name, p.Value, s.want[p.Name])
+				}
+			}
+		})
+	}
+
+	// Props follow moves, are copied by CopyProps and read in bulk.
+	if _, err := e.tree.Move(ctx, "/Akten/a.txt", "/b.txt", false); err != nil {
+		t.Fatal(err)
+	}
+	e.write("/c.txt", []byte("c"))
+	if err := e.tree.CopyProps(ctx, "/b.txt", "/c.txt"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.tree.List(ctx, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []ID
+	for _, i := range list {
+		ids = append(ids, i.ID)
+	}
+	m, err := e.tree.PropsOf(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 2 {
+		t.Fatalf("PropsOf = %d nodes, want 2 (b.txt, c.txt)", len(m))
+	}
+	for id, props := range m {
+		if len(props) != 1 || string(props[0].Value) != "Cleo" {
+			t.Errorf("props of %s = %v", id, props)
+		}
+	}
+
+	// The change is logged with names, never values.
+	var n int
+	for _, en := range entries(t, e.tn) {
+		if en.Action == audit.ActionFileProps {
+			n++
+			for _, v := range en.Details {
+				if strings.Contains(v, "Cleo") {
+					t.Errorf("audit details hold a property value: %v", en.Details)
+				}
+			}
+		}
+	}
+	if n != len(steps) {
+		t.Errorf("%d file.props entries, want %d", n, len(steps))
+	}
+
+	// Values are sealed: not on the disks in the clear.
+	e.tree.PatchProps(ctx, "/b.txt", []PropPatch{{Name: a, Value: []byte("Geheimer Mandant Müller")}})
+	e.reg.Close() // flush everything to the files
+	e.pool.Close()
+	for _, d := range e.paths {
+		err := filepath.Walk(d, func(path string, fi os.FileInfo, err error) error {
+			if err != nil || fi.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if bytes.Contains(b, []byte("Geheimer Mandant")) {
+				t.Errorf("%s holds a property value in the clear", path)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPatchPropsLimitsAndScope(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	e.write("/a", []byte("a"))
+	big := bytes.Repeat([]byte("x"), MaxPropsSize)
+	err := e.tree.PatchProps(ctx, "/a", []PropPatch{{Name: PropName{"n", "ok"}, Value: []byte("1")}, {Name: PropName{"n", "big"}, Value: big}})
+	if !errors.Is(err, ErrPropsTooLarge) {
+		t.Fatalf("PatchProps(too large) = %v, want ErrPropsTooLarge", err)
+	}
+	if got, _ := e.tree.Props(ctx, "/a"); len(got) != 0 {
+		t.Errorf("a refused patch left %v (not atomic)", got)
+	}
+	if err := e.tree.PatchProps(ctx, "/missing", nil); !errors.Is(err, ErrNotFound) {
+		t.Errorf("PatchProps(missing) = %v, want ErrNotFound", err)
+	}
+	// A read-only app password may read but not patch.
+	_, ap, err := e.acc.CreateAppPassword(ctx, e.tn, e.p, "ro", identity.ScopeRead)
+	if err != nil {
+		t.Skipf("no read-only app password: %v", err)
+	}
+	ro, err := e.acc.AuthenticateAppPassword(ctx, e.tn, "anna", ap, "192.0.2.1")
+	if err != nil {
+		t.Skipf("app password sign-in: %v", err)
+	}
+	rt := New(e.tn, ro)
+	if err := rt.PatchProps(ctx, "/a", []PropPatch{{Name: PropName{"n", "x"}, Value: []byte("1")}}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("read-only PatchProps = %v, want ErrForbidden", err)
+	}
+	if _, err := rt.Props(ctx, "/a"); err != nil {
+		t.Errorf("read-only Props = %v", err)
+	}
+}
