@@ -121,6 +121,10 @@
 //	grant.add            yes        access to a folder is granted
 //	grant.approve        yes        a pending grant is approved (four-eyes)
 //	grant.revoke         yes        a grant is revoked
+//	folder.sensitive     yes        a folder is marked sensitive (four-eyes) or unmarked
+//	group.create         yes        a group of accounts is created
+//	group.delete         yes        a group is deleted
+//	group.member         yes        an account joins or leaves a group
 //	transfer.create      yes        a transfer to another tenant is offered
 //	transfer.accept      yes        a transfer is accepted
 //	transfer.reject      yes        a transfer is rejected

@@ -42,6 +42,13 @@ const (
 	ActionGrantAdd     = "grant.add"
 	ActionGrantApprove = "grant.approve"
 	ActionGrantRevoke  = "grant.revoke"
+	// ActionFolderSensitive: a folder is marked sensitive or unmarked.
+	ActionFolderSensitive = "folder.sensitive"
+
+	// Groups of accounts.
+	ActionGroupCreate = "group.create"
+	ActionGroupDelete = "group.delete"
+	ActionGroupMember = "group.member"
 
 	// Transfers between tenants.
 	ActionTransferCreate = "transfer.create"
@@ -109,6 +116,10 @@ var vocabulary = [...]actionInfo{
 	{ActionGrantAdd, true},
 	{ActionGrantApprove, true},
 	{ActionGrantRevoke, true},
+	{ActionFolderSensitive, true},
+	{ActionGroupCreate, true},
+	{ActionGroupDelete, true},
+	{ActionGroupMember, true},
 	{ActionTransferCreate, true},
 	{ActionTransferAccept, true},
 	{ActionTransferReject, true},
