@@ -1,0 +1,90 @@
+// Package access is tresor's one authorisation point: every file, share
+// and administration operation inside a tenant asks [Policy.Check] with
+// (subject, object, action), and handlers never decide access
+// themselves. The package also keeps the tenant's folder grants, the
+// folders marked sensitive, the four-eyes approval of grants on them and
+// the access review.
+//
+// The package knows neither accounts nor files: callers hand it a plain
+// [Subject] (account ID, role, group IDs, whether it signed in with an
+// app password and its scope) and an [Object] (the node IDs of the
+// folders from the root down to the object, which the file tree knows).
+// appliance/identity makes subjects, appliance/files makes objects and
+// both call this package, never the other way round.
+//
+// # The policy table
+//
+// A grant gives a user or a group permissions on a folder and on
+// everything below it (inherited downwards; the root is a folder too).
+// Permissions imply one another: write, share and manage each imply
+// read, and manage implies write and share. A subject's permissions on an
+// object are the union of every effective grant to its account or to one
+// of its groups on the object or on a folder above it. A grant is
+// effective when it is approved (see four-eyes) and has not expired.
+//
+//	action              admin   auditor             user                read-scoped app password
+//	read (stat, list,   yes     only by grant       only by grant       as the account, never more
+//	  open, versions)
+//	write (upload,      yes     only by grant       only by grant       never
+//	  mkdir, move, …)
+//	share (links below) yes     only by grant       only by grant       never (app passwords: files only)
+//	manage (grant on    yes     only by grant       only by grant       never
+//	  the folder)
+//	accounts, groups,   yes     no                  no                  never
+//	  settings, mark
+//	  sensitive, approve
+//	list accounts and   yes     yes                 no                  never
+//	  groups, access
+//	  review, audit log
+//
+// A user with no grant sees an empty root. Listing a folder shows the
+// entries the subject may read and, besides, the folders on the way to a
+// folder it holds a grant on (so a grant on /Mandanten/Müller shows
+// /Mandanten in the root, and only Müller in it). An app password (any
+// scope) acts on files only: read and write, never share, manage or
+// administration. A read-scoped app password never writes, whatever the
+// grants say.
+//
+// # Four-eyes
+//
+// A tenant admin may mark a folder sensitive; everything below it is
+// sensitive too. A grant on a sensitive folder is pending when it is
+// made, by anyone, admins included: it gives nothing until a second
+// tenant admin approves it with [Store.Approve]. The requester can never
+// approve their own grant ([ErrSameApprover]). Request and approval are
+// each logged (grant.add with "state": "pending", then grant.approve).
+// Elsewhere a grant takes effect when it is made. A manager (a subject
+// with manage on the folder) may grant others on it, but never more than
+// the permissions it holds itself.
+//
+// # Expiry
+//
+// A grant may carry an expiry time. From that instant on it gives nothing
+// ([Policy.Check] compares with the injected clock at every call, so no
+// restart or background job is needed), it is no longer listed, and the
+// next change to the tenant's grants ([Store.Expire], called by Add,
+// Approve and Revoke) deletes its record with a grant.revoke entry whose
+// reason is "expired", logged as the system.
+//
+// # Storage
+//
+// In the tenant's database, under "access":
+//
+//	grants     grant ID → grant record (JSON), sealed under the tenant's
+//	           data key: it holds account and group names and the folder's path
+//	sensitive  folder node ID → marking record (JSON: who, when), sealed
+//
+// Revoking a grant deletes its record; the audit log keeps its history.
+// The access review ([Store.List], [WriteCSV]) lists every grant with its
+// permissions, the folder's current path, who requested and who approved
+// it and when, and when it expires, for the monthly review the
+// Orientierungshilfe asks for.
+//
+// # Cost
+//
+// [Store.Load] reads all of a tenant's grants and sensitive marks in one
+// transaction (tens to hundreds of small sealed records); callers load a
+// [Policy] once per request (the file tree once per Tree) and then check
+// any number of objects without touching the database. A revoked grant
+// therefore takes effect at the next request.
+package access

@@ -1,0 +1,431 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"tresor/appliance/access"
+	"tresor/appliance/audit"
+	"tresor/appliance/tenant"
+	"tresor/storage"
+)
+
+// Groups are sets of accounts of one tenant that folder grants can name
+// (appliance/access). A group has an ID (random, stable), a name (the
+// rules of account names, NormalizeName; a group and an account may share
+// a name, grants say user:NAME or group:NAME) and members. Tenant admins
+// create and delete groups and change their members; admins and auditors
+// list them; the one policy function (access.Policy.Check) decides.
+//
+// In the tenant's database, besides the buckets of the package doc:
+//
+//	groups         ID → group record (JSON: name, member account IDs), sealed
+//	group-names    HMAC(index key, "group", name) → ID
+//	group-members  account ID ‖ group ID → "" (an account's groups without
+//	               opening every group)
+
+var (
+	bucketGroups       = []string{"identity", "groups"}
+	bucketGroupNames   = []string{"identity", "group-names"}
+	bucketGroupMembers = []string{"identity", "group-members"}
+)
+
+// Errors of groups.
+var (
+	// ErrNoGroup: no group of that name in this tenant.
+	ErrNoGroup = errors.New("no such group")
+	// ErrGroupExists: a group of that name exists in this tenant.
+	ErrGroupExists = errors.New("group exists already")
+)
+
+// Group is a group as callers see it.
+type Group struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Members []string  `json:"members"` // account names, sorted
+	Created time.Time `json:"created"`
+}
+
+type groupRecord struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Members []string  `json:"members"` // account IDs
+	Created time.Time `json:"created"`
+}
+
+func groupContext(id string) []byte { return []byte("identity/group/" + id) }
+
+func loadGroup(t *tenant.Tenant, tx *storage.Tx, id []byte) (*groupRecord, error) {
+	b := tx.Bucket(bucketGroups...)
+	if b == nil {
+		return nil, nil
+	}
+	v := b.Get(id)
+	if v == nil {
+		return nil, nil
+	}
+	plain, err := t.OpenValue(groupContext(string(id)), v)
+	if err != nil {
+		return nil, fmt.Errorf("identity: group %s: %w", id, err)
+	}
+	var g groupRecord
+	if err := json.Unmarshal(plain, &g); err != nil {
+		return nil, fmt.Errorf("identity: group %s: %w", id, err)
+	}
+	return &g, nil
+}
+
+func lookupGroup(t *tenant.Tenant, tx *storage.Tx, ikey []byte, name string) (*groupRecord, error) {
+	b := tx.Bucket(bucketGroupNames...)
+	if b == nil {
+		return nil, nil
+	}
+	id := b.Get(mac(ikey, "group", name))
+	if id == nil {
+		return nil, nil
+	}
+	return loadGroup(t, tx, id)
+}
+
+func storeGroup(t *tenant.Tenant, tx *storage.Tx, ikey []byte, g *groupRecord) error {
+	plain, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	sealed, err := t.SealValue(groupContext(g.ID), plain)
+	if err != nil {
+		return err
+	}
+	gb, err := tx.CreateBucketIfNotExists(bucketGroups...)
+	if err != nil {
+		return err
+	}
+	nb, err := tx.CreateBucketIfNotExists(bucketGroupNames...)
+	if err != nil {
+		return err
+	}
+	if err := gb.Put([]byte(g.ID), sealed); err != nil {
+		return err
+	}
+	return nb.Put(mac(ikey, "group", g.Name), []byte(g.ID))
+}
+
+func memberKey(account, group string) []byte { return []byte(account + group) }
+
+// subjectOf builds the access subject of principal p from its account as
+// it is in tx: the current role and groups, so a changed role or
+// membership takes effect at once. A disabled or vanished account, or a
+// principal of another tenant, gets ErrForbidden.
+func subjectOf(t *tenant.Tenant, tx *storage.Tx, p *Principal) (access.Subject, *record, error) {
+	if p == nil || t.Namespace() == nil || p.ns != t.Namespace() {
+		return access.Subject{}, nil, fmt.Errorf("%w: not signed in to this tenant", ErrForbidden)
+	}
+	r, err := load(t, tx, []byte(p.account.ID))
+	if err != nil {
+		return access.Subject{}, nil, err
+	}
+	if r == nil || r.Disabled {
+		return access.Subject{}, nil, fmt.Errorf("%w: the account is disabled or gone", ErrForbidden)
+	}
+	s := access.Subject{Account: r.ID, Name: r.Name, Role: access.Role(r.Role),
+		AppPassword: p.appPassword != "", ReadOnly: p.Scope() == ScopeRead}
+	if b := tx.Bucket(bucketGroupMembers...); b != nil {
+		err := b.Scan([]byte(r.ID), nil, func(k, _ []byte) (bool, error) {
+			s.Groups = append(s.Groups, string(k[len(r.ID):]))
+			return true, nil
+		})
+		if err != nil {
+			return access.Subject{}, nil, err
+		}
+	}
+	return s, r, nil
+}
+
+// SubjectTx returns the access subject of p in tx (see Subject).
+func SubjectTx(t *tenant.Tenant, tx *storage.Tx, p *Principal) (access.Subject, error) {
+	s, _, err := subjectOf(t, tx, p)
+	return s, err
+}
+
+// Subject returns what the one policy function needs to know of p: its
+// account ID, current role and groups, and whether it signed in with an
+// app password and which scope. Callers load it once per request.
+func Subject(t *tenant.Tenant, p *Principal) (access.Subject, error) {
+	var s access.Subject
+	err := t.View(func(tx *storage.Tx) error {
+		var err error
+		s, err = SubjectTx(t, tx, p)
+		return err
+	})
+	return s, err
+}
+
+// allowedTx asks the policy whether p may do the tenant-wide action a.
+func allowedTx(t *tenant.Tenant, tx *storage.Tx, p *Principal, a access.Action) (access.Subject, error) {
+	s, _, err := subjectOf(t, tx, p)
+	if err != nil {
+		return s, err
+	}
+	// Tenant-wide actions depend on no grant: an empty policy decides them.
+	if err := access.NewPolicy(nil, nil, nil).Check(s, access.Tenant, a); err != nil {
+		return s, fmt.Errorf("%w: %w", ErrForbidden, err)
+	}
+	return s, nil
+}
+
+func (a *Accounts) groupView(t *tenant.Tenant, tx *storage.Tx, g *groupRecord) (Group, error) {
+	out := Group{ID: g.ID, Name: g.Name, Created: g.Created, Members: []string{}}
+	for _, id := range g.Members {
+		r, err := load(t, tx, []byte(id))
+		if err != nil {
+			return Group{}, err
+		}
+		if r != nil {
+			out.Members = append(out.Members, r.Name)
+		}
+	}
+	sort.Strings(out.Members)
+	return out, nil
+}
+
+// CreateGroup makes an empty group; tenant admins only.
+func (a *Accounts) CreateGroup(ctx context.Context, t *tenant.Tenant, p *Principal, name string) (Group, error) {
+	norm, err := NormalizeName(name)
+	if err != nil {
+		return Group{}, err
+	}
+	return a.changeGroup(ctx, t, p, audit.ActionGroupCreate, map[string]string{"name": norm}, func(tx *storage.Tx, ikey []byte) (*groupRecord, map[string]string, error) {
+		old, err := lookupGroup(t, tx, ikey, norm)
+		if err != nil {
+			return nil, nil, err
+		}
+		if old != nil {
+			return nil, nil, fmt.Errorf("group %q: %w", norm, ErrGroupExists)
+		}
+		g := &groupRecord{ID: newID(), Name: norm, Members: []string{}, Created: a.now().UTC()}
+		return g, map[string]string{"name": norm}, storeGroup(t, tx, ikey, g)
+	})
+}
+
+// DeleteGroup deletes a group; tenant admins only. Grants to it give
+// nothing from then on (they stay in the access review until revoked).
+func (a *Accounts) DeleteGroup(ctx context.Context, t *tenant.Tenant, p *Principal, name string) (Group, error) {
+	return a.changeGroup(ctx, t, p, audit.ActionGroupDelete, map[string]string{"name": clip(name)}, func(tx *storage.Tx, ikey []byte) (*groupRecord, map[string]string, error) {
+		g, err := a.findGroup(t, tx, ikey, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, m := range g.Members {
+			if err := tx.Bucket(bucketGroupMembers...).Delete(memberKey(m, g.ID)); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err := tx.Bucket(bucketGroups...).Delete([]byte(g.ID)); err != nil {
+			return nil, nil, err
+		}
+		if err := tx.Bucket(bucketGroupNames...).Delete(mac(ikey, "group", g.Name)); err != nil {
+			return nil, nil, err
+		}
+		return g, map[string]string{"name": g.Name, "members": fmt.Sprint(len(g.Members))}, nil
+	})
+}
+
+// AddMember makes the account a member of the group; tenant admins only.
+// Adding a member twice changes nothing.
+func (a *Accounts) AddMember(ctx context.Context, t *tenant.Tenant, p *Principal, group, account string) (Group, error) {
+	return a.member(ctx, t, p, group, account, true)
+}
+
+// RemoveMember takes the account out of the group; tenant admins only.
+func (a *Accounts) RemoveMember(ctx context.Context, t *tenant.Tenant, p *Principal, group, account string) (Group, error) {
+	return a.member(ctx, t, p, group, account, false)
+}
+
+func (a *Accounts) member(ctx context.Context, t *tenant.Tenant, p *Principal, group, account string, add bool) (Group, error) {
+	op := map[bool]string{true: "add", false: "remove"}[add]
+	return a.changeGroup(ctx, t, p, audit.ActionGroupMember, map[string]string{"group": clip(group), "account": clip(account), "op": op},
+		func(tx *storage.Tx, ikey []byte) (*groupRecord, map[string]string, error) {
+			g, err := a.findGroup(t, tx, ikey, group)
+			if err != nil {
+				return nil, nil, err
+			}
+			norm, err := NormalizeName(account)
+			if err != nil {
+				return nil, nil, fmt.Errorf("account %q: %w", clip(account), ErrNotFound)
+			}
+			r, err := lookup(t, tx, ikey, norm)
+			if err != nil {
+				return nil, nil, err
+			}
+			if r == nil {
+				return nil, nil, fmt.Errorf("account %q: %w", norm, ErrNotFound)
+			}
+			details := map[string]string{"group": g.Name, "group_id": g.ID, "account": r.Name, "account_id": r.ID, "op": op}
+			has := slices.Contains(g.Members, r.ID)
+			switch {
+			case add && has, !add && !has:
+				return g, nil, nil // nothing changes
+			case add:
+				g.Members = append(g.Members, r.ID)
+				mb, err := tx.CreateBucketIfNotExists(bucketGroupMembers...)
+				if err != nil {
+					return nil, nil, err
+				}
+				if err := mb.Put(memberKey(r.ID, g.ID), []byte{}); err != nil {
+					return nil, nil, err
+				}
+			default:
+				g.Members = slices.DeleteFunc(g.Members, func(m string) bool { return m == r.ID })
+				if err := tx.Bucket(bucketGroupMembers...).Delete(memberKey(r.ID, g.ID)); err != nil {
+					return nil, nil, err
+				}
+			}
+			return g, details, storeGroup(t, tx, ikey, g)
+		})
+}
+
+// findGroup looks a group up by name; ErrNoGroup if there is none.
+func (a *Accounts) findGroup(t *tenant.Tenant, tx *storage.Tx, ikey []byte, name string) (*groupRecord, error) {
+	norm, err := NormalizeName(name)
+	if err != nil {
+		return nil, fmt.Errorf("group %q: %w", clip(name), ErrNoGroup)
+	}
+	g, err := lookupGroup(t, tx, ikey, norm)
+	if err != nil {
+		return nil, err
+	}
+	if g == nil {
+		return nil, fmt.Errorf("group %q: %w", norm, ErrNoGroup)
+	}
+	return g, nil
+}
+
+// changeGroup runs a group change for a tenant admin: fn returns the
+// group after the change and the audit details (nil: nothing changed,
+// nothing logged). A refusal is logged as denied.
+func (a *Accounts) changeGroup(ctx context.Context, t *tenant.Tenant, p *Principal, action string, deniedDetails map[string]string,
+	fn func(tx *storage.Tx, ikey []byte) (*groupRecord, map[string]string, error)) (Group, error) {
+	ikey, err := a.indexKey(ctx, t)
+	if err != nil {
+		return Group{}, err
+	}
+	var out Group
+	err = t.Update(ctx, func(tx *storage.Tx) error {
+		if _, err := allowedTx(t, tx, p, access.AdminGroups); err != nil {
+			return err
+		}
+		g, details, err := fn(tx, ikey)
+		if err != nil {
+			return err
+		}
+		if out, err = a.groupView(t, tx, g); err != nil {
+			return err
+		}
+		if details == nil {
+			return nil
+		}
+		return t.LogTx(tx, audit.Entry{Actor: p.Actor(), Action: action, Object: audit.Object{ID: g.ID},
+			Outcome: audit.OutcomeSuccess, Details: details})
+	})
+	if err != nil {
+		if errors.Is(err, ErrForbidden) {
+			a.denied(ctx, t, p, action, deniedDetails)
+		}
+		return Group{}, err
+	}
+	return out, nil
+}
+
+// ListGroups returns the tenant's groups sorted by name; admins and
+// auditors may list.
+func (a *Accounts) ListGroups(t *tenant.Tenant, p *Principal) ([]Group, error) {
+	var out []Group
+	err := t.View(func(tx *storage.Tx) error {
+		out = []Group{}
+		if _, err := allowedTx(t, tx, p, access.ReadAccounts); err != nil {
+			return err
+		}
+		b := tx.Bucket(bucketGroups...)
+		if b == nil {
+			return nil
+		}
+		var ids [][]byte
+		if err := b.ForEach(func(k, _ []byte) error {
+			ids = append(ids, append([]byte(nil), k...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			g, err := loadGroup(t, tx, id)
+			if err != nil {
+				return err
+			}
+			if g == nil {
+				continue
+			}
+			v, err := a.groupView(t, tx, g)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Grantee resolves "user" or "group" and a name to the grantee of a
+// folder grant. Any interactive account may resolve names (managers
+// grant too); an unknown name gives ErrNotFound or ErrNoGroup, the same
+// for a name of another tenant as for one that exists nowhere.
+func (a *Accounts) Grantee(ctx context.Context, t *tenant.Tenant, p *Principal, kind, name string) (access.Grantee, error) {
+	ikey, err := a.indexKey(ctx, t)
+	if err != nil {
+		return access.Grantee{}, err
+	}
+	var g access.Grantee
+	err = t.View(func(tx *storage.Tx) error {
+		s, _, err := subjectOf(t, tx, p)
+		if err != nil {
+			return err
+		}
+		if s.AppPassword {
+			return fmt.Errorf("%w: %w", ErrForbidden, ErrInteractiveOnly)
+		}
+		switch kind {
+		case access.KindUser:
+			norm, err := NormalizeName(name)
+			if err != nil {
+				return fmt.Errorf("account %q: %w", clip(name), ErrNotFound)
+			}
+			r, err := lookup(t, tx, ikey, norm)
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				return fmt.Errorf("account %q: %w", norm, ErrNotFound)
+			}
+			g = access.Grantee{Kind: kind, ID: r.ID, Name: r.Name}
+		case access.KindGroup:
+			gr, err := a.findGroup(t, tx, ikey, name)
+			if err != nil {
+				return err
+			}
+			g = access.Grantee{Kind: kind, ID: gr.ID, Name: gr.Name}
+		default:
+			return fmt.Errorf("%w %q: want user or group", access.ErrBadGrantee, clip(kind))
+		}
+		return nil
+	})
+	return g, err
+}
