@@ -108,4 +108,9 @@ var catalog = map[string]map[Lang]string{
 	"err.recovery.confirm": {DE: "Bitte bestätigen Sie, dass Sie den Schlüssel verwahrt haben.", EN: "Please confirm that you have stored the key."},
 	"err.setup.failed":     {DE: "Die Einrichtung ist fehlgeschlagen: %s. Prüfen Sie die Angaben und versuchen Sie es erneut; Ihre Eingaben sind erhalten.", EN: "Setup failed: %s. Check your answers and try again; your input is kept."},
 	"err.step.order":       {DE: "Bitte erledigen Sie zuerst die vorigen Schritte.", EN: "Please finish the earlier steps first."},
+	// Tenant pages (ui/tenantpage).
+	"tenant.nav.files":    {DE: "Dateien", EN: "Files"},
+	"tenant.nav.account":  {DE: "Konto", EN: "Account"},
+	"tenant.nav.logout":   {DE: "Abmelden", EN: "Sign out"},
+	"tenant.signed_in_as": {DE: "Angemeldet als", EN: "Signed in as"},
 }

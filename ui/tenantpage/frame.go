@@ -1,0 +1,90 @@
+// Package tenantpage is the frame of every page inside a tenant
+// (/t/<tenant>/…): the layout's header with the tenant's navigation
+// (Dateien/Files, Konto/Account), a bar naming the tenant and the
+// signed-in account with a sign-out button (a POST form carrying the
+// session's CSRF token: signing out changes state, so a link could be
+// forged), and the page's content as templ children:
+//
+//	@tenantpage.New(r, q, title, tenantpage.Files).Render() { … }
+//
+// Pages of a tenant build their Frame from the gate's Request only: the
+// tenant shown is the one the gate opened, never a slug read from the
+// request by the page.
+package tenantpage
+
+import (
+	"net/http"
+
+	"tresor/appliance/gate"
+	"tresor/ui/i18n"
+	"tresor/ui/layout"
+)
+
+// Section is the part of the tenant's pages a page belongs to; its
+// navigation entry is marked current.
+type Section string
+
+// Sections of the tenant navigation.
+const (
+	Files   Section = "files"
+	Account Section = "account"
+	// None marks no entry (the login pages).
+	None Section = ""
+)
+
+// Frame describes the frame around a tenant page.
+type Frame struct {
+	Lang i18n.Lang
+	// Title is the page's own title (the tenant's name is added).
+	Title string
+	// Slug and Name are the tenant's URL name and display name.
+	Slug, Name string
+	// Path is the page's own URL, where the language switch returns to.
+	Path string
+	// Section marks the current navigation entry.
+	Section Section
+	// Account is the signed-in account's name; empty on the login pages,
+	// which then show no navigation and no sign-out button.
+	Account string
+	// CSRF is the session's token for the sign-out form.
+	CSRF string
+}
+
+// New returns the frame for a request the gate resolved. Behind
+// gate.Public (no principal) it has no navigation.
+func New(r *http.Request, q *gate.Request, title string, s Section) Frame {
+	f := Frame{
+		Lang: i18n.FromRequest(r), Title: title,
+		Slug: q.Tenant.Slug(), Name: q.Tenant.Name(),
+		Path: r.URL.RequestURI(), Section: s, CSRF: q.CSRF,
+	}
+	if q.Principal != nil {
+		f.Account = q.Principal.Account().Name
+	}
+	if f.Name == "" {
+		f.Name = f.Slug
+	}
+	return f
+}
+
+// Base is the tenant's root, "/t/<slug>/".
+func (f Frame) Base() string { return "/t/" + f.Slug + "/" }
+
+// FilesPath, AccountPath, LoginPath and LogoutPath are the tenant's
+// fixed pages.
+func (f Frame) FilesPath() string   { return f.Base() + "files/" }
+func (f Frame) AccountPath() string { return f.Base() + "account" }
+func (f Frame) LoginPath() string   { return gate.LoginPath(f.Slug) }
+func (f Frame) LogoutPath() string  { return f.Base() + "logout" }
+
+// page is the layout page around the frame.
+func (f Frame) page() layout.Page {
+	p := layout.Page{Lang: f.Lang, Title: f.Title + " · " + f.Name, Path: f.Path}
+	if f.Account != "" {
+		p.Nav = []layout.NavItem{
+			{Href: f.FilesPath(), Label: f.Lang.T("tenant.nav.files"), Current: f.Section == Files},
+			{Href: f.AccountPath(), Label: f.Lang.T("tenant.nav.account"), Current: f.Section == Account},
+		}
+	}
+	return p
+}

@@ -1,0 +1,46 @@
+package tenantpage
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"tresor/ui/i18n"
+)
+
+func TestFrameRender(t *testing.T) {
+	tests := []struct {
+		name string
+		f    Frame
+		want []string
+		not  []string
+	}{
+		{"signed in, de", Frame{Lang: i18n.DE, Title: "Dateien", Slug: "kanzlei", Name: "Kanzlei <Müller>", Path: "/t/kanzlei/files/", Section: Files, Account: "anna", CSRF: "tok"},
+			[]string{`href="/t/kanzlei/files/" aria-current="page"`, `href="/t/kanzlei/account"`, `action="/t/kanzlei/logout"`, `name="csrf" value="tok"`, "Kanzlei &lt;Müller&gt;", ">Abmelden<", "anna"},
+			[]string{"<Müller>"}},
+		{"signed in, en, account", Frame{Lang: i18n.EN, Title: "Account", Slug: "kanzlei", Name: "K", Path: "/t/kanzlei/account", Section: Account, Account: "anna"},
+			[]string{`href="/t/kanzlei/account" aria-current="page"`, ">Sign out<", ">Files<"},
+			nil},
+		{"login page", Frame{Lang: i18n.DE, Title: "Anmelden", Slug: "kanzlei", Name: "K", Path: "/t/kanzlei/login"},
+			[]string{"K"},
+			[]string{"/t/kanzlei/logout", "/t/kanzlei/files/"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := tc.f.Render().Render(context.Background(), &b); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("page lacks %q:\n%s", w, b.String())
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(b.String(), n) {
+					t.Errorf("page has %q", n)
+				}
+			}
+		})
+	}
+}
