@@ -37,6 +37,10 @@ const (
 	ActionShareAccess   = "share.access"
 	ActionShareDownload = "share.download"
 	ActionShareUpload   = "share.upload"
+	// ActionSharePasswordFailed: a wrong link password was given.
+	ActionSharePasswordFailed = "share.password-failed"
+	// ActionShareExpiryNotice: a link expires within days; the owner is told.
+	ActionShareExpiryNotice = "share.expiry-notice"
 
 	// Access grants.
 	ActionGrantAdd     = "grant.add"
@@ -113,6 +117,8 @@ var vocabulary = [...]actionInfo{
 	{ActionShareAccess, true},
 	{ActionShareDownload, true},
 	{ActionShareUpload, true},
+	{ActionSharePasswordFailed, true},
+	{ActionShareExpiryNotice, true},
 	{ActionGrantAdd, true},
 	{ActionGrantApprove, true},
 	{ActionGrantRevoke, true},
