@@ -98,6 +98,7 @@
 //	totp.change          yes        second factor enrolled or removed
 //	app-password.create  yes        an app password is issued
 //	app-password.revoke  yes        an app password is revoked
+//	webauthn.change      yes        a WebAuthn key (passkey) is registered or removed
 //	user.create          yes        an account is created
 //	user.disable         yes        an account is disabled
 //	user.role            yes        an account's role changes

@@ -11,6 +11,7 @@ const (
 	ActionTOTPChange        = "totp.change"
 	ActionAppPasswordCreate = "app-password.create"
 	ActionAppPasswordRevoke = "app-password.revoke"
+	ActionWebAuthnChange    = "webauthn.change" // a WebAuthn key (passkey) is registered or removed
 
 	// Accounts.
 	ActionUserCreate  = "user.create"
@@ -97,6 +98,7 @@ var vocabulary = [...]actionInfo{
 	{ActionTOTPChange, true},
 	{ActionAppPasswordCreate, true},
 	{ActionAppPasswordRevoke, true},
+	{ActionWebAuthnChange, true},
 	{ActionUserCreate, true},
 	{ActionUserDisable, true},
 	{ActionUserRole, true},
