@@ -576,6 +576,10 @@ func (st *Store) SetSensitive(ctx context.Context, t *tenant.Tenant, by Subject,
 	return nil
 }
 
+// maxExpiry bounds a relative expiry: a "temporary" grant of more than
+// ten years is a typing mistake.
+const maxExpiry = 3660 * 24 * time.Hour
+
 // ParseExpiry reads an expiry: a duration in days ("30d"), hours ("12h")
 // or weeks ("2w") from now, or a date ("2027-01-31", the grant ending at
 // the start of the next day, UTC) or an RFC 3339 time. "" is never.
@@ -600,8 +604,7 @@ func ParseExpiry(s string, now time.Time) (time.Time, error) {
 	if len(s) >= 2 {
 		unit := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
 		n, err := strconv.Atoi(s[:len(s)-1])
-		// At most ten years: a longer "temporary" grant is a mistake.
-		if unit != 0 && err == nil && n > 0 && time.Duration(n)*unit <= 3660*24*time.Hour && s[0] != '+' {
+		if unit != 0 && err == nil && n > 0 && int64(n) <= int64(maxExpiry/unit) && s[0] != '+' {
 			return now.Add(time.Duration(n) * unit).UTC(), nil
 		}
 	}

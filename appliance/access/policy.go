@@ -170,14 +170,14 @@ const (
 
 // … and on the tenant (their object is Tenant).
 const (
-	AdminAccounts Action = "admin.accounts"  // create, disable, reset accounts
-	AdminGroups   Action = "admin.groups"    // create, delete groups, members
-	AdminSettings Action = "admin.settings"  // the tenant's settings
+	AdminAccounts Action = "admin.accounts"   // create, disable, reset accounts
+	AdminGroups   Action = "admin.groups"     // create, delete groups, members
+	AdminSettings Action = "admin.settings"   // the tenant's settings
 	MarkSensitive Action = "folder.sensitive" // mark a folder sensitive (object: the folder)
-	ApproveGrant  Action = "grant.approve"   // the second pair of eyes
-	ReadAccounts  Action = "accounts.read"   // list accounts and groups
-	ReviewGrants  Action = "grant.review"    // list every grant (access review)
-	ReadAudit     Action = "audit.read"      // export and verify the audit log
+	ApproveGrant  Action = "grant.approve"    // the second pair of eyes
+	ReadAccounts  Action = "accounts.read"    // list accounts and groups
+	ReviewGrants  Action = "grant.review"     // list every grant (access review)
+	ReadAudit     Action = "audit.read"       // export and verify the audit log
 )
 
 // perm is the folder permission an action needs; 0 for tenant actions.

@@ -1,0 +1,392 @@
+package access
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"tresor/appliance/audit"
+	"tresor/appliance/tenant"
+	"tresor/storage"
+	"tresor/storage/keys"
+	"tresor/storage/storagetest"
+)
+
+var applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// folders is the test's file tree: where each folder is. (The files
+// package's Tree implements Folders for real; its tests cover that.)
+type folders map[NodeID]Object
+
+func (f folders) Locate(_ context.Context, id NodeID) (Object, error) {
+	if id == (NodeID{}) {
+		return Root(), nil
+	}
+	o, ok := f[id]
+	if !ok {
+		return Object{}, fmt.Errorf("node %s: gone", id)
+	}
+	return o, nil
+}
+
+var tree = folders{nM: oM, nMu: oMu, nK: oK, nS: oS, nIn: oIn}
+
+// newTenant makes a real pool on three temp disks with one tenant.
+func newTenant(t *testing.T) (*tenant.Tenant, []string) {
+	t.Helper()
+	ctx := context.Background()
+	paths := storagetest.TempDisks(t, 3)
+	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
+	so.Meta.NoSync = true
+	p, _, err := storage.Create(paths, []byte("correct horse battery staple"), so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, vkey, _ := audit.GenerateKey("test")
+	signer, _ := note.NewSigner(skey)
+	log, err := audit.Open(p, "appliance", signer, vkey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: p, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close(); p.Close() })
+	if _, err := reg.Create(ctx, applAdmin, tenant.Spec{Slug: "kanzlei"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := reg.Open(ctx, "kanzlei")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn, paths
+}
+
+// entries returns the successful entries of action.
+func entries(t *testing.T, tn *tenant.Tenant, action string) []audit.Entry {
+	t.Helper()
+	var out []audit.Entry
+	if err := tn.Audit().Entries(audit.Filter{}, func(e audit.Entry) error {
+		if e.Action == action && e.Outcome == audit.OutcomeSuccess {
+			out = append(out, e)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+var (
+	bert     = Subject{Account: "bert", Name: "bert", Role: RoleAdmin} // the second admin
+	toBen    = Grantee{Kind: KindUser, ID: "ben", Name: "ben"}
+	toClara  = Grantee{Kind: KindUser, ID: "clara", Name: "clara"}
+	toSekret = Grantee{Kind: KindGroup, ID: "g-sekretariat", Name: "sekretariat"}
+)
+
+// TestGrantLifecycle: add, inherit, list, revoke on a real tenant; the
+// change shows in the next loaded policy; every step is logged.
+func TestGrantLifecycle(t *testing.T) {
+	ctx := context.Background()
+	tn, paths := newTenant(t)
+	c := &clock{t: t0}
+	st := New(Options{Clock: c.now})
+
+	g, err := st.Add(ctx, tn, anna, Request{Folder: oMu, To: toBen, Perms: PermRead | PermWrite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Pending() || g.By.Name != "anna" || !g.Requested.Equal(t0) {
+		t.Fatalf("Add = %+v", g)
+	}
+	pol, err := st.Load(tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pol.Check(ben, oK, Write) != nil || pol.Check(ben, oS, Read) == nil {
+		t.Fatal("grant not inherited, or too wide")
+	}
+
+	// The review lists it with the folder's current path.
+	moved := folders{nMu: Object{Nodes: []NodeID{nIn, nMu}, Path: "/Intern/Müller"}}
+	list, err := st.List(ctx, tn, dora, moved, nil)
+	if err != nil || len(list) != 1 || list[0].Path != "/Intern/Müller" || list[0].To != toBen {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	// A user sees its own grants only; a stranger nothing.
+	if l, _ := st.List(ctx, tn, ben, tree, nil); len(l) != 1 {
+		t.Fatalf("List as grantee = %+v", l)
+	}
+	if l, _ := st.List(ctx, tn, stranger, tree, nil); len(l) != 0 {
+		t.Fatalf("List as stranger = %+v", l)
+	}
+	// --path filters to the folder and below.
+	if l, _ := st.List(ctx, tn, anna, tree, &oS); len(l) != 0 {
+		t.Fatalf("List under Schmidt = %+v", l)
+	}
+	if l, _ := st.List(ctx, tn, anna, tree, &oM); len(l) != 1 {
+		t.Fatalf("List under Mandanten = %+v", l)
+	}
+
+	// A user cannot grant, nor revoke what it does not manage; the
+	// answer does not tell the grant exists.
+	if _, err := st.Add(ctx, tn, ben, Request{Folder: oK, To: toClara, Perms: PermRead}); !errors.Is(err, ErrDenied) {
+		t.Fatalf("user grants = %v", err)
+	}
+	if _, err := st.Revoke(ctx, tn, ben, tree, g.ID); !errors.Is(err, ErrNoGrant) {
+		t.Fatalf("user revokes = %v", err)
+	}
+
+	if _, err := st.Revoke(ctx, tn, anna, tree, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Revoke(ctx, tn, anna, tree, g.ID); !errors.Is(err, ErrNoGrant) {
+		t.Fatalf("second revoke = %v", err)
+	}
+	pol, _ = st.Load(tn)
+	if pol.Check(ben, oK, Read) == nil {
+		t.Fatal("revoked grant still works")
+	}
+	if n := len(entries(t, tn, audit.ActionGrantAdd)); n != 1 {
+		t.Fatalf("%d grant.add entries", n)
+	}
+	if e := entries(t, tn, audit.ActionGrantRevoke); len(e) != 1 || e[0].Actor.Name != "anna" {
+		t.Fatalf("grant.revoke entries = %+v", e)
+	}
+	denied := 0
+	tn.Audit().Entries(audit.Filter{}, func(e audit.Entry) error {
+		if e.Outcome == audit.OutcomeDenied && e.Actor.Name == "ben" {
+			denied++
+		}
+		return nil
+	})
+	if denied != 1 {
+		t.Fatalf("%d denied entries of ben's attempt to grant", denied)
+	}
+	_ = paths
+}
+
+// TestManagerGrants: a manager grants on its folder, no more than it
+// holds, and may revoke there.
+func TestManagerGrants(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	if _, err := st.Add(ctx, tn, anna, Request{Folder: oMu, To: toSekret, Perms: PermManage}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Add(ctx, tn, anna, Request{Folder: oS, To: toSekret, Perms: PermRead}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := st.Add(ctx, tn, clara, Request{Folder: oK, To: toBen, Perms: PermRead | PermWrite})
+	if err != nil {
+		t.Fatalf("manager grants below its folder: %v", err)
+	}
+	if _, err := st.Add(ctx, tn, clara, Request{Folder: oS, To: toBen, Perms: PermRead}); !errors.Is(err, ErrDenied) {
+		t.Fatalf("reader grants = %v", err)
+	}
+	if _, err := st.Add(ctx, tn, clara, Request{Folder: oM, To: toBen, Perms: PermRead}); !errors.Is(err, ErrDenied) {
+		t.Fatalf("manager grants above its folder = %v", err)
+	}
+	if l, _ := st.List(ctx, tn, clara, tree, nil); len(l) != 3 {
+		t.Fatalf("manager's review = %+v", l) // its two group grants and the one on Klage
+	}
+	if _, err := st.Revoke(ctx, tn, clara, tree, g.ID); err != nil {
+		t.Fatalf("manager revokes: %v", err)
+	}
+	for _, bad := range []Request{
+		{Folder: oK, To: toBen, Perms: 0},
+		{Folder: oK, To: Grantee{Kind: "role", ID: "x"}, Perms: PermRead},
+		{Folder: oK, To: toBen, Perms: PermRead, Expires: t0.Add(-time.Second)},
+	} {
+		if _, err := st.Add(ctx, tn, anna, bad); err == nil {
+			t.Errorf("Add(%+v) accepted", bad)
+		}
+	}
+}
+
+// TestFourEyes: a grant on a sensitive folder (or below) is pending and
+// gives nothing until a second admin approves; the requester cannot
+// approve; both steps are logged.
+func TestFourEyes(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	if err := st.SetSensitive(ctx, tn, ben, oM, true); !errors.Is(err, ErrDenied) {
+		t.Fatalf("user marks sensitive = %v", err)
+	}
+	if err := st.SetSensitive(ctx, tn, anna, oM, true); err != nil {
+		t.Fatal(err)
+	}
+	g, err := st.Add(ctx, tn, anna, Request{Folder: oK, To: toBen, Perms: PermRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Pending() {
+		t.Fatalf("grant below a sensitive folder = %+v, want pending", g)
+	}
+	pol, _ := st.Load(tn)
+	if pol.Check(ben, oK, Read) == nil {
+		t.Fatal("pending grant gives access")
+	}
+	if _, err := st.Approve(ctx, tn, anna, g.ID); !errors.Is(err, ErrSameApprover) {
+		t.Fatalf("requester approves = %v", err)
+	}
+	if _, err := st.Approve(ctx, tn, ben, g.ID); !errors.Is(err, ErrDenied) {
+		t.Fatalf("user approves = %v", err)
+	}
+	if _, err := st.Approve(ctx, tn, dora, g.ID); !errors.Is(err, ErrDenied) {
+		t.Fatalf("auditor approves = %v", err)
+	}
+	a, err := st.Approve(ctx, tn, bert, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Pending() || a.ApprovedBy.Name != "bert" {
+		t.Fatalf("approved = %+v", a)
+	}
+	if _, err := st.Approve(ctx, tn, bert, g.ID); !errors.Is(err, ErrNotPending) {
+		t.Fatalf("second approval = %v", err)
+	}
+	pol, _ = st.Load(tn)
+	if pol.Check(ben, oK, Read) != nil {
+		t.Fatal("approved grant gives nothing")
+	}
+	// A grant elsewhere needs no approval; the mark can be lifted.
+	if g2, _ := st.Add(ctx, tn, anna, Request{Folder: oIn, To: toBen, Perms: PermRead}); g2.Pending() {
+		t.Fatal("grant outside the sensitive folder is pending")
+	}
+	if err := st.SetSensitive(ctx, tn, anna, oM, false); err != nil {
+		t.Fatal(err)
+	}
+	if g3, _ := st.Add(ctx, tn, anna, Request{Folder: oS, To: toBen, Perms: PermRead}); g3.Pending() {
+		t.Fatal("grant after unmarking is pending")
+	}
+	add := entries(t, tn, audit.ActionGrantAdd)
+	if len(add) != 3 || add[0].Details["state"] != "pending" || add[1].Details["state"] != "active" {
+		t.Fatalf("grant.add entries = %+v", add)
+	}
+	ap := entries(t, tn, audit.ActionGrantApprove)
+	if len(ap) != 1 || ap[0].Actor.Name != "bert" || ap[0].Details["requested_by"] != "anna" {
+		t.Fatalf("grant.approve entries = %+v", ap)
+	}
+	if s := entries(t, tn, audit.ActionFolderSensitive); len(s) != 2 {
+		t.Fatalf("folder.sensitive entries = %+v", s)
+	}
+}
+
+// TestExpiry: an expired grant gives nothing from its expiry on, with no
+// reload or restart; the next change deletes it with a log entry.
+func TestExpiry(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	c := &clock{t: t0}
+	st := New(Options{Clock: c.now})
+	exp, _ := ParseExpiry("30d", c.now())
+	if _, err := st.Add(ctx, tn, anna, Request{Folder: oMu, To: toBen, Perms: PermRead, Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	pol, _ := st.Load(tn)
+	c.add(30*24*time.Hour - time.Second)
+	if pol.Check(ben, oK, Read) != nil {
+		t.Fatal("grant ends early")
+	}
+	if l, _ := st.List(ctx, tn, anna, tree, nil); len(l) != 1 || !l[0].Expires.Equal(exp) {
+		t.Fatalf("review before expiry = %+v", l)
+	}
+	c.add(time.Second)
+	if pol.Check(ben, oK, Read) == nil {
+		t.Fatal("expired grant works in the loaded policy")
+	}
+	if l, _ := st.List(ctx, tn, anna, tree, nil); len(l) != 0 {
+		t.Fatalf("review lists an expired grant: %+v", l)
+	}
+	if n, err := st.Expire(ctx, tn); err != nil || n != 1 {
+		t.Fatalf("Expire = %d, %v", n, err)
+	}
+	e := entries(t, tn, audit.ActionGrantRevoke)
+	if len(e) != 1 || e[0].Actor.Kind != audit.ActorSystem || e[0].Details["reason"] != "expired" {
+		t.Fatalf("expiry entries = %+v", e)
+	}
+}
+
+// TestGrantsSealed: the names in grants (grantee, requester, folder path)
+// are not on the disks in the clear.
+func TestGrantsSealed(t *testing.T) {
+	ctx := context.Background()
+	tn, paths := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	secret := "Zwiebelmandant"
+	o := Object{Nodes: []NodeID{{9}}, Path: "/" + secret}
+	if _, err := st.Add(ctx, tn, Subject{Account: "x", Name: "Hildegard", Role: RoleAdmin}, Request{Folder: o,
+		To: Grantee{Kind: KindUser, ID: "y", Name: "Kunigunde"}, Perms: PermRead}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSensitive(ctx, tn, anna, o, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, _ := os.ReadFile(path)
+			for _, s := range []string{secret, "Hildegard", "Kunigunde"} {
+				if bytes.Contains(b, []byte(s)) {
+					t.Errorf("%s holds %q in the clear", path, s)
+				}
+			}
+			return nil
+		})
+	}
+}
+
+func TestCSV(t *testing.T) {
+	exp := t0.Add(48 * time.Hour)
+	gs := []Grant{
+		{ID: "0123456789abcdef", Folder: nMu, Path: "/Mandanten/Müller, \"A\"", To: toBen, Perms: PermRead | PermWrite,
+			Expires: exp, Requested: t0, By: Who{ID: "a", Name: "anna"}},
+		{ID: "fedcba9876543210", Folder: nIn, Path: "/Intern", To: toSekret, Perms: PermRead, Sensitive: true,
+			Requested: t0, By: Who{ID: "a", Name: "anna"}, ApprovedBy: &Who{ID: "b", Name: "bert"}, Approved: t0.Add(time.Hour)},
+	}
+	var b bytes.Buffer
+	if err := WriteCSV(&b, gs, t0); err != nil {
+		t.Fatal(err)
+	}
+	want := "id,path,grantee,perms,state,sensitive,requested_by,requested,approved_by,approved,expires\n" +
+		"0123456789abcdef,\"/Mandanten/Müller, \"\"A\"\"\",user:ben,\"read,write\",active,no,anna,2026-11-01T09:00:00Z,,,2026-11-03T09:00:00Z\n" +
+		"fedcba9876543210,/Intern,group:sekretariat,read,active,yes,anna,2026-11-01T09:00:00Z,bert,2026-11-01T10:00:00Z,\n"
+	if b.String() != want {
+		t.Fatalf("WriteCSV =\n%s\nwant\n%s", b.String(), want)
+	}
+	// A formula in a path cannot run in a spreadsheet.
+	b.Reset()
+	WriteCSV(&b, []Grant{{ID: "x", Path: "=HYPERLINK(\"http://evil\")", To: toBen, Perms: PermRead}}, t0)
+	if strings.Contains(b.String(), ",=HYPERLINK") {
+		t.Fatalf("formula not neutralised: %s", b.String())
+	}
+}
