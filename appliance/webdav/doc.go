@@ -1,0 +1,73 @@
+// Package webdav serves a tenant's file tree over WebDAV (RFC 4918, class 1
+// and 2) for Windows Explorer, macOS Finder, davfs2, rclone and office
+// suites, and passes the litmus suite (basic, copymove, props, locks,
+// http).
+//
+// The protocol runs over [FS], a small interface that [TreeFS] implements
+// on files.Tree; authentication and the choice of tenant happen before
+// (appliance/gate): [Handler.ServeDAV] receives the tree as the signed-in
+// account sees it.
+//
+// # Methods
+//
+//   - OPTIONS: "DAV: 1, 2" and "MS-Author-Via: DAV", without
+//     authentication ([Options]; Windows probes before it signs in).
+//   - GET, HEAD: files with Range, ETag (from the content hash) and
+//     Last-Modified through http.ServeContent; a folder gets a short text.
+//   - PUT: streams the body into the tree (never buffered; Content-Length
+//     or chunked); 201 for a new file, 204 for a new version; If-Match and
+//     If-None-Match (also "*") give 412; a partial PUT (Content-Range) 400;
+//     over quota 507.
+//   - DELETE: to the tenant's trash. MKCOL: 201, 405 when something is
+//     there, 409 without parent, 415 with a body.
+//   - COPY, MOVE: Destination within the same tenant's tree (another host:
+//     502; another tenant or outside /dav/<tenant>/: 403), Overwrite T/F
+//     (412 when F and the destination exists), COPY with Depth 0 or
+//     infinity. COPY copies dead properties of the copied resource itself.
+//   - PROPFIND: Depth 0 and 1; infinity (also an absent Depth) is refused
+//     with 403 and DAV:propfind-finite-depth. allprop (with include),
+//     propname and prop. Live properties: resourcetype, displayname,
+//     creationdate, getlastmodified, getcontentlength, getcontenttype,
+//     getetag, supportedlock, lockdiscovery and (only when asked for)
+//     quota-used-bytes and quota-available-bytes (the latter only when the
+//     tenant has a quota).
+//   - PROPPATCH: dead properties, stored per node by files.Tree.PatchProps
+//     (sealed, atomic per request, in document order). Live properties
+//     are protected: 403 for them, 424 for the rest, nothing changes.
+//   - LOCK, UNLOCK: exclusive and shared write locks, Depth 0 or infinity,
+//     Timeout (default 10 minutes, at most 24 hours), refresh (LOCK without
+//     body and an If header naming the token), a lock on an unmapped URL
+//     makes an empty file (201).
+//
+// # Conditions and locks
+//
+// The If header (RFC 4918 10.4: untagged and tagged lists, Not, state
+// tokens and entity tags) is evaluated before every write; when no list
+// holds the answer is 412. A write must then have submitted (in a list
+// that held) the token of every lock that covers what it changes: the
+// resource, its parent when a member is added or removed (a depth-0 lock
+// on a folder guards its membership) and, for DELETE and MOVE of a
+// folder, the locks below it; otherwise 423 with DAV:lock-token-submitted.
+// Locks belong to the account that took them: another account of the
+// same tenant cannot use, refresh or release them.
+//
+// Locks live in memory ([Locks]): a restart drops them, as if they had
+// timed out, and clients relock. Their number is bounded ([MaxLocks]).
+//
+// # Limits
+//
+// XML bodies are read up to [MaxXMLBody] (larger: 413), parsed with
+// namespaces checked by hand (undeclared prefixes and xmlns:p="" are
+// 400), at most 64 levels deep; DOCTYPEs are refused. Nothing in a
+// request can make the handler panic or hold more than that in memory;
+// file contents stream.
+//
+// # Errors
+//
+// [statusOf] is the one place where errors become status codes: the
+// sentinels of package files (ErrNotFound 404, ErrExists 412, ErrNotDir
+// 409, ErrIsDir 405, ErrQuota 507, ErrForbidden 403, ErrBadName 400) and
+// of this package. Writes refused for a read-only app password are logged
+// as denied in the tenant's audit log; everything else the tree logs
+// itself, and locks are logged as file.lock and file.unlock.
+package webdav

@@ -1,0 +1,163 @@
+package webdav
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"tresor/appliance/audit"
+	"tresor/appliance/files"
+	"tresor/appliance/identity"
+	"tresor/appliance/password"
+	"tresor/appliance/tenant"
+	"tresor/storage"
+	"tresor/storage/keys"
+	"tresor/storage/storagetest"
+)
+
+var applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
+
+const adminPW = "a long enough password 42"
+
+// env is a real pool on three temp disks, tenants "kanzlei" (quota as
+// given) and "praxis", each with the admin "anna", and a test server that
+// serves /dav/kanzlei/ as anna; /ro/ serves the same tree through a
+// read-only app password and /bert/ as a second account "bert".
+type env struct {
+	t   *testing.T
+	reg *tenant.Registry
+	acc *identity.Accounts
+	tn  *tenant.Tenant
+	h   *Handler
+	srv *httptest.Server
+}
+
+func newEnv(t *testing.T, quota int64) *env {
+	t.Helper()
+	ctx := context.Background()
+	paths := storagetest.TempDisks(t, 3)
+	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
+	so.Meta.NoSync = true
+	pool, _, err := storage.Create(paths, []byte("correct horse battery staple"), so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, vkey, _ := audit.GenerateKey("test")
+	signer, _ := note.NewSigner(skey)
+	log, err := audit.Open(pool, "appliance", signer, vkey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: pool, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := identity.New(identity.Options{Params: password.Params{Time: 1, Memory: 1024, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close(); pool.Close() })
+	s := tenant.Defaults()
+	s.TwoFactorRequired = false
+	for _, slug := range []string{"kanzlei", "praxis"} {
+		q := int64(0)
+		if slug == "kanzlei" {
+			q = quota
+		}
+		_, err = reg.Create(ctx, applAdmin, tenant.Spec{Slug: slug, Quota: q, Settings: &s}, func(ctx context.Context, t *tenant.Tenant) error {
+			_, err := acc.Bootstrap(ctx, t, applAdmin, identity.NewAccount{Name: "anna", Password: []byte(adminPW)})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tn, err := reg.Open(ctx, "kanzlei")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(name string) *identity.Principal {
+		p, err := acc.Authenticate(ctx, tn, identity.Credentials{Name: name, Password: []byte(adminPW), Source: "192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	anna := signIn("anna")
+	if _, err := acc.Create(ctx, tn, anna, identity.NewAccount{Name: "bert", Password: []byte(adminPW), Role: identity.RoleUser}); err != nil {
+		t.Fatal(err)
+	}
+	bert := signIn("bert")
+	_, secret, err := acc.CreateAppPassword(ctx, tn, anna, "scanner", identity.ScopeRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, err := acc.AuthenticateAppPassword(ctx, tn, "anna", secret, "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, reg: reg, acc: acc, tn: tn, h: NewHandler(nil)}
+	mux := http.NewServeMux()
+	serve := func(route string, p *identity.Principal) {
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+			r.URL.Path = "/dav/kanzlei/" + strings.TrimPrefix(r.URL.Path, route)
+			e.h.ServeDAV(w, r, Request{FS: TreeFS(files.New(tn, p), tn, p.Actor()), Prefix: "/dav/kanzlei",
+				Space: "kanzlei", Account: p.Account().ID, ReadOnly: p.Scope() != identity.ScopeWrite})
+		})
+	}
+	serve("/dav/kanzlei/", anna)
+	serve("/ro/", ro)
+	serve("/bert/", bert)
+	e.srv = httptest.NewServer(mux)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// req is one request of a scripted exchange.
+type req struct {
+	method, path string
+	hdr          map[string]string
+	body         string
+}
+
+// do sends r and returns the response with its body read.
+func (e *env) do(r req) (*http.Response, string) {
+	e.t.Helper()
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	hr, err := http.NewRequest(r.method, e.srv.URL+r.path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for k, v := range r.hdr {
+		hr.Header.Set(k, strings.ReplaceAll(v, "$URL", e.srv.URL))
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// expect sends r and fails unless the status is want.
+func (e *env) expect(r req, want int) (*http.Response, string) {
+	e.t.Helper()
+	resp, body := e.do(r)
+	if resp.StatusCode != want {
+		e.t.Fatalf("%s %s = %d %s, want %d", r.method, r.path, resp.StatusCode, strings.TrimSpace(body), want)
+	}
+	return resp, body
+}

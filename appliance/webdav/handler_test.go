@@ -1,0 +1,262 @@
+package webdav
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"tresor/appliance/audit"
+)
+
+const (
+	dav        = "/dav/kanzlei"
+	lockBody   = `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>mailto:anna@example.com</D:href></D:owner></D:lockinfo>`
+	sharedBody = `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>`
+)
+
+func h(kv ...string) map[string]string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// TestProtocol runs scripted exchanges against a real tree: each step's
+// status is checked, and the body where it matters.
+func TestProtocol(t *testing.T) {
+	e := newEnv(t, 0)
+	steps := []struct {
+		name string
+		r    req
+		want int
+		body string // a substring the body must contain
+	}{
+		{"options", req{"OPTIONS", dav + "/", nil, ""}, 200, ""},
+		{"put new", req{"PUT", dav + "/a.txt", nil, "hello world"}, 201, ""},
+		{"put again", req{"PUT", dav + "/a.txt", nil, "hello world!"}, 204, ""},
+		{"put no parent", req{"PUT", dav + "/none/a.txt", nil, "x"}, 409, ""},
+		{"put if-none-match star", req{"PUT", dav + "/a.txt", h("If-None-Match", "*"), "x"}, 412, ""},
+		{"put if-match wrong", req{"PUT", dav + "/a.txt", h("If-Match", `"nope"`), "x"}, 412, ""},
+		{"put if-match star new", req{"PUT", dav + "/new.txt", h("If-Match", "*"), "x"}, 412, ""},
+		{"put content-range", req{"PUT", dav + "/a.txt", h("Content-Range", "bytes 0-1/2"), "xx"}, 400, ""},
+		{"get", req{"GET", dav + "/a.txt", nil, ""}, 200, "hello world!"},
+		{"get range", req{"GET", dav + "/a.txt", h("Range", "bytes=6-10"), ""}, 206, "world"},
+		{"get missing", req{"GET", dav + "/missing", nil, ""}, 404, ""},
+		{"head", req{"HEAD", dav + "/a.txt", nil, ""}, 200, ""},
+		{"mkcol", req{"MKCOL", dav + "/Akten", nil, ""}, 201, ""},
+		{"mkcol again", req{"MKCOL", dav + "/Akten", nil, ""}, 405, ""},
+		{"mkcol over file", req{"MKCOL", dav + "/a.txt", nil, ""}, 405, ""},
+		{"mkcol no parent", req{"MKCOL", dav + "/x/y", nil, ""}, 409, ""},
+		{"mkcol body", req{"MKCOL", dav + "/z", nil, "<x/>"}, 415, ""},
+		{"put umlaut", req{"PUT", dav + "/Akten/M%C3%BCller%20%E2%82%AC.txt", nil, "ü"}, 201, ""},
+		{"put bad name", req{"PUT", dav + "/Akten/a%3Ab", nil, "x"}, 400, ""},
+		{"put on folder", req{"PUT", dav + "/Akten", nil, "x"}, 405, ""},
+		{"propfind depth 1", req{"PROPFIND", dav + "/Akten/", h("Depth", "1"), ""}, 207, "/dav/kanzlei/Akten/M%C3%BCller%20%E2%82%AC.txt"},
+		{"propfind depth 0 live", req{"PROPFIND", dav + "/a.txt", h("Depth", "0"),
+			`<?xml version="1.0"?><propfind xmlns="DAV:"><prop><getcontentlength/><getetag/><resourcetype/><nope xmlns="urn:x"/></prop></propfind>`}, 207, "<D:getcontentlength>12</D:getcontentlength>"},
+		{"propfind missing is 404 propstat", req{"PROPFIND", dav + "/a.txt", h("Depth", "0"),
+			`<propfind xmlns="DAV:"><prop><nope xmlns="urn:x"/></prop></propfind>`}, 207, "404 Not Found"},
+		{"propfind infinity", req{"PROPFIND", dav + "/", h("Depth", "infinity"), ""}, 403, "propfind-finite-depth"},
+		{"propfind no depth", req{"PROPFIND", dav + "/", nil, ""}, 403, "propfind-finite-depth"},
+		{"propfind malformed", req{"PROPFIND", dav + "/", h("Depth", "0"), "<propfind xmlns='DAV:'><prop>"}, 400, ""},
+		{"propfind empty ns binding", req{"PROPFIND", dav + "/", h("Depth", "0"),
+			`<D:propfind xmlns:D="DAV:"><D:prop><bar:foo xmlns:bar=""/></D:prop></D:propfind>`}, 400, ""},
+		{"propfind doctype", req{"PROPFIND", dav + "/", h("Depth", "0"),
+			`<!DOCTYPE x [<!ENTITY a "b">]><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>`}, 400, ""},
+		{"propfind oversized", req{"PROPFIND", dav + "/", h("Depth", "0"), strings.Repeat(" ", MaxXMLBody+1)}, 413, ""},
+		{"proppatch", req{"PROPPATCH", dav + "/a.txt", nil,
+			`<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="http://example.com/z"><D:set><D:prop><Z:author>Anna <Z:b xmlns:q="urn:q" q:at="1">Mü</Z:b></Z:author><plain xmlns="">x</plain></D:prop></D:set></D:propertyupdate>`}, 207, "200 OK"},
+		{"propfind dead", req{"PROPFIND", dav + "/a.txt", h("Depth", "0"),
+			`<propfind xmlns="DAV:"><prop><author xmlns="http://example.com/z"/><plain xmlns=""/></prop></propfind>`}, 207,
+			`<author xmlns="http://example.com/z">Anna <b xmlns="http://example.com/z" xmlns:a0="urn:q" a0:at="1">Mü</b></author><plain xmlns="">x</plain>`},
+		{"proppatch protected", req{"PROPPATCH", dav + "/a.txt", nil,
+			`<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:getetag>x</D:getetag><Z:t xmlns:Z="urn:z">1</Z:t></D:prop></D:set></D:propertyupdate>`}, 207, "424 Failed Dependency"},
+		{"proppatch protected left nothing", req{"PROPFIND", dav + "/a.txt", h("Depth", "0"),
+			`<propfind xmlns="DAV:"><prop><t xmlns="urn:z"/></prop></propfind>`}, 207, "404 Not Found"},
+		{"allprop has dead", req{"PROPFIND", dav + "/a.txt", h("Depth", "0"), ""}, 207, `<plain xmlns="">x</plain>`},
+		{"copy", req{"COPY", dav + "/a.txt", h("Destination", "$URL"+dav+"/Akten/b.txt"), ""}, 201, ""},
+		{"copy keeps props", req{"PROPFIND", dav + "/Akten/b.txt", h("Depth", "0"), ""}, 207, `<plain xmlns="">x</plain>`},
+		{"copy no overwrite", req{"COPY", dav + "/a.txt", h("Destination", dav+"/Akten/b.txt", "Overwrite", "F"), ""}, 412, ""},
+		{"copy overwrite", req{"COPY", dav + "/a.txt", h("Destination", dav+"/Akten/b.txt", "Overwrite", "T"), ""}, 204, ""},
+		{"copy no parent", req{"COPY", dav + "/a.txt", h("Destination", dav+"/nix/b.txt"), ""}, 409, ""},
+		{"copy other host", req{"COPY", dav + "/a.txt", h("Destination", "https://elsewhere.example"+dav+"/c.txt"), ""}, 502, ""},
+		{"copy other tenant", req{"COPY", dav + "/a.txt", h("Destination", "/dav/praxis/c.txt"), ""}, 403, ""},
+		{"copy dotdot", req{"COPY", dav + "/a.txt", h("Destination", dav+"/../praxis/c.txt"), ""}, 403, ""},
+		{"copy onto itself", req{"COPY", dav + "/Akten", h("Destination", dav+"/Akten/sub"), ""}, 403, ""},
+		{"copy folder shallow", req{"COPY", dav + "/Akten", h("Destination", dav+"/Leer", "Depth", "0"), ""}, 201, ""},
+		{"shallow copy is empty", req{"PROPFIND", dav + "/Leer", h("Depth", "1"), ""}, 207, ""},
+		{"move", req{"MOVE", dav + "/Akten/b.txt", h("Destination", dav+"/c.txt"), ""}, 201, ""},
+		{"move overwrite F", req{"MOVE", dav + "/c.txt", h("Destination", dav+"/a.txt", "Overwrite", "F"), ""}, 412, ""},
+		{"move overwrite", req{"MOVE", dav + "/c.txt", h("Destination", dav+"/a.txt"), ""}, 204, ""},
+		{"moved away", req{"GET", dav + "/c.txt", nil, ""}, 404, ""},
+		{"delete", req{"DELETE", dav + "/Leer", nil, ""}, 204, ""},
+		{"delete missing", req{"DELETE", dav + "/Leer", nil, ""}, 404, ""},
+		{"delete root", req{"DELETE", dav + "/", nil, ""}, 403, ""},
+		{"read-only get", req{"GET", "/ro/a.txt", nil, ""}, 200, "hello world!"},
+		{"read-only put", req{"PUT", "/ro/a.txt", nil, "x"}, 403, ""},
+		{"read-only mkcol", req{"MKCOL", "/ro/x", nil, ""}, 403, ""},
+		{"read-only delete", req{"DELETE", "/ro/a.txt", nil, ""}, 403, ""},
+		{"read-only lock", req{"LOCK", "/ro/a.txt", nil, lockBody}, 403, ""},
+		{"read-only proppatch", req{"PROPPATCH", "/ro/a.txt", nil,
+			`<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><Z:t xmlns:Z="urn:z">1</Z:t></D:prop></D:set></D:propertyupdate>`}, 403, ""},
+		{"unknown method", req{"PATCH", dav + "/a.txt", nil, ""}, 405, ""},
+	}
+	for _, s := range steps {
+		resp, body := e.do(s.r)
+		if resp.StatusCode != s.want {
+			t.Errorf("%s: %s %s = %d %s, want %d", s.name, s.r.method, s.r.path, resp.StatusCode, strings.TrimSpace(body), s.want)
+			continue
+		}
+		if s.body != "" && !strings.Contains(body, s.body) {
+			t.Errorf("%s: body %s\nwants %s", s.name, body, s.body)
+		}
+	}
+	// OPTIONS says what Windows needs.
+	resp, _ := e.do(req{"OPTIONS", dav + "/", nil, ""})
+	if resp.Header.Get("DAV") != "1, 2" || resp.Header.Get("MS-Author-Via") != "DAV" {
+		t.Errorf("OPTIONS headers = %v", resp.Header)
+	}
+	// ETag and 304.
+	resp, _ = e.expect(req{"GET", dav + "/a.txt", nil, ""}, 200)
+	etag := resp.Header.Get("ETag")
+	if etag == "" || resp.Header.Get("Last-Modified") == "" {
+		t.Fatalf("GET headers = %v", resp.Header)
+	}
+	e.expect(req{"GET", dav + "/a.txt", h("If-None-Match", etag), ""}, 304)
+	e.expect(req{"PUT", dav + "/a.txt", h("If-Match", etag), "new"}, 204)
+	e.expect(req{"PUT", dav + "/a.txt", h("If-Match", etag), "newer"}, 412)
+
+	// The read-only refusals are in the audit log as denied.
+	var denied int
+	_ = e.tn.Audit().Entries(audit.Filter{}, func(en audit.Entry) error {
+		if en.Details["outcome"] == string(audit.OutcomeDenied) {
+			denied++
+		}
+		return nil
+	})
+	if denied < 3 {
+		t.Errorf("%d denied writes logged, want at least 3", denied)
+	}
+}
+
+var tokenRE = regexp.MustCompile(`<(urn:uuid:[^>]+)>`)
+
+func TestLocks(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/doc.docx", nil, "v1"}, 201)
+	e.expect(req{"MKCOL", dav + "/coll", nil, ""}, 201)
+	e.expect(req{"PUT", dav + "/coll/m.txt", nil, "m"}, 201)
+
+	resp, body := e.expect(req{"LOCK", dav + "/doc.docx", h("Timeout", "Second-120"), lockBody}, 200)
+	tok := tokenRE.FindStringSubmatch(resp.Header.Get("Lock-Token"))
+	if tok == nil || !strings.Contains(body, "mailto:anna@example.com") || !strings.Contains(body, "Second-120") {
+		t.Fatalf("LOCK = %v %s", resp.Header, body)
+	}
+	token := tok[1]
+	ifTok := "(<" + token + ">)"
+	steps := []struct {
+		name string
+		r    req
+		want int
+	}{
+		{"put without token", req{"PUT", dav + "/doc.docx", nil, "v2"}, 423},
+		{"delete without token", req{"DELETE", dav + "/doc.docx", nil, ""}, 423},
+		{"move without token", req{"MOVE", dav + "/doc.docx", h("Destination", dav+"/x.docx"), ""}, 423},
+		{"copy onto locked", req{"COPY", dav + "/coll/m.txt", h("Destination", dav+"/doc.docx"), ""}, 423},
+		{"proppatch without token", req{"PROPPATCH", dav + "/doc.docx", nil,
+			`<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><Z:t xmlns:Z="urn:z">1</Z:t></D:prop></D:set></D:propertyupdate>`}, 423},
+		{"second exclusive", req{"LOCK", dav + "/doc.docx", nil, lockBody}, 423},
+		{"shared on exclusive", req{"LOCK", dav + "/doc.docx", nil, sharedBody}, 423},
+		{"bogus token", req{"PUT", dav + "/doc.docx", h("If", "(<urn:uuid:00000000-0000-4000-8000-000000000000>)"), "v2"}, 412},
+		{"corrupt token with not", req{"PUT", dav + "/doc.docx", h("If", "(<"+token+"x>) (Not <DAV:no-lock>)"), "v2"}, 423},
+		{"other account's token", req{"PUT", "/bert/doc.docx", h("If", ifTok), "v2"}, 423},
+		{"bad If", req{"PUT", dav + "/doc.docx", h("If", "(<broken"), "v2"}, 400},
+		{"put with token", req{"PUT", dav + "/doc.docx", h("If", ifTok), "v2"}, 204},
+		{"put with token and wrong etag", req{"PUT", dav + "/doc.docx", h("If", "(<"+token+`> ["nope"])`), "v3"}, 412},
+		{"tagged list", req{"PUT", dav + "/doc.docx", h("If", "<$URL"+dav+"/doc.docx> "+ifTok), "v3"}, 204},
+		{"tagged list for another resource", req{"PUT", dav + "/doc.docx", h("If", "<"+dav+"/coll/m.txt> "+ifTok), "v3"}, 412},
+		{"refresh", req{"LOCK", dav + "/doc.docx", h("If", ifTok, "Timeout", "Second-300"), ""}, 200},
+		{"refresh by other account", req{"LOCK", "/bert/doc.docx", h("If", ifTok), ""}, 412},
+		{"unlock by other account", req{"UNLOCK", "/bert/doc.docx", h("Lock-Token", "<"+token+">"), ""}, 409},
+		{"unlock wrong path", req{"UNLOCK", dav + "/coll/m.txt", h("Lock-Token", "<"+token+">"), ""}, 409},
+		{"unlock", req{"UNLOCK", dav + "/doc.docx", h("Lock-Token", "<"+token+">"), ""}, 204},
+		{"put after unlock", req{"PUT", dav + "/doc.docx", nil, "v4"}, 204},
+		{"old token after unlock", req{"PUT", dav + "/doc.docx", h("If", ifTok), "v5"}, 412},
+		{"shared", req{"LOCK", dav + "/doc.docx", nil, sharedBody}, 200},
+		{"second shared", req{"LOCK", dav + "/doc.docx", nil, sharedBody}, 200},
+		{"exclusive on shared", req{"LOCK", dav + "/doc.docx", nil, lockBody}, 423},
+		{"depth infinity on coll", req{"LOCK", dav + "/coll", h("Depth", "infinity"), lockBody}, 200},
+		{"member put without token", req{"PUT", dav + "/coll/m.txt", nil, "m2"}, 423},
+		{"new member without token", req{"PUT", dav + "/coll/n.txt", nil, "n"}, 423},
+		{"lock member under infinity", req{"LOCK", dav + "/coll/m.txt", nil, lockBody}, 423},
+		{"unmapped lock", req{"LOCK", dav + "/fresh.txt", nil, lockBody}, 201},
+		{"unmapped lock no parent", req{"LOCK", dav + "/nix/fresh.txt", nil, lockBody}, 409},
+		{"bad lockinfo", req{"LOCK", dav + "/doc.docx", nil, `<D:lockinfo xmlns:D="DAV:"><D:lockscope/></D:lockinfo>`}, 400},
+		{"lock depth 1", req{"LOCK", dav + "/x", h("Depth", "1"), lockBody}, 400},
+		{"unlock no token", req{"UNLOCK", dav + "/doc.docx", nil, ""}, 400},
+	}
+	for _, s := range steps {
+		resp, body := e.do(s.r)
+		if resp.StatusCode != s.want {
+			t.Errorf("%s: %s %s = %d %s, want %d", s.name, s.r.method, s.r.path, resp.StatusCode, strings.TrimSpace(body), s.want)
+		}
+	}
+	// The fresh file exists, empty; lockdiscovery shows its lock.
+	e.expect(req{"GET", dav + "/fresh.txt", nil, ""}, 200)
+	_, body = e.expect(req{"PROPFIND", dav + "/fresh.txt", h("Depth", "0"),
+		`<propfind xmlns="DAV:"><prop><lockdiscovery/></prop></propfind>`}, 207)
+	if !strings.Contains(body, "<D:activelock>") || !strings.Contains(body, "<D:lockroot><D:href>/dav/kanzlei/fresh.txt</D:href>") {
+		t.Errorf("lockdiscovery = %s", body)
+	}
+	// A collection lock's token lets a member be written; deleting the
+	// collection drops its locks.
+	resp, _ = e.do(req{"PROPFIND", dav + "/coll", h("Depth", "0"), `<propfind xmlns="DAV:"><prop><lockdiscovery/></prop></propfind>`})
+	_ = resp
+	// Lock actions are logged.
+	var locks, unlocks int
+	_ = e.tn.Audit().Entries(audit.Filter{}, func(en audit.Entry) error {
+		switch en.Action {
+		case audit.ActionFileLock:
+			locks++
+		case audit.ActionFileUnlock:
+			unlocks++
+		}
+		return nil
+	})
+	if locks < 5 || unlocks != 1 {
+		t.Errorf("logged %d locks and %d unlocks, want >= 5 and 1", locks, unlocks)
+	}
+	if n := e.h.Locks.Len(); n != 4 {
+		t.Errorf("%d locks held, want 4", n)
+	}
+	_ = context.Background()
+}
+
+func TestCollectionLockToken(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"MKCOL", dav + "/coll", nil, ""}, 201)
+	resp, _ := e.expect(req{"LOCK", dav + "/coll", nil, lockBody}, 200)
+	token := tokenRE.FindStringSubmatch(resp.Header.Get("Lock-Token"))[1]
+	e.expect(req{"PUT", dav + "/coll/new.txt", h("If", "(<"+token+">)"), "n"}, 201)
+	e.expect(req{"PUT", dav + "/coll/new.txt", h("If", "<"+dav+"/coll> (<"+token+">)"), "n2"}, 204)
+	e.expect(req{"LOCK", dav + "/coll/new.txt", h("If", "(<"+token+">)"), ""}, 200) // indirect refresh
+	e.expect(req{"DELETE", dav + "/coll", nil, ""}, 423)
+	e.expect(req{"DELETE", dav + "/coll", h("If", "(<"+token+">)"), ""}, 204)
+	if n := e.h.Locks.Len(); n != 0 {
+		t.Errorf("%d locks after the delete, want 0", n)
+	}
+}
+
+func TestQuotaExceeded(t *testing.T) {
+	e := newEnv(t, 64<<10)
+	e.expect(req{"PUT", dav + "/small", nil, "x"}, 201)
+	e.expect(req{"PUT", dav + "/big", nil, strings.Repeat("x", 100<<10)}, 507)
+	e.expect(req{"GET", dav + "/big", nil, ""}, 404)
+	_, body := e.expect(req{"PROPFIND", dav + "/", h("Depth", "0"),
+		`<propfind xmlns="DAV:"><prop><quota-available-bytes/><quota-used-bytes/></prop></propfind>`}, 207)
+	if !strings.Contains(body, "<D:quota-available-bytes>") || !strings.Contains(body, "<D:quota-used-bytes>") {
+		t.Errorf("quota props = %s", body)
+	}
+}
