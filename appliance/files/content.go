@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/storage"
 )
@@ -40,7 +41,8 @@ func (tr *Tree) Write(ctx context.Context, path string, r io.Reader, opts WriteO
 	quota := tr.t.Quota()
 	var left int64 = -1
 	err = tr.view(ctx, func(x txn) error {
-		parent, err := x.folder(p.Parent())
+		// Asked before the content streams, so a refusal costs no upload.
+		parent, err := x.folderFor(p.Parent(), access.Write)
 		if err != nil {
 			return err
 		}

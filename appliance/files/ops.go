@@ -2,10 +2,12 @@ package files
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 )
 
@@ -47,7 +49,18 @@ func (tr *Tree) List(ctx context.Context, path string) ([]Info, error) {
 		if dir, err = x.folder(p); err != nil {
 			return err
 		}
+		// Only what the principal may see: entries it may read, and the
+		// folders on the way to a folder it holds a grant on.
+		chain, _, err := x.resolveChain(p)
+		if err != nil {
+			return err
+		}
 		return x.children(dir, func(id ID) error {
+			if err := x.may(append(chain[:len(chain):len(chain)], id), p, access.Read); errors.Is(err, ErrNotFound) {
+				return nil
+			} else if err != nil {
+				return err
+			}
 			n, err := x.node(id)
 			if err != nil {
 				return err
@@ -169,7 +182,12 @@ func (tr *Tree) moveCopy(ctx context.Context, src, dst string, overwrite, isCopy
 	}
 	var info Info
 	err = tr.update(ctx, func(x txn) error {
-		id, n, err := x.resolve(sp)
+		// A move takes the source away (write on it); a copy reads it.
+		need := access.Write
+		if isCopy {
+			need = access.Read
+		}
+		id, n, err := x.resolveFor(sp, need)
 		if err != nil {
 			return err
 		}

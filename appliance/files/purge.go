@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/storage"
 )
@@ -34,6 +35,11 @@ func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
 	if tr.p != nil {
 		if err := tr.canWrite(); err != nil {
 			return rep, err
+		}
+		// Purging reaches every folder: who may write the root (a tenant
+		// admin) may.
+		if err := tr.view(ctx, func(x txn) error { return x.may(nil, Path{}, access.Write) }); err != nil {
+			return rep, fmt.Errorf("purge: %w", err)
 		}
 	}
 	ret := tr.t.Settings().Retention

@@ -3,10 +3,12 @@ package files
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 )
 
@@ -93,6 +95,18 @@ func (tr *Tree) Trash(ctx context.Context) ([]TrashItem, error) {
 			id := ID(k)
 			it, err := x.trashItem(id, v)
 			if err != nil {
+				return err
+			}
+			// Only items the principal could read where they were.
+			var r trashRecord
+			_ = json.Unmarshal(v, &r) // trashItem read it already
+			chain, err := x.chainOf(r.Parent)
+			if err != nil {
+				chain = nil // its folder is gone: only who may read the root sees it
+			}
+			if err := x.may(append(chain, id), it.Path, access.Read); errors.Is(err, ErrNotFound) {
+				return nil
+			} else if err != nil {
 				return err
 			}
 			items = append(items, it)

@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/identity"
 	"tresor/appliance/tenant"
@@ -37,7 +39,9 @@ var (
 	ErrIsDir = errors.New("is a folder")
 	// ErrQuota: the write does not fit the tenant's quota.
 	ErrQuota = errors.New("quota exceeded")
-	// ErrForbidden: the principal may not do this (read-only scope).
+	// ErrForbidden: the principal may not do this (the access policy or
+	// a read-only scope refuses it). What the principal may not even see
+	// is ErrNotFound instead, so that its existence does not show.
 	ErrForbidden = errors.New("forbidden")
 )
 
@@ -157,8 +161,21 @@ type Tree struct {
 	t   *tenant.Tenant
 	p   *identity.Principal
 	now func() time.Time
-	mu  sync.Mutex // guards key; a Tree may serve goroutines of one request
+	mu  sync.Mutex // guards key and az; a Tree may serve goroutines of one request
 	key []byte     // index key, loaded on first use
+	az  *authz     // the principal's subject and the tenant's policy, loaded on first use
+}
+
+// authz is what the tree asks the access policy with: loaded once per
+// Tree (one request), so a revoked grant takes effect at the next one and
+// checks cost no database reads.
+type authz struct {
+	s   access.Subject
+	pol *access.Policy
+	// through holds the folders on the way to a folder the subject holds a
+	// grant on: they are shown (and can be listed) so the granted folder
+	// can be reached. Nil until needed.
+	through map[ID]bool
 }
 
 // Option configures a Tree.
@@ -191,7 +208,10 @@ func (tr *Tree) owner() string {
 	return tr.p.Account().ID
 }
 
-// canRead and canWrite check the principal's scope.
+// canRead and canWrite are the checks before an operation touches the
+// tree: a principal (of this tenant) is needed, and writes need the write
+// scope. What the principal may do with a path is asked of the access
+// policy when the path is resolved (txn.authorize).
 func (tr *Tree) canRead() error {
 	if tr.p == nil || tr.t == nil {
 		return fmt.Errorf("%w: no principal", ErrForbidden)
@@ -207,6 +227,189 @@ func (tr *Tree) canWrite() error {
 		return fmt.Errorf("%w: read-only access", ErrForbidden)
 	}
 	return nil
+}
+
+// authz returns the principal's subject and the tenant's policy, loading
+// them in tx on first use; nil for a tree without principal (the
+// system's: retention, export), which the policy does not restrict.
+func (tr *Tree) authz(tx *storage.Tx) (*authz, error) {
+	if tr.p == nil {
+		return nil, nil
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.az != nil {
+		return tr.az, nil
+	}
+	s, err := identity.SubjectTx(tr.t, tx, tr.p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrForbidden, err)
+	}
+	pol, err := access.New(access.Options{Clock: tr.now}).LoadTx(tr.t, tx)
+	if err != nil {
+		return nil, err
+	}
+	tr.az = &authz{s: s, pol: pol}
+	return tr.az, nil
+}
+
+// object is the access object of the node chain ids (from the first
+// folder below the root down to the node) at p.
+func object(ids []ID, p Path) access.Object {
+	o := access.Object{Nodes: make([]access.NodeID, len(ids)), Path: p.String()}
+	for i, id := range ids {
+		o.Nodes[i] = access.NodeID(id)
+	}
+	return o
+}
+
+// through reports whether id is a folder on the way to one the subject
+// holds a grant on (computed once per tree).
+func (x txn) through(az *authz, id ID) (bool, error) {
+	x.tr.mu.Lock()
+	th := az.through
+	x.tr.mu.Unlock()
+	if th == nil {
+		th = map[ID]bool{}
+		for _, g := range az.pol.Granted(az.s) {
+			chain, err := x.chainOf(ID(g))
+			if err != nil {
+				continue // a granted folder that is gone shows nothing
+			}
+			for _, c := range chain {
+				th[c] = true
+			}
+		}
+		x.tr.mu.Lock()
+		az.through = th
+		x.tr.mu.Unlock()
+	}
+	return th[id], nil
+}
+
+// chainOf returns the chain of node IDs from the first folder below the
+// root down to id, following the parents; ErrNotFound for a node in the
+// trash or one whose parents are.
+func (x txn) chainOf(id ID) ([]ID, error) {
+	var rev []ID
+	for cur := id; cur != rootID; {
+		if len(rev) > MaxDepth {
+			return nil, fmt.Errorf("node %s: %w: too deep", id, ErrBadPath)
+		}
+		n, err := x.node(cur)
+		if err != nil {
+			return nil, err
+		}
+		if n.Trashed {
+			return nil, fmt.Errorf("node %s: %w", id, ErrNotFound)
+		}
+		rev = append(rev, cur)
+		cur = n.Parent
+	}
+	slices.Reverse(rev)
+	return rev, nil
+}
+
+// may asks the policy whether the principal may do a on the node chain
+// ids at p; for Read, the folders on the way to a grant count as
+// visible. It returns ErrNotFound for what the principal may not see and
+// ErrForbidden for what it sees but may not do.
+func (x txn) may(ids []ID, p Path, a access.Action) error {
+	az, err := x.tr.authz(x.tx)
+	if err != nil || az == nil {
+		return err
+	}
+	err = az.pol.Check(az.s, object(ids, p), a)
+	if err == nil {
+		return nil
+	}
+	if a != access.Read {
+		if x.may(ids, p, access.Read) == nil {
+			return fmt.Errorf("%s: %w: %w", p, ErrForbidden, err)
+		}
+		return fmt.Errorf("%s: %w", p, ErrNotFound)
+	}
+	if len(ids) == 0 {
+		return nil // the root: everyone sees it, and List shows what they may
+	}
+	if ok, terr := x.through(az, ids[len(ids)-1]); terr != nil || ok {
+		return terr
+	}
+	return fmt.Errorf("%s: %w", p, ErrNotFound)
+}
+
+// Check answers whether the principal may do a on the file or folder at
+// path, through the access policy, and returns what is there and its
+// access object: the one question share links, grants and other callers
+// ask before they act on a path. ErrNotFound for what the principal may
+// not see, ErrForbidden for what it sees but may not do.
+func (tr *Tree) Check(ctx context.Context, path string, a access.Action) (Info, access.Object, error) {
+	if err := tr.canRead(); err != nil {
+		return Info{}, access.Object{}, err
+	}
+	p, err := ParsePath(path)
+	if err != nil {
+		return Info{}, access.Object{}, err
+	}
+	var info Info
+	var obj access.Object
+	err = tr.view(ctx, func(x txn) error {
+		ids, n, err := x.resolveChain(p)
+		if err != nil {
+			return err
+		}
+		if err := x.may(ids, p, a); err != nil {
+			return err
+		}
+		obj = object(ids, p)
+		info, err = x.info(idOf(ids), n, p)
+		return err
+	})
+	if err != nil {
+		return Info{}, access.Object{}, fmt.Errorf("%s %s: %w", a, p, err)
+	}
+	return info, obj, nil
+}
+
+// Locate returns the access object of the folder or file with node ID
+// id as the tree has it now (for the access review and revocations, which
+// know grants by folder ID); ErrNotFound when it is gone or in the
+// trash. It applies no policy: it answers where, not whether.
+func (tr *Tree) Locate(ctx context.Context, id access.NodeID) (access.Object, error) {
+	if tr.t == nil {
+		return access.Object{}, fmt.Errorf("%w: no tenant", ErrForbidden)
+	}
+	var obj access.Object
+	err := tr.view(ctx, func(x txn) error {
+		ids, err := x.chainOf(ID(id))
+		if err != nil {
+			return err
+		}
+		p := make(Path, 0, len(ids))
+		for _, c := range ids {
+			n, err := x.node(c)
+			if err != nil {
+				return err
+			}
+			name, err := x.name(c, n)
+			if err != nil {
+				return err
+			}
+			p = append(p, name)
+		}
+		obj = object(ids, p)
+		return nil
+	})
+	return obj, err
+}
+
+var _ access.Folders = (*Tree)(nil)
+
+func idOf(ids []ID) ID {
+	if len(ids) == 0 {
+		return rootID
+	}
+	return ids[len(ids)-1]
 }
 
 // indexKey returns the tenant's name index key, making it on first use.
@@ -315,30 +518,73 @@ func (x txn) lookup(parent ID, name string) (ID, bool) {
 	return ID(v), true
 }
 
-// resolve walks p from the root. The root has a nil node.
+// resolve walks p from the root and asks the access policy about what it
+// found (see may): in a read transaction whether the principal may see
+// it, in a write transaction whether it may write it. The root has a nil
+// node.
 func (x txn) resolve(p Path) (ID, *node, error) {
-	id := rootID
+	need := access.Read
+	if x.tx.Writable() {
+		need = access.Write
+	}
+	return x.resolveFor(p, need)
+}
+
+// resolveFor is resolve asking the policy for need.
+func (x txn) resolveFor(p Path, need access.Action) (ID, *node, error) {
+	ids, n, err := x.resolveChain(p)
+	if err != nil {
+		return ID{}, nil, err
+	}
+	if err := x.may(ids, p, need); err != nil {
+		return ID{}, nil, err
+	}
+	return idOf(ids), n, nil
+}
+
+// resolveChain walks p from the root and returns the node IDs on the way
+// (not the root's). A failure below what the principal may see reads as
+// ErrNotFound, whatever is there.
+func (x txn) resolveChain(p Path) ([]ID, *node, error) {
+	ids := make([]ID, 0, len(p))
 	var n *node
+	hide := func(err error) error {
+		if x.may(ids, p[:len(ids)], access.Read) != nil {
+			return fmt.Errorf("%s: %w", p, ErrNotFound)
+		}
+		return err
+	}
+	id := rootID
 	for i, name := range p {
 		if n != nil && n.Kind != KindFolder {
-			return ID{}, nil, fmt.Errorf("%s: %w", Path(p[:i]), ErrNotDir)
+			return nil, nil, hide(fmt.Errorf("%s: %w", Path(p[:i]), ErrNotDir))
 		}
 		child, ok := x.lookup(id, name)
 		if !ok {
-			return ID{}, nil, fmt.Errorf("%s: %w", p, ErrNotFound)
+			return nil, nil, fmt.Errorf("%s: %w", p, ErrNotFound)
 		}
 		c, err := x.node(child)
 		if err != nil {
-			return ID{}, nil, err
+			return nil, nil, err
 		}
 		id, n = child, c
+		ids = append(ids, id)
 	}
-	return id, n, nil
+	return ids, n, nil
 }
 
 // folder resolves p and requires a folder (the root is one).
 func (x txn) folder(p Path) (ID, error) {
-	id, n, err := x.resolve(p)
+	need := access.Read
+	if x.tx.Writable() {
+		need = access.Write
+	}
+	return x.folderFor(p, need)
+}
+
+// folderFor is folder asking the policy for need.
+func (x txn) folderFor(p Path, need access.Action) (ID, error) {
+	id, n, err := x.resolveFor(p, need)
 	if err != nil {
 		return ID{}, err
 	}
