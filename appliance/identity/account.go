@@ -67,6 +67,7 @@ type Account struct {
 	Disabled         bool      `json:"disabled"`
 	RequireTwoFactor bool      `json:"require_2fa"`
 	TOTPEnrolled     bool      `json:"totp_enrolled"`
+	WebAuthnKeys     int       `json:"webauthn_keys,omitempty"`
 	Created          time.Time `json:"created"`
 }
 
@@ -92,13 +93,15 @@ type record struct {
 	Created          time.Time `json:"created"`
 	// TOTP is the second factor; nil if none was ever begun.
 	TOTP *totpState `json:"totp,omitempty"`
+	// WebAuthn holds the account's WebAuthn keys (webauthn.go).
+	WebAuthn *webauthnState `json:"webauthn,omitempty"`
 	// PasswordChanged is when the password was last changed or reset.
 	PasswordChanged time.Time `json:"password_changed,omitzero"`
 }
 
 func (r *record) account() Account {
 	return Account{ID: r.ID, Name: r.Name, Role: r.Role, Disabled: r.Disabled, RequireTwoFactor: r.RequireTwoFactor,
-		TOTPEnrolled: r.TOTP.enrolled(), Created: r.Created}
+		TOTPEnrolled: r.TOTP.enrolled(), WebAuthnKeys: r.WebAuthn.count(), Created: r.Created}
 }
 
 // MaxNameLen is the longest login name.

@@ -336,9 +336,17 @@ func (a *Accounts) Bootstrap(ctx context.Context, t *tenant.Tenant, by audit.Act
 // Authenticate signs an account in (see the package doc). On success the
 // principal acts for the account for this request.
 func (a *Accounts) Authenticate(ctx context.Context, t *tenant.Tenant, c Credentials) (*Principal, error) {
+	p, _, err := a.authenticate(ctx, t, c, false)
+	return p, err
+}
+
+// authenticate is Authenticate; with later set, a right password of an
+// account with a second factor (or one that must enrol) is not finished
+// here but returned as a PendingSignIn (signin.go).
+func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credentials, later bool) (*Principal, *PendingSignIn, error) {
 	ikey, err := a.indexKey(ctx, t)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	name, nerr := NormalizeName(c.Name)
 	if nerr != nil {
@@ -375,10 +383,10 @@ func (a *Accounts) Authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sign in: %w", err)
+		return nil, nil, fmt.Errorf("sign in: %w", err)
 	}
 	if locked {
-		return nil, ErrLocked
+		return nil, nil, ErrLocked
 	}
 
 	hash := a.dummy
@@ -395,22 +403,28 @@ func (a *Accounts) Authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 		fail, reason = ErrAuthFailed, "wrong password"
 	case rec.Disabled:
 		fail, reason = ErrDisabled, "account disabled"
-	case !rec.TOTP.enrolled() && (rec.RequireTwoFactor || t.Settings().TwoFactorRequired):
+	case !rec.hasSecondFactor() && (rec.RequireTwoFactor || t.Settings().TwoFactorRequired):
 		fail, reason = ErrEnrolmentRequired, "second factor required but not enrolled"
 	}
 	if rec != nil {
 		actor.ID = rec.ID
 	}
 	var via string
-	var factorFail bool
+	var factorFail, deferred bool
 	err = t.Update(ctx, func(tx *storage.Tx) error {
-		via, factorFail = "", false
+		via, factorFail, deferred = "", false, false
 		tb, err := tx.CreateBucketIfNotExists(bucketThrottle...)
 		if err != nil {
 			return err
 		}
+		if later && pwOK && fail == nil && rec.hasSecondFactor() {
+			// The second factor comes in its own step: the attempt stays
+			// charged until it succeeds (FinishSignIn), and is logged then.
+			deferred = true
+			return nil
+		}
 		factorOK := true
-		if pwOK && fail == nil && rec.TOTP.enrolled() {
+		if pwOK && fail == nil && rec.hasSecondFactor() {
 			// The second factor is checked and used up in this
 			// transaction, so that a code cannot be replayed by a
 			// parallel sign-in.
@@ -458,15 +472,21 @@ func (a *Accounts) Authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 		return t.LogTx(tx, e)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sign in: %w", err)
+		return nil, nil, fmt.Errorf("sign in: %w", err)
 	}
 	if factorFail {
-		return nil, ErrSecondFactor
+		return nil, nil, ErrSecondFactor
+	}
+	if deferred {
+		return nil, newPending(t, rec, c.Source, a.now(), false), nil
+	}
+	if later && errors.Is(fail, ErrEnrolmentRequired) {
+		return nil, newPending(t, rec, c.Source, a.now(), true), nil
 	}
 	if fail != nil {
-		return nil, fail
+		return nil, nil, fail
 	}
-	return &Principal{ns: t.Namespace(), account: rec.account(), source: c.Source}, nil
+	return &Principal{ns: t.Namespace(), account: rec.account(), source: c.Source}, nil, nil
 }
 
 // acting re-reads the principal's account in tx and checks that it may

@@ -60,6 +60,14 @@
 // second factor (its own flag or the tenant's policy) and has none is
 // refused with [ErrEnrolmentRequired] after its password was checked.
 //
+// WebAuthn keys (passkeys, security keys; webauthn.go) are a second
+// factor too: an account with a key satisfies the policy, and its
+// password alone no longer signs it in. The web sign-in goes in steps
+// (signin.go): [Accounts.AuthenticatePassword] checks the password and
+// returns a [PendingSignIn] that only a TOTP code, a recovery code, a
+// key's assertion or, for an account that must enrol, a confirmed TOTP
+// enrolment completes.
+//
 // # App passwords and sessions
 //
 // App passwords (apppassword.go) are for WebDAV and sync clients: named,
