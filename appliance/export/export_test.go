@@ -1,0 +1,539 @@
+package export
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/mod/sumdb/note"
+
+	"tresor/appliance/audit"
+	"tresor/appliance/files"
+	"tresor/appliance/identity"
+	"tresor/appliance/password"
+	"tresor/appliance/tenant"
+	"tresor/storage"
+	"tresor/storage/keys"
+	"tresor/storage/storagetest"
+)
+
+var (
+	applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
+	annaPW    = "Rose-Kanzlei-Passwort-1"
+)
+
+type env struct {
+	t    testing.TB
+	pool *storage.Pool
+	reg  *tenant.Registry
+	acc  *identity.Accounts
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	ctx := context.Background()
+	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
+	so.Meta.NoSync = true
+	p, _, err := storage.Create(storagetest.TempDisks(t, 3), []byte("correct horse battery staple"), so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, vkey, _ := audit.GenerateKey("test")
+	signer, _ := note.NewSigner(skey)
+	log, err := audit.Open(p, "appliance", signer, vkey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: p, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := identity.New(identity.Options{Params: password.Params{Time: 1, Memory: 1024, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close(); p.Close() })
+	return &env{t: t, pool: p, reg: reg, acc: acc}
+}
+
+// content of a test file version: deterministic, of any size.
+func content(name string, v, size int) []byte {
+	b := make([]byte, 0, size)
+	for len(b) < size {
+		b = fmt.Appendf(b, "%s v%d %d|", name, v, len(b))
+	}
+	return b[:size]
+}
+
+// tenantWithFiles makes tenant slug with anna (admin), bob (user), carla
+// (auditor), nested folders with umlaut names, files with versions, an
+// empty folder and something in the trash.
+func (e *env) tenantWithFiles(slug string) (*tenant.Tenant, *identity.Principal) {
+	t := e.t
+	t.Helper()
+	ctx := context.Background()
+	settings := tenant.Defaults()
+	settings.TwoFactorRequired = false
+	settings.Retention.Versions = 7
+	_, err := e.reg.Create(ctx, applAdmin, tenant.Spec{Slug: slug, Name: "Kanzlei Müller & Söhne", Quota: 1 << 30, Settings: &settings},
+		func(ctx context.Context, tn *tenant.Tenant) error {
+			_, err := e.acc.Bootstrap(ctx, tn, applAdmin, identity.NewAccount{Name: "anna", Password: []byte(annaPW)})
+			return err
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, err := e.reg.Open(ctx, slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.acc.Authenticate(ctx, tn, identity.Credentials{Name: "anna", Password: []byte(annaPW), Source: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []struct {
+		name string
+		role identity.Role
+	}{{"bob", identity.RoleUser}, {"carla", identity.RoleAuditor}} {
+		if _, err := e.acc.Create(ctx, tn, p, identity.NewAccount{Name: u.name, Password: []byte("Ein-langes-Passwort-Nummer-" + string(u.role)), Role: u.role}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := files.New(tn, p)
+	for _, d := range []string{"Mandanten", "Mandanten/Müller, Jürgen", "Mandanten/Müller, Jürgen/Schriftsätze", "Leer", "Mandanten/Öztürk"} {
+		if _, err := tr.Mkdir(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(path string, v, size int) {
+		mt := time.Date(2024, 1, v, 10, 0, 0, 0, time.UTC)
+		if _, err := tr.Write(ctx, path, bytes.NewReader(content(path, v, size)), files.WriteOptions{Size: int64(size), ModTime: mt}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Mandanten/Müller, Jürgen/Klage.pdf", 1, 100)
+	write("Mandanten/Müller, Jürgen/Klage.pdf", 2, 70<<10) // a stored (not inline) version
+	write("Mandanten/Müller, Jürgen/Klage.pdf", 3, 5)
+	write("Mandanten/Müller, Jürgen/Schriftsätze/Erwiderung – Entwurf.docx", 1, 300<<10)
+	write("Mandanten/Öztürk/Vollmacht.txt", 1, 0)
+	write("Notiz.txt", 1, 10)
+	write("Notiz.txt", 2, 11)
+	write("Gelöscht.txt", 1, 12)
+	if _, err := tr.Delete(ctx, "Gelöscht.txt"); err != nil {
+		t.Fatal(err)
+	}
+	return tn, p
+}
+
+func sha(b []byte) []byte { s := sha256.Sum256(b); return s[:8] }
+
+// snap describes a tenant's tree, contents and versions included: what
+// must survive an export and import.
+func snap(t testing.TB, tn *tenant.Tenant) []string {
+	t.Helper()
+	ctx := context.Background()
+	var out []string
+	err := files.Walk(ctx, tn, func(e files.Entry) error {
+		line := fmt.Sprintf("%s %s mtime=%s created=%s owner=%s", e.Kind, e.Path, e.ModTime.Format(time.RFC3339Nano), e.Created.Format(time.RFC3339Nano), e.Owner)
+		for _, v := range e.Versions {
+			rc, err := files.OpenVersion(ctx, tn, v.ID)
+			if err != nil {
+				return err
+			}
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return err
+			}
+			line += fmt.Sprintf(" [%d bytes %x mtime=%s written=%s author=%s current=%v content=%x]", v.Size, v.Hash[:4],
+				v.ModTime.Format(time.RFC3339Nano), v.Written.Format(time.RFC3339Nano), v.Author, v.Current, sha(b))
+		}
+		out = append(out, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func exportTenant(t testing.TB, e *env, tn *tenant.Tenant) ([]byte, Summary) {
+	t.Helper()
+	var buf bytes.Buffer
+	sum, err := Export(context.Background(), &buf, Source{Tenant: tn, Accounts: e.acc, By: applAdmin, Request: "Schreiben vom 3. März, Az. 17/25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), sum
+}
+
+func (e *env) importArchive(b []byte, slug string) (Result, error) {
+	return Import(context.Background(), bytes.NewReader(b), Target{Registry: e.reg, Accounts: e.acc, By: applAdmin,
+		Slug: slug, Admin: "anna", AdminPassword: []byte("Neues-Passwort-Sonnenblume-9")})
+}
+
+// TestRoundTrip: export, then import under a new slug, gives the same
+// tree, contents, versions (in order, with their times and authors),
+// accounts (without passwords) and settings; the new log starts with
+// tenant.import naming the manifest and the old checkpoint; the old log
+// is archived, verifies, and travels with the next export.
+func TestRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	src, _ := e.tenantWithFiles("kanzlei")
+	want := snap(t, src)
+	if len(want) != 9 {
+		t.Fatalf("source tree = %d nodes:\n%s", len(want), strings.Join(want, "\n"))
+	}
+	archive, sum := exportTenant(t, e, src)
+	if sum.Counts != (Counts{Folders: 5, Files: 4, Versions: 7, Bytes: 100 + 70<<10 + 5 + 300<<10 + 0 + 10 + 11, Accounts: 3}) {
+		t.Errorf("counts = %+v", sum.Counts)
+	}
+	res, err := e.importArchive(archive, "kanzlei-neu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ManifestSHA256 != sum.ManifestSHA256 || res.From != "kanzlei" || res.Counts != sum.Counts || res.NeedNewPassword != 2 {
+		t.Errorf("result = %+v, summary %+v", res, sum)
+	}
+	dst, err := e.reg.Open(ctx, "kanzlei-neu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap(t, dst); !slices.Equal(got, want) {
+		t.Errorf("imported tree:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if dst.Name() != "Kanzlei Müller & Söhne" || dst.Quota() != 1<<30 || dst.Settings().Retention.Versions != 7 || dst.Settings().TwoFactorRequired {
+		t.Errorf("imported tenant %+v settings %+v", dst.Info(), dst.Settings())
+	}
+	// Accounts: the same IDs, names and roles; only anna signs in.
+	old, _ := e.acc.ExportAccounts(src)
+	got, _ := e.acc.ExportAccounts(dst)
+	slices.SortFunc(old, func(a, b identity.ExportedAccount) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(got, func(a, b identity.ExportedAccount) int { return strings.Compare(a.ID, b.ID) })
+	if fmt.Sprint(old) != fmt.Sprint(got) {
+		t.Errorf("accounts:\n%v\nwant\n%v", got, old)
+	}
+	if _, err := e.acc.Authenticate(ctx, dst, identity.Credentials{Name: "anna", Password: []byte(annaPW)}); !errors.Is(err, identity.ErrAuthFailed) {
+		t.Errorf("anna's old password = %v, want refused", err)
+	}
+	anna, err := e.acc.Authenticate(ctx, dst, identity.Credentials{Name: "anna", Password: []byte("Neues-Passwort-Sonnenblume-9")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.Authenticate(ctx, dst, identity.Credentials{Name: "bob", Password: []byte("Ein-langes-Passwort-Nummer-user")}); !errors.Is(err, identity.ErrAuthFailed) {
+		t.Errorf("bob's old password = %v, want refused", err)
+	}
+	for name, want := range map[string]bool{"anna": false, "bob": true, "carla": true} {
+		if got, err := e.acc.NeedsNewPassword(ctx, dst, name); err != nil || got != want {
+			t.Errorf("NeedsNewPassword(%s) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	if err := e.acc.ResetPassword(ctx, dst, anna, "bob", []byte("Sein-neues-Passwort-42")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.Authenticate(ctx, dst, identity.Credentials{Name: "bob", Password: []byte("Sein-neues-Passwort-42")}); err != nil {
+		t.Errorf("bob after reset: %v", err)
+	}
+	if n, _ := e.acc.NeedsNewPassword(ctx, dst, "bob"); n {
+		t.Error("bob still needs a new password after the reset")
+	}
+	// The new log: tenant.create, then tenant.import.
+	var entries []audit.Entry
+	dst.Audit().Entries(audit.Filter{}, func(en audit.Entry) error { entries = append(entries, en); return nil })
+	if len(entries) < 2 || entries[0].Action != audit.ActionTenantCreate || entries[1].Action != audit.ActionTenantImport {
+		t.Fatalf("new log = %+v", entries)
+	}
+	d := entries[1].Details
+	if d["manifest_sha256"] != sum.ManifestSHA256 || d["old_log_checkpoint_hash"] != sum.Audit.Hash || d["old_log_checkpoint_size"] != fmt.Sprint(sum.Audit.Size) || d["from"] != "kanzlei" {
+		t.Errorf("tenant.import details = %v, summary %+v", d, sum)
+	}
+	// The old log is archived and verifies.
+	logs, err := ArchivedLogs(dst)
+	if err != nil || len(logs) != 1 || logs[0].Log != "kanzlei" || logs[0].CheckpointHash != sum.Audit.Hash {
+		t.Fatalf("archived logs = %+v, %v", logs, err)
+	}
+	rc, _, err := OpenArchivedLog(ctx, dst, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.VerifyExport(rc, src.Audit().VerifierKey())
+	rc.Close()
+	if err != nil || rep.Entries == 0 {
+		t.Fatalf("archived log: %+v %v", rep, err)
+	}
+	// Export the imported tenant and import it again: both logs travel.
+	again, _ := exportTenant(t, e, dst)
+	res2, err := e.importArchive(again, "kanzlei-drei")
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, _ := e.reg.Open(ctx, "kanzlei-drei")
+	if logs, _ := ArchivedLogs(third); len(logs) != 2 || logs[0].Log != "kanzlei" || logs[1].Log != "kanzlei-neu" {
+		t.Errorf("archived logs after two imports = %+v (result %+v)", logs, res2)
+	}
+	if got := snap(t, third); !slices.Equal(got, want) {
+		t.Errorf("twice imported tree differs:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// TestCorruptArchiveRefused: one flipped byte anywhere, a truncation, a
+// changed member with a valid zstd stream: refused, and no tenant is left.
+func TestCorruptArchiveRefused(t *testing.T) {
+	e := newEnv(t)
+	src, _ := e.tenantWithFiles("kanzlei")
+	archive, _ := exportTenant(t, e, src)
+	cases := map[string][]byte{
+		"truncated half":       archive[:len(archive)/2],
+		"truncated at the end": archive[:len(archive)-1],
+		"empty":                {},
+		"not zstd":             []byte("PK\x03\x04 this is a zip file, or so it says"),
+	}
+	for _, off := range []int{10, len(archive) / 3, len(archive) / 2, len(archive) - 20} {
+		b := slices.Clone(archive)
+		b[off] ^= 0x40
+		cases[fmt.Sprintf("byte %d flipped", off)] = b
+	}
+	cases["content changed, manifest not"] = rewrite(t, archive, func(h *tar.Header, b []byte) (*tar.Header, []byte) {
+		if strings.HasSuffix(h.Name, "Klage.pdf") && strings.HasPrefix(h.Name, "files/") {
+			b = slices.Clone(b)
+			b[0] ^= 1
+		}
+		return h, b
+	})
+	cases["member dropped"] = rewrite(t, archive, func(h *tar.Header, b []byte) (*tar.Header, []byte) {
+		if strings.HasPrefix(h.Name, "versions/") {
+			return nil, nil
+		}
+		return h, b
+	})
+	cases["path traversal"] = rewrite(t, archive, func(h *tar.Header, b []byte) (*tar.Header, []byte) {
+		if h.Name == "files/Notiz.txt" {
+			h.Name = "files/../../etc/passwd"
+		}
+		return h, b
+	})
+	cases["symlink"] = rewrite(t, archive, func(h *tar.Header, b []byte) (*tar.Header, []byte) {
+		if h.Name == "files/Notiz.txt" {
+			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, "/etc/passwd", 0
+			return h, nil
+		}
+		return h, b
+	})
+	for name, b := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.importArchive(b, "kaputt")
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrBadMember) {
+				t.Fatalf("Import = %v, want ErrCorrupt or ErrBadMember", err)
+			}
+			if _, err := e.reg.Get("kaputt"); !errors.Is(err, tenant.ErrNotFound) {
+				t.Fatalf("after a refused import, Get = %v, want ErrNotFound", err)
+			}
+			list, _ := e.pool.Namespaces()
+			for _, ns := range list {
+				if ns.Name == "kaputt" {
+					t.Fatalf("namespace of the refused import left: %+v", ns)
+				}
+			}
+		})
+	}
+	// The archive itself is fine.
+	if _, err := e.importArchive(archive, "heil"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rewrite decodes an archive and re-encodes it with fn applied to every
+// member (nil header: drop the member), leaving the manifest as it was.
+func rewrite(t testing.TB, archive []byte, fn func(*tar.Header, []byte) (*tar.Header, []byte)) []byte {
+	t.Helper()
+	zr, err := zstd.NewReader(bytes.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	var out bytes.Buffer
+	zw, _ := zstd.NewWriter(&out)
+	tw := tar.NewWriter(zw)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		h, b = fn(h, b)
+		if h == nil {
+			continue
+		}
+		h.Size = int64(len(b))
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(b)
+	}
+	tw.Close()
+	zw.Close()
+	return out.Bytes()
+}
+
+func TestParseName(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		dir  bool
+		kind Kind
+		path string
+		n    int
+	}{
+		{"tenant.json", false, KindSection, "", 0},
+		{"manifest.json", false, KindManifest, "", 0},
+		{"audit/log.jsonl", false, KindAuditLog, "", 0},
+		{"audit/archived/000002.jsonl", false, KindArchivedLog, "", 2},
+		{"files/Akten/Müller.pdf", false, KindFile, "/Akten/Müller.pdf", 0},
+		{"files/Akten/", true, KindFolder, "/Akten", 0},
+		{"versions/Akten/Müller.pdf/000001", false, KindVersion, "/Akten/Müller.pdf", 1},
+		{"versions/a/1234567", false, KindVersion, "/a", 1234567},
+	} {
+		got, err := ParseName(c.name, c.dir)
+		if err != nil || got.Kind != c.kind || got.N != c.n || (c.path != "" && got.Path.String() != c.path) {
+			t.Errorf("ParseName(%q) = %+v, %v", c.name, got, err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		dir  bool
+	}{
+		{"../etc/passwd", false}, {"files/../x", false}, {"files/a/../../x", false}, {"/files/a", false},
+		{"files//a", false}, {"files/a/", false}, {"files/", true}, {"files/a", true}, {"tenant.json/", true},
+		{"files/a\x00b", false}, {"files/Mu\u0308ller", false}, {"versions/a/1", false}, {"versions/a/000000", false},
+		{"versions/000001", false}, {"audit/archived/1.jsonl", false}, {"audit/archived/000001", false},
+		{"other.json", false}, {"files/.", false}, {"files/a/.", false}, {"\xff", false}, {"", false},
+	} {
+		if _, err := ParseName(c.name, c.dir); !errors.Is(err, ErrBadMember) {
+			t.Errorf("ParseName(%q, %v) = %v, want ErrBadMember", c.name, c.dir, err)
+		}
+	}
+}
+
+// smallArchive is a valid archive made with the Writer alone (no tenant).
+func smallArchive(t testing.TB) []byte {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	w.AddJSON(MemberTenant, now, TenantInfo{Format: Format, Version: FormatVersion, Slug: "x"})
+	w.Dir("files/a/", now, map[string]string{paxID: "00"})
+	w.Add("files/a/b.txt", 3, now, nil, strings.NewReader("abc"))
+	if _, err := w.Close(Manifest{Tenant: "x"}, now); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// readAll reads an archive to its end with a Reader.
+func readAll(b []byte) (*Manifest, error) {
+	r, err := NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			m, _ := r.Manifest()
+			return m, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func TestReaderSmall(t *testing.T) {
+	b := smallArchive(t)
+	m, err := readAll(b)
+	if err != nil || m == nil || len(m.Members) != 3 {
+		t.Fatalf("readAll = %+v, %v", m, err)
+	}
+	// Appending anything is refused.
+	if _, err := readAll(append(slices.Clone(b), b...)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("two archives in a row = %v, want ErrCorrupt", err)
+	}
+}
+
+// FuzzReader: no input makes the reader panic, and what it accepts has a
+// manifest that lists exactly what it read.
+func FuzzReader(f *testing.F) {
+	good := smallArchive(f)
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{})
+	f.Add(rewrite(f, good, func(h *tar.Header, b []byte) (*tar.Header, []byte) {
+		if h.Name == "files/a/b.txt" {
+			h.Name = "files/../../b.txt"
+		}
+		return h, b
+	}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := readAll(b)
+		if err == nil && (m == nil || m.Format != Format) {
+			t.Fatalf("accepted without a manifest: %+v", m)
+		}
+		if err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrBadMember) && !errors.Is(err, ErrVersion) {
+			t.Fatalf("error of no documented kind: %v", err)
+		}
+	})
+}
+
+// FuzzParseName: an accepted name's path parses back to itself and never
+// leaves the tree.
+func FuzzParseName(f *testing.F) {
+	for _, s := range []string{"files/a/b", "versions/a/000001", "files/../x", "audit/archived/000001.jsonl", "files/Ä/", "tenant.json"} {
+		f.Add(s, strings.HasSuffix(s, "/"))
+	}
+	f.Fuzz(func(t *testing.T, name string, dir bool) {
+		n, err := ParseName(name, dir)
+		if err != nil {
+			if !errors.Is(err, ErrBadMember) {
+				t.Fatalf("ParseName(%q) = %v, not ErrBadMember", name, err)
+			}
+			return
+		}
+		for _, elem := range n.Path {
+			if elem == ".." || elem == "." || elem == "" || strings.Contains(elem, "/") {
+				t.Fatalf("ParseName(%q) = path %q", name, n.Path)
+			}
+		}
+		switch n.Kind {
+		case KindFile:
+			if fileName(n.Path) != name {
+				t.Fatalf("ParseName(%q) does not round-trip: %q", name, fileName(n.Path))
+			}
+		case KindFolder:
+			if folderName(n.Path) != name {
+				t.Fatalf("ParseName(%q) does not round-trip: %q", name, folderName(n.Path))
+			}
+		case KindVersion:
+			if versionName(n.Path, n.N) != name {
+				t.Fatalf("ParseName(%q) does not round-trip: %q", name, versionName(n.Path, n.N))
+			}
+		}
+	})
+}

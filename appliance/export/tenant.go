@@ -1,0 +1,470 @@
+package export
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"tresor/appliance/audit"
+	"tresor/appliance/files"
+	"tresor/appliance/identity"
+	"tresor/appliance/tenant"
+)
+
+// Source is what Export needs.
+type Source struct {
+	Tenant   *tenant.Tenant
+	Accounts *identity.Accounts
+	By       audit.Actor // who exports (written into tenant.json)
+	Request  string      // the tenant admin's request, when an appliance admin exports
+	// Progress, if set, is called now and then with the content bytes
+	// written so far.
+	Progress func(done int64)
+	Clock    func() time.Time // nil: time.Now
+}
+
+// Summary describes a finished export.
+type Summary struct {
+	ManifestSHA256 string    `json:"manifest_sha256"`
+	Counts         Counts    `json:"counts"`
+	Audit          AuditInfo `json:"audit"`
+}
+
+// Export writes src.Tenant as an archive to w (see the package doc). It
+// reads every file as the tenant, not as an account, and logs nothing: the
+// caller decides who may export and logs tenant.export before calling,
+// so the exported log holds that entry. On error w has an incomplete
+// archive that no Reader accepts.
+func Export(ctx context.Context, w io.Writer, src Source) (Summary, error) {
+	t := src.Tenant
+	now := time.Now
+	if src.Clock != nil {
+		now = src.Clock
+	}
+	start := now().UTC()
+	aw, err := NewWriter(w)
+	if err != nil {
+		return Summary{}, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			aw.Abort()
+		}
+	}()
+	info := t.Info()
+	ti := TenantInfo{Format: Format, Version: FormatVersion, Slug: info.Slug, Name: info.Name, Quota: info.Quota,
+		Created: info.Created, Exported: start, ExportedBy: Actor{Kind: string(src.By.Kind), Name: src.By.Name, ID: src.By.ID},
+		Request: src.Request}
+	accounts, err := src.Accounts.ExportAccounts(t)
+	if err != nil {
+		return Summary{}, err
+	}
+	if accounts == nil {
+		accounts = []identity.ExportedAccount{}
+	}
+	var sum Summary
+	sum.Counts.Accounts = len(accounts)
+	settings := t.Settings().Marshal()
+	steps := []struct {
+		name string
+		v    any
+	}{
+		{MemberTenant, ti},
+		{MemberSettings, json.RawMessage(settings)},
+		{MemberAccounts, accounts},
+		// Groups, grants and shares are not modelled by this version:
+		// their sections are empty arrays, ready to be filled.
+		{MemberGroups, []any{}},
+		{MemberGrants, []any{}},
+		{MemberShares, []any{}},
+	}
+	for _, s := range steps {
+		if err := aw.AddJSON(s.name, start, s.v); err != nil {
+			return Summary{}, err
+		}
+	}
+	var done int64
+	report := func(n int64) {
+		done += n
+		if src.Progress != nil {
+			src.Progress(done)
+		}
+	}
+	err = files.Walk(ctx, t, func(e files.Entry) error {
+		pax := map[string]string{paxID: e.ID.String(), paxOwner: e.Owner, paxCreated: stamp(e.Created)}
+		if e.IsDir() {
+			sum.Counts.Folders++
+			return aw.Dir(folderName(e.Path), e.ModTime, pax)
+		}
+		sum.Counts.Files++
+		for i, v := range e.Versions {
+			name := versionName(e.Path, i+1)
+			if v.Current {
+				name = fileName(e.Path)
+			}
+			vp := map[string]string{paxWritten: stamp(v.Written), paxAuthor: v.Author, paxBLAKE3: hex.EncodeToString(v.Hash[:])}
+			for k, s := range pax {
+				vp[k] = s
+			}
+			rc, err := files.OpenVersion(ctx, t, v.ID)
+			if err != nil {
+				return err
+			}
+			err = aw.Add(name, v.Size, v.ModTime, vp, rc)
+			rc.Close()
+			if err != nil {
+				return err
+			}
+			sum.Counts.Versions++
+			sum.Counts.Bytes += v.Size
+			report(v.Size)
+		}
+		return nil
+	})
+	if err != nil {
+		return Summary{}, fmt.Errorf("export %s: %w", info.Slug, err)
+	}
+	archived, err := ArchivedLogs(t)
+	if err != nil {
+		return Summary{}, err
+	}
+	for i, a := range archived {
+		rc, _, err := t.Namespace().Get(ctx, a.Object)
+		if err != nil {
+			return Summary{}, fmt.Errorf("export %s: archived log %d: %w", info.Slug, a.N, err)
+		}
+		err = aw.Add(archivedName(i+1), a.Size, a.Imported, map[string]string{paxLog: a.Log}, rc)
+		rc.Close()
+		if err != nil {
+			return Summary{}, err
+		}
+	}
+	// The log's length is known only once it is written: it is staged as
+	// an (encrypted) object of the tenant's own namespace, verified on the
+	// way, streamed into the archive and removed.
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(t.Audit().Export(ctx, pw, audit.Filter{})) }()
+	staged, rep, err := stageLog(ctx, t, pr, nil)
+	pr.CloseWithError(errors.New("export: staging ended"))
+	if err != nil {
+		return Summary{}, fmt.Errorf("export %s: audit log: %w", info.Slug, err)
+	}
+	defer t.Namespace().Delete(context.WithoutCancel(ctx), staged.ID, nil)
+	rc, _, err := t.Namespace().Get(ctx, staged.ID)
+	if err != nil {
+		return Summary{}, fmt.Errorf("export %s: audit log: %w", info.Slug, err)
+	}
+	err = aw.Add(MemberAuditLog, staged.Size, now(), nil, rc)
+	rc.Close()
+	if err != nil {
+		return Summary{}, err
+	}
+	sum.Audit = AuditInfo{Log: rep.Log, VerifierKey: rep.Key, Size: rep.Latest, Hash: rep.LatestHash}
+	sum.ManifestSHA256, err = aw.Close(Manifest{Tenant: info.Slug, Exported: start, Counts: sum.Counts, Audit: sum.Audit}, now())
+	if err != nil {
+		return Summary{}, err
+	}
+	ok = true
+	return sum, nil
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseStamp(m *Member, key string) (time.Time, error) {
+	s := m.PAX[key]
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %s: %s %q: %w", ErrCorrupt, m.Name, key, clip(s), err)
+	}
+	return t, nil
+}
+
+// Target is what Import needs.
+type Target struct {
+	Registry *tenant.Registry
+	Accounts *identity.Accounts
+	By       audit.Actor // the appliance admin importing
+	// Slug, Name and Quota override the archive's; empty or nil keep them.
+	Slug  string
+	Name  string
+	Quota *int64
+	// Admin gets AdminPassword; see identity.ImportAccounts.
+	Admin         string
+	AdminPassword []byte
+	// Progress, if set, is called now and then with the content bytes
+	// imported so far.
+	Progress func(done int64)
+	Clock    func() time.Time // nil: time.Now
+}
+
+// Result describes a finished import.
+type Result struct {
+	Tenant         tenant.Info `json:"-"`
+	Slug           string      `json:"slug"`
+	From           string      `json:"from"` // the slug in the archive
+	ManifestSHA256 string      `json:"manifest_sha256"`
+	Counts         Counts      `json:"counts"`
+	// OldLog is the archive's audit log as verified and archived.
+	OldLog ArchivedLog `json:"old_log"`
+	// NotRestored counts entries of sections this version cannot restore
+	// (groups, grants, shares), by member name.
+	NotRestored map[string]int `json:"not_restored,omitempty"`
+	// NeedNewPassword is how many accounts cannot sign in until a tenant
+	// admin sets their password.
+	NeedNewPassword int `json:"need_new_password"`
+}
+
+// Import restores the archive read from r as a new tenant (see the package
+// doc): nothing becomes visible unless every member verified. The
+// tenant.import entry is logged in the new tenant's log; the caller logs
+// in the appliance log.
+func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
+	now := time.Now
+	if tg.Clock != nil {
+		now = tg.Clock
+	}
+	rd, err := NewReader(r)
+	if err != nil {
+		return Result{}, err
+	}
+	defer rd.Close()
+	var (
+		ti       TenantInfo
+		settings tenant.Settings
+		accounts []identity.ExportedAccount
+		res      = Result{NotRestored: map[string]int{}}
+	)
+	for _, want := range sections {
+		m, err := rd.Next()
+		if err != nil {
+			return Result{}, corrupt("sections", err)
+		}
+		if m.Name != want {
+			return Result{}, fmt.Errorf("%w: member %q where %s belongs", ErrCorrupt, clip(m.Name), want)
+		}
+		switch want {
+		case MemberTenant:
+			if err := rd.ReadJSON(m, &ti); err != nil {
+				return Result{}, err
+			}
+			if ti.Format != Format {
+				return Result{}, fmt.Errorf("%w: %s: format %q, not %s", ErrCorrupt, want, clip(ti.Format), Format)
+			}
+			if ti.Version != FormatVersion {
+				return Result{}, fmt.Errorf("%w: version %d (this tresor reads %d)", ErrVersion, ti.Version, FormatVersion)
+			}
+		case MemberSettings:
+			b, err := rd.ReadBytes(m)
+			if err != nil {
+				return Result{}, err
+			}
+			if settings, err = tenant.ParseSettings(b); err != nil {
+				return Result{}, fmt.Errorf("%w: %s: %w", ErrCorrupt, want, err)
+			}
+		case MemberAccounts:
+			if err := rd.ReadJSON(m, &accounts); err != nil {
+				return Result{}, err
+			}
+			if err := identity.CheckExportedAccounts(accounts); err != nil {
+				return Result{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+			}
+		default:
+			var list []json.RawMessage
+			if err := rd.ReadJSON(m, &list); err != nil {
+				return Result{}, err
+			}
+			if len(list) > 0 {
+				res.NotRestored[want] = len(list)
+			}
+		}
+	}
+	spec := tenant.Spec{Slug: ti.Slug, Name: ti.Name, Quota: ti.Quota, Settings: &settings}
+	if tg.Slug != "" {
+		spec.Slug = tg.Slug
+	}
+	if tg.Name != "" {
+		spec.Name = tg.Name
+	}
+	if tg.Quota != nil {
+		spec.Quota = *tg.Quota
+	}
+	res.From, res.Counts.Accounts = ti.Slug, len(accounts)
+	info, err := tg.Registry.Create(ctx, tg.By, spec, func(ctx context.Context, t *tenant.Tenant) error {
+		admin, err := tg.Accounts.ImportAccounts(ctx, t, accounts, tg.Admin, tg.AdminPassword)
+		if err != nil {
+			return err
+		}
+		for _, a := range accounts {
+			if a.Name != admin.Name {
+				res.NeedNewPassword++
+			}
+		}
+		if err := importBody(ctx, rd, t, &res, tg.Progress, now); err != nil {
+			return err
+		}
+		m, msum := rd.Manifest()
+		if m.Tenant != ti.Slug || m.Counts != res.Counts {
+			return fmt.Errorf("%w: the manifest describes tenant %q with %+v, the archive holds %q with %+v",
+				ErrCorrupt, clip(m.Tenant), m.Counts, clip(ti.Slug), res.Counts)
+		}
+		if m.Audit.Size != res.OldLog.CheckpointSize || m.Audit.Hash != res.OldLog.CheckpointHash {
+			return fmt.Errorf("%w: the audit log's checkpoint (%d %s) is not the manifest's (%d %s)",
+				ErrCorrupt, res.OldLog.CheckpointSize, res.OldLog.CheckpointHash, m.Audit.Size, m.Audit.Hash)
+		}
+		res.ManifestSHA256 = msum
+		details := map[string]string{
+			"from": ti.Slug, "manifest_sha256": msum, "exported": stamp(ti.Exported),
+			"exported_by": ti.ExportedBy.Kind + ":" + ti.ExportedBy.Name,
+			"old_log":     res.OldLog.Log, "old_log_checkpoint_size": fmt.Sprint(res.OldLog.CheckpointSize),
+			"old_log_checkpoint_hash": res.OldLog.CheckpointHash, "old_log_archived": fmt.Sprint(res.OldLog.N),
+			"folders": fmt.Sprint(res.Counts.Folders), "files": fmt.Sprint(res.Counts.Files),
+			"versions": fmt.Sprint(res.Counts.Versions), "bytes": fmt.Sprint(res.Counts.Bytes),
+			"accounts": fmt.Sprint(res.Counts.Accounts), "admin": admin.Name,
+			"need_new_password": fmt.Sprint(res.NeedNewPassword),
+		}
+		if ti.Request != "" {
+			details["request"] = ti.Request
+		}
+		for k, n := range res.NotRestored {
+			details["not_restored_"+k] = fmt.Sprint(n)
+		}
+		return t.Log(ctx, audit.Entry{Actor: tg.By, Action: audit.ActionTenantImport, Object: audit.Object{ID: ti.Slug},
+			Outcome: audit.OutcomeSuccess, Details: details})
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("import: %w", err)
+	}
+	res.Tenant, res.Slug = info, info.Slug
+	return res, nil
+}
+
+// importBody reads the members after the sections into t, up to and
+// including the manifest's verification.
+func importBody(ctx context.Context, rd *Reader, t *tenant.Tenant, res *Result, progress func(int64), now func() time.Time) error {
+	im := files.NewImporter(t)
+	var (
+		pending  files.Path // the file whose old versions are being read
+		next     = 1        // the number its next old version must have
+		sawLog   bool
+		archived int
+		done     int64
+	)
+	samePath := func(a, b files.Path) bool { return a.String() == b.String() }
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if sawLog {
+			return fmt.Errorf("%w: %s after the audit log", ErrCorrupt, clip(m.Name))
+		}
+		if pending != nil && (m.Parsed.Kind != KindVersion && m.Parsed.Kind != KindFile || !samePath(m.Parsed.Path, pending)) {
+			return fmt.Errorf("%w: old versions of %s without the file", ErrCorrupt, pending)
+		}
+		if archived > 0 && (m.Parsed.Kind != KindArchivedLog && m.Parsed.Kind != KindAuditLog) {
+			return fmt.Errorf("%w: %s after the audit logs", ErrCorrupt, clip(m.Name))
+		}
+		switch m.Parsed.Kind {
+		case KindFolder:
+			created, err := parseStamp(m, paxCreated)
+			if err != nil {
+				return err
+			}
+			if _, err := im.Mkdir(ctx, m.Parsed.Path.String(), files.FolderMeta{ModTime: m.ModTime, Created: created, Owner: m.PAX[paxOwner]}); err != nil {
+				return fmt.Errorf("%w: %s: %w", ErrCorrupt, clip(m.Name), err)
+			}
+			res.Counts.Folders++
+		case KindVersion, KindFile:
+			if m.Parsed.Kind == KindVersion && m.Parsed.N != next {
+				return fmt.Errorf("%w: %s: version %d where %d belongs", ErrCorrupt, clip(m.Name), m.Parsed.N, next)
+			}
+			var meta files.VersionMeta
+			var err error
+			if meta.Created, err = parseStamp(m, paxCreated); err != nil {
+				return err
+			}
+			if meta.Written, err = parseStamp(m, paxWritten); err != nil {
+				return err
+			}
+			meta.ModTime, meta.Owner, meta.Author = m.ModTime, m.PAX[paxOwner], m.PAX[paxAuthor]
+			src := &countReader{r: rd, fn: func(n int64) {
+				done += n
+				if progress != nil {
+					progress(done)
+				}
+			}}
+			info, err := im.WriteVersion(ctx, m.Parsed.Path.String(), src, meta)
+			if err != nil {
+				if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrBadMember) {
+					return err
+				}
+				return fmt.Errorf("%s: %w", clip(m.Name), err)
+			}
+			if want := m.PAX[paxBLAKE3]; want != "" && want != hex.EncodeToString(info.Hash[:]) {
+				return fmt.Errorf("%w: %s: content is not what was exported (BLAKE3)", ErrCorrupt, clip(m.Name))
+			}
+			res.Counts.Versions++
+			res.Counts.Bytes += info.Size
+			if m.Parsed.Kind == KindVersion {
+				pending, next = m.Parsed.Path, next+1
+			} else {
+				res.Counts.Files++
+				pending, next = nil, 1
+			}
+		case KindArchivedLog, KindAuditLog:
+			if m.Parsed.Kind == KindArchivedLog && m.Parsed.N != archived+1 {
+				return fmt.Errorf("%w: %s out of order", ErrCorrupt, clip(m.Name))
+			}
+			a, err := archiveLog(ctx, t, rd, now())
+			if err != nil {
+				if errors.Is(err, ErrCorrupt) {
+					return err
+				}
+				return fmt.Errorf("%w: %s: %w", ErrCorrupt, clip(m.Name), err)
+			}
+			archived++
+			if m.Parsed.Kind == KindAuditLog {
+				res.OldLog, sawLog = a, true
+			}
+		default:
+			return fmt.Errorf("%w: %s out of place", ErrCorrupt, clip(m.Name))
+		}
+	}
+	if !sawLog {
+		return fmt.Errorf("%w: the archive has no audit log", ErrCorrupt)
+	}
+	return nil
+}
+
+// countReader reports the bytes read.
+type countReader struct {
+	r  io.Reader
+	fn func(int64)
+}
+
+func (c *countReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 {
+		c.fn(int64(n))
+	}
+	return n, err
+}
