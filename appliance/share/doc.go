@@ -1,0 +1,85 @@
+// Package share keeps a tenant's share links: URLs /s/<token> through
+// which people without an account (clients, tax advisers) read a file or
+// folder of the tenant, or drop files into a folder.
+//
+// # Links
+//
+// A link has a target (a file or folder, named by its node ID, so that it
+// follows the target when it is moved or renamed, and stops working when
+// the target is deleted), a mode and optional limits:
+//
+//	mode   target          the recipient may
+//	read   file or folder  list the folder, download single files or a zip of a folder
+//	write  folder          read, and upload files (a new version where the name exists)
+//	drop   folder          upload files only; sees nothing of the folder, not even names
+//
+// Limits: a link password (argon2id, see appliance/password), an expiry
+// instant, a maximum number of downloads (a single file or a whole zip
+// counts one; the count is taken before the first byte is sent, so
+// concurrent downloads never exceed it), and a note to the recipient.
+//
+// # Token
+//
+// The token is 32 random bytes (256 bits) in unpadded base64url (43
+// characters; [ParseToken] reads it). Only its SHA-256 hash is stored:
+// in the tenant's database to find the link, and in the appliance's
+// share index ([tenant.Registry.IndexShare]) to find the tenant, because
+// the URL does not name the tenant. The token is shown once, when the
+// link is made. The link's ID (16 hex digits, random) names it in lists,
+// in revocations and as the audit actor's ID.
+//
+// # Policy and permission
+//
+// [Service.Create] applies the tenant's share policy
+// (tenant.Settings().Share): ExternalLinks off refuses every link;
+// PasswordRequired and ExpiryRequired refuse links without; MaxLifetime
+// caps the expiry. Refusals are [ErrPolicy] with the reason. Who may share
+// a target is decided in one function, mayShare: a tenant admin, or the
+// account that owns the target, signed in interactively (never through an
+// app password). It is the place the access policy (appliance/access)
+// takes over once it exists. Owners and tenant admins list and revoke
+// links; users see their own, admins all of the tenant's.
+//
+// # The public side
+//
+// [Service.Open] turns a token into an [Access]: hash, share index, the
+// tenant ([tenant.Registry.Open]), the link in the tenant's database, its
+// expiry, its download count and its target. Everything an Access reaches
+// goes through a [files.Subtree] rooted at the target: relative paths are
+// resolved downwards from the target only, so nothing outside it (another
+// folder, another tenant) can be named. An unknown, malformed, revoked,
+// expired or exhausted token and a deleted target all give [ErrNotFound]
+// after at least Options.FailFloor, so neither the answer nor its time
+// tells them apart.
+//
+// Brute force is slowed per source address and per link: each unknown
+// token and each wrong password counts a failure; from the fifth failure
+// within the window on, the source (or the link, for passwords) is refused
+// with [ErrThrottled] for a back-off that doubles up to a quarter of an
+// hour.
+//
+// # Audit
+//
+// Into the tenant's log: share.create, share.revoke (also on expiry,
+// with "reason": "expired", by the system), share.access (the page
+// opened), share.password-failed, share.download (path, bytes, whether a
+// zip) and share.upload (path, bytes) with the link as actor (kind link,
+// the link ID, the source address). Files a link uploads are logged as
+// file.write by the link too.
+//
+// # Expiry job
+//
+// [Service.Expire] (the scheduler's "share-expiry" job, hourly) deletes
+// expired links and, once per link, logs share.expiry-notice for links
+// that expire within NoticeBefore: the owner sees it in `tresor share
+// list` (expiry_notice) and in the audit log. There is no mail relay yet,
+// so no mail is sent.
+//
+// # Storage
+//
+// In the tenant's database, under "share":
+//
+//	links   link ID → link record (JSON), sealed under the tenant key
+//	        (it holds the note and the account's name)
+//	tokens  SHA-256(token) → link ID
+package share

@@ -1,0 +1,210 @@
+package share
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"tresor/appliance/audit"
+	"tresor/appliance/files"
+	"tresor/appliance/identity"
+	"tresor/appliance/password"
+	"tresor/appliance/tenant"
+	"tresor/storage"
+	"tresor/storage/keys"
+	"tresor/storage/storagetest"
+)
+
+var (
+	applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
+	adminPW   = "a long enough password 42"
+	userPW    = "another long password 43"
+	fastPW    = password.Params{Time: 1, Memory: 1024, Threads: 1}
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is a real pool on three temp disks, a registry with two tenants,
+// "kanzlei" (admin anna, user bernd) and "praxis" (admin clara), and the
+// share service over them.
+type env struct {
+	t     testing.TB
+	reg   *tenant.Registry
+	acc   *identity.Accounts
+	clock *clock
+	svc   *Service
+	srv   *httptest.Server
+}
+
+func (e *env) TenantAccess() (*tenant.Registry, *identity.Accounts, error) { return e.reg, e.acc, nil }
+
+func newEnv(t testing.TB, edit func(*tenant.Settings)) *env {
+	t.Helper()
+	ctx := context.Background()
+	paths := storagetest.TempDisks(t, 3)
+	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
+	so.Meta.NoSync = true
+	p, _, err := storage.Create(paths, []byte("pool passphrase for tests"), so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, vkey, _ := audit.GenerateKey("test")
+	signer, _ := note.NewSigner(skey)
+	log, err := audit.Open(p, "appliance", signer, vkey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: p, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	acc, err := identity.New(identity.Options{Params: fastPW, Clock: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, reg: reg, acc: acc, clock: c}
+	t.Cleanup(func() { reg.Close(); p.Close() })
+	for _, slug := range []string{"kanzlei", "praxis"} {
+		s := tenant.Defaults()
+		s.TwoFactorRequired = false
+		if edit != nil {
+			edit(&s)
+		}
+		_, err = reg.Create(ctx, applAdmin, tenant.Spec{Slug: slug, Settings: &s}, func(ctx context.Context, t *tenant.Tenant) error {
+			_, err := acc.Bootstrap(ctx, t, applAdmin, identity.NewAccount{Name: "admin", Password: []byte(adminPW)})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tn := e.open("kanzlei")
+	admin := e.signIn(tn, "admin", adminPW)
+	if _, err := acc.Create(ctx, tn, admin, identity.NewAccount{Name: "bernd", Password: []byte(userPW), Role: identity.RoleUser}); err != nil {
+		t.Fatal(err)
+	}
+	e.svc = New(e, Options{Clock: c.now, FailFloor: 30 * time.Millisecond, Params: fastPW})
+	mux := http.NewServeMux()
+	e.svc.Mount(mux)
+	e.srv = httptest.NewServer(mux)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *env) open(slug string) *tenant.Tenant {
+	e.t.Helper()
+	tn, err := e.reg.Open(context.Background(), slug)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tn
+}
+
+func (e *env) signIn(tn *tenant.Tenant, name, pw string) *identity.Principal {
+	e.t.Helper()
+	p, err := e.acc.Authenticate(context.Background(), tn, identity.Credentials{Name: name, Password: []byte(pw), Source: "192.0.2.1"})
+	if err != nil {
+		e.t.Fatalf("sign in %s: %v", name, err)
+	}
+	return p
+}
+
+// as is a tenant and a signed-in account with its tree.
+type as struct {
+	e  *env
+	tn *tenant.Tenant
+	p  *identity.Principal
+	tr *files.Tree
+}
+
+func (e *env) as(slug, name, pw string) *as {
+	tn := e.open(slug)
+	p := e.signIn(tn, name, pw)
+	return &as{e: e, tn: tn, p: p, tr: files.New(tn, p, files.WithClock(e.clock.now))}
+}
+
+func (a *as) write(path, content string) {
+	a.e.t.Helper()
+	if _, err := a.tr.Write(context.Background(), path, strings.NewReader(content), files.WriteOptions{Size: int64(len(content))}); err != nil {
+		a.e.t.Fatalf("write %s: %v", path, err)
+	}
+}
+
+func (a *as) mkdir(path string) {
+	a.e.t.Helper()
+	if _, err := a.tr.Mkdir(context.Background(), path); err != nil {
+		a.e.t.Fatalf("mkdir %s: %v", path, err)
+	}
+}
+
+func (a *as) share(spec Spec) (Link, string) {
+	a.e.t.Helper()
+	l, tok, err := a.e.svc.Create(context.Background(), a.tn, a.p, spec)
+	if err != nil {
+		a.e.t.Fatalf("Create(%+v) = %v", spec, err)
+	}
+	return l, tok.String()
+}
+
+// auditLog returns the tenant's audit log as JSON lines.
+func (a *as) auditLog() string {
+	a.e.t.Helper()
+	var b bytes.Buffer
+	if err := a.e.open(a.tn.Slug()).Audit().Export(context.Background(), &b, audit.Filter{}); err != nil {
+		a.e.t.Fatal(err)
+	}
+	return b.String()
+}
+
+// get fetches url with an optional Basic password.
+func (e *env) get(url, pw string) (*http.Response, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if pw != "" {
+		req.SetBasicAuth("", pw)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(res.Body)
+	return res, b.String()
+}
+
+func (e *env) upload(tok, name, content, pw string) (*http.Response, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/s/"+tok+"/upload?name="+url.QueryEscape(name), strings.NewReader(content))
+	if pw != "" {
+		req.SetBasicAuth("", pw)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(res.Body)
+	return res, b.String()
+}

@@ -1,0 +1,639 @@
+package share
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tresor/appliance/tenant"
+)
+
+const day = 24 * time.Hour
+
+// TestPolicy: every rule of the tenant's share policy, and what no link
+// may be.
+func TestPolicy(t *testing.T) {
+	pw := []byte("link password")
+	tests := []struct {
+		name   string
+		policy tenant.SharePolicy
+		spec   Spec
+		want   error
+	}{
+		{"defaults ok", tenant.SharePolicy{ExternalLinks: true, PasswordRequired: true, ExpiryRequired: true, MaxLifetime: tenant.Duration(30 * day)},
+			Spec{Path: "/Akten", Password: pw, Expires: 7 * day}, nil},
+		{"external links off", tenant.SharePolicy{},
+			Spec{Path: "/Akten", Password: pw, Expires: 7 * day}, ErrPolicy},
+		{"password required", tenant.SharePolicy{ExternalLinks: true, PasswordRequired: true},
+			Spec{Path: "/Akten"}, ErrPolicy},
+		{"expiry required", tenant.SharePolicy{ExternalLinks: true, ExpiryRequired: true, MaxLifetime: tenant.Duration(30 * day)},
+			Spec{Path: "/Akten"}, ErrPolicy},
+		{"beyond max lifetime", tenant.SharePolicy{ExternalLinks: true, MaxLifetime: tenant.Duration(30 * day)},
+			Spec{Path: "/Akten", Expires: 31 * day}, ErrPolicy},
+		{"at max lifetime", tenant.SharePolicy{ExternalLinks: true, MaxLifetime: tenant.Duration(30 * day)},
+			Spec{Path: "/Akten", Expires: 30 * day}, nil},
+		{"no rules", tenant.SharePolicy{ExternalLinks: true}, Spec{Path: "/Akten"}, nil},
+		{"drop on a file", tenant.SharePolicy{ExternalLinks: true}, Spec{Path: "/Akten/a.txt", Mode: ModeDrop}, ErrBadSpec},
+		{"write on a file", tenant.SharePolicy{ExternalLinks: true}, Spec{Path: "/Akten/a.txt", Mode: ModeWrite}, ErrBadSpec},
+		{"bad mode", tenant.SharePolicy{ExternalLinks: true}, Spec{Path: "/Akten", Mode: "admin"}, ErrBadSpec},
+		{"past expiry", tenant.SharePolicy{ExternalLinks: true}, Spec{Path: "/Akten", Expires: -time.Hour}, ErrBadSpec},
+		{"note too long", tenant.SharePolicy{ExternalLinks: true}, Spec{Path: "/Akten", Note: strings.Repeat("x", MaxNote+1)}, ErrBadSpec},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(s *tenant.Settings) { s.Share = tc.policy })
+			a := e.as("kanzlei", "admin", adminPW)
+			a.mkdir("/Akten")
+			a.write("/Akten/a.txt", "x")
+			_, _, err := e.svc.Create(context.Background(), a.tn, a.p, tc.spec)
+			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
+				t.Fatalf("Create(%+v) = %v, want %v", tc.spec, err, tc.want)
+			}
+			if tc.want == ErrPolicy && !strings.Contains(a.auditLog(), `"outcome":"denied"`) {
+				t.Error("a refusal by policy is not logged")
+			}
+		})
+	}
+}
+
+func openPolicy(s *tenant.Settings) { s.Share = tenant.SharePolicy{ExternalLinks: true} }
+
+// TestPermission: admins and owners share, others do not; users list and
+// revoke only their own links.
+func TestPermission(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	admin := e.as("kanzlei", "admin", adminPW)
+	bernd := e.as("kanzlei", "bernd", userPW)
+	admin.mkdir("/Chef")
+	bernd.mkdir("/Bernd")
+	if _, _, err := e.svc.Create(ctx, bernd.tn, bernd.p, Spec{Path: "/Chef"}); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("user shares the admin's folder: %v, want ErrForbidden", err)
+	}
+	own, _ := bernd.share(Spec{Path: "/Bernd"})
+	adm, _ := admin.share(Spec{Path: "/Bernd"}) // admins share anything
+	list, err := e.svc.List(ctx, bernd.tn, bernd.p)
+	if err != nil || len(list) != 1 || list[0].ID != own.ID {
+		t.Fatalf("bernd's list = %+v, %v; want only his link", list, err)
+	}
+	if err := e.svc.Revoke(ctx, bernd.tn, bernd.p, adm.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("bernd revokes the admin's link: %v, want ErrNotFound", err)
+	}
+	if list, _ := e.svc.List(ctx, admin.tn, admin.p); len(list) != 2 {
+		t.Fatalf("admin lists %d links, want 2", len(list))
+	}
+	if err := e.svc.Revoke(ctx, admin.tn, admin.p, own.ID); err != nil {
+		t.Fatalf("admin revokes bernd's link: %v", err)
+	}
+}
+
+// TestReadLink: a password-protected read link on a folder: single files,
+// a zip of the folder and of a subfolder, the password as Basic auth, the
+// audit trail.
+func TestReadLink(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/Mandanten")
+	a.mkdir("/Mandanten/Müller")
+	a.mkdir("/Mandanten/Müller/Scans")
+	a.mkdir("/Mandanten/Schmidt")
+	a.write("/Mandanten/Müller/Klage.pdf", "klage")
+	a.write("/Mandanten/Müller/Scans/1.jpg", "scan one")
+	a.write("/Mandanten/Schmidt/geheim.txt", "not for Müller")
+	_, tok := a.share(Spec{Path: "/Mandanten/Müller", Password: []byte("pw of the link")})
+	base := e.srv.URL + "/s/" + tok + "/download"
+
+	if res, _ := e.get(base+"?path=Klage.pdf", ""); res.StatusCode != http.StatusUnauthorized || res.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("without password: %d, want 401 with a challenge", res.StatusCode)
+	}
+	if res, _ := e.get(base+"?path=Klage.pdf", "wrong"); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d, want 401", res.StatusCode)
+	}
+	res, body := e.get(base+"?path=Klage.pdf", "pw of the link")
+	if res.StatusCode != 200 || body != "klage" {
+		t.Fatalf("file = %d %q, want 200 klage", res.StatusCode, body)
+	}
+	if cd := res.Header.Get("Content-Disposition"); !strings.Contains(cd, "Klage.pdf") {
+		t.Errorf("Content-Disposition = %q", cd)
+	}
+	res, body = e.get(base, "pw of the link")
+	if res.StatusCode != 200 {
+		t.Fatalf("zip: %d", res.StatusCode)
+	}
+	got := unzip(t, body)
+	want := map[string]string{"Klage.pdf": "klage", "Scans/": "", "Scans/1.jpg": "scan one"}
+	if !equalMaps(got, want) {
+		t.Fatalf("zip = %v, want %v", got, want)
+	}
+	res, body = e.get(base+"?path=Scans", "pw of the link")
+	if got := unzip(t, body); res.StatusCode != 200 || !equalMaps(got, map[string]string{"1.jpg": "scan one"}) {
+		t.Fatalf("zip of Scans = %d %v", res.StatusCode, got)
+	}
+	log := a.auditLog()
+	for _, want := range []string{`"action":"share.create"`, `"action":"share.password-failed"`, `"action":"share.download"`,
+		`"kind":"link"`, `"bytes":"5"`, `"path":"/Mandanten/Müller/Klage.pdf"`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("audit log lacks %s", want)
+		}
+	}
+}
+
+func unzip(t *testing.T, body string) map[string]string {
+	t.Helper()
+	zr, err := zip.NewReader(strings.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatalf("zip: %v", err)
+	}
+	out := map[string]string{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		out[f.Name] = string(b)
+	}
+	return out
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestConfinement: nothing outside the target is reachable through a
+// link: dot-dot in every spelling, absolute paths, sibling folders, and
+// another tenant's files.
+func TestConfinement(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/A")
+	a.mkdir("/B")
+	a.write("/A/a.txt", "a")
+	a.write("/B/b.txt", "secret b")
+	a.write("/top.txt", "secret top")
+	p := e.as("praxis", "admin", adminPW)
+	p.mkdir("/A")
+	p.write("/A/a.txt", "praxis a")
+	p.write("/A/x.txt", "praxis x")
+	_, tok := a.share(Spec{Path: "/A"})
+	_, ptok := p.share(Spec{Path: "/A"})
+	base := e.srv.URL + "/s/" + tok + "/download?path="
+	for _, rel := range []string{"../B/b.txt", "..%2FB%2Fb.txt", "/../B/b.txt", "../top.txt", "%2e%2e/top.txt", "..", "/B/b.txt", "B/b.txt",
+		"x.txt", "./a.txt", "a.txt/..", "a.txt%00", "%C0%AE%C0%AE/top.txt"} {
+		res, body := e.get(base+rel, "")
+		if res.StatusCode == 200 || strings.Contains(body, "secret") || strings.Contains(body, "praxis") {
+			t.Errorf("path %q reached %d %q", rel, res.StatusCode, body)
+		}
+	}
+	// Each token reaches its own tenant's /A only.
+	if _, body := e.get(base+"a.txt", ""); body != "a" {
+		t.Errorf("kanzlei link = %q", body)
+	}
+	if _, body := e.get(e.srv.URL+"/s/"+ptok+"/download?path=a.txt", ""); body != "praxis a" {
+		t.Errorf("praxis link = %q", body)
+	}
+	// The zip holds the target only.
+	_, body := e.get(e.srv.URL+"/s/"+tok+"/download", "")
+	if got := unzip(t, body); !equalMaps(got, map[string]string{"a.txt": "a"}) {
+		t.Errorf("zip = %v", got)
+	}
+	// A token with one character changed, or the other tenant's hash
+	// prefix, is unknown.
+	bad := tok[:10] + string(rune('A'+(tok[10]-'A'+1)%26)) + tok[11:]
+	if res, _ := e.get(e.srv.URL+"/s/"+bad+"/download", ""); res.StatusCode != 404 {
+		t.Errorf("altered token: %d, want 404", res.StatusCode)
+	}
+}
+
+// TestDropLink: uploads land in the folder under a free name; the
+// recipient sees nothing of the folder: no listing, no download, no names
+// in answers, headers or errors.
+func TestDropLink(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/Eingang")
+	a.write("/Eingang/Vertraulich Meier.pdf", "old")
+	_, tok := a.share(Spec{Path: "/Eingang", Mode: ModeDrop, Password: []byte("drop pw")})
+	res, body := e.upload(tok, "Vertraulich Meier.pdf", "new scan", "drop pw")
+	if res.StatusCode != 200 {
+		t.Fatalf("upload: %d %s", res.StatusCode, body)
+	}
+	if strings.Contains(body, "Meier") || strings.Contains(body, "(2)") {
+		t.Errorf("upload answer reveals the stored name: %s", body)
+	}
+	if got := string(readFile(t, a, "/Eingang/Vertraulich Meier.pdf")); got != "old" {
+		t.Errorf("the existing file was replaced: %q", got)
+	}
+	if got := string(readFile(t, a, "/Eingang/Vertraulich Meier (2).pdf")); got != "new scan" {
+		t.Errorf("the upload = %q", got)
+	}
+	for _, u := range []string{"/download", "/download?path=Vertraulich%20Meier.pdf", "/download?path=nothing"} {
+		res, body := e.get(e.srv.URL+"/s/"+tok+u, "drop pw")
+		if res.StatusCode == 200 || strings.Contains(body, "Meier") || strings.Contains(body, "Eingang") || strings.Contains(headers(res), "Meier") {
+			t.Errorf("GET %s on a drop link: %d %q", u, res.StatusCode, body)
+		}
+	}
+	acc, err := e.svc.Open(context.Background(), tok, "192.0.2.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.List(context.Background(), ""); !errors.Is(err, ErrMode) {
+		t.Errorf("List on a drop link = %v, want ErrMode", err)
+	}
+	if acc.Target().Name != "" {
+		t.Errorf("drop link Target().Name = %q, want empty", acc.Target().Name)
+	}
+	if res, _ := e.upload(tok, "x.pdf", "x", "wrong"); res.StatusCode != 401 {
+		t.Errorf("upload with a wrong password: %d, want 401", res.StatusCode)
+	}
+	log := a.auditLog()
+	if !strings.Contains(log, `"action":"share.upload"`) || !strings.Contains(log, `"bytes":"8"`) {
+		t.Error("upload not logged with its bytes")
+	}
+}
+
+func headers(res *http.Response) string {
+	var b strings.Builder
+	_ = res.Header.Write(&b)
+	return b.String()
+}
+
+func readFile(t *testing.T, a *as, path string) []byte {
+	t.Helper()
+	f, err := a.tr.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(f)
+	return b
+}
+
+// TestWriteLink: uploads into subfolders, new versions of existing files;
+// a read link refuses uploads.
+func TestWriteLink(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/Projekt")
+	a.mkdir("/Projekt/Entwürfe")
+	a.write("/Projekt/Entwürfe/v.txt", "v1")
+	_, wtok := a.share(Spec{Path: "/Projekt", Mode: ModeWrite})
+	_, rtok := a.share(Spec{Path: "/Projekt"})
+	req, _ := http.NewRequest("POST", e.srv.URL+"/s/"+wtok+"/upload?path="+url.QueryEscape("Entwürfe")+"&name=v.txt", strings.NewReader("v2"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("upload: %v %v", res.Status, err)
+	}
+	res.Body.Close()
+	if got := string(readFile(t, a, "/Projekt/Entwürfe/v.txt")); got != "v2" {
+		t.Errorf("after upload = %q, want v2", got)
+	}
+	if vs, _ := a.tr.Versions(context.Background(), "/Projekt/Entwürfe/v.txt"); len(vs) < 2 {
+		t.Errorf("versions = %d, want the old one kept", len(vs))
+	}
+	if res, _ := e.upload(rtok, "y.txt", "y", ""); res.StatusCode != http.StatusForbidden {
+		t.Errorf("upload through a read link: %d, want 403", res.StatusCode)
+	}
+	if res, _ := e.upload(wtok, "../y.txt", "y", ""); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("upload named ../y.txt: %d, want 400", res.StatusCode)
+	}
+}
+
+// TestLimits: expiry with the injected clock, the download limit, and
+// revocation take effect at once and answer like an unknown token.
+func TestLimits(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.write("/f.txt", "content")
+	_, expTok := a.share(Spec{Path: "/f.txt", Expires: day})
+	_, maxTok := a.share(Spec{Path: "/f.txt", MaxDownloads: 2})
+	rev, revTok := a.share(Spec{Path: "/f.txt"})
+	dl := func(tok string) int { res, _ := e.get(e.srv.URL+"/s/"+tok+"/download", ""); return res.StatusCode }
+
+	if dl(expTok) != 200 || dl(maxTok) != 200 || dl(maxTok) != 200 || dl(revTok) != 200 {
+		t.Fatal("links do not work before their limits")
+	}
+	if got := dl(maxTok); got != 404 {
+		t.Errorf("third download of a 2-download link: %d, want 404", got)
+	}
+	if err := e.svc.Revoke(ctx, a.tn, a.p, rev.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := dl(revTok); got != 404 {
+		t.Errorf("revoked link: %d, want 404", got)
+	}
+	e.clock.add(day - time.Second)
+	if got := dl(expTok); got != 200 {
+		t.Errorf("a second before expiry: %d, want 200", got)
+	}
+	e.clock.add(time.Second)
+	if got := dl(expTok); got != 404 {
+		t.Errorf("at expiry: %d, want 404", got)
+	}
+	_, b1 := e.get(e.srv.URL+"/s/"+expTok+"/download", "")
+	_, b2 := e.get(e.srv.URL+"/s/"+strings.Repeat("A", 43)+"/download", "")
+	if b1 != b2 {
+		t.Errorf("expired and unknown answers differ: %q vs %q", b1, b2)
+	}
+}
+
+// TestMidZip: the download limit is taken before the zip starts (a
+// second download while the first streams is refused, the first
+// completes), and expiry or revocation during a zip stops it before the
+// next file.
+func TestMidZip(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/Z")
+	for _, n := range []string{"1", "2", "3", "4"} {
+		a.write("/Z/"+n+".bin", strings.Repeat(n, 64<<10))
+	}
+	_, tok := a.share(Spec{Path: "/Z", MaxDownloads: 1, Expires: day})
+	acc, err := e.svc.Open(ctx, tok, "192.0.2.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := acc.BeginDownload(ctx, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The limit is used up while the zip streams.
+	if res, _ := e.get(e.srv.URL+"/s/"+tok+"/download", ""); res.StatusCode != 404 {
+		t.Errorf("second download during the first: %d, want 404", res.StatusCode)
+	}
+	var buf bytes.Buffer
+	if err := e.svc.writeZip(ctx, &buf, acc, d, ""); err != nil {
+		t.Fatalf("the zip that holds the count: %v", err)
+	}
+	if got := unzip(t, buf.String()); len(got) != 4 {
+		t.Errorf("zip has %d files, want 4", len(got))
+	}
+
+	// Expiry reached between two files of a zip.
+	_, tok2 := a.share(Spec{Path: "/Z", Expires: day})
+	acc2, err := e.svc.Open(ctx, tok2, "192.0.2.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := acc2.BeginDownload(ctx, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &hookWriter{after: 64 << 10, hook: func() { e.clock.add(day) }}
+	err = e.svc.writeZip(ctx, w, acc2, d2, "")
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("zip across the expiry = %v, want ErrNotFound", err)
+	}
+	if w.n >= 4*64<<10 {
+		t.Errorf("zip wrote %d bytes after expiry", w.n)
+	}
+}
+
+// hookWriter calls hook once after more than after bytes were written.
+type hookWriter struct {
+	n, after int
+	hook     func()
+	once     sync.Once
+}
+
+func (h *hookWriter) Write(b []byte) (int, error) {
+	h.n += len(b)
+	if h.n > h.after {
+		h.once.Do(h.hook)
+	}
+	return len(b), nil
+}
+
+// TestFollowsTarget: a link follows a moved or renamed target, stops when
+// it is deleted, and works again when it is restored.
+func TestFollowsTarget(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/Alt")
+	a.mkdir("/Neu")
+	a.write("/Alt/Akte.txt", "akte")
+	_, tok := a.share(Spec{Path: "/Alt/Akte.txt"})
+	_, ftok := a.share(Spec{Path: "/Alt"})
+	dl := func(tok string) (int, string) {
+		res, b := e.get(e.srv.URL+"/s/"+tok+"/download", "")
+		return res.StatusCode, b
+	}
+	if _, err := a.tr.Move(ctx, "/Alt/Akte.txt", "/Neu/Akte 2026.txt", false); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := dl(tok); code != 200 || body != "akte" {
+		t.Fatalf("after a move: %d %q", code, body)
+	}
+	list, _ := e.svc.List(ctx, a.tn, a.p)
+	found := false
+	for _, l := range list {
+		found = found || l.Path == "/Neu/Akte 2026.txt"
+	}
+	if !found {
+		t.Errorf("List does not show the new path: %+v", list)
+	}
+	if _, err := a.tr.Move(ctx, "/Alt", "/Neu/Alt", false); err != nil {
+		t.Fatal(err)
+	}
+	id, err := a.tr.Delete(ctx, "/Neu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := dl(tok); code != 404 {
+		t.Errorf("file below a deleted folder: %d, want 404", code)
+	}
+	if code, _ := dl(ftok); code != 404 {
+		t.Errorf("folder below a deleted folder: %d, want 404", code)
+	}
+	if _, err := a.tr.Restore(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := dl(tok); code != 200 {
+		t.Errorf("after restore: %d, want 200", code)
+	}
+}
+
+// TestTiming: unknown, malformed, expired and revoked tokens take the same
+// time class: at least the floor, and not much more.
+func TestTiming(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.write("/f.txt", "x")
+	_, expTok := a.share(Spec{Path: "/f.txt", Expires: time.Hour})
+	rev, revTok := a.share(Spec{Path: "/f.txt"})
+	_ = e.svc.Revoke(ctx, a.tn, a.p, rev.ID)
+	e.clock.add(2 * time.Hour)
+	floor := e.svc.floor
+	for name, tok := range map[string]string{"unknown": NewToken().String(), "malformed": "x", "expired": expTok, "revoked": revTok} {
+		var worst time.Duration
+		for range 3 {
+			start := time.Now()
+			_, err := e.svc.Open(ctx, tok, "192.0.2."+name)
+			d := time.Since(start)
+			if !errors.Is(err, ErrNotFound) {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if d < floor {
+				t.Errorf("%s answered in %v, below the floor %v", name, d, floor)
+			}
+			worst = max(worst, d)
+		}
+		if worst > floor+25*time.Millisecond {
+			t.Errorf("%s took %v, beyond the floor's class (%v)", name, worst, floor)
+		}
+	}
+}
+
+// TestThrottle: repeated wrong passwords are refused per link and per
+// source, and so are unknown tokens per source.
+func TestThrottle(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.write("/f.txt", "x")
+	_, tok := a.share(Spec{Path: "/f.txt", Password: []byte("right")})
+	for i := range freeFailures {
+		acc, err := e.svc.Open(ctx, tok, "198.51.100.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := acc.CheckPassword(ctx, []byte("wrong")); !errors.Is(err, ErrPassword) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	acc, _ := e.svc.Open(ctx, tok, "198.51.100.1")
+	_ = acc.CheckPassword(ctx, []byte("wrong"))
+	// The link is held back now, for every source, even with the right
+	// password.
+	acc, err := e.svc.Open(ctx, tok, "198.51.100.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acc.CheckPassword(ctx, []byte("right")); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("right password during the back-off: %v, want ErrThrottled", err)
+	}
+	e.clock.add(maxBackoff)
+	if err := acc.CheckPassword(ctx, []byte("right")); err != nil {
+		t.Fatalf("after the back-off: %v", err)
+	}
+	// Unknown tokens from one address.
+	for range freeFailures + 1 {
+		_, _ = e.svc.Open(ctx, NewToken().String(), "203.0.113.5")
+	}
+	if _, err := e.svc.Open(ctx, tok, "203.0.113.5"); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("a real token from a guessing address: %v, want ErrThrottled", err)
+	}
+	if res, _ := e.get(e.srv.URL+"/s/"+NewToken().String()+"/download", ""); res.StatusCode != 404 {
+		t.Errorf("another address: %d, want 404", res.StatusCode)
+	}
+}
+
+// TestExpireJob: the job deletes expired links, tells owners once of
+// upcoming expiries, and unindexes the tokens.
+func TestExpireJob(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.write("/f.txt", "x")
+	_, soon := a.share(Spec{Path: "/f.txt", Expires: 2 * day})
+	a.share(Spec{Path: "/f.txt", Expires: 10 * day})
+	a.share(Spec{Path: "/f.txt"})
+	rep, err := e.svc.Expire(ctx, a.tn)
+	if err != nil || rep != (ExpiryReport{Noticed: 1}) {
+		t.Fatalf("Expire = %+v, %v; want one notice", rep, err)
+	}
+	if rep, _ := e.svc.Expire(ctx, a.tn); rep != (ExpiryReport{}) {
+		t.Fatalf("second Expire = %+v, want nothing", rep)
+	}
+	list, _ := e.svc.List(ctx, a.tn, a.p)
+	notices := 0
+	for _, l := range list {
+		if l.ExpiryNotice {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("%d links show the notice, want 1", notices)
+	}
+	e.clock.add(2 * day)
+	if rep, _ := e.svc.Expire(ctx, a.tn); rep.Expired != 1 {
+		t.Fatalf("Expire after 2 days = %+v, want one expired", rep)
+	}
+	tk, _ := ParseToken(soon)
+	if _, ok := e.reg.ShareTenant(tk.Hash()); ok {
+		t.Error("the expired link's token is still indexed")
+	}
+	if list, _ := e.svc.List(ctx, a.tn, a.p); len(list) != 2 {
+		t.Errorf("%d links left, want 2", len(list))
+	}
+	log := a.auditLog()
+	if !strings.Contains(log, `"action":"share.expiry-notice"`) || !strings.Contains(log, `"reason":"expired"`) {
+		t.Error("expiry not logged")
+	}
+}
+
+// TestNoSecretsStored: the token is not in the tenant's log or the link
+// list; links with a password keep only the hash.
+func TestNoSecretsStored(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	a := e.as("kanzlei", "admin", adminPW)
+	a.write("/f.txt", "x")
+	_, tok := a.share(Spec{Path: "/f.txt", Password: []byte("pw-in-clear")})
+	log := a.auditLog()
+	if strings.Contains(log, tok) || strings.Contains(log, "pw-in-clear") {
+		t.Error("the audit log holds the token or the password")
+	}
+}
+
+func FuzzParseToken(f *testing.F) {
+	f.Add(NewToken().String())
+	f.Add("")
+	f.Add(strings.Repeat("A", 43))
+	f.Add(strings.Repeat("_", 44))
+	f.Add("../../etc/passwd")
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := ParseToken(s)
+		if err != nil {
+			if !errors.Is(err, ErrNotFound) {
+				t.Fatalf("ParseToken(%q) = %v, want ErrNotFound", s, err)
+			}
+			return
+		}
+		if tok.String() != s {
+			t.Fatalf("ParseToken(%q) round trip = %q", s, tok.String())
+		}
+	})
+}
+
+func FuzzParseMode(f *testing.F) {
+	for _, s := range []string{"", "read", "write", "drop", "READ", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseMode(s)
+		if err == nil && m != ModeRead && m != ModeWrite && m != ModeDrop {
+			t.Fatalf("ParseMode(%q) = %q", s, m)
+		}
+	})
+}

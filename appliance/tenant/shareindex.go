@@ -1,0 +1,100 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"tresor/storage"
+)
+
+// The share index: which tenant a share link belongs to.
+//
+// A share link's token does not name its tenant (a URL /s/<token> must not
+// tell who shares what), yet the request has to reach the one tenant that
+// holds the link. The system database keeps, under ("appliance",
+// "share-index"), the hash of each live link's token (the caller hashes;
+// the token itself is stored nowhere) mapped to the tenant's slug. It
+// tells the appliance admin how many links exist per tenant and nothing
+// else: no target, no name, no token. The share package is its only user;
+// the link itself lives in the tenant's own database.
+
+// bucketShareIndex maps token hashes to tenant slugs.
+var bucketShareIndex = []string{"appliance", "share-index"}
+
+// ErrBadTokenHash reports a token hash that is not 32 bytes.
+var ErrBadTokenHash = errors.New("share index: token hash must be 32 bytes")
+
+// IndexShare records that the link whose token hashes to tokenHash
+// belongs to the tenant slug. It refuses a hash already indexed for
+// another tenant (a 256-bit collision would be a bug, not chance).
+func (r *Registry) IndexShare(ctx context.Context, tokenHash []byte, slug string) error {
+	if len(tokenHash) != 32 {
+		return ErrBadTokenHash
+	}
+	if err := CheckSlug(slug); err != nil {
+		return err
+	}
+	return r.cfg.Pool.Update(ctx, func(tx *storage.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketShareIndex...)
+		if err != nil {
+			return err
+		}
+		if v := b.Get(tokenHash); v != nil && string(v) != slug {
+			return fmt.Errorf("share index: token hash taken by another tenant: %w", ErrExists)
+		}
+		return b.Put(tokenHash, []byte(slug))
+	})
+}
+
+// ShareTenant returns the slug of the tenant holding the link whose token
+// hashes to tokenHash, and false when no live link has that hash.
+func (r *Registry) ShareTenant(tokenHash []byte) (string, bool) {
+	if len(tokenHash) != 32 {
+		return "", false
+	}
+	var slug string
+	_ = r.cfg.Pool.View(func(tx *storage.Tx) error {
+		if b := tx.Bucket(bucketShareIndex...); b != nil {
+			slug = string(b.Get(tokenHash))
+		}
+		return nil
+	})
+	return slug, slug != ""
+}
+
+// UnindexShare forgets a token hash (the link was revoked or expired).
+// Forgetting a hash that is not indexed is not an error.
+func (r *Registry) UnindexShare(ctx context.Context, tokenHash []byte) error {
+	if len(tokenHash) != 32 {
+		return ErrBadTokenHash
+	}
+	return r.cfg.Pool.Update(ctx, func(tx *storage.Tx) error {
+		b := tx.Bucket(bucketShareIndex...)
+		if b == nil {
+			return nil
+		}
+		return b.Delete(tokenHash)
+	})
+}
+
+// ShareIndexSlugs returns the slugs of the tenants that have at least one
+// indexed link, each once (for the share-expiry job).
+func (r *Registry) ShareIndexSlugs() ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	err := r.cfg.Pool.View(func(tx *storage.Tx) error {
+		b := tx.Bucket(bucketShareIndex...)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error {
+			if s := string(v); !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
