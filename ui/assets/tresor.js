@@ -16,3 +16,93 @@ document.addEventListener("submit", function (ev) {
     setTimeout(function () { btn.disabled = true; }, 0);
   }
 });
+
+// File browser uploads (ui/files): every chosen file goes as chunks to an
+// upload session; the bar shows the bytes of all files; a chunk that
+// breaks off is sent again from the last one the server acknowledged, and
+// the session is remembered in localStorage so a reload resumes it.
+// Without this script the form posts multipart and works the same.
+document.addEventListener("submit", function (ev) {
+  var form = ev.target;
+  if (!form.hasAttribute || !form.hasAttribute("data-upload") || !window.XMLHttpRequest) return;
+  var files = [];
+  form.querySelectorAll("input[type=file]").forEach(function (inp) {
+    for (var i = 0; i < inp.files.length; i++) files.push(inp.files[i]);
+  });
+  if (!files.length) return;
+  ev.preventDefault();
+  var base = form.getAttribute("data-uploads"), dir = form.getAttribute("data-dir");
+  var chunk = parseInt(form.getAttribute("data-chunk"), 10) || 8388608;
+  var csrf = form.querySelector("input[name=csrf]").value;
+  var bar = form.querySelector("#upload-progress"), status = form.querySelector("#upload-status");
+  var total = 0, done = 0;
+  files.forEach(function (f) { total += f.size; });
+  bar.max = Math.max(total, 1); bar.value = 0;
+  form.querySelector("[data-upload-progress]").hidden = false;
+  form.querySelector("button[type=submit]").disabled = true;
+  function req(method, url, body, onprogress) {
+    return new Promise(function (resolve, reject) {
+      var x = new XMLHttpRequest();
+      x.open(method, url);
+      x.setRequestHeader("X-CSRF-Token", csrf);
+      x.setRequestHeader("Accept", "application/json");
+      if (onprogress) x.upload.onprogress = onprogress;
+      x.onload = function () {
+        var j = null;
+        try { j = JSON.parse(x.responseText); } catch (e) { j = null; }
+        if (x.status >= 200 && x.status < 300) resolve(j);
+        else reject({ status: x.status, message: (j && j.error) || x.statusText });
+      };
+      x.onerror = function () { reject({ status: 0, message: "network" }); };
+      x.send(body);
+    });
+  }
+  function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  function one(f) {
+    var rel = f.webkitRelativePath || f.name;
+    var path = (dir === "/" ? "" : dir) + "/" + rel;
+    var key = "tresor-upload:" + base + path + ":" + f.size + ":" + f.lastModified;
+    var start = done, tries = 0;
+    function begin() {
+      var saved = localStorage.getItem(key);
+      var fresh = function () {
+        return req("POST", base, JSON.stringify({ path: path, size: f.size, mtime: f.lastModified, parents: !!f.webkitRelativePath }))
+          .then(function (s) { localStorage.setItem(key, s.id); return s; });
+      };
+      if (!saved) return fresh();
+      return req("GET", base + "/" + saved).catch(function (e) {
+        if (e.status === 404) { localStorage.removeItem(key); return fresh(); }
+        throw e;
+      });
+    }
+    function send(s) {
+      done = start + s.received; bar.value = done;
+      if (s.received >= s.size) return req("POST", base + "/" + s.id + "/commit");
+      var from = s.chunks * chunk, blob = f.slice(from, Math.min(f.size, from + chunk));
+      return req("PUT", base + "/" + s.id + "/" + s.chunks, blob, function (e) {
+        if (e.lengthComputable) bar.value = start + from + e.loaded;
+      }).then(function (n) { tries = 0; return send(n); }, function (e) {
+        if (e.status !== 0 && e.status < 500 || ++tries > 8) throw e;
+        status.textContent = status.getAttribute("data-retry");
+        return wait(500 * tries).then(function () { return req("GET", base + "/" + s.id); }).then(send, function () { return send(s); });
+      });
+    }
+    return begin().then(send).then(function () {
+      localStorage.removeItem(key);
+      done = start + f.size; bar.value = done;
+    });
+  }
+  var chain = Promise.resolve();
+  files.forEach(function (f) { chain = chain.then(function () { return one(f); }); });
+  chain.then(function () {
+    bar.value = bar.max;
+    status.textContent = status.getAttribute("data-done").replace("%d", files.length);
+    form.setAttribute("data-state", "done");
+    form.querySelector("#upload-reload").hidden = false;
+  }, function (e) {
+    status.textContent = status.getAttribute("data-failed").replace("%s", e.message || e.status);
+    form.setAttribute("data-state", "failed");
+  }).then(function () {
+    form.querySelector("button[type=submit]").disabled = false;
+  });
+});
