@@ -220,6 +220,26 @@ func TestListShowsOnlyWhatIsGranted(t *testing.T) {
 	if l, _ := e.tree.List(ctx, "/"); len(l) != 3 {
 		t.Fatalf("admin's root = %v", names(l))
 	}
+	// Search finds only what List would show.
+	search := func(tr *Tree, q string) []string {
+		var found []string
+		if _, err := tr.Search(ctx, "/", q, SearchOptions{}, func(i Info) error {
+			found = append(found, i.Path.String())
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return found
+	}
+	if f := search(tr, "pdf"); !slices.Equal(f, []string{"/Mandanten/Müller/Klage.pdf"}) {
+		t.Errorf("ben's search = %v", f)
+	}
+	if f := search(e.treeOf(e.dora), "a"); len(f) != 0 {
+		t.Errorf("auditor's search = %v", f)
+	}
+	if f := search(e.tree, "pdf"); len(f) != 2 {
+		t.Errorf("admin's search = %v", f)
+	}
 }
 
 // TestRevokeAndExpiryTakeEffect: a revoked grant stops at the next tree

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 )
 
@@ -77,17 +78,22 @@ func (tr *Tree) Search(ctx context.Context, under, query string, opt SearchOptio
 		opt.MaxVisit = DefaultSearchVisits
 	}
 	type dir struct {
-		id ID
-		p  Path
+		id    ID
+		p     Path
+		chain []ID // node IDs from below the root to id, for the access policy
 	}
 	var start ID
+	var chain []ID
 	if err := tr.view(ctx, func(x txn) error {
-		start, err = x.folder(p)
+		if start, err = x.folder(p); err != nil {
+			return err
+		}
+		chain, _, err = x.resolveChain(p)
 		return err
 	}); err != nil {
 		return res, fmt.Errorf("search %s: %w", p, err)
 	}
-	queue := []dir{{start, p}}
+	queue := []dir{{start, p, chain}}
 	for len(queue) > 0 && !res.Truncated {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -102,6 +108,14 @@ func (tr *Tree) Search(ctx context.Context, under, query string, opt SearchOptio
 					return errStop
 				}
 				res.Visited++
+				// Only what the principal may see (access policy), and
+				// nothing below what it may not.
+				cc := append(d.chain[:len(d.chain):len(d.chain)], id)
+				if err := x.may(cc, d.p, access.Read); errors.Is(err, ErrNotFound) {
+					return nil
+				} else if err != nil {
+					return err
+				}
 				n, err := x.node(id)
 				if err != nil {
 					return err
@@ -112,7 +126,7 @@ func (tr *Tree) Search(ctx context.Context, under, query string, opt SearchOptio
 				}
 				cp := d.p.Child(name)
 				if n.Kind == KindFolder {
-					queue = append(queue, dir{id, cp})
+					queue = append(queue, dir{id, cp, cc})
 				}
 				if strings.Contains(FoldName(name), q) {
 					i, err := x.info(id, n, cp)
