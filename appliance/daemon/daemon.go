@@ -24,6 +24,7 @@ import (
 	"tresor/appliance/datadir"
 	"tresor/appliance/gate"
 	"tresor/appliance/server"
+	"tresor/appliance/share"
 	"tresor/appliance/systemd"
 )
 
@@ -71,6 +72,9 @@ type App struct {
 
 	gateOnce sync.Once
 	gate     *gate.Gate
+
+	sharesOnce sync.Once
+	shares     *share.Service // see Shares
 }
 
 // Run runs the appliance until ctx ends (SIGTERM), then shuts down
