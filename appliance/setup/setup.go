@@ -165,6 +165,9 @@ type Admin struct {
 	Name         string    `json:"name"`
 	PasswordHash string    `json:"password_hash"`
 	Created      time.Time `json:"created"`
+	// SecondFactor is the admin's TOTP state, sealed under the master key
+	// (appliance/adminauth keeps it); empty until the admin enrols.
+	SecondFactor []byte `json:"second_factor,omitempty"`
 }
 
 var adminsBucket = []string{"appliance", "admins"}

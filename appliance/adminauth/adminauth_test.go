@@ -1,0 +1,212 @@
+package adminauth
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"tresor/appliance/audit"
+	"tresor/appliance/identity"
+	"tresor/appliance/password"
+	"tresor/appliance/setup"
+	"tresor/storage"
+	"tresor/storage/keys"
+	"tresor/storage/storagetest"
+)
+
+var cheap = password.Params{Time: 1, Memory: 1024, Threads: 1}
+
+const rootPW = "ein langes Admin-Passwort 7"
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newService(t *testing.T) (*Service, *audit.Log, *clock) {
+	t.Helper()
+	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
+	so.Meta.NoSync = true
+	p, _, err := storage.Create(storagetest.TempDisks(t, 3), []byte("correct horse battery staple"), so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	skey, vkey, _ := audit.GenerateKey("test")
+	signer, _ := note.NewSigner(skey)
+	log, err := audit.Open(p, "appliance", signer, vkey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := password.Hash([]byte(rootPW), cheap)
+	if err := setup.SaveAdmin(context.Background(), p, setup.Admin{Name: "root", PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	s, err := New(p, log, Options{Now: c.now, Params: cheap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, log, c
+}
+
+// enrol signs root in for the first time and enrols TOTP; it returns the
+// secret.
+func enrol(t *testing.T, s *Service, c *clock) string {
+	t.Helper()
+	ctx := context.Background()
+	p, err := s.SignIn(ctx, "root", rootPW, "", "192.0.2.7")
+	if err != nil || !p.Enrolling {
+		t.Fatalf("first sign-in = %+v, %v; want an enrolling principal", p, err)
+	}
+	if _, err := s.NewSession(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.BeginTOTP(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := identity.TOTPCode(e.Secret, c.now())
+	rec, err := s.ConfirmTOTP(ctx, p, code)
+	if err != nil || len(rec) != identity.RecoveryCodes || p.Enrolling {
+		t.Fatalf("ConfirmTOTP = %v, %v (enrolling %v)", rec, err, p.Enrolling)
+	}
+	return e.Secret
+}
+
+func TestSignIn(t *testing.T) {
+	s, log, c := newService(t)
+	ctx := context.Background()
+	// Unknown admin and wrong password: one answer.
+	_, e1 := s.SignIn(ctx, "nobody", rootPW, "", "192.0.2.7")
+	_, e2 := s.SignIn(ctx, "root", "falsch", "", "192.0.2.7")
+	if !errors.Is(e1, ErrAuthFailed) || !errors.Is(e2, ErrAuthFailed) || e1.Error() != e2.Error() {
+		t.Fatalf("unknown: %v; wrong: %v", e1, e2)
+	}
+	secret := enrol(t, s, c)
+	c.add(time.Minute)
+	if _, err := s.SignIn(ctx, "root", rootPW, "", "192.0.2.7"); !errors.Is(err, ErrSecondFactor) {
+		t.Fatalf("without a code: %v", err)
+	}
+	code, _ := identity.TOTPCode(secret, c.now())
+	p, err := s.SignIn(ctx, "root", rootPW, code, "192.0.2.7")
+	if err != nil || p.Enrolling || p.Name != "root" {
+		t.Fatalf("with a code: %+v, %v", p, err)
+	}
+	if _, err := s.SignIn(ctx, "root", rootPW, code, "192.0.2.7"); !errors.Is(err, ErrSecondFactor) {
+		t.Fatalf("replayed code: %v", err)
+	}
+	// The log holds the failures and the successes.
+	var ok, failed int
+	err = log.Entries(audit.Filter{}, func(e audit.Entry) error {
+		switch e.Action {
+		case audit.ActionLogin:
+			ok++
+		case audit.ActionLoginFailed:
+			failed++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok != 2 || failed != 4 {
+		t.Fatalf("log: %d sign-ins, %d failures; want 2, 4", ok, failed)
+	}
+}
+
+func TestLockout(t *testing.T) {
+	s, _, c := newService(t)
+	ctx := context.Background()
+	for range freeFailures {
+		if _, err := s.SignIn(ctx, "root", "falsch", "", "198.51.100.1"); !errors.Is(err, ErrAuthFailed) {
+			t.Fatal(err)
+		}
+	}
+	s.SignIn(ctx, "root", "falsch", "", "198.51.100.1")
+	// Now even the right password waits, from any address (name lock).
+	if _, err := s.SignIn(ctx, "root", rootPW, "", "203.0.113.9"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("locked: %v", err)
+	}
+	c.add(2 * time.Second)
+	if p, err := s.SignIn(ctx, "root", rootPW, "", "203.0.113.9"); err != nil || !p.Enrolling {
+		t.Fatalf("after the back-off: %v", err)
+	}
+}
+
+func TestSessions(t *testing.T) {
+	s, _, c := newService(t)
+	ctx := context.Background()
+	p, err := s.SignIn(ctx, "root", rootPW, "", "192.0.2.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.NewSession(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Resolve(ctx, tok)
+	if err != nil || got.Name != "root" || !got.Enrolling {
+		t.Fatalf("Resolve = %+v, %v", got, err)
+	}
+	// Enrolling through the resolved principal makes the session full.
+	e, _ := s.BeginTOTP(ctx, got)
+	code, _ := identity.TOTPCode(e.Secret, c.now())
+	if _, err := s.ConfirmTOTP(ctx, got, code); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Resolve(ctx, tok); err != nil || got.Enrolling {
+		t.Fatalf("after enrolment: %+v, %v", got, err)
+	}
+	// Idle expiry, with touches keeping it alive below the limit.
+	for range 4 {
+		c.add(IdleTimeout - time.Minute)
+		if _, err := s.Resolve(ctx, tok); err != nil {
+			t.Fatalf("active session expired: %v", err)
+		}
+	}
+	c.add(IdleTimeout + time.Second)
+	if _, err := s.Resolve(ctx, tok); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("idle session: %v", err)
+	}
+	// Absolute expiry and sign-out.
+	code2, _ := identity.TOTPCode(e.Secret, c.now())
+	p, err = s.SignIn(ctx, "root", rootPW, code2, "192.0.2.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ = s.NewSession(ctx, p)
+	end := c.now().Add(AbsoluteTimeout)
+	for !c.now().After(end) {
+		c.add(10 * time.Minute)
+		s.Resolve(ctx, tok)
+	}
+	if _, err := s.Resolve(ctx, tok); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("past the absolute timeout: %v", err)
+	}
+	code3, _ := identity.TOTPCode(e.Secret, c.now())
+	p, _ = s.SignIn(ctx, "root", rootPW, code3, "192.0.2.7")
+	tok, _ = s.NewSession(ctx, p)
+	if err := s.SignOut(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Resolve(ctx, tok); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("after sign-out: %v", err)
+	}
+	for _, bad := range []string{"", "x", tok + "x"} {
+		if _, err := s.Resolve(ctx, bad); !errors.Is(err, ErrNoSession) {
+			t.Fatalf("Resolve(%q) = %v", bad, err)
+		}
+	}
+}
