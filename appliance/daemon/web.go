@@ -21,6 +21,7 @@ func (a *App) webMux() http.Handler {
 		w.Header().Set("Content-Disposition", `attachment; filename="tresor-ca.crt"`)
 		_, _ = w.Write(a.tls.CAPEM)
 	})
+	a.davRoutes(mux)
 	a.shareWeb(mux)
 	if a.cfg.Web != nil {
 		a.cfg.Web(a, mux)
