@@ -1,6 +1,329 @@
 package daemon
 
-import "tresor/appliance/api"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"tresor/appliance/access"
+	"tresor/appliance/api"
+	"tresor/appliance/files"
+	"tresor/appliance/identity"
+	"tresor/appliance/tenant"
+)
+
+// Folder grants, groups and the access review on the control socket, all
+// inside a tenant (handleAsAccount): the account signed in is the subject
+// the access policy decides about; these handlers decide nothing
+// themselves. Paths are resolved through the account's own view of the
+// file tree, so a folder it may not see reads like one that does not
+// exist.
 
 // grantRoutes registers the control-socket routes of folder grants, groups and the access review.
-func (a *App) grantRoutes(m *api.Mux) {}
+func (a *App) grantRoutes(m *api.Mux) {
+	a.handleAsAccount(m, "POST /v1/t/grants/add", a.apiGrantAdd)
+	a.handleAsAccount(m, "POST /v1/t/grants/list", a.apiGrantList)
+	a.handleAsAccount(m, "POST /v1/t/grants/approve", a.apiGrantApprove)
+	a.handleAsAccount(m, "POST /v1/t/grants/revoke", a.apiGrantRevoke)
+	a.handleAsAccount(m, "POST /v1/t/grants/sensitive", a.apiGrantSensitive)
+	a.handleAsAccount(m, "POST /v1/t/groups/create", apiGroupCreate)
+	a.handleAsAccount(m, "POST /v1/t/groups/list", apiGroupList)
+	a.handleAsAccount(m, "POST /v1/t/groups/delete", apiGroupDelete)
+	a.handleAsAccount(m, "POST /v1/t/groups/add", apiGroupAdd)
+	a.handleAsAccount(m, "POST /v1/t/groups/remove", apiGroupRemove)
+}
+
+// clock is the App's clock (injected in tests), time.Now by default.
+func (a *App) clock() func() time.Time {
+	if a.now == nil {
+		return time.Now
+	}
+	return a.now
+}
+
+func (a *App) grantStore() *access.Store { return access.New(access.Options{Clock: a.clock()}) }
+
+// accessErr maps the errors of grants and groups to answers. Messages
+// name only what the caller gave, so "exists in another tenant" and
+// "does not exist" read the same.
+func accessErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, access.ErrDenied), errors.Is(err, files.ErrForbidden), errors.Is(err, access.ErrSameApprover):
+		return api.Errorf(http.StatusForbidden, "%v", err)
+	case errors.Is(err, access.ErrNoGrant), errors.Is(err, files.ErrNotFound), errors.Is(err, identity.ErrNoGroup):
+		return api.Errorf(http.StatusNotFound, "%v", err)
+	case errors.Is(err, access.ErrNotPending), errors.Is(err, identity.ErrGroupExists):
+		return api.Errorf(http.StatusConflict, "%v", err)
+	case errors.Is(err, access.ErrBadPerm), errors.Is(err, access.ErrBadGrantee), errors.Is(err, access.ErrBadExpiry),
+		errors.Is(err, files.ErrBadPath), errors.Is(err, files.ErrBadName), errors.Is(err, files.ErrNotDir):
+		return api.Errorf(http.StatusBadRequest, "%v", err)
+	}
+	return accountErr(err)
+}
+
+// GrantView is a grant as the access review shows it.
+type GrantView struct {
+	access.Grant
+	State string `json:"state"` // active, pending (four-eyes)
+}
+
+func grantView(g access.Grant, now time.Time) GrantView {
+	return GrantView{Grant: g, State: g.State(now)}
+}
+
+// GrantAddRequest grants To (user:NAME or group:NAME) Perms
+// ("read,write") on the folder at Path, until Expires ("30d",
+// "2027-01-31"; empty: no expiry).
+type GrantAddRequest struct {
+	Auth    TenantAuth `json:"auth"`
+	Path    string     `json:"path"`
+	To      string     `json:"to"`
+	Perms   string     `json:"perms"`
+	Expires string     `json:"expires,omitempty"`
+}
+
+// subjectTree returns the signed-in account as the policy's subject and
+// its view of the file tree.
+func (a *App) subjectTree(t *tenant.Tenant, p *identity.Principal) (access.Subject, *files.Tree, error) {
+	s, err := identity.Subject(t, p)
+	if err != nil {
+		return access.Subject{}, nil, accountErr(err)
+	}
+	return s, files.New(t, p, files.WithClock(a.clock())), nil
+}
+
+// folderObject resolves path to a folder the account may see.
+func folderObject(ctx context.Context, tree *files.Tree, path string) (access.Object, error) {
+	info, obj, err := tree.Check(ctx, path, access.Read)
+	if err != nil {
+		return access.Object{}, err
+	}
+	if !info.IsDir() {
+		return access.Object{}, api.Errorf(http.StatusBadRequest, "%s is a file: grants are on folders", obj.Path)
+	}
+	return obj, nil
+}
+
+func (a *App) apiGrantAdd(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req GrantAddRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	perms, err := access.ParsePerm(req.Perms)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	kind, name, err := access.ParseGrantee(req.To)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	st := a.grantStore()
+	expires, err := access.ParseExpiry(req.Expires, st.Now())
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	s, tree, err := a.subjectTree(t, p)
+	if err != nil {
+		return nil, err
+	}
+	folder, err := folderObject(ctx, tree, req.Path)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	to, err := ts.accounts.Grantee(ctx, t, p, kind, name)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	g, err := st.Add(ctx, t, s, access.Request{Folder: folder, To: to, Perms: perms, Expires: expires})
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	return grantView(g, st.Now()), nil
+}
+
+// GrantListRequest asks for the access review, all of it or (Path) of a
+// folder and below.
+type GrantListRequest struct {
+	Auth TenantAuth `json:"auth"`
+	Path string     `json:"path,omitempty"`
+}
+
+func (a *App) apiGrantList(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req GrantListRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	s, tree, err := a.subjectTree(t, p)
+	if err != nil {
+		return nil, err
+	}
+	var under *access.Object
+	if req.Path != "" {
+		o, err := folderObject(ctx, tree, req.Path)
+		if err != nil {
+			return nil, accessErr(err)
+		}
+		under = &o
+	}
+	st := a.grantStore()
+	list, err := st.List(ctx, t, s, tree, under)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	now := st.Now()
+	out := make([]GrantView, 0, len(list))
+	for _, g := range list {
+		out = append(out, grantView(g, now))
+	}
+	return out, nil
+}
+
+// GrantIDRequest names a grant by its ID.
+type GrantIDRequest struct {
+	Auth TenantAuth `json:"auth"`
+	ID   string     `json:"id"`
+}
+
+func (a *App) apiGrantApprove(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req GrantIDRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	s, _, err := a.subjectTree(t, p)
+	if err != nil {
+		return nil, err
+	}
+	st := a.grantStore()
+	g, err := st.Approve(ctx, t, s, req.ID)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	return grantView(g, st.Now()), nil
+}
+
+func (a *App) apiGrantRevoke(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req GrantIDRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	s, tree, err := a.subjectTree(t, p)
+	if err != nil {
+		return nil, err
+	}
+	st := a.grantStore()
+	g, err := st.Revoke(ctx, t, s, tree, req.ID)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	return grantView(g, st.Now()), nil
+}
+
+// GrantSensitiveRequest marks the folder at Path sensitive (four-eyes),
+// or with Off removes the mark.
+type GrantSensitiveRequest struct {
+	Auth TenantAuth `json:"auth"`
+	Path string     `json:"path"`
+	Off  bool       `json:"off,omitempty"`
+}
+
+// SensitiveView says whether a folder is marked sensitive now.
+type SensitiveView struct {
+	Path      string `json:"path"`
+	Sensitive bool   `json:"sensitive"`
+}
+
+func (a *App) apiGrantSensitive(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req GrantSensitiveRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	s, tree, err := a.subjectTree(t, p)
+	if err != nil {
+		return nil, err
+	}
+	folder, err := folderObject(ctx, tree, req.Path)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	if err := a.grantStore().SetSensitive(ctx, t, s, folder, !req.Off); err != nil {
+		return nil, accessErr(err)
+	}
+	return SensitiveView{Path: folder.Path, Sensitive: !req.Off}, nil
+}
+
+// GroupRequest names a group.
+type GroupRequest struct {
+	Auth TenantAuth `json:"auth"`
+	Name string     `json:"name"`
+}
+
+// GroupMemberRequest adds an account to a group or removes it.
+type GroupMemberRequest struct {
+	Auth    TenantAuth `json:"auth"`
+	Group   string     `json:"group"`
+	Account string     `json:"account"`
+}
+
+func apiGroupCreate(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req GroupRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	g, err := ts.accounts.CreateGroup(ctx, t, p, req.Name)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	return g, nil
+}
+
+func apiGroupDelete(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req GroupRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	g, err := ts.accounts.DeleteGroup(ctx, t, p, req.Name)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	return g, nil
+}
+
+func apiGroupList(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req AccountRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	list, err := ts.accounts.ListGroups(t, p)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	return list, nil
+}
+
+func apiGroupAdd(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req GroupMemberRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	g, err := ts.accounts.AddMember(ctx, t, p, req.Group, req.Account)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	return g, nil
+}
+
+func apiGroupRemove(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req GroupMemberRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	g, err := ts.accounts.RemoveMember(ctx, t, p, req.Group, req.Account)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	return g, nil
+}
