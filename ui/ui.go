@@ -11,12 +11,14 @@ import (
 
 	"tresor/ui/assets"
 	"tresor/ui/layout"
+	"tresor/ui/signin"
 	"tresor/ui/wizard"
 )
 
 // App is what the interface needs of the running appliance.
 type App interface {
 	wizard.Backend
+	signin.Backend
 	// SetupFile is where the wizard keeps its progress (DATA/setup.json).
 	SetupFile() string
 }
@@ -46,4 +48,5 @@ func Mount(app App, mux *http.ServeMux, opt Options) {
 		DevDiskDir:   opt.DevDisks,
 		Log:          opt.Log,
 	}).Mount(mux)
+	signin.New(app, signin.Options{Log: opt.Log}).Mount(mux)
 }

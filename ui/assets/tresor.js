@@ -106,3 +106,96 @@ document.addEventListener("submit", function (ev) {
     form.querySelector("button[type=submit]").disabled = false;
   });
 });
+
+// Passkeys (ui/signin): [data-webauthn] elements run a WebAuthn ceremony.
+// The server hands out the options as JSON with binary fields in base64url
+// and takes the answer back the same way.
+(function () {
+  if (!window.PublicKeyCredential || !navigator.credentials) { return; }
+  function bytes(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) { s += "="; }
+    var b = atob(s), out = new Uint8Array(b.length);
+    for (var i = 0; i < b.length; i++) { out[i] = b.charCodeAt(i); }
+    return out.buffer;
+  }
+  function b64url(buf) {
+    var b = new Uint8Array(buf), s = "";
+    for (var i = 0; i < b.length; i++) { s += String.fromCharCode(b[i]); }
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function post(url, csrf, body) {
+    var h = { "Content-Type": "application/json" };
+    if (csrf) { h["X-CSRF-Token"] = csrf; }
+    return fetch(url, { method: "POST", headers: h, credentials: "same-origin", body: body ? JSON.stringify(body) : "{}" })
+      .then(function (r) {
+        return r.json().then(function (j) {
+          if (!r.ok) { throw new Error(j.error || r.statusText); }
+          return j;
+        });
+      });
+  }
+  function creds(list) {
+    return (list || []).map(function (c) { return { type: c.type, id: bytes(c.id), transports: c.transports }; });
+  }
+  function encode(c) {
+    var r = c.response, out = { id: c.id, rawId: b64url(c.rawId), type: c.type, response: { clientDataJSON: b64url(r.clientDataJSON) } };
+    if (r.attestationObject) {
+      out.response.attestationObject = b64url(r.attestationObject);
+      if (r.getTransports) { out.response.transports = r.getTransports(); }
+    }
+    if (r.authenticatorData) {
+      out.response.authenticatorData = b64url(r.authenticatorData);
+      out.response.signature = b64url(r.signature);
+      if (r.userHandle) { out.response.userHandle = b64url(r.userHandle); }
+    }
+    return out;
+  }
+  function fail(el, err) {
+    var p = el.querySelector("#webauthn-error");
+    if (p) {
+      p.textContent = (err && err.message && err.name === "Error" ? err.message : el.getAttribute("data-error"));
+      p.hidden = false;
+    }
+  }
+  document.querySelectorAll("[data-webauthn=signin]").forEach(function (el) {
+    var btn = el.querySelector("#webauthn-signin");
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      btn.disabled = true;
+      post(el.getAttribute("data-begin")).then(function (o) {
+        o.challenge = bytes(o.challenge);
+        o.allowCredentials = creds(o.allowCredentials);
+        return navigator.credentials.get({ publicKey: o });
+      }).then(function (c) {
+        return post(el.getAttribute("data-finish"), "", encode(c));
+      }).then(function (j) {
+        window.location.assign(j.next);
+      }).catch(function (err) {
+        btn.disabled = false;
+        fail(el, err);
+      });
+    });
+  });
+  document.querySelectorAll("form[data-webauthn=register]").forEach(function (form) {
+    var btn = form.querySelector("#webauthn-register"), csrf = form.getAttribute("data-csrf");
+    btn.disabled = false;
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      btn.disabled = true;
+      post(form.getAttribute("data-begin"), csrf).then(function (o) {
+        o.challenge = bytes(o.challenge);
+        o.user.id = bytes(o.user.id);
+        o.excludeCredentials = creds(o.excludeCredentials);
+        return navigator.credentials.create({ publicKey: o });
+      }).then(function (c) {
+        return post(form.getAttribute("data-finish"), csrf, { label: form.elements.label.value, credential: encode(c) });
+      }).then(function (j) {
+        window.location.assign(j.next);
+      }).catch(function (err) {
+        btn.disabled = false;
+        fail(form, err);
+      });
+    });
+  });
+})();
