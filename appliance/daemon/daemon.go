@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"tresor/appliance/adminauth"
 	"tresor/appliance/api"
 	"tresor/appliance/certs"
 	"tresor/appliance/datadir"
@@ -75,6 +76,10 @@ type App struct {
 
 	sharesOnce sync.Once
 	shares     *share.Service // see Shares
+
+	consoleMu  sync.Mutex
+	console    *adminauth.Service
+	consoleFor *storageState // the storage the console service was made for
 }
 
 // Run runs the appliance until ctx ends (SIGTERM), then shuts down

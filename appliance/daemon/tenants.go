@@ -135,6 +135,11 @@ func tenantErr(err error) error {
 }
 
 func (a *App) apiTenantList(ctx context.Context, _ json.RawMessage) (any, error) {
+	return a.TenantList()
+}
+
+// TenantList lists the tenants as the appliance admin sees them.
+func (a *App) TenantList() ([]TenantView, error) {
 	ts, err := a.tenants()
 	if err != nil {
 		return nil, err
@@ -163,31 +168,36 @@ type TenantCreateRequest struct {
 }
 
 func (a *App) apiTenantCreate(ctx context.Context, body json.RawMessage) (any, error) {
-	ts, err := a.tenants()
-	if err != nil {
-		return nil, err
-	}
 	var req TenantCreateRequest
 	if err := api.Decode(body, &req); err != nil {
 		return nil, err
 	}
+	return a.TenantCreate(ctx, socketAdmin, req)
+}
+
+// TenantCreate makes a tenant and its first admin, as the appliance admin by.
+func (a *App) TenantCreate(ctx context.Context, by audit.Actor, req TenantCreateRequest) (TenantView, error) {
+	ts, err := a.tenants()
+	if err != nil {
+		return TenantView{}, err
+	}
 	if req.Admin == "" || req.AdminPassword == "" {
-		return nil, api.Errorf(http.StatusBadRequest, "a tenant needs its first admin: give --admin and --admin-password-file")
+		return TenantView{}, api.Errorf(http.StatusBadRequest, "a tenant needs its first admin: give --admin and --admin-password-file")
 	}
 	twoFactor := req.RequireTwoFactor == nil || *req.RequireTwoFactor
 	settings := tenant.Defaults()
 	settings.TwoFactorRequired = twoFactor
-	info, err := ts.reg.Create(ctx, socketAdmin, tenant.Spec{Slug: req.Slug, Name: req.Name, Quota: req.Quota, Settings: &settings},
+	info, err := ts.reg.Create(ctx, by, tenant.Spec{Slug: req.Slug, Name: req.Name, Quota: req.Quota, Settings: &settings},
 		func(ctx context.Context, t *tenant.Tenant) error {
-			_, err := ts.accounts.Bootstrap(ctx, t, socketAdmin, identity.NewAccount{
+			_, err := ts.accounts.Bootstrap(ctx, t, by, identity.NewAccount{
 				Name: req.Admin, Password: []byte(req.AdminPassword), RequireTwoFactor: twoFactor,
 			})
 			return err
 		})
 	if err != nil {
-		return nil, tenantErr(err)
+		return TenantView{}, tenantErr(err)
 	}
-	a.log.Info("tenant created", "tenant", info.Slug, "two_factor_required", twoFactor)
+	a.log.Info("tenant created", "tenant", info.Slug, "two_factor_required", twoFactor, "by", by.Name)
 	return ts.view(info), nil
 }
 
@@ -197,29 +207,45 @@ type TenantRequest struct {
 }
 
 func (a *App) apiTenantSuspend(ctx context.Context, body json.RawMessage) (any, error) {
-	return a.tenantChange(ctx, body, func(ts *tenantsState, slug string) (tenant.Info, error) {
-		return ts.reg.Suspend(ctx, socketAdmin, slug)
-	})
-}
-
-func (a *App) apiTenantResume(ctx context.Context, body json.RawMessage) (any, error) {
-	return a.tenantChange(ctx, body, func(ts *tenantsState, slug string) (tenant.Info, error) {
-		return ts.reg.Resume(ctx, socketAdmin, slug)
-	})
-}
-
-func (a *App) tenantChange(ctx context.Context, body json.RawMessage, change func(*tenantsState, string) (tenant.Info, error)) (any, error) {
-	ts, err := a.tenants()
-	if err != nil {
-		return nil, err
-	}
 	var req TenantRequest
 	if err := api.Decode(body, &req); err != nil {
 		return nil, err
 	}
-	info, err := change(ts, req.Slug)
+	return a.TenantSuspend(ctx, socketAdmin, req.Slug)
+}
+
+func (a *App) apiTenantResume(ctx context.Context, body json.RawMessage) (any, error) {
+	var req TenantRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	return a.TenantResume(ctx, socketAdmin, req.Slug)
+}
+
+// TenantSuspend suspends a tenant: it refuses every sign-in and request
+// until resumed; its data stays.
+func (a *App) TenantSuspend(ctx context.Context, by audit.Actor, slug string) (TenantView, error) {
+	return a.tenantChange(func(ts *tenantsState) (tenant.Info, error) { return ts.reg.Suspend(ctx, by, slug) })
+}
+
+// TenantResume lets a suspended tenant serve again.
+func (a *App) TenantResume(ctx context.Context, by audit.Actor, slug string) (TenantView, error) {
+	return a.tenantChange(func(ts *tenantsState) (tenant.Info, error) { return ts.reg.Resume(ctx, by, slug) })
+}
+
+// TenantSetQuota sets a tenant's quota in bytes (0: none).
+func (a *App) TenantSetQuota(ctx context.Context, by audit.Actor, slug string, quota int64) (TenantView, error) {
+	return a.tenantChange(func(ts *tenantsState) (tenant.Info, error) { return ts.reg.SetQuota(ctx, by, slug, quota) })
+}
+
+func (a *App) tenantChange(change func(*tenantsState) (tenant.Info, error)) (TenantView, error) {
+	ts, err := a.tenants()
 	if err != nil {
-		return nil, tenantErr(err)
+		return TenantView{}, err
+	}
+	info, err := change(ts)
+	if err != nil {
+		return TenantView{}, tenantErr(err)
 	}
 	return ts.view(info), nil
 }
@@ -231,19 +257,11 @@ type TenantQuotaRequest struct {
 }
 
 func (a *App) apiTenantQuota(ctx context.Context, body json.RawMessage) (any, error) {
-	ts, err := a.tenants()
-	if err != nil {
-		return nil, err
-	}
 	var req TenantQuotaRequest
 	if err := api.Decode(body, &req); err != nil {
 		return nil, err
 	}
-	info, err := ts.reg.SetQuota(ctx, socketAdmin, req.Slug, req.Quota)
-	if err != nil {
-		return nil, tenantErr(err)
-	}
-	return ts.view(info), nil
+	return a.TenantSetQuota(ctx, socketAdmin, req.Slug, req.Quota)
 }
 
 // TenantDeleteRequest deletes a tenant; Confirm must repeat the slug.
@@ -253,25 +271,33 @@ type TenantDeleteRequest struct {
 }
 
 func (a *App) apiTenantDelete(ctx context.Context, body json.RawMessage) (any, error) {
-	ts, err := a.tenants()
-	if err != nil {
-		return nil, err
-	}
 	var req TenantDeleteRequest
 	if err := api.Decode(body, &req); err != nil {
 		return nil, err
 	}
-	if req.Confirm != req.Slug || req.Slug == "" {
-		return nil, api.Errorf(http.StatusBadRequest, "refusing to delete tenant %q: deletion destroys its key and every file; repeat its slug with --confirm", req.Slug)
+	if err := a.TenantDelete(ctx, socketAdmin, req.Slug, req.Confirm); err != nil {
+		return nil, err
 	}
-	// The deletion runs to its end even if the CLI goes away: a half-done
+	return map[string]string{"deleted": req.Slug}, nil
+}
+
+// TenantDelete crypto-shreds a tenant; confirm must repeat its slug.
+func (a *App) TenantDelete(ctx context.Context, by audit.Actor, slug, confirm string) error {
+	ts, err := a.tenants()
+	if err != nil {
+		return err
+	}
+	if confirm != slug || slug == "" {
+		return api.Errorf(http.StatusBadRequest, "refusing to delete tenant %q: deletion destroys its key and every file; repeat its slug to confirm", slug)
+	}
+	// The deletion runs to its end even if the caller goes away: a half-done
 	// one is finished anyway at the next start, but there is no reason to
 	// leave it half done.
-	if err := ts.reg.Delete(context.WithoutCancel(ctx), socketAdmin, req.Slug); err != nil {
-		return nil, tenantErr(err)
+	if err := ts.reg.Delete(context.WithoutCancel(ctx), by, slug); err != nil {
+		return tenantErr(err)
 	}
-	a.log.Info("tenant deleted", "tenant", req.Slug)
-	return map[string]string{"deleted": req.Slug}, nil
+	a.log.Info("tenant deleted", "tenant", slug, "by", by.Name)
+	return nil
 }
 
 // TenantAuth signs a command inside a tenant in as one of its accounts,
