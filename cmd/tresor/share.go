@@ -1,0 +1,133 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"tresor/appliance/daemon"
+	"tresor/appliance/share"
+)
+
+// tresor share create|list|revoke: share links, as a tenant account
+// (--tenant T --as NAME --password-file F). The link itself is opened in a
+// browser at /s/<token>; scripts fetch /s/<token>/download with the link
+// password as the Basic-auth password.
+
+func init() {
+	var acc asAccount
+	var mode, linkPWFile, expires, note string
+	var maxDownloads int
+	register(&command{
+		name:  "share create",
+		args:  "PATH [--mode read|write|drop] [--link-password-file F] [--expires 7d] [--max-downloads N] [--note TEXT]",
+		short: "make a share link to a file or folder of the tenant (prints the URL; the token is shown only now)",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
+			acc.flags(fs)
+			fs.StringVar(&mode, "mode", "read", "read (download), write (download and upload) or drop (upload only; the recipient sees nothing)")
+			fs.StringVar(&linkPWFile, "link-password-file", "", "file holding the link password the recipient must give")
+			fs.StringVar(&expires, "expires", "", "lifetime of the link, e.g. 7d, 12h, 90m (the tenant's policy may require one)")
+			fs.IntVar(&maxDownloads, "max-downloads", 0, "downloads allowed (a file or a zip of the folder counts one); 0: no limit")
+			fs.StringVar(&note, "note", "", "a note shown to the recipient")
+		},
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 1 {
+				return usagef("share create needs the PATH of a file or folder in the tenant")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			req := daemon.ShareCreateRequest{Auth: auth, Path: args[0], Mode: mode, Expires: expires, MaxDownloads: maxDownloads, Note: note}
+			if linkPWFile != "" {
+				pw, err := readSecretFile("link-password-file", linkPWFile)
+				if err != nil {
+					return err
+				}
+				req.Password = string(pw)
+			}
+			var out daemon.ShareCreated
+			if err := call(c, "POST", "/v1/t/shares/create", req, &out); err != nil {
+				return err
+			}
+			return c.print(struct {
+				URL   string `json:"url"`
+				Token string `json:"token"`
+			}{out.URL, out.Token}, func(w io.Writer) {
+				fmt.Fprintln(w, out.URL)
+			})
+		},
+	})
+	register(&command{
+		name:  "share list",
+		short: "list the share links the --as account may manage (tenant admins: all of the tenant's)",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) { acc.flags(fs) },
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 0 {
+				return usagef("share list takes no arguments")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			var list []share.Link
+			if err := call(c, "POST", "/v1/t/shares/list", daemon.AccountRequest{Auth: auth}, &list); err != nil {
+				return err
+			}
+			return c.print(list, func(w io.Writer) {
+				saysAs(w, auth)
+				fmt.Fprintf(w, "%-16s %-5s %-16s %-9s %-10s %-10s %s\n", "ID", "MODE", "EXPIRES", "PASSWORD", "DOWNLOADS", "CREATOR", "TARGET")
+				for _, l := range list {
+					exp := "never"
+					if !l.Expires.IsZero() {
+						exp = l.Expires.Local().Format("2006-01-02 15:04")
+					}
+					dl := fmt.Sprint(l.Downloads)
+					if l.MaxDownloads > 0 {
+						dl += fmt.Sprintf("/%d", l.MaxDownloads)
+					}
+					pw := "no"
+					if l.Password {
+						pw = "yes"
+					}
+					target := l.Path
+					if l.TargetGone {
+						target = "(deleted: the link does not work)"
+					}
+					var notes []string
+					if l.ExpiryNotice {
+						notes = append(notes, "expires soon")
+					}
+					if len(notes) > 0 {
+						target += "  [" + strings.Join(notes, ", ") + "]"
+					}
+					fmt.Fprintf(w, "%-16s %-5s %-16s %-9s %-10s %-10s %s\n", l.ID, l.Mode, exp, pw, dl, l.Creator, target)
+				}
+			})
+		},
+	})
+	register(&command{
+		name:  "share revoke",
+		args:  "ID",
+		short: "revoke a share link at once (its URL answers 404 from now on)",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) { acc.flags(fs) },
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 1 {
+				return usagef("share revoke needs the link's ID (see share list)")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			var out map[string]string
+			if err := call(c, "POST", "/v1/t/shares/revoke", daemon.ShareRevokeRequest{Auth: auth, ID: args[0]}, &out); err != nil {
+				return err
+			}
+			return c.print(out, func(w io.Writer) {
+				saysAs(w, auth)
+				fmt.Fprintf(w, "Share link %s revoked.\n", args[0])
+			})
+		},
+	})
+}
