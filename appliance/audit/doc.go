@@ -49,6 +49,10 @@
 // Every checkpoint is kept. Copies of checkpoints outside the appliance
 // (backups, syslog, a second appliance) are what reveal a deleted tail
 // together with its checkpoints: pass them to [Log.Verify].
+// [FormatSyslog] and [SendSyslog] ship checkpoints to an external syslog
+// server as RFC 5424 messages (UDP, or TCP and TLS with octet counting);
+// [Log.CheckpointsAfter] lists what was not shipped yet and
+// [ParseSyslogCheckpoint] takes the note back out of a received message.
 //
 // # Verification
 //
@@ -81,7 +85,9 @@
 //
 // [Log.Prune] deletes the bodies of entries older than a cutoff once a
 // checkpoint covers them, keeping their leaf hashes and every checkpoint, so
-// the tree still verifies; it logs that it did.
+// the tree still verifies; it logs that it did. A log's retention in days
+// is stored with it ([Log.SetRetentionDays], recorded in the same
+// transaction; 0 keeps everything) and [Log.PruneExpired] applies it.
 //
 // # Vocabulary
 //
