@@ -8,6 +8,10 @@ packages=(
   openssl     # TLS checks from a second implementation
   ca-certificates
   chromium    # headless browser for the web interface tests (ui/)
+  litmus      # WebDAV conformance suite (cmd/tresor dav e2e)
+  rclone      # WebDAV client in e2e tests
+  apache2     # mod_dav as the WebDAV benchmark baseline (scripts/bench-dav.sh)
+  davfs2      # WebDAV mount in e2e tests (where FUSE is available)
 )
 
 missing=()
