@@ -41,7 +41,7 @@
 // again.
 //
 // The login page answers an unknown name and a wrong password with the
-// same message after at least failFloor, so neither the page nor its
+// same message after at least DefaultFailFloor, so neither the page nor its
 // timing tells whether an account exists. The "next" parameter is
 // followed only to a path inside the same tenant (SafeNext). The public
 // POSTs, which no session protects, pass Go's cross-origin protection
@@ -81,6 +81,9 @@ type Options struct {
 	Log *slog.Logger
 	// Now is injected for tests; nil means time.Now.
 	Now func() time.Time
+	// FailFloor is the least time a refused password takes to answer;
+	// zero means DefaultFailFloor. Tests and fuzzing use less.
+	FailFloor time.Duration
 }
 
 // Handler serves the sign-in and account pages. Safe for concurrent use.
@@ -88,6 +91,7 @@ type Handler struct {
 	b     Backend
 	log   *slog.Logger
 	now   func() time.Time
+	floor time.Duration
 	cross *http.CrossOriginProtection
 
 	mu      sync.Mutex
@@ -106,10 +110,10 @@ type pending struct {
 // password, so only a flood of correct sign-ins could reach it.
 const maxPending = 10000
 
-// failFloor is the least time a refused password takes to answer: above
-// the slowest honest check (argon2id, ~250 ms on the appliance), so
+// DefaultFailFloor is the least time a refused password takes to answer:
+// above the slowest honest check (argon2id, ~250 ms on the appliance), so
 // refusals cannot be told apart by their duration.
-const failFloor = 400 * time.Millisecond
+const DefaultFailFloor = 400 * time.Millisecond
 
 // maxForm bounds a form's body; sign-in forms are tiny.
 const maxForm = 64 << 10
@@ -122,6 +126,10 @@ func New(b Backend, opt Options) *Handler {
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	h.floor = opt.FailFloor
+	if h.floor <= 0 {
+		h.floor = DefaultFailFloor
 	}
 	return h
 }
@@ -267,9 +275,9 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, q *gate.R
 	return true
 }
 
-// pad makes a refusal take at least failFloor since start.
-func pad(ctx context.Context, start time.Time) {
-	t := time.NewTimer(failFloor - time.Since(start))
+// pad makes a refusal take at least floor since start.
+func pad(ctx context.Context, start time.Time, floor time.Duration) {
+	t := time.NewTimer(floor - time.Since(start))
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -279,8 +287,11 @@ func pad(ctx context.Context, start time.Time) {
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, q *gate.Request) {
 	v := loginView{F: frame(r, q, "login.title"), Next: SafeNext(q.Tenant.Slug(), r.URL.Query().Get("next"))}
-	if r.URL.Query().Get("changed") == "1" {
+	switch {
+	case r.URL.Query().Get("changed") == "1":
 		v.Notice = v.F.Lang.T("login.password_changed")
+	case r.URL.Query().Get("expired") == "1":
+		v.Error = v.F.Lang.T("login.expired")
 	}
 	render(w, r, http.StatusOK, v.page())
 }
@@ -309,7 +320,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, q *gate.Request)
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
-	pad(r.Context(), start)
+	pad(r.Context(), start, h.floor)
 	status := http.StatusUnauthorized
 	switch {
 	case errors.Is(err, identity.ErrLocked):
