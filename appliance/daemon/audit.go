@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -85,6 +86,9 @@ func (a *App) openAuditLocked(ctx context.Context, st *storageState) error {
 	go st.audit.RunCheckpointer(ctx, time.Minute, func(err error) {
 		a.log.Error("audit checkpoint failed", "log", "appliance", "err", err)
 	})
+	// Checkpoints leave the box too, when the admin set a target
+	// (auditship.go).
+	go a.runShipper(ctx, st)
 	return nil
 }
 
@@ -130,20 +134,42 @@ func (a *App) apiAuditExport(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	var f audit.Filter
-	if v := r.URL.Query().Get("from"); v != "" {
-		if f.From, err = time.Parse(time.RFC3339, v); err != nil {
+	q := r.URL.Query()
+	var from, to time.Time
+	if v := q.Get("from"); v != "" {
+		if from, err = time.Parse(time.RFC3339, v); err != nil {
 			api.WriteError(w, api.Errorf(http.StatusBadRequest, "from: %v", err))
 			return
 		}
 	}
-	if v := r.URL.Query().Get("to"); v != "" {
-		if f.To, err = time.Parse(time.RFC3339, v); err != nil {
+	if v := q.Get("to"); v != "" {
+		if to, err = time.Parse(time.RFC3339, v); err != nil {
 			api.WriteError(w, api.Errorf(http.StatusBadRequest, "to: %v", err))
 			return
 		}
 	}
-	if err := a.logAdmin(r.Context(), st, adminEntry(audit.ActionAuditExport, "", map[string]string{"log": "appliance"})); err != nil {
+	var actions []string
+	if v := q.Get("action"); v != "" {
+		actions = strings.Split(v, ",")
+	}
+	f, err := exportFilter(from, to, q.Get("actor"), actions, q.Get("path"))
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	// The appliance log's entries about one tenant (what its auditors may
+	// be given).
+	f.Tenant = q.Get("tenant")
+	format := q.Get("format")
+	if format == "" {
+		format = "jsonl"
+	}
+	details := filterDetails(format, f)
+	details["log"] = "appliance"
+	if f.Tenant != "" {
+		details["tenant"] = f.Tenant
+	}
+	if err := a.logAdmin(r.Context(), st, adminEntry(audit.ActionAuditExport, f.Tenant, details)); err != nil {
 		api.WriteError(w, err)
 		return
 	}

@@ -259,6 +259,13 @@ func (a *App) runRetention(ctx context.Context, st *storageState, progress sched
 		if rep.Versions+rep.Trash > 0 {
 			a.log.Info("retention applied", "tenant", info.Slug, "versions", rep.Versions, "trash", rep.Trash, "objects", rep.Objects, "bytes", rep.Bytes)
 		}
+		// The tenant's audit retention: entry bodies go, hashes and
+		// checkpoints stay (audit.Log.PruneExpired logs what it pruned).
+		if n, err := t.Audit().PruneExpired(ctx, a.now()); err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: audit retention: %w", info.Slug, err))
+		} else if n > 0 {
+			a.log.Info("audit retention applied", "tenant", info.Slug, "entries", n)
+		}
 	}
 	progress(int64(len(list)), int64(len(list)), "done")
 	return errors.Join(errs...)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"tresor/appliance/api"
@@ -30,6 +32,13 @@ type TenantAuditExportRequest struct {
 	Format string     `json:"format,omitempty"`
 	From   time.Time  `json:"from,omitzero"`
 	To     time.Time  `json:"to,omitzero"`
+	// Actor, Actions and Path narrow the export further: entries by this
+	// account (name or ID), with any of these actions, about this path or
+	// anything below it. The JSON lines export still verifies: it carries
+	// the proofs of the entries it holds.
+	Actor   string   `json:"actor,omitempty"`
+	Actions []string `json:"actions,omitempty"`
+	Path    string   `json:"path,omitempty"`
 }
 
 // TenantAuditVerifyRequest verifies the tenant's log in place.
@@ -40,6 +49,133 @@ type TenantAuditVerifyRequest struct {
 func (a *App) tenantAuditRoutes(m *api.Mux) {
 	a.handleAsAccountHTTP(m, "POST /v1/t/audit/export", a.apiTenantAuditExport)
 	a.handleAsAccount(m, "POST /v1/t/audit/verify", apiTenantAuditVerify)
+	a.handleAsAccount(m, "POST /v1/t/audit/settings", apiTenantAuditSettings)
+	// The appliance admin's checkpoint shipping is registered here too:
+	// the audit routes are one family.
+	a.auditShipRoutes(m)
+}
+
+// exportFilter checks and builds an export's filter.
+func exportFilter(from, to time.Time, actor string, actions []string, path string) (audit.Filter, error) {
+	for _, a := range actions {
+		if !audit.KnownAction(a) {
+			return audit.Filter{}, api.Errorf(http.StatusBadRequest, "action %q: not in the vocabulary (tresor audit actions lists it)", clipArg(a))
+		}
+	}
+	if path != "" && !strings.HasPrefix(path, "/") {
+		return audit.Filter{}, api.Errorf(http.StatusBadRequest, "path %q: want an absolute path like /Mandanten/Müller", clipArg(path))
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return audit.Filter{}, api.Errorf(http.StatusBadRequest, "from %s is not before to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	return audit.Filter{From: from, To: to, Actor: actor, Actions: actions, PathPrefix: path}, nil
+}
+
+// filterDetails describe an export in its log entry.
+func filterDetails(format string, f audit.Filter) map[string]string {
+	d := map[string]string{"format": format}
+	if !f.From.IsZero() {
+		d["from"] = f.From.UTC().Format(time.RFC3339)
+	}
+	if !f.To.IsZero() {
+		d["to"] = f.To.UTC().Format(time.RFC3339)
+	}
+	if f.Actor != "" {
+		d["actor"] = f.Actor
+	}
+	if len(f.Actions) > 0 {
+		d["actions"] = strings.Join(f.Actions, ",")
+	}
+	if f.PathPrefix != "" {
+		d["path"] = f.PathPrefix
+	}
+	return d
+}
+
+func clipArg(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
+// TenantAuditSettingsRequest reads, and with Log or RetentionDays set
+// changes, the tenant's logging settings: which optional events are
+// logged (Prüfschritt 4) and how many days entries are kept (0: for
+// ever). Admins change them; admins and auditors read them.
+type TenantAuditSettingsRequest struct {
+	Auth          TenantAuth `json:"auth"`
+	Log           *[]string  `json:"log,omitempty"`
+	RetentionDays *int       `json:"retention_days,omitempty"`
+}
+
+// AuditSettingsView is the tenant's logging settings.
+type AuditSettingsView struct {
+	Optional      []string `json:"optional"`       // optional events logged
+	Available     []string `json:"available"`      // every optional event there is
+	RetentionDays int      `json:"retention_days"` // 0: entries are kept for ever
+}
+
+func apiTenantAuditSettings(ctx context.Context, _ *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req TenantAuditSettingsRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	change := req.Log != nil || req.RetentionDays != nil
+	if change {
+		if p.AppPassword() != "" || p.Account().Role != identity.RoleAdmin {
+			_ = t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionAuditSettings, Outcome: audit.OutcomeDenied})
+			return nil, api.Errorf(http.StatusForbidden, "only the tenant's admins change its logging settings")
+		}
+	} else if err := mayReadAudit(ctx, t, p, audit.ActionAuditSettings); err != nil {
+		return nil, err
+	}
+	if req.RetentionDays != nil {
+		if err := audit.CheckRetentionDays(*req.RetentionDays); err != nil {
+			return nil, api.Errorf(http.StatusBadRequest, "%v", err)
+		}
+	}
+	if req.Log != nil {
+		optional := slices.Clone(*req.Log)
+		if optional == nil {
+			optional = []string{}
+		}
+		_, err := t.UpdateSettings(ctx, p.Actor(), func(s *tenant.Settings) error {
+			s.Audit.Optional = optional
+			return nil
+		})
+		if errors.Is(err, tenant.ErrBadSettings) {
+			return nil, api.Errorf(http.StatusBadRequest, "--log: %v", err)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if req.RetentionDays != nil {
+		if _, err := t.Audit().SetRetentionDays(ctx, *req.RetentionDays, audit.Entry{Actor: p.Actor(), Tenant: t.Slug(),
+			Action: audit.ActionAuditSettings, Outcome: audit.OutcomeSuccess}); err != nil {
+			return nil, err
+		}
+	}
+	days, err := t.Audit().RetentionDays()
+	if err != nil {
+		return nil, err
+	}
+	// Settings as stored now: t was opened before a change above.
+	s := t.Settings()
+	if req.Log != nil {
+		s.Audit.Optional = *req.Log
+	}
+	v := AuditSettingsView{Optional: s.Audit.Optional, RetentionDays: days, Available: []string{}}
+	if v.Optional == nil {
+		v.Optional = []string{}
+	}
+	for _, a := range audit.Actions() {
+		if !audit.Mandatory(a) {
+			v.Available = append(v.Available, a)
+		}
+	}
+	return v, nil
 }
 
 // mayReadAudit lets the tenant's auditors and admins read its log,
@@ -114,14 +250,18 @@ func (a *App) apiTenantAuditExport(w http.ResponseWriter, r *http.Request, t *te
 		api.WriteError(w, err)
 		return
 	}
-	f := audit.Filter{From: req.From, To: req.To}
+	f, err := exportFilter(req.From, req.To, req.Actor, req.Actions, req.Path)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
 	format := req.Format
 	if format == "" {
 		format = "jsonl"
 	}
 	// Logged before the first byte leaves: an export is an access.
-	err := t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionAuditExport, Outcome: audit.OutcomeSuccess,
-		Details: map[string]string{"format": format}})
+	err = t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionAuditExport, Outcome: audit.OutcomeSuccess,
+		Details: filterDetails(format, f)})
 	if err != nil {
 		api.WriteError(w, err)
 		return
