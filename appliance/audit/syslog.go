@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strconv"
@@ -240,4 +241,63 @@ func (l *Log) CheckpointsAfter(size int64, fn func(Checkpoint) error) error {
 		}
 	}
 	return nil
+}
+
+// maxCheckpointFile bounds what ExtractCheckpoints reads.
+const maxCheckpointFile = 256 << 20
+
+// ExtractCheckpoints finds every checkpoint message in r (a syslog
+// server's file, a capture: anything holding FormatSyslog's messages) and
+// returns their notes, in the order found, the same note once. Newlines
+// a syslog server escaped as "#012" (rsyslog's default) are restored.
+// Lines between the messages are ignored.
+func ExtractCheckpoints(r io.Reader) ([][]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxCheckpointFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxCheckpointFile {
+		return nil, fmt.Errorf("checkpoint file larger than %d bytes", maxCheckpointFile)
+	}
+	data = bytes.ReplaceAll(data, []byte("#012"), []byte("\n"))
+	marker := []byte(" " + syslogMsgID + " [" + syslogSDID + " ")
+	var out [][]byte
+	seen := map[string]bool{}
+	for {
+		i := bytes.Index(data, marker)
+		if i < 0 {
+			return out, nil
+		}
+		msg := data[i:]
+		data = data[i+len(marker):]
+		// The message is the marker up to the note's last signature line.
+		n, err := ParseSyslogCheckpoint(append([]byte("<0>"), cutNote(msg)...))
+		if err != nil || seen[string(n)] {
+			continue
+		}
+		seen[string(n)] = true
+		out = append(out, n)
+	}
+}
+
+// cutNote returns msg up to the end of the first signed note in it: its
+// text lines, the blank line and the signature lines ("— " …) after it.
+func cutNote(msg []byte) []byte {
+	i := bytes.Index(msg, []byte("\n\n"))
+	if i < 0 {
+		return msg
+	}
+	end := i + 2
+	for end < len(msg) {
+		rest := msg[end:]
+		if !bytes.HasPrefix(rest, []byte("— ")) {
+			break
+		}
+		j := bytes.IndexByte(rest, '\n')
+		if j < 0 {
+			return msg
+		}
+		end += j + 1
+	}
+	return msg[:end]
 }

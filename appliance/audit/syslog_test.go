@@ -282,3 +282,51 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("%d entries left, want 6", count)
 	}
 }
+
+// TestExtractCheckpoints: notes are found in a syslog server's file,
+// whether it kept the newlines or escaped them as #012, once each.
+func TestExtractCheckpoints(t *testing.T) {
+	_, l, _ := tamperLog(t)
+	var notes [][]byte
+	var raw, escaped bytes.Buffer
+	l.CheckpointsAfter(0, func(cp Checkpoint) error {
+		notes = append(notes, cp.Note)
+		m := FormatSyslog(cp, "box", time.Now())
+		raw.Write(m)
+		raw.WriteString("\nunrelated line\n")
+		// rsyslog: "TIMESTAMP HOST APP MSG" with control characters escaped.
+		escaped.WriteString("Nov 24 03:00:00 box tresor ")
+		escaped.Write(bytes.ReplaceAll(m[bytes.IndexByte(m, ' ')+1:], []byte("\n"), []byte("#012")))
+		escaped.WriteString("\n")
+		return nil
+	})
+	raw.Write(FormatSyslog(Checkpoint{Origin: "tresor audit kanzlei", Note: notes[0]}, "box", time.Now())) // a duplicate
+	for name, in := range map[string][]byte{"raw": raw.Bytes(), "escaped": escaped.Bytes()} {
+		got, err := ExtractCheckpoints(bytes.NewReader(in))
+		if err != nil || len(got) != len(notes) {
+			t.Fatalf("%s: ExtractCheckpoints = %d notes, %v; want %d", name, len(got), err, len(notes))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], notes[i]) {
+				t.Errorf("%s: note %d = %q, want %q", name, i, got[i], notes[i])
+			}
+		}
+		mustVerify(t, l, got...)
+	}
+}
+
+func FuzzExtractCheckpoints(f *testing.F) {
+	f.Add([]byte(" audit-checkpoint [tresor@32473 log=\"k\" size=\"1\" hash=\"x\"] tresor audit k\n1\nAAAA\n\n— k sig\n"))
+	f.Add([]byte("#012#012 audit-checkpoint [tresor@32473 ]"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		notes, err := ExtractCheckpoints(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range notes {
+			if _, _, _, err := ParseCheckpoint(noteText(n)); err != nil {
+				t.Fatalf("returned a note whose text does not parse: %q", n)
+			}
+		}
+	})
+}
