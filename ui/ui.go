@@ -11,6 +11,7 @@ import (
 
 	"tresor/ui/assets"
 	"tresor/ui/layout"
+	"tresor/ui/sharepage"
 	"tresor/ui/signin"
 	"tresor/ui/wizard"
 )
@@ -19,6 +20,7 @@ import (
 type App interface {
 	wizard.Backend
 	signin.Backend
+	sharepage.Backend
 	// SetupFile is where the wizard keeps its progress (DATA/setup.json).
 	SetupFile() string
 }
@@ -49,4 +51,5 @@ func Mount(app App, mux *http.ServeMux, opt Options) {
 		Log:          opt.Log,
 	}).Mount(mux)
 	signin.New(app, signin.Options{Log: opt.Log}).Mount(mux)
+	sharepage.New(app, sharepage.Options{Log: opt.Log}).Mount(mux)
 }
