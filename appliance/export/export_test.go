@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -536,4 +538,83 @@ func FuzzParseName(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestExportManyFilesBoundedMemory: a tenant of 10,000 files in 100
+// folders exports and imports with the heap staying small: the archive
+// streams, only the manifest's list of sums grows with the file count.
+func TestExportManyFilesBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 files take a while")
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	src, p := e.tenantWithFiles("viele")
+	tr := files.New(src, p)
+	const folders, perFolder = 100, 100
+	body := make([]byte, 2048)
+	for i := range folders {
+		dir := fmt.Sprintf("Akten %03d", i)
+		if _, err := tr.Mkdir(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		for j := range perFolder {
+			copy(body, fmt.Sprintf("Akte %d/%d ", i, j))
+			if _, err := tr.Write(ctx, dir+fmt.Sprintf("/Dokument %03d.txt", j), bytes.NewReader(body), files.WriteOptions{Size: int64(len(body))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	peak := watchHeap(t)
+	base := peak()
+	var cw countWriter
+	sum, err := Export(ctx, &cw, Source{Tenant: src, Accounts: e.acc, By: applAdmin, Request: "Test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Counts.Files != folders*perFolder+4 {
+		t.Errorf("files = %d", sum.Counts.Files)
+	}
+	grew := peak() - base
+	t.Logf("export of %d files: archive %d bytes, heap grew by at most %d KiB", sum.Counts.Files, cw.n, grew>>10)
+	if grew > 96<<20 {
+		t.Errorf("export heap grew by %d MiB", grew>>20)
+	}
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(b []byte) (int, error) { c.n += int64(len(b)); return len(b), nil }
+
+// watchHeap samples the heap in use until the test ends; the function it
+// returns gives the highest sample since the last call.
+func watchHeap(t *testing.T) func() uint64 {
+	var mu sync.Mutex
+	var high uint64
+	stop := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			mu.Lock()
+			high = max(high, ms.HeapInuse)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { close(stop) })
+	return func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		mu.Lock()
+		defer mu.Unlock()
+		h := max(high, ms.HeapInuse)
+		high = 0
+		return h
+	}
 }
