@@ -174,3 +174,5 @@ func (e *env) get(c *http.Client, path string) resp { return e.do(c, "GET", path
 func (e *env) postPassword(c *http.Client, tok, pw string) resp {
 	return e.do(c, "POST", "/s/"+tok, "application/x-www-form-urlencoded", strings.NewReader(url.Values{"password": {pw}}.Encode()), "de")
 }
+
+func filesOpts(n int) files.WriteOptions { return files.WriteOptions{Size: int64(n)} }
