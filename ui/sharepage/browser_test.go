@@ -26,6 +26,8 @@ func TestBrowserShare(t *testing.T) {
 	shots := os.Getenv("TRESOR_UI_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	content := make([]byte, 300<<10)
 	rand.Read(content)
