@@ -7,4 +7,6 @@ go build -o bin/tresor-bench ./scripts/bench
 args=()
 [ -n "${BENCH_DIR:-}" ] && args+=(-dir "$BENCH_DIR")
 [ "${BENCH_QUICK:-}" = 1 ] && args+=(-quick)
-exec bin/tresor-bench "${args[@]}"
+bin/tresor-bench "${args[@]}"
+# WebDAV against Apache mod_dav (scripts/bench-dav.sh).
+bash scripts/bench-dav.sh
