@@ -6,10 +6,22 @@
 //
 // Every operation goes through a [Tree] made by [New] from a
 // *tenant.Tenant and the *identity.Principal acting, never from a tenant
-// slug. Principals with the read scope (read-only app passwords) may
-// Stat, List, Open, and list versions and trash; everything else is
-// refused with [ErrForbidden]. Folder permissions are not modelled here
-// yet: every account of the tenant sees the whole tree.
+// slug. What the principal may do is decided by the one policy function,
+// appliance/access's Policy.Check, never here: the tree loads the
+// principal's subject (role, groups, app password scope) and the
+// tenant's grants once, on first use, and asks the policy about every
+// path it resolves: in a read transaction whether the principal may see
+// it (read, or a folder on the way to one it holds a grant on), in a
+// write transaction whether it may write it; a copy reads its source, a
+// move writes both ends. What the principal may not see reads as
+// [ErrNotFound], what it sees but may not change as [ErrForbidden]. List,
+// Search and Trash show only what the principal may see, so a new user
+// sees an empty root. Make a new Tree per request: a revoked grant then
+// takes effect at the next one (an expired one at its expiry).
+// [Tree.Check] answers the same question for callers (share links,
+// grants) about a path; [Tree.Locate] finds a folder by node ID. A tree
+// without principal is the system's (retention, export) and is not
+// restricted.
 //
 // # Names and paths
 //
