@@ -164,7 +164,7 @@ func (a *App) streamExport(w http.ResponseWriter, r *http.Request, ts *tenantsSt
 	w.Header().Set("Content-Type", "application/zstd")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Slug()+".tresor-export.tar.zst"))
 	started := time.Now()
-	sum, err := export.Export(ctx, w, export.Source{Tenant: t, Accounts: ts.accounts, By: by, Request: request})
+	sum, err := export.Export(ctx, w, export.Source{Tenant: t, Accounts: ts.accounts, Grants: a.grantStore(), By: by, Request: request})
 	lctx := context.WithoutCancel(ctx)
 	if err != nil {
 		a.log.Error("tenant export failed", "tenant", t.Slug(), "err", err)
@@ -237,7 +237,7 @@ func (a *App) apiTenantImport(w http.ResponseWriter, r *http.Request) {
 	}
 	send(progressLine{Progress: &api.Progress{Done: 0, Total: total, Message: "reading the archive"}})
 	ctx := r.Context()
-	res, err := export.Import(ctx, counted, export.Target{Registry: ts.reg, Accounts: ts.accounts, By: socketAdmin,
+	res, err := export.Import(ctx, counted, export.Target{Registry: ts.reg, Accounts: ts.accounts, Grants: a.grantStore(), By: socketAdmin,
 		Slug: req.Slug, Name: req.Name, Quota: req.Quota, Admin: req.Admin, AdminPassword: []byte(req.AdminPassword), Progress: progress})
 	lctx := context.WithoutCancel(ctx)
 	if err != nil {

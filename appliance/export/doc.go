@@ -14,9 +14,9 @@
 //	tenant.json               what was exported, when, by whom, on whose request
 //	settings.json             the tenant's settings (tenant.Settings)
 //	accounts.json             the accounts, without password hashes or 2FA secrets
-//	groups.json               one section per kind of access data; an empty
-//	grants.json               JSON array where the exporting version has
-//	shares.json               none of that kind
+//	groups.json               groups with their members (account IDs)
+//	grants.json               folder grants by path, and sensitive marks (access.Snapshot)
+//	shares.json               share links: an empty array (their tokens cannot work elsewhere)
 //	files/<path>/             a folder (tar directory)
 //	versions/<path>/<nnnnnn>  an old version of the file at <path>, oldest first (1, 2, …)
 //	files/<path>              the current version of the file at <path>

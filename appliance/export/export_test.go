@@ -18,6 +18,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/mod/sumdb/note"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
@@ -38,6 +39,7 @@ type env struct {
 	pool *storage.Pool
 	reg  *tenant.Registry
 	acc  *identity.Accounts
+	gr   *access.Store
 }
 
 func newEnv(t testing.TB) *env {
@@ -64,7 +66,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reg.Close(); p.Close() })
-	return &env{t: t, pool: p, reg: reg, acc: acc}
+	return &env{t: t, pool: p, reg: reg, acc: acc, gr: access.New(access.Options{})}
 }
 
 // content of a test file version: deterministic, of any size.
@@ -133,6 +135,29 @@ func (e *env) tenantWithFiles(slug string) (*tenant.Tenant, *identity.Principal)
 	if _, err := tr.Delete(ctx, "Gelöscht.txt"); err != nil {
 		t.Fatal(err)
 	}
+	// A group with bob, granted read on Müller's folder; a sensitive mark.
+	if _, err := e.acc.CreateGroup(ctx, tn, p, "sekretariat"); err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.acc.AddMember(ctx, tn, p, "sekretariat", "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, err := identity.Subject(tn, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder, err := files.NewImporter(tn).Object(ctx, "Mandanten/Müller, Jürgen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gr.Add(ctx, tn, subj, access.Request{Folder: folder, To: access.Grantee{Kind: access.KindGroup, ID: g.ID, Name: g.Name}, Perms: access.PermRead}); err != nil {
+		t.Fatal(err)
+	}
+	oz, _ := files.NewImporter(tn).Object(ctx, "Mandanten/Öztürk")
+	if err := e.gr.SetSensitive(ctx, tn, subj, oz, true); err != nil {
+		t.Fatal(err)
+	}
 	return tn, p
 }
 
@@ -171,7 +196,7 @@ func snap(t testing.TB, tn *tenant.Tenant) []string {
 func exportTenant(t testing.TB, e *env, tn *tenant.Tenant) ([]byte, Summary) {
 	t.Helper()
 	var buf bytes.Buffer
-	sum, err := Export(context.Background(), &buf, Source{Tenant: tn, Accounts: e.acc, By: applAdmin, Request: "Schreiben vom 3. März, Az. 17/25"})
+	sum, err := Export(context.Background(), &buf, Source{Tenant: tn, Accounts: e.acc, Grants: e.gr, By: applAdmin, Request: "Schreiben vom 3. März, Az. 17/25"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +204,7 @@ func exportTenant(t testing.TB, e *env, tn *tenant.Tenant) ([]byte, Summary) {
 }
 
 func (e *env) importArchive(b []byte, slug string) (Result, error) {
-	return Import(context.Background(), bytes.NewReader(b), Target{Registry: e.reg, Accounts: e.acc, By: applAdmin,
+	return Import(context.Background(), bytes.NewReader(b), Target{Registry: e.reg, Accounts: e.acc, Grants: e.gr, By: applAdmin,
 		Slug: slug, Admin: "anna", AdminPassword: []byte("Neues-Passwort-Sonnenblume-9")})
 }
 
@@ -248,6 +273,28 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if n, _ := e.acc.NeedsNewPassword(ctx, dst, "bob"); n {
 		t.Error("bob still needs a new password after the reset")
+	}
+	// Groups and grants, by path.
+	og, _ := e.acc.ExportGroups(src)
+	ng, _ := e.acc.ExportGroups(dst)
+	if len(og) != 1 || fmt.Sprint(og) != fmt.Sprint(ng) {
+		t.Errorf("groups %v, want %v", ng, og)
+	}
+	grantsOf := func(tn *tenant.Tenant) string {
+		s, err := e.gr.Export(ctx, tn, files.New(tn, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range s.Grants {
+			s.Grants[i].Folder = access.NodeID{}
+		}
+		for i := range s.Sensitive {
+			s.Sensitive[i].Folder = access.NodeID{}
+		}
+		return fmt.Sprintf("%+v", s)
+	}
+	if a, b := grantsOf(src), grantsOf(dst); a != b || !strings.Contains(a, "Müller, Jürgen") || !strings.Contains(a, "Öztürk") || res.Grants != 1 {
+		t.Errorf("grants after import:\n%s\nwant\n%s (result %+v)", b, a, res)
 	}
 	// The new log: tenant.create, then tenant.import.
 	var entries []audit.Entry

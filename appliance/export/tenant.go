@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
@@ -19,8 +20,11 @@ import (
 type Source struct {
 	Tenant   *tenant.Tenant
 	Accounts *identity.Accounts
-	By       audit.Actor // who exports (written into tenant.json)
-	Request  string      // the tenant admin's request, when an appliance admin exports
+	// Grants exports folder grants and sensitive marks; nil leaves
+	// grants.json empty.
+	Grants  *access.Store
+	By      audit.Actor // who exports (written into tenant.json)
+	Request string      // the tenant admin's request, when an appliance admin exports
 	// Progress, if set, is called now and then with the content bytes
 	// written so far.
 	Progress func(done int64)
@@ -70,6 +74,18 @@ func Export(ctx context.Context, w io.Writer, src Source) (Summary, error) {
 	var sum Summary
 	sum.Counts.Accounts = len(accounts)
 	settings := t.Settings().Marshal()
+	groups, err := src.Accounts.ExportGroups(t)
+	if err != nil {
+		return Summary{}, err
+	}
+	grants := access.Snapshot{Grants: []access.Grant{}, Sensitive: []access.SensitiveMark{}}
+	if src.Grants != nil {
+		// Folders are named by path; files.New without a principal only
+		// locates them.
+		if grants, err = src.Grants.Export(ctx, t, files.New(t, nil)); err != nil {
+			return Summary{}, err
+		}
+	}
 	steps := []struct {
 		name string
 		v    any
@@ -77,10 +93,11 @@ func Export(ctx context.Context, w io.Writer, src Source) (Summary, error) {
 		{MemberTenant, ti},
 		{MemberSettings, json.RawMessage(settings)},
 		{MemberAccounts, accounts},
-		// Groups, grants and shares are not modelled by this version:
-		// their sections are empty arrays, ready to be filled.
-		{MemberGroups, []any{}},
-		{MemberGrants, []any{}},
+		{MemberGroups, groups},
+		{MemberGrants, grants},
+		// Share links are not exported: their tokens exist only as hashes
+		// in this appliance's share index, so a link could not work
+		// elsewhere. The section stays, an empty array.
 		{MemberShares, []any{}},
 	}
 	for _, s := range steps {
@@ -196,7 +213,10 @@ func parseStamp(m *Member, key string) (time.Time, error) {
 type Target struct {
 	Registry *tenant.Registry
 	Accounts *identity.Accounts
-	By       audit.Actor // the appliance admin importing
+	// Grants restores folder grants and sensitive marks; nil counts them
+	// as not restored.
+	Grants *access.Store
+	By     audit.Actor // the appliance admin importing
 	// Slug, Name and Quota override the archive's; empty or nil keep them.
 	Slug  string
 	Name  string
@@ -225,6 +245,10 @@ type Result struct {
 	// NeedNewPassword is how many accounts cannot sign in until a tenant
 	// admin sets their password.
 	NeedNewPassword int `json:"need_new_password"`
+	// Grants restored, and grants and sensitive marks skipped (their
+	// folder did not resolve).
+	Grants        int `json:"grants"`
+	GrantsSkipped int `json:"grants_skipped"`
 }
 
 // Import restores the archive read from r as a new tenant (see the package
@@ -245,6 +269,8 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 		ti       TenantInfo
 		settings tenant.Settings
 		accounts []identity.ExportedAccount
+		groups   []identity.ExportedGroup
+		grants   access.Snapshot
 		res      = Result{NotRestored: map[string]int{}}
 	)
 	for _, want := range sections {
@@ -281,6 +307,17 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 			if err := identity.CheckExportedAccounts(accounts); err != nil {
 				return Result{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 			}
+		case MemberGroups:
+			if err := rd.ReadJSON(m, &groups); err != nil {
+				return Result{}, err
+			}
+		case MemberGrants:
+			if err := rd.ReadJSON(m, &grants); err != nil {
+				return Result{}, err
+			}
+			if tg.Grants == nil && len(grants.Grants)+len(grants.Sensitive) > 0 {
+				res.NotRestored[want] = len(grants.Grants) + len(grants.Sensitive)
+			}
 		default:
 			var list []json.RawMessage
 			if err := rd.ReadJSON(m, &list); err != nil {
@@ -312,6 +349,9 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 				res.NeedNewPassword++
 			}
 		}
+		if err := tg.Accounts.ImportGroups(ctx, t, groups); err != nil {
+			return err
+		}
 		if err := importBody(ctx, rd, t, &res, tg.Progress, now); err != nil {
 			return err
 		}
@@ -338,11 +378,26 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 		if ti.Request != "" {
 			details["request"] = ti.Request
 		}
+		details["groups"] = fmt.Sprint(len(groups))
+		details["grants"] = fmt.Sprint(len(grants.Grants))
 		for k, n := range res.NotRestored {
 			details["not_restored_"+k] = fmt.Sprint(n)
 		}
-		return t.Log(ctx, audit.Entry{Actor: tg.By, Action: audit.ActionTenantImport, Object: audit.Object{ID: ti.Slug},
-			Outcome: audit.OutcomeSuccess, Details: details})
+		// tenant.import comes first; each restored grant then gets its
+		// own grant.add entry (marked imported).
+		if err := t.Log(ctx, audit.Entry{Actor: tg.By, Action: audit.ActionTenantImport, Object: audit.Object{ID: ti.Slug},
+			Outcome: audit.OutcomeSuccess, Details: details}); err != nil {
+			return err
+		}
+		if tg.Grants != nil {
+			im := files.NewImporter(t)
+			skipped, err := tg.Grants.Import(ctx, t, tg.By, grants, func(path string) (access.Object, error) { return im.Object(ctx, path) })
+			if err != nil {
+				return err
+			}
+			res.Grants, res.GrantsSkipped = len(grants.Grants), skipped
+		}
+		return nil
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("import: %w", err)

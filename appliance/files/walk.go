@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/tenant"
 	"tresor/storage"
 )
@@ -276,4 +277,31 @@ func orNow(t time.Time) time.Time {
 		return time.Now().UTC()
 	}
 	return t.UTC()
+}
+
+// Object returns the access object (the chain of node IDs from the root)
+// of the file or folder at path, so that an import can restore folder
+// grants by path. It applies no policy.
+func (im *Importer) Object(ctx context.Context, path string) (access.Object, error) {
+	p, err := ParsePath(path)
+	if err != nil {
+		return access.Object{}, err
+	}
+	var ids []ID
+	err = im.tr.view(ctx, func(x txn) error {
+		id := rootID
+		for _, name := range p {
+			c, ok := x.lookup(id, name)
+			if !ok {
+				return fmt.Errorf("%s: %w", p, ErrNotFound)
+			}
+			ids = append(ids, c)
+			id = c
+		}
+		return nil
+	})
+	if err != nil {
+		return access.Object{}, err
+	}
+	return object(ids, p), nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"tresor/appliance/password"
@@ -193,4 +194,109 @@ func (a *Accounts) NeedsNewPassword(ctx context.Context, t *tenant.Tenant, name 
 		return nil
 	})
 	return needs, err
+}
+
+// ExportedGroup is a group as a tenant export carries it: members by
+// account ID (accounts keep their IDs through an import).
+type ExportedGroup struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Members []string  `json:"members"`
+	Created time.Time `json:"created"`
+}
+
+// ExportGroups returns every group of t, sorted by ID.
+func (a *Accounts) ExportGroups(t *tenant.Tenant) ([]ExportedGroup, error) {
+	out := []ExportedGroup{}
+	err := t.View(func(tx *storage.Tx) error {
+		b := tx.Bucket(bucketGroups...)
+		if b == nil {
+			return nil
+		}
+		var ids [][]byte
+		if err := b.ForEach(func(k, _ []byte) error {
+			ids = append(ids, append([]byte(nil), k...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			g, err := loadGroup(t, tx, id)
+			if err != nil {
+				return err
+			}
+			if g != nil {
+				out = append(out, ExportedGroup{ID: g.ID, Name: g.Name, Members: append([]string{}, g.Members...), Created: g.Created})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("export groups: %w", err)
+	}
+	return out, nil
+}
+
+// ImportGroups recreates exported groups in t after ImportAccounts:
+// every member must be an account of t (by ID). Nothing is logged.
+func (a *Accounts) ImportGroups(ctx context.Context, t *tenant.Tenant, list []ExportedGroup) error {
+	ids := map[string]bool{}
+	names := map[string]bool{}
+	for i, g := range list {
+		if b, err := hex.DecodeString(g.ID); err != nil || len(b) != 16 || hex.EncodeToString(b) != g.ID {
+			return fmt.Errorf("%w: group %d: id %q: want 32 lower-case hex digits", ErrBadExport, i, clip(g.ID))
+		}
+		if name, err := NormalizeName(g.Name); err != nil || name != g.Name {
+			return fmt.Errorf("%w: group %d: name %q is not canonical", ErrBadExport, i, clip(g.Name))
+		}
+		if ids[g.ID] || names[g.Name] {
+			return fmt.Errorf("%w: group %d (%s) appears twice", ErrBadExport, i, g.Name)
+		}
+		ids[g.ID], names[g.Name] = true, true
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	ikey, err := a.indexKey(ctx, t)
+	if err != nil {
+		return err
+	}
+	err = t.Update(ctx, func(tx *storage.Tx) error {
+		mb, err := tx.CreateBucketIfNotExists(bucketGroupMembers...)
+		if err != nil {
+			return err
+		}
+		for _, g := range list {
+			if old, err := lookupGroup(t, tx, ikey, g.Name); err != nil {
+				return err
+			} else if old != nil {
+				return fmt.Errorf("group %q: %w", g.Name, ErrGroupExists)
+			}
+			rec := &groupRecord{ID: g.ID, Name: g.Name, Members: []string{}, Created: g.Created.UTC()}
+			for _, m := range g.Members {
+				r, err := load(t, tx, []byte(m))
+				if err != nil {
+					return err
+				}
+				if r == nil {
+					return fmt.Errorf("%w: group %s: member %q is no account of the export", ErrBadExport, g.Name, clip(m))
+				}
+				if slices.Contains(rec.Members, m) {
+					continue
+				}
+				rec.Members = append(rec.Members, m)
+				if err := mb.Put(memberKey(m, g.ID), []byte{}); err != nil {
+					return err
+				}
+			}
+			if err := storeGroup(t, tx, ikey, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("import groups: %w", err)
+	}
+	return nil
 }
