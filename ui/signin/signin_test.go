@@ -21,10 +21,14 @@ import (
 	"tresor/appliance/gate"
 	"tresor/appliance/identity"
 	"tresor/appliance/password"
+	"tresor/appliance/server"
 	"tresor/appliance/tenant"
 	"tresor/storage"
 	"tresor/storage/keys"
 	"tresor/storage/storagetest"
+	"tresor/ui/assets"
+	"tresor/ui/layout"
+	"tresor/ui/tenantpage"
 )
 
 var applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
@@ -37,7 +41,18 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+// now is the set time, or the real time once real was called.
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.t.IsZero() {
+		return time.Now()
+	}
+	return c.t
+}
+
+// real makes the clock follow the real time.
+func (c *clock) real() { c.mu.Lock(); defer c.mu.Unlock(); c.t = time.Time{} }
 func (c *clock) add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -109,7 +124,13 @@ func newEnv(t testing.TB, floor time.Duration) *env {
 	e.h = New(b, Options{Now: c.now, FailFloor: floor})
 	mux := http.NewServeMux()
 	e.h.Mount(mux)
-	e.srv = httptest.NewTLSServer(mux)
+	mux.Handle("GET "+assets.Prefix, assets.Handler())
+	mux.HandleFunc("GET "+layout.LangPath, layout.SwitchLang)
+	// A stand-in for the file browser, where a sign-in lands by default.
+	mux.Handle("GET /t/{tenant}/files/{path...}", b.g.Session(func(w http.ResponseWriter, r *http.Request, q *gate.Request) {
+		render(w, r, http.StatusOK, tenantpage.New(r, q, "Dateien", tenantpage.Files).Render())
+	}))
+	e.srv = httptest.NewTLSServer(server.SecurityHeaders(mux))
 	t.Cleanup(e.srv.Close)
 	_, port, _ := net.SplitHostPort(e.srv.Listener.Addr().String())
 	e.base = "https://localhost:" + port
