@@ -165,6 +165,18 @@ func Subject(t *tenant.Tenant, p *Principal) (access.Subject, error) {
 	return s, err
 }
 
+// Allowed asks the one policy function whether p may do the tenant-wide
+// action a (access.AdminAccounts, access.ReadAudit, …) with its account
+// as it is now; an error wrapping ErrForbidden (and access.ErrDenied)
+// says why not. Handlers that guard a tenant-wide action call this
+// instead of comparing roles themselves.
+func Allowed(t *tenant.Tenant, p *Principal, a access.Action) error {
+	return t.View(func(tx *storage.Tx) error {
+		_, err := allowedTx(t, tx, p, a)
+		return err
+	})
+}
+
 // allowedTx asks the policy whether p may do the tenant-wide action a.
 func allowedTx(t *tenant.Tenant, tx *storage.Tx, p *Principal, a access.Action) (access.Subject, error) {
 	s, _, err := subjectOf(t, tx, p)

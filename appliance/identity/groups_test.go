@@ -203,3 +203,31 @@ func TestGroupNamesSealed(t *testing.T) {
 	}
 	e.reopen()
 }
+
+func TestAllowed(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.tenant("kanzlei", "anna", "Rose-Kanzlei-Passwort-1", false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", "Rose-Kanzlei-Passwort-1")
+	if _, err := e.create("kanzlei", anna, "dora", "Tulpe-Kanzlei-Passwort-2", RoleAuditor); err != nil {
+		t.Fatal(err)
+	}
+	dora := e.mustLogin("kanzlei", "dora", "Tulpe-Kanzlei-Passwort-2")
+	for _, c := range []struct {
+		p  *Principal
+		a  access.Action
+		ok bool
+	}{
+		{anna, access.AdminAccounts, true},
+		{anna, access.ReadAudit, true},
+		{dora, access.ReadAudit, true},
+		{dora, access.ReviewGrants, true},
+		{dora, access.AdminSettings, false},
+		{nil, access.ReadAudit, false},
+	} {
+		err := Allowed(tn, c.p, c.a)
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrForbidden)) {
+			t.Errorf("Allowed(%v, %s) = %v, want ok %v", c.p != nil, c.a, err, c.ok)
+		}
+	}
+}
