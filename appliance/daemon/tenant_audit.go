@@ -44,6 +44,23 @@ type TenantAuditExportRequest struct {
 // TenantAuditVerifyRequest verifies the tenant's log in place.
 type TenantAuditVerifyRequest struct {
 	Auth TenantAuth `json:"auth"`
+	// Checkpoints are signed notes kept outside the appliance (shipped to
+	// syslog, in a backup); those of this log are checked too, which
+	// reveals a tail deleted with its checkpoints.
+	Checkpoints []string `json:"checkpoints,omitempty"`
+}
+
+// ofLog keeps the notes of the log named name (the first line of a
+// checkpoint note is its origin).
+func ofLog(name string, notes []string) [][]byte {
+	var out [][]byte
+	origin := audit.Origin(name) + "\n"
+	for _, n := range notes {
+		if strings.HasPrefix(n, origin) {
+			out = append(out, []byte(n))
+		}
+	}
+	return out
 }
 
 func (a *App) tenantAuditRoutes(m *api.Mux) {
@@ -291,7 +308,7 @@ func apiTenantAuditVerify(ctx context.Context, _ *tenantsState, t *tenant.Tenant
 	if err := t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionAuditVerify, Outcome: audit.OutcomeSuccess}); err != nil {
 		return nil, err
 	}
-	rep, err := t.Audit().Verify(ctx)
+	rep, err := t.Audit().Verify(ctx, ofLog(t.Slug(), req.Checkpoints)...)
 	if err != nil && !errors.Is(err, audit.ErrTampered) {
 		return nil, err
 	}

@@ -12,15 +12,16 @@ import (
 )
 
 func init() {
-	var file, key string
+	var file, key, checkpoints string
 	var acc asAccount
 	register(&command{
 		name:  "audit verify",
-		args:  "[--file F [--key K]] [--tenant T --as NAME --password-file F [--totp C]]",
+		args:  "[--file F [--key K]] [--checkpoints F] [--tenant T --as NAME --password-file F [--totp C]]",
 		short: "verify the appliance's audit log, with --tenant the tenant's own log (its auditors and admins), or offline an export (--file; no daemon needed)",
 		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
 			fs.StringVar(&file, "file", "", "the JSON lines export (tresor audit export)")
 			fs.StringVar(&key, "key", "", "the appliance's audit verifier key, or a file holding it (without it the key in the export is used, which proves nothing about who made it)")
+			fs.StringVar(&checkpoints, "checkpoints", "", "also check the log against the checkpoints in this file (the syslog server's file that tresor audit ship sends them to): a deleted tail shows")
 			acc.flags(fs)
 		},
 		run: func(c *cmdEnv, args []string) error {
@@ -28,7 +29,10 @@ func init() {
 				return usagef("audit verify takes no arguments, got %q", args[0])
 			}
 			if file == "" {
-				return verifyOnline(c, &acc)
+				return verifyOnline(c, &acc, checkpoints)
+			}
+			if checkpoints != "" {
+				return usagef("--checkpoints works on the live log, not with --file")
 			}
 			if acc.tenant != "" || acc.as != "" {
 				return usagef("--file verifies an export offline; it takes no --tenant or --as")
