@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"tresor/ui/admin"
 	"tresor/ui/assets"
+	"tresor/ui/files"
 	"tresor/ui/layout"
 	"tresor/ui/sharepage"
 	"tresor/ui/signin"
@@ -31,6 +33,9 @@ type Options struct {
 	// (TRESOR_DEV_DISKS); empty on a real box.
 	DevDisks string
 	Log      *slog.Logger
+	// Console is the appliance admin's console backend (/admin/); nil
+	// leaves the console out.
+	Console admin.Backend
 }
 
 // Mount registers every page and the assets on mux.
@@ -52,4 +57,8 @@ func Mount(app App, mux *http.ServeMux, opt Options) {
 	}).Mount(mux)
 	signin.New(app, signin.Options{Log: opt.Log}).Mount(mux)
 	sharepage.New(app, sharepage.Options{Log: opt.Log}).Mount(mux)
+	files.New(app.Gate(), files.Options{Log: opt.Log}).Mount(mux)
+	if opt.Console != nil {
+		admin.New(opt.Console, opt.Log).Mount(mux)
+	}
 }

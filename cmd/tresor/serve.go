@@ -50,7 +50,7 @@ func init() {
 				Log:             log,
 				ShutdownTimeout: shutdown,
 				Web: func(app *daemon.App, mux *http.ServeMux) {
-					ui.Mount(app, mux, ui.Options{DevDisks: os.Getenv("TRESOR_DEV_DISKS"), Log: log})
+					ui.Mount(app, mux, ui.Options{DevDisks: os.Getenv("TRESOR_DEV_DISKS"), Log: log, Console: console{app}})
 				},
 			})
 			if err != nil {
