@@ -231,9 +231,20 @@ func folderTitle(l i18n.Lang, p tfiles.Path) string {
 }
 
 // sortEntries orders a listing: folders first, then by the key (name,
-// size or mtime), names breaking ties.
+// size or mtime), names breaking ties. Names compare case-blind (the
+// folded form is computed once per entry, not per comparison: 10,000
+// entries take ~140,000 comparisons).
 func sortEntries(list []tfiles.Info, key string, desc bool) {
-	slices.SortStableFunc(list, func(a, b tfiles.Info) int {
+	type item struct {
+		fold string
+		info tfiles.Info
+	}
+	items := make([]item, len(list))
+	for i, e := range list {
+		items[i] = item{tfiles.FoldName(e.Name), e}
+	}
+	slices.SortStableFunc(items, func(x, y item) int {
+		a, b := x.info, y.info
 		if a.IsDir() != b.IsDir() {
 			if a.IsDir() {
 				return -1
@@ -248,7 +259,7 @@ func sortEntries(list []tfiles.Info, key string, desc bool) {
 			c = a.ModTime.Compare(b.ModTime)
 		}
 		if c == 0 {
-			c = strings.Compare(tfiles.FoldName(a.Name), tfiles.FoldName(b.Name))
+			c = strings.Compare(x.fold, y.fold)
 		}
 		if c == 0 {
 			c = strings.Compare(a.Name, b.Name)
@@ -258,6 +269,9 @@ func sortEntries(list []tfiles.Info, key string, desc bool) {
 		}
 		return c
 	})
+	for i := range items {
+		list[i] = items[i].info
+	}
 }
 
 func cmpInt(a, b int64) int {
