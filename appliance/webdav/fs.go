@@ -42,8 +42,9 @@ type FS interface {
 	PatchProps(ctx context.Context, p string, patch []files.PropPatch) error
 	// Usage returns the bytes used and the quota (0: none).
 	Usage(ctx context.Context) (used, quota int64, err error)
-	// Log records a protocol action the tree does not log itself (locks).
-	Log(ctx context.Context, action, p string, details map[string]string) error
+	// Log records a protocol action the tree does not log itself (locks,
+	// writes refused before the tree saw them).
+	Log(ctx context.Context, action, p string, outcome audit.Outcome, details map[string]string) error
 }
 
 // Info describes a file or folder.
@@ -165,10 +166,10 @@ func (f *treeFS) PatchProps(ctx context.Context, p string, patch []files.PropPat
 
 func (f *treeFS) Usage(ctx context.Context) (int64, int64, error) { return f.tree.Usage(ctx) }
 
-func (f *treeFS) Log(ctx context.Context, action, p string, details map[string]string) error {
+func (f *treeFS) Log(ctx context.Context, action, p string, outcome audit.Outcome, details map[string]string) error {
 	if f.t == nil {
 		return errors.New("webdav: no tenant to log to")
 	}
 	return f.t.Log(ctx, audit.Entry{Actor: f.actor, Action: action, Object: audit.Object{Path: p},
-		Outcome: audit.OutcomeSuccess, Details: details})
+		Outcome: outcome, Details: details})
 }

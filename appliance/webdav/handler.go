@@ -165,7 +165,19 @@ func statusOf(err error) int {
 // fail answers with err's status; server errors are logged, not shown.
 func (s *session) fail(err error) {
 	st := statusOf(err)
+	if st == http.StatusBadRequest && errors.Is(err, files.ErrBadName) {
+		switch s.r.Method {
+		case http.MethodGet, http.MethodHead, "PROPFIND":
+			// A name the tree refuses cannot exist: clients probing for
+			// such names (desktop.ini variants, "a:b") get 404.
+			st = http.StatusNotFound
+		}
+	}
 	msg := err.Error()
+	if st == http.StatusNotFound && errors.Is(err, files.ErrBadName) {
+		http.NotFound(s.w, s.r)
+		return
+	}
 	if st >= 500 && st != http.StatusInsufficientStorage && st != http.StatusBadGateway && st != http.StatusServiceUnavailable {
 		s.h.Log.Error("webdav", "method", s.r.Method, "err", err)
 		msg = http.StatusText(st)
@@ -193,7 +205,7 @@ func (s *session) denied(action, p string, err error) {
 	if !errors.Is(err, files.ErrForbidden) {
 		return
 	}
-	_ = s.q.FS.Log(s.ctx, action, p, map[string]string{"outcome": string(audit.OutcomeDenied), "error": err.Error()})
+	_ = s.q.FS.Log(s.ctx, action, p, audit.OutcomeDenied, map[string]string{"error": err.Error()})
 }
 
 // contentType is the type of a file by its name.

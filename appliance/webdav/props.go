@@ -362,7 +362,9 @@ func lockToken(h string) (string, bool) {
 
 func (s *session) lock() {
 	if s.q.ReadOnly {
-		s.fail(fmt.Errorf("lock %s: %w: read-only access", s.p, files.ErrForbidden))
+		err := fmt.Errorf("lock %s: %w: read-only access", s.p, files.ErrForbidden)
+		s.denied(audit.ActionFileLock, s.p, err)
+		s.fail(err)
 		return
 	}
 	body, err := readBody(s.r.Body)
@@ -424,7 +426,7 @@ func (s *session) lock() {
 	if li.Shared {
 		scope = "shared"
 	}
-	if err := s.q.FS.Log(s.ctx, audit.ActionFileLock, s.p, map[string]string{"scope": scope,
+	if err := s.q.FS.Log(s.ctx, audit.ActionFileLock, s.p, audit.OutcomeSuccess, map[string]string{"scope": scope,
 		"depth": map[bool]string{true: "infinity", false: "0"}[infinite], "timeout": l.Timeout.String(), "new": strconv.FormatBool(!exists)}); err != nil {
 		_, _ = s.h.Locks.Unlock(s.q.Space, s.q.Account, l.Token, s.p)
 		s.fail(err)
@@ -469,7 +471,7 @@ func (s *session) refresh(timeout time.Duration) {
 			if err != nil {
 				continue
 			}
-			if err := s.q.FS.Log(s.ctx, audit.ActionFileLock, s.p, map[string]string{"refresh": "true", "timeout": li.Timeout.String()}); err != nil {
+			if err := s.q.FS.Log(s.ctx, audit.ActionFileLock, s.p, audit.OutcomeSuccess, map[string]string{"refresh": "true", "timeout": li.Timeout.String()}); err != nil {
 				s.fail(err)
 				return
 			}
@@ -495,7 +497,7 @@ func (s *session) unlock() {
 		s.fail(err)
 		return
 	}
-	if err := s.q.FS.Log(s.ctx, audit.ActionFileUnlock, s.p, map[string]string{"root": l.Root}); err != nil {
+	if err := s.q.FS.Log(s.ctx, audit.ActionFileUnlock, s.p, audit.OutcomeSuccess, map[string]string{"root": l.Root}); err != nil {
 		s.fail(err)
 		return
 	}
