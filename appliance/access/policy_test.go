@@ -2,6 +2,7 @@ package access
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -293,6 +294,25 @@ func FuzzParseGrantee(f *testing.F) {
 		k, n, err := ParseGrantee(s)
 		if err == nil && (k != KindUser && k != KindGroup || n == "") {
 			t.Fatalf("ParseGrantee(%q) = %q, %q", s, k, n)
+		}
+	})
+}
+
+func FuzzParseNodeID(f *testing.F) {
+	for _, s := range []string{"00000000000000000000000000000000", nMu.String(), "xyz", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := ParseNodeID(s)
+		if err == nil {
+			// Round trip up to case.
+			if back, err := ParseNodeID(id.String()); err != nil || back != id {
+				t.Fatalf("ParseNodeID(%q) = %v; round trip %v, %v", s, id, back, err)
+			}
+		}
+		// A grant ID is accepted only in the one form newGrantID makes.
+		if checkGrantID(s) == nil && (len(s) != 16 || strings.ToLower(s) != s) {
+			t.Fatalf("checkGrantID(%q) accepted", s)
 		}
 	})
 }
