@@ -33,12 +33,15 @@
 // [Service.Create] applies the tenant's share policy
 // (tenant.Settings().Share): ExternalLinks off refuses every link;
 // PasswordRequired and ExpiryRequired refuse links without; MaxLifetime
-// caps the expiry. Refusals are [ErrPolicy] with the reason. Who may share
-// a target is decided in one function, mayShare: a tenant admin, or the
-// account that owns the target, signed in interactively (never through an
-// app password). It is the place the access policy (appliance/access)
-// takes over once it exists. Owners and tenant admins list and revoke
-// links; users see their own, admins all of the tenant's.
+// caps the expiry. Refusals are [ErrPolicy] with the reason. Whether an
+// account may share a target is the access policy's decision
+// (appliance/access, action "share", asked through files.Tree.Check):
+// tenant admins, and accounts holding a grant with the share permission on
+// the target or a folder above it; never an app password. Owners (the
+// account that made a link) and tenant admins list and revoke links;
+// users see their own, admins all of the tenant's. Internal shares (with
+// an account or group of the same tenant) are not links: they are grants
+// of appliance/access.
 //
 // # The public side
 //

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
@@ -226,23 +227,20 @@ func deleteRecord(tx *storage.Tx, r *record) error {
 	return nil
 }
 
-// mayShare is the one decision whether principal p may make a link to
-// target. Until the access policy (appliance/access) decides "share", it
-// is: a tenant admin, or the owner of the target; signed in with the
-// account's own credentials, never an app password (app passwords are for
-// files only).
-func mayShare(p *identity.Principal, target files.Info) error {
+// mayShare asks the access policy (appliance/access, the one
+// authorisation function, through the file tree) whether p may share the
+// file or folder at path, and returns it. Without the share permission on
+// it (a grant, or the admin role; never through an app password) the
+// answer is ErrForbidden, or ErrNotFound where p may not even see it.
+func mayShare(ctx context.Context, t *tenant.Tenant, p *identity.Principal, path string) (files.Info, error) {
 	if p == nil {
-		return ErrForbidden
+		return files.Info{}, ErrForbidden
 	}
-	if p.AppPassword() != "" || p.Scope() != identity.ScopeWrite {
-		return fmt.Errorf("%w: app passwords cannot share", ErrForbidden)
+	info, _, err := files.New(t, p).Check(ctx, path, access.Share)
+	if errors.Is(err, files.ErrForbidden) {
+		return info, fmt.Errorf("%w: %v", ErrForbidden, err)
 	}
-	acc := p.Account()
-	if acc.Role == identity.RoleAdmin || (target.Owner != "" && target.Owner == acc.ID) {
-		return nil
-	}
-	return ErrForbidden
+	return info, err
 }
 
 // mayManage says whether p may see, change or revoke link r: its creator
@@ -304,12 +302,11 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	if spec.Mode == "" {
 		spec.Mode = ModeRead
 	}
-	target, err := files.New(t, p).Stat(ctx, spec.Path)
-	if err != nil {
-		return fail(err)
-	}
-	if err := mayShare(p, target); err != nil {
+	target, err := mayShare(ctx, t, p, spec.Path)
+	if errors.Is(err, ErrForbidden) {
 		s.deny(ctx, t, p, audit.ActionShareCreate, target, err)
+	}
+	if err != nil {
 		return fail(err)
 	}
 	if err := checkSpec(spec, target); err != nil {
@@ -433,7 +430,7 @@ func (s *Service) List(ctx context.Context, t *tenant.Tenant, p *identity.Princi
 // file.
 func (s *Service) Revoke(ctx context.Context, t *tenant.Tenant, p *identity.Principal, id string) error {
 	if err := checkLinkID(id); err != nil {
-		return err
+		return fmt.Errorf("revoke link: %w", ErrNotFound)
 	}
 	var r *record
 	err := t.Update(ctx, func(tx *storage.Tx) error {
@@ -451,6 +448,11 @@ func (s *Service) Revoke(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 		return t.LogTx(tx, audit.Entry{Actor: p.Actor(), Action: audit.ActionShareRevoke,
 			Object: audit.Object{ID: r.ID}, Outcome: audit.OutcomeSuccess, Details: r.details()})
 	})
+	if errors.Is(err, ErrNotFound) {
+		// Not echoing the ID: the answer is the same for a link that
+		// exists nowhere and one of another tenant or account.
+		return fmt.Errorf("revoke link: %w", ErrNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("revoke link: %w", err)
 	}
