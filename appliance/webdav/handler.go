@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -408,7 +409,15 @@ func (s *session) put() {
 		s.fail(err)
 		return
 	}
-	ni, err := s.q.FS.Write(s.ctx, s.p, s.r.Body, s.r.ContentLength)
+	size := s.r.ContentLength
+	if x := s.r.Header.Get("X-Expected-Entity-Length"); size < 0 && x != "" {
+		// macOS Finder sends chunked bodies and announces their size here;
+		// the quota check uses it, the tree still counts what arrives.
+		if n, err := strconv.ParseInt(x, 10, 64); err == nil && n >= 0 {
+			size = n
+		}
+	}
+	ni, err := s.q.FS.Write(s.ctx, s.p, s.r.Body, size)
 	if err != nil {
 		s.denied(audit.ActionFileWrite, s.p, err)
 		s.fail(err)

@@ -2,6 +2,8 @@ package webdav
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -256,6 +258,18 @@ func TestQuotaExceeded(t *testing.T) {
 	e.expect(req{"PUT", dav + "/small", nil, "x"}, 201)
 	e.expect(req{"PUT", dav + "/big", nil, strings.Repeat("x", 100<<10)}, 507)
 	e.expect(req{"GET", dav + "/big", nil, ""}, 404)
+	// Finder's chunked PUT announces its size in X-Expected-Entity-Length:
+	// refused before the body is read.
+	hr, _ := http.NewRequest("PUT", e.srv.URL+dav+"/finder", io.MultiReader(strings.NewReader("x")))
+	hr.Header.Set("X-Expected-Entity-Length", "1000000")
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 507 || len(hr.TransferEncoding) == 0 && hr.ContentLength != 0 {
+		t.Errorf("chunked PUT over quota = %d, want 507", resp.StatusCode)
+	}
 	_, body := e.expect(req{"PROPFIND", dav + "/", h("Depth", "0"),
 		`<propfind xmlns="DAV:"><prop><quota-available-bytes/><quota-used-bytes/></prop></propfind>`}, 207)
 	if !strings.Contains(body, "<D:quota-available-bytes>") || !strings.Contains(body, "<D:quota-used-bytes>") {
