@@ -1,0 +1,260 @@
+// Command bench-audit measures what audit logging costs file operations:
+// a tenant's files.Tree writes of 64 KiB, alone and while the same
+// tenant's audit log takes a sustained 10,000 entries per second from
+// concurrent appenders (each waiting, as a request does, until its entry
+// is durable). It prints the write rate of both, the audit rate reached
+// and the ratio; the target (issue 8) is a slowdown of at most 5 %.
+//
+// The phases alternate (alone, loaded, alone, loaded, …) so that drift of
+// the machine (other processes, the page cache) hits both alike; the
+// medians are compared. The pool is real (three directories, layout 2+1,
+// fsync on), in -dir or a temp dir under ./var.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"tresor/appliance/audit"
+	"tresor/appliance/files"
+	"tresor/appliance/identity"
+	"tresor/appliance/password"
+	"tresor/appliance/tenant"
+	"tresor/storage"
+	"tresor/storage/keys"
+)
+
+func main() {
+	dir := flag.String("dir", "", "directory on the file system to measure (default: a temp dir under ./var)")
+	phase := flag.Duration("phase", 3*time.Second, "length of each phase")
+	rounds := flag.Int("rounds", 3, "alone/loaded pairs")
+	rate := flag.Int("rate", 10000, "audit entries per second in the loaded phases")
+	quick := flag.Bool("quick", false, "short phases for a smoke run")
+	strict := flag.Bool("strict", false, "exit 1 when the slowdown exceeds 5 %")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	nosync := flag.Bool("nosync", false, "skip fsync of the metadata (to tell I/O from CPU; not what an appliance does)")
+	flag.Parse()
+	if *quick {
+		*phase, *rounds = time.Second, 1
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-audit:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-audit:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ok, err := run(*dir, *phase, *rounds, *rate, *nosync)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-audit:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+	if !ok && *strict {
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+func run(dir string, phase time.Duration, rounds, rate int, nosync bool) (bool, error) {
+	if dir == "" {
+		if err := os.MkdirAll("var", 0o755); err != nil {
+			return false, err
+		}
+		d, err := os.MkdirTemp("var", "bench-audit")
+		if err != nil {
+			return false, err
+		}
+		dir = d
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	var disks []string
+	for i := range 3 {
+		p := filepath.Join(dir, fmt.Sprintf("disk%d", i))
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			return false, err
+		}
+		disks = append(disks, p)
+	}
+	opts := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
+	opts.Meta.NoSync = nosync
+	pool, _, err := storage.Create(disks, []byte("bench passphrase, not secret"), opts)
+	if err != nil {
+		return false, err
+	}
+	defer pool.Close()
+	skey, vkey, err := audit.GenerateKey("bench")
+	if err != nil {
+		return false, err
+	}
+	signer, _ := note.NewSigner(skey)
+	applLog, err := audit.Open(pool, "appliance", signer, vkey, nil)
+	if err != nil {
+		return false, err
+	}
+	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: pool, Log: applLog, Signer: signer, VerifierKey: vkey})
+	if err != nil {
+		return false, err
+	}
+	defer reg.Close()
+	acc, err := identity.New(identity.Options{Params: password.Params{Time: 1, Memory: 1024, Threads: 1}})
+	if err != nil {
+		return false, err
+	}
+	admin := audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "bench"}
+	pw := []byte("a long enough bench password")
+	s := tenant.Defaults()
+	s.TwoFactorRequired = false
+	if _, err := reg.Create(ctx, admin, tenant.Spec{Slug: "kanzlei", Settings: &s}, func(ctx context.Context, t *tenant.Tenant) error {
+		_, err := acc.Bootstrap(ctx, t, admin, identity.NewAccount{Name: "anna", Password: pw})
+		return err
+	}); err != nil {
+		return false, err
+	}
+	tn, err := reg.Open(ctx, "kanzlei")
+	if err != nil {
+		return false, err
+	}
+	p, err := acc.Authenticate(ctx, tn, identity.Credentials{Name: "anna", Password: pw, Source: "bench"})
+	if err != nil {
+		return false, err
+	}
+	tree := files.New(tn, p)
+	data := bytes.Repeat([]byte("tresor bench 64 KiB write. "), 64<<10/27+1)[:64<<10]
+	abs, _ := filepath.Abs(dir)
+	fmt.Printf("tresor audit-load benchmark: 64 KiB files.Tree writes, alone and with %d audit entries/s, in %s (layout 2+1, fsync on)\n", rate, abs)
+
+	n := 0
+	writes := func(d time.Duration) (float64, error) {
+		start := time.Now()
+		ops := 0
+		for time.Since(start) < d {
+			n++
+			if _, err := tree.Write(ctx, fmt.Sprintf("/f%06d.bin", n), bytes.NewReader(data), files.WriteOptions{Size: int64(len(data))}); err != nil {
+				return 0, err
+			}
+			ops++
+		}
+		return float64(ops) / time.Since(start).Seconds(), nil
+	}
+	// Warm up: the first writes make buckets and keys.
+	if _, err := writes(phase / 3); err != nil {
+		return false, err
+	}
+	var alone, loaded, auditRates []float64
+	for r := 0; r < rounds; r++ {
+		a, err := writes(phase)
+		if err != nil {
+			return false, err
+		}
+		alone = append(alone, a)
+		stop, got := auditLoad(ctx, tn, rate)
+		l, err := writes(phase)
+		entries, secs := stop()
+		if err != nil {
+			return false, err
+		}
+		if *got != nil {
+			return false, *got
+		}
+		loaded = append(loaded, l)
+		auditRates = append(auditRates, float64(entries)/secs)
+		fmt.Printf("  round %d: alone %7.1f writes/s   loaded %7.1f writes/s   audit %7.0f entries/s\n", r+1, a, l, float64(entries)/secs)
+	}
+	ma, ml, mr := median(alone), median(loaded), median(auditRates)
+	slow := (1 - ml/ma) * 100
+	fmt.Printf("writes alone:       %8.1f /s (%.1f MB/s)\n", ma, ma*64*1024/1e6)
+	fmt.Printf("writes with audit:  %8.1f /s (%.1f MB/s), audit load %.0f entries/s sustained\n", ml, ml*64*1024/1e6, mr)
+	fmt.Printf("ratio loaded/alone: %.3f (slowdown %.1f %%; target at most 5 %%)\n", ml/ma, slow)
+	ok := slow <= 5 && mr >= 0.95*float64(rate)
+	switch {
+	case mr < 0.95*float64(rate):
+		fmt.Printf("FAIL: the audit load reached only %.0f of %d entries/s\n", mr, rate)
+	case slow > 5:
+		fmt.Println("FAIL: writes slowed by more than 5 %")
+	default:
+		fmt.Println("OK")
+	}
+	return ok, nil
+}
+
+// auditLoad appends entries to t's log at rate per second until stop,
+// which returns how many were appended and over how long. Each entry is
+// appended by a goroutine of its own, started on schedule, as independent
+// requests each logging their action would: they wait for durability, and
+// the log's group commit batches those in flight.
+func auditLoad(ctx context.Context, t *tenant.Tenant, rate int) (stop func() (int64, float64), failed *error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var count atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	failed = new(error)
+	start := time.Now()
+	const tick = time.Millisecond
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tk := time.NewTicker(tick)
+		defer tk.Stop()
+		var sent int64
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+			}
+			due := int64(time.Since(start).Seconds() * float64(rate))
+			for ; sent < due; sent++ {
+				i := sent
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					err := t.Log(context.WithoutCancel(ctx), audit.Entry{Actor: audit.Actor{Kind: audit.ActorAccount, Name: "bench", ID: "u1", Addr: "192.0.2.1"},
+						Action: audit.ActionFileRead, Object: audit.Object{Path: fmt.Sprintf("/Mandanten/Akte-%d/Schriftsatz.pdf", i), ID: "obj"},
+						Outcome: audit.OutcomeSuccess})
+					if err != nil {
+						mu.Lock()
+						if first == nil {
+							first = err
+						}
+						mu.Unlock()
+						return
+					}
+					count.Add(1)
+				}()
+			}
+		}
+	}()
+	return func() (int64, float64) {
+		cancel()
+		secs := time.Since(start).Seconds()
+		wg.Wait() // the entries in flight complete (they were due)
+		*failed = first
+		return count.Load(), secs
+	}, failed
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
