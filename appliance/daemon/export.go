@@ -70,6 +70,77 @@ func (a *App) exportRoutes(m *api.Mux) {
 	a.handleAsAccountHTTP(m, "POST /v1/t/export", a.apiTenantSelfExport)
 	m.HandleHTTP("POST /v1/tenants/export", a.apiTenantExport)
 	m.HandleHTTP("POST /v1/tenants/import", a.apiTenantImport)
+	a.handleAsAccount(m, "POST /v1/t/audit/archived/list", apiArchivedLogList)
+	a.handleAsAccountHTTP(m, "POST /v1/t/audit/archived/export", a.apiArchivedLogExport)
+}
+
+// Archived logs: the audit logs an imported tenant brought along (see
+// appliance/export). The tenant's auditors and admins list them and
+// download them unchanged, as JSON-lines exports that tresor audit verify
+// --file checks offline; each download is logged as audit.export.
+
+// ArchivedLogListRequest lists the tenant's archived audit logs.
+type ArchivedLogListRequest struct {
+	Auth TenantAuth `json:"auth"`
+}
+
+// ArchivedLogExportRequest downloads archived log N.
+type ArchivedLogExportRequest struct {
+	Auth TenantAuth `json:"auth"`
+	N    int        `json:"n"`
+}
+
+func apiArchivedLogList(ctx context.Context, _ *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req ArchivedLogListRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := mayReadAudit(ctx, t, p, audit.ActionAuditExport); err != nil {
+		return nil, err
+	}
+	list, err := export.ArchivedLogs(t)
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []export.ArchivedLog{}
+	}
+	return list, nil
+}
+
+func (a *App) apiArchivedLogExport(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) {
+	var req ArchivedLogExportRequest
+	if err := api.Decode(body, &req); err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	ctx := r.Context()
+	if err := mayReadAudit(ctx, t, p, audit.ActionAuditExport); err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	rc, info, err := export.OpenArchivedLog(ctx, t, req.N)
+	if errors.Is(err, export.ErrNoArchivedLog) {
+		api.WriteError(w, api.Errorf(http.StatusNotFound, "no archived audit log %d (tresor audit archived lists them)", req.N))
+		return
+	}
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	defer rc.Close()
+	err = t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionAuditExport, Outcome: audit.OutcomeSuccess,
+		Details: map[string]string{"archived": fmt.Sprint(info.N), "log": info.Log}})
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Content-Length", fmt.Sprint(info.Size))
+	if _, err := io.Copy(w, rc); err != nil {
+		a.log.Error("archived audit log export failed", "tenant", t.Slug(), "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func (a *App) apiTenantSelfExport(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) {

@@ -33,6 +33,12 @@ func init() {
 		}
 		return status, msg, text
 	}, "bertha", "zora"}
+	isolation["POST /v1/t/audit/archived/list"] = isoCase{func(ta *tenantApp, as TenantAuth, _ string) (int, string, json.RawMessage) {
+		return ta.call("POST", "/v1/t/audit/archived/list", ArchivedLogListRequest{Auth: as})
+	}, "bertha", "zora"}
+	isolation["POST /v1/t/audit/archived/export"] = isoCase{func(ta *tenantApp, as TenantAuth, _ string) (int, string, json.RawMessage) {
+		return ta.download("/v1/t/audit/archived/export", ArchivedLogExportRequest{Auth: as, N: 1})
+	}, "bertha", "zora"}
 	noTenantAccount["POST /v1/tenants/export"] = "a whole tenant, on its admin's request (reference required, logged in both logs)"
 	noTenantAccount["POST /v1/tenants/import"] = "a new tenant from an archive (like POST /v1/tenants)"
 }
@@ -180,6 +186,24 @@ func TestTenantExportRoutes(t *testing.T) {
 	}
 	if s, _, _ := ta.call("POST", "/v1/t/users/list", UserListRequest{Auth: TenantAuth{Tenant: "kanzlei-kopie", As: "anton", Password: aAuditor.pw}}); s != 401 {
 		t.Errorf("imported auditor with the old password = %d, want 401", s)
+	}
+	// The old log is archived in the new tenant: its admins and auditors
+	// list and download it, and it verifies with the appliance's key.
+	newAdmin := TenantAuth{Tenant: "kanzlei-kopie", As: "anna", Password: "Ganz-neues-Passwort-42"}
+	var logs []export.ArchivedLog
+	json.Unmarshal(ta.must("POST", "/v1/t/audit/archived/list", ArchivedLogListRequest{Auth: newAdmin}), &logs)
+	if len(logs) != 1 || logs[0].Log != "kanzlei" || logs[0].N != 1 {
+		t.Fatalf("archived logs = %+v", logs)
+	}
+	s, m, old := ta.download("/v1/t/audit/archived/export", ArchivedLogExportRequest{Auth: newAdmin, N: 1})
+	if s != 200 {
+		t.Fatalf("archived log export = %d %q", s, m)
+	}
+	if rep, err := audit.VerifyExport(bytes.NewReader(old), ta.st.auditVerifier); err != nil || rep.Latest != logs[0].CheckpointSize {
+		t.Errorf("archived log verifies: %+v %v", rep, err)
+	}
+	if s, _, _ := ta.download("/v1/t/audit/archived/export", ArchivedLogExportRequest{Auth: newAdmin, N: 2}); s != 404 {
+		t.Errorf("archived log 2 = %d, want 404", s)
 	}
 	// The same slug again: refused.
 	if _, msg := importVia(t, ta, TenantImportRequest{Slug: "kanzlei-kopie", Admin: "anna", AdminPassword: "Ganz-neues-Passwort-42"}, archive); !strings.Contains(msg, "exists") {
