@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/api"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
@@ -42,14 +43,20 @@ type ShareCreateRequest struct {
 	Expires      string     `json:"expires,omitempty"`  // "7d", "12h", "90m"; "" for none
 	MaxDownloads int        `json:"max_downloads,omitempty"`
 	Note         string     `json:"note,omitempty"`
+	// To makes an internal share instead of a link: "user:NAME" or
+	// "group:NAME" of the same tenant gets a folder grant (read, or
+	// read and write for mode write); see appliance/access.
+	To string `json:"to,omitempty"`
 }
 
 // ShareCreated is the answer to a creation: the link, its token (shown
 // once) and its URL.
 type ShareCreated struct {
-	URL   string     `json:"url"`
-	Token string     `json:"token"`
-	Link  share.Link `json:"link"`
+	URL   string     `json:"url,omitempty"`
+	Token string     `json:"token,omitempty"`
+	Link  share.Link `json:"link,omitzero"`
+	// Grant is the folder grant of an internal share (To).
+	Grant *GrantView `json:"grant,omitempty"`
 }
 
 // ShareRevokeRequest names a link to revoke by its ID.
@@ -72,6 +79,9 @@ func (a *App) apiShareCreate(ctx context.Context, ts *tenantsState, t *tenant.Te
 	mode, err := share.ParseMode(req.Mode)
 	if err != nil {
 		return nil, api.Errorf(http.StatusBadRequest, "%v", err)
+	}
+	if req.To != "" {
+		return a.internalShare(ctx, ts, t, p, req, mode)
 	}
 	exp, err := ParseLifetime(req.Expires)
 	if err != nil {
@@ -105,6 +115,49 @@ func (a *App) apiShareRevoke(ctx context.Context, ts *tenantsState, t *tenant.Te
 		return nil, shareErr(err)
 	}
 	return map[string]string{"revoked": req.ID}, nil
+}
+
+// internalShare shares a folder with an account or group of the tenant:
+// a grant of the access policy (there is no second permission system),
+// made with the same checks and four-eyes rule as `tresor grant add`.
+func (a *App) internalShare(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, req ShareCreateRequest, mode share.Mode) (any, error) {
+	perms := access.PermRead
+	switch mode {
+	case share.ModeWrite:
+		perms = access.PermRead | access.PermWrite
+	case share.ModeDrop:
+		return nil, api.Errorf(http.StatusBadRequest, "drop mode is for links; share with an account as read or write")
+	}
+	if req.Password != "" || req.MaxDownloads != 0 {
+		return nil, api.Errorf(http.StatusBadRequest, "a link password and a download limit are for links, not for shares with an account or group")
+	}
+	kind, name, err := access.ParseGrantee(req.To)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	st := a.grantStore()
+	expires, err := access.ParseExpiry(req.Expires, st.Now())
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	s, tree, err := a.subjectTree(t, p)
+	if err != nil {
+		return nil, err
+	}
+	folder, err := folderObject(ctx, tree, req.Path)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	to, err := ts.accounts.Grantee(ctx, t, p, kind, name)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	g, err := st.Add(ctx, t, s, access.Request{Folder: folder, To: to, Perms: perms, Expires: expires})
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	v := grantView(g, st.Now())
+	return ShareCreated{Grant: &v}, nil
 }
 
 // shareErr maps the share package's errors to answers.

@@ -126,6 +126,45 @@ func TestShareRoutes(t *testing.T) {
 	}
 }
 
+// TestInternalShare: --to makes a folder grant of the access policy, not
+// a link; drop mode, a password or a download limit are refused there.
+func TestInternalShare(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	ctx := context.Background()
+	tn, p, err := ta.a.signIn(ctx, ta.st.tenants, aAdmin.auth())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := files.New(tn, p).Mkdir(ctx, "/Mandat 7"); err != nil {
+		t.Fatal(err)
+	}
+	ta.shareWrite(aAdmin, "/Mandat 7/Vollmacht.pdf", []byte("v"))
+	// Before the share alfred (a user) cannot see the folder.
+	tu, pu, _ := ta.a.signIn(ctx, ta.st.tenants, aUser.auth())
+	if _, err := files.New(tu, pu).Stat(ctx, "/Mandat 7/Vollmacht.pdf"); err == nil {
+		t.Fatal("alfred sees the folder before it is shared with him")
+	}
+	var c ShareCreated
+	json.Unmarshal(ta.must("POST", "/v1/t/shares/create", ShareCreateRequest{Auth: aAdmin.auth(), Path: "/Mandat 7", To: "user:alfred", Expires: "30d"}), &c)
+	if c.Grant == nil || c.Token != "" || c.Grant.To.Name != "alfred" || c.Grant.Perms.String() != "read" {
+		t.Fatalf("internal share = %+v", c)
+	}
+	tu, pu, _ = ta.a.signIn(ctx, ta.st.tenants, aUser.auth())
+	if _, err := files.New(tu, pu).Stat(ctx, "/Mandat 7/Vollmacht.pdf"); err != nil {
+		t.Fatalf("alfred after the share: %v", err)
+	}
+	for _, req := range []ShareCreateRequest{
+		{Auth: aAdmin.auth(), Path: "/Mandat 7", To: "user:alfred", Mode: "drop"},
+		{Auth: aAdmin.auth(), Path: "/Mandat 7", To: "user:alfred", Password: "x"},
+		{Auth: aAdmin.auth(), Path: "/Mandat 7", To: "nobody"},
+	} {
+		if s, m, _ := ta.call("POST", "/v1/t/shares/create", req); s != 400 {
+			t.Errorf("%+v: %d %q, want 400", req, s, m)
+		}
+	}
+}
+
 func FuzzParseLifetime(f *testing.F) {
 	for _, s := range []string{"", "7d", "12h", "90m", "0d", "-1d", "3650d", "99999999999d", "7", "d", "7dd"} {
 		f.Add(s)

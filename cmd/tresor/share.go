@@ -17,12 +17,12 @@ import (
 
 func init() {
 	var acc asAccount
-	var mode, linkPWFile, expires, note string
+	var mode, linkPWFile, expires, note, to string
 	var maxDownloads int
 	register(&command{
 		name:  "share create",
-		args:  "PATH [--mode read|write|drop] [--link-password-file F] [--expires 7d] [--max-downloads N] [--note TEXT]",
-		short: "make a share link to a file or folder of the tenant (prints the URL; the token is shown only now)",
+		args:  "PATH [--mode read|write|drop] [--link-password-file F] [--expires 7d] [--max-downloads N] [--note TEXT] | PATH --to user:NAME|group:NAME [--mode read|write] [--expires 7d]",
+		short: "make a share link to a file or folder of the tenant (prints the URL; the token is shown only now), or share a folder with an account or group (a grant)",
 		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
 			acc.flags(fs)
 			fs.StringVar(&mode, "mode", "read", "read (download), write (download and upload) or drop (upload only; the recipient sees nothing)")
@@ -30,6 +30,7 @@ func init() {
 			fs.StringVar(&expires, "expires", "", "lifetime of the link, e.g. 7d, 12h, 90m (the tenant's policy may require one)")
 			fs.IntVar(&maxDownloads, "max-downloads", 0, "downloads allowed (a file or a zip of the folder counts one); 0: no limit")
 			fs.StringVar(&note, "note", "", "a note shown to the recipient")
+			fs.StringVar(&to, "to", "", "share with user:NAME or group:NAME of the tenant instead of making a link (a folder grant)")
 		},
 		run: func(c *cmdEnv, args []string) error {
 			if len(args) != 1 {
@@ -39,7 +40,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			req := daemon.ShareCreateRequest{Auth: auth, Path: args[0], Mode: mode, Expires: expires, MaxDownloads: maxDownloads, Note: note}
+			req := daemon.ShareCreateRequest{Auth: auth, Path: args[0], Mode: mode, Expires: expires, MaxDownloads: maxDownloads, Note: note, To: to}
 			if linkPWFile != "" {
 				pw, err := readSecretFile("link-password-file", linkPWFile)
 				if err != nil {
@@ -50,6 +51,13 @@ func init() {
 			var out daemon.ShareCreated
 			if err := call(c, "POST", "/v1/t/shares/create", req, &out); err != nil {
 				return err
+			}
+			if out.Grant != nil {
+				g := out.Grant
+				return c.print(g, func(w io.Writer) {
+					saysAs(w, auth)
+					fmt.Fprintf(w, "Shared %s with %s (%s), grant %s, %s.\n", g.Path, g.To, g.Perms, g.ID, g.State)
+				})
 			}
 			return c.print(struct {
 				URL   string `json:"url"`

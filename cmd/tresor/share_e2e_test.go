@@ -125,6 +125,11 @@ func TestE2EShare(t *testing.T) {
 	if human := e.must(append([]string{"share", "list"}, anna.flags()...)...); !strings.Contains(human, id) || !strings.Contains(human, "/Akte Müller.pdf") {
 		t.Fatalf("share list = %s", human)
 	}
+	// An internal share is a grant, not a link.
+	e.must(append([]string{"user", "create", "ben", "--new-password-file", e.secret("ben", "Tulpe-Kanzlei-Passwort-2"), "--role", "user"}, anna.flags()...)...)
+	if out := e.must(append([]string{"share", "create", "/", "--to", "user:ben", "--expires", "30d"}, anna.flags()...)...); !strings.Contains(out, "Shared / with user:ben (read)") {
+		t.Fatalf("share create --to = %q", out)
+	}
 	e.must(append([]string{"share", "revoke", id}, anna.flags()...)...)
 	code, revoked := curl("-u", ":Mandant Müller 2026", dl)
 	if code != "404" {
