@@ -146,6 +146,20 @@ func TestBrowse(t *testing.T) {
 	if got := read(t, tr, "Verträge/Notiz 2024.txt"); string(got) != "n" {
 		t.Errorf("moved file: %q", got)
 	}
+	// The move picker: walk into a folder, offer "move here", never into
+	// the folder itself or where it already is.
+	_, body, _ = c.get("/t/kanzlei/move/Akten/b.txt?to=%2F")
+	if !strings.Contains(body, `href="/t/kanzlei/move/Akten/b.txt?to=%2FVertr%C3%A4ge"`) || !strings.Contains(body, `id="move-here"`) {
+		t.Errorf("move picker at /:\n%s", body)
+	}
+	_, body, _ = c.get("/t/kanzlei/move/Akten/b.txt?to=%2FAkten")
+	if strings.Contains(body, `id="move-here"`) {
+		t.Errorf("move picker offers the folder the file is in")
+	}
+	_, body, _ = c.get("/t/kanzlei/move/Akten?to=%2F")
+	if strings.Contains(body, "to=%2FAkten") {
+		t.Errorf("move picker offers the folder itself as target")
+	}
 
 	// The trash: a.txt is there and comes back.
 	_, body, _ = c.get("/t/kanzlei/trash")
