@@ -1,0 +1,63 @@
+package tenant
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"slices"
+	"testing"
+)
+
+// TestShareIndex: a token hash maps to one tenant, survives a reopen of
+// the pool, is forgotten on request, and refuses malformed hashes and a
+// second tenant for the same hash.
+func TestShareIndex(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create("kanzlei")
+	e.create("praxis")
+	h1 := sha256.Sum256([]byte("token one"))
+	h2 := sha256.Sum256([]byte("token two"))
+	if _, ok := e.reg.ShareTenant(h1[:]); ok {
+		t.Fatal("unknown hash resolves")
+	}
+	if err := e.reg.IndexShare(ctx, h1[:], "kanzlei"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.IndexShare(ctx, h2[:], "praxis"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.IndexShare(ctx, h1[:], "praxis"); !errors.Is(err, ErrExists) {
+		t.Fatalf("same hash for another tenant: %v, want ErrExists", err)
+	}
+	for _, bad := range [][]byte{nil, h1[:31], append(bytes.Clone(h1[:]), 0)} {
+		if err := e.reg.IndexShare(ctx, bad, "kanzlei"); !errors.Is(err, ErrBadTokenHash) {
+			t.Errorf("IndexShare(%d bytes) = %v", len(bad), err)
+		}
+		if _, ok := e.reg.ShareTenant(bad); ok {
+			t.Errorf("ShareTenant(%d bytes) resolves", len(bad))
+		}
+	}
+	if err := e.reg.IndexShare(ctx, h2[:], "../x"); err == nil {
+		t.Error("IndexShare with a bad slug succeeds")
+	}
+	e.reopen()
+	if slug, ok := e.reg.ShareTenant(h1[:]); !ok || slug != "kanzlei" {
+		t.Fatalf("after reopen: %q %v", slug, ok)
+	}
+	slugs, err := e.reg.ShareIndexSlugs()
+	slices.Sort(slugs)
+	if err != nil || !slices.Equal(slugs, []string{"kanzlei", "praxis"}) {
+		t.Fatalf("ShareIndexSlugs = %v, %v", slugs, err)
+	}
+	if err := e.reg.UnindexShare(ctx, h1[:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.UnindexShare(ctx, h1[:]); err != nil {
+		t.Fatalf("second unindex: %v", err)
+	}
+	if _, ok := e.reg.ShareTenant(h1[:]); ok {
+		t.Fatal("unindexed hash resolves")
+	}
+}
