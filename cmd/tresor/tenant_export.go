@@ -140,6 +140,58 @@ func init() {
 	})
 }
 
+func init() {
+	var n int
+	var out string
+	var acc asAccount
+	register(&command{
+		name:  "audit archived",
+		args:  "--tenant T --as NAME --password-file F [--n N --out F]",
+		short: "list the audit logs an imported tenant brought along; with --n write one out (tresor audit verify --file checks it)",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
+			fs.IntVar(&n, "n", 0, "the archived log to write out (from the list)")
+			fs.StringVar(&out, "out", "", "where to write it (- for standard output)")
+			acc.flags(fs)
+		},
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 0 {
+				return usagef("audit archived takes no arguments")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				var list []export.ArchivedLog
+				if err := cl.Call(context.Background(), "POST", "/v1/t/audit/archived/list", daemon.ArchivedLogListRequest{Auth: auth}, &list); err != nil {
+					return err
+				}
+				return c.print(list, func(w io.Writer) {
+					saysAs(w, auth)
+					if len(list) == 0 {
+						fmt.Fprintln(w, "No archived audit logs: the tenant was not imported.")
+						return
+					}
+					for _, l := range list {
+						fmt.Fprintf(w, "%d  log %s  %d entries, checkpoint %d %s  imported %s\n", l.N, l.Log, l.Entries,
+							l.CheckpointSize, l.CheckpointHash, l.Imported.Format(time.RFC3339))
+					}
+				})
+			}
+			if out == "" {
+				return usagef("--n needs --out FILE (or - for standard output)")
+			}
+			return writeExport(out, func(w io.Writer) (int64, error) {
+				return cl.DownloadCall(context.Background(), "POST", "/v1/t/audit/archived/export", daemon.ArchivedLogExportRequest{Auth: auth, N: n}, w)
+			})
+		},
+	})
+}
+
 // socketPath is the control socket's path, as cmdEnv.client finds it.
 func socketPath(c *cmdEnv) (string, error) {
 	if c.socket != "" {

@@ -24,6 +24,9 @@ import (
 )
 
 func init() {
+	cliIsolation["audit archived"] = func(e *tenantEnv, as account, _ string) []string {
+		return append([]string{"audit", "archived", "--n", "1", "--out", "-"}, as.flags()...)
+	}
 	cliIsolation["tenant export"] = func(e *tenantEnv, as account, _ string) []string {
 		return append([]string{"tenant", "export", "--out", filepath.Join(e.root, "iso-export.tar.zst")}, as.flags()...)
 	}
@@ -317,6 +320,16 @@ func TestE2ETenantExportImport(t *testing.T) {
 	// The old log travels on, archived, and still verifies.
 	if log := memberData(t, now, "audit/archived/000001.jsonl"); !bytes.Equal(log, memberData(t, old, "audit/log.jsonl")) {
 		t.Error("the re-export does not carry the old log unchanged")
+	}
+	// Its admins and auditors find the old log in the tenant and verify
+	// it offline.
+	if list := e.must(append([]string{"audit", "archived"}, annaNeu.flags()...)...); !strings.Contains(list, "1  log kanzlei") {
+		t.Errorf("audit archived:\n%s", list)
+	}
+	oldLog := filepath.Join(dir, "alt.jsonl")
+	e.must(append([]string{"audit", "archived", "--n", "1", "--out", oldLog}, annaNeu.flags()...)...)
+	if out := e.must("audit", "verify", "--file", oldLog, "--key", keyFile); !strings.HasPrefix(out, "OK: audit log kanzlei") {
+		t.Errorf("audit verify of the archived log: %s", out)
 	}
 	// The new log: tenant.create, then tenant.import naming the manifest.
 	logFile := filepath.Join(dir, "neu-log.jsonl")
