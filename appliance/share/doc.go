@@ -41,7 +41,9 @@
 // account that made a link) and tenant admins list and revoke links;
 // users see their own, admins all of the tenant's. Internal shares (with
 // an account or group of the same tenant) are not links: they are grants
-// of appliance/access.
+// of appliance/access. A target in a folder marked sensitive gets no link
+// ([ErrPolicy]): such folders need a second admin's approval (four-eyes),
+// which grants have and links do not have yet.
 //
 // # The public side
 //

@@ -236,11 +236,25 @@ func mayShare(ctx context.Context, t *tenant.Tenant, p *identity.Principal, path
 	if p == nil {
 		return files.Info{}, ErrForbidden
 	}
-	info, _, err := files.New(t, p).Check(ctx, path, access.Share)
+	info, obj, err := files.New(t, p).Check(ctx, path, access.Share)
 	if errors.Is(err, files.ErrForbidden) {
 		return info, fmt.Errorf("%w: %v", ErrForbidden, err)
 	}
-	return info, err
+	if err != nil {
+		return info, err
+	}
+	// A folder marked sensitive (or anything below one) needs a second
+	// tenant admin's approval before anyone outside reaches it. Links have
+	// no approval step yet, so they are refused there; a grant to an
+	// account (an internal share) goes through four-eyes.
+	pol, err := access.New(access.Options{}).Load(t)
+	if err != nil {
+		return info, err
+	}
+	if pol.Sensitive(obj) {
+		return info, fmt.Errorf("%w: %s is in a folder marked sensitive: links there need four-eyes approval, which links do not support yet; share it with an account instead", ErrPolicy, info.Path)
+	}
+	return info, nil
 }
 
 // mayManage says whether p may see, change or revoke link r: its creator

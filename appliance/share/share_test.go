@@ -132,6 +132,28 @@ func TestPermission(t *testing.T) {
 	}
 }
 
+// TestSensitive: no link into a folder marked sensitive.
+func TestSensitive(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/Strafsachen")
+	a.write("/Strafsachen/Akte.pdf", "x")
+	_, obj, err := a.tr.Check(ctx, "/Strafsachen", access.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := identity.Subject(a.tn, a.p)
+	if err := access.New(access.Options{}).SetSensitive(ctx, a.tn, subj, obj, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/Strafsachen", "/Strafsachen/Akte.pdf"} {
+		if _, _, err := e.svc.Create(ctx, a.tn, a.p, Spec{Path: p}); !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), "four-eyes") {
+			t.Errorf("link to %s: %v, want ErrPolicy (four-eyes)", p, err)
+		}
+	}
+}
+
 // TestReadLink: a password-protected read link on a folder: single files,
 // a zip of the folder and of a subfolder, the password as Basic auth, the
 // audit trail.
