@@ -12,6 +12,8 @@ packages=(
   rclone      # WebDAV client in e2e tests
   apache2     # mod_dav as the WebDAV benchmark baseline (scripts/bench-dav.sh)
   davfs2      # WebDAV mount in e2e tests (where FUSE is available)
+  tar         # extracts tenant export archives in e2e tests (GNU tar --zstd)
+  zstd        # the compressor GNU tar calls for .tar.zst
 )
 
 missing=()
