@@ -501,10 +501,17 @@ func (tr *Tree) dropUpload(ctx context.Context, id UploadID) error {
 
 // ExpireUploads deletes the tenant's sessions untouched since before
 // now-maxAge (every account's), and finishes sessions whose file was
-// committed. It returns how many sessions it removed.
+// committed. It returns how many sessions it removed. Like Purge it may
+// run with a nil principal: the daemon's retention job calls it with
+// UploadTTL next to Purge.
 func (tr *Tree) ExpireUploads(ctx context.Context, maxAge time.Duration) (int, error) {
-	if err := tr.canWrite(); err != nil {
-		return 0, err
+	if tr.t == nil {
+		return 0, fmt.Errorf("expire uploads: %w: no tenant", ErrForbidden)
+	}
+	if tr.p != nil {
+		if err := tr.canWrite(); err != nil {
+			return 0, err
+		}
 	}
 	return tr.expireUploads(ctx, tr.now().Add(-maxAge), -1)
 }

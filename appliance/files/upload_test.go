@@ -211,6 +211,22 @@ func TestUploadExpire(t *testing.T) {
 	if n, err := e.tree.ExpireUploads(ctx, UploadTTL); err != nil || n != 0 {
 		t.Fatalf("ExpireUploads = %d, %v; want the fresh session kept", n, err)
 	}
+	// The retention job, without a principal, expires what is old.
+	stale, err := e.tree.BeginUpload(ctx, "stale.bin", 1, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.add(UploadTTL + time.Minute)
+	if n, err := New(e.tn, nil, WithClock(e.clock.now)).ExpireUploads(ctx, UploadTTL); err != nil || n != 2 {
+		t.Fatalf("system ExpireUploads = %d, %v; want 2 (stale and the fresh one, now old too)", n, err)
+	}
+	if _, err := e.tree.Upload(ctx, stale.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("stale session: %v", err)
+	}
+	fresh, err = e.tree.BeginUpload(ctx, "leer.txt", 0, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	info, err := e.tree.CommitUpload(ctx, fresh.ID)
 	if err != nil || info.Size != 0 {
 		t.Fatalf("empty file: %+v, %v", info, err)
