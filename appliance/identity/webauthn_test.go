@@ -11,10 +11,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"tresor/appliance/audit"
+	"tresor/appliance/tenant"
 )
 
 // The software authenticator below is written by hand (ECDSA P-256,
@@ -58,7 +60,7 @@ type softKey struct {
 	count uint32
 }
 
-func newSoftKey(t *testing.T) *softKey {
+func newSoftKey(t testing.TB) *softKey {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +117,7 @@ func clientData(typ string, challenge, origin string) []byte {
 }
 
 // challengeOf reads the challenge out of creation or request options.
-func challengeOf(t *testing.T, opts []byte) string {
+func challengeOf(t testing.TB, opts []byte) string {
 	t.Helper()
 	var o struct {
 		Challenge string `json:"challenge"`
@@ -127,7 +129,7 @@ func challengeOf(t *testing.T, opts []byte) string {
 }
 
 // create answers navigator.credentials.create.
-func (k *softKey) create(t *testing.T, rp RelyingParty, opts []byte) []byte {
+func (k *softKey) create(t testing.TB, rp RelyingParty, opts []byte) []byte {
 	cd := clientData("webauthn.create", challengeOf(t, opts), rp.Origin)
 	var att cbor
 	att.mapOf(3)
@@ -146,7 +148,7 @@ func (k *softKey) create(t *testing.T, rp RelyingParty, opts []byte) []byte {
 
 // get answers navigator.credentials.get: an ECDSA signature over the
 // authenticator data and the hash of the client data.
-func (k *softKey) get(t *testing.T, rp RelyingParty, opts []byte, userID string) []byte {
+func (k *softKey) get(t testing.TB, rp RelyingParty, opts []byte, userID string) []byte {
 	cd := clientData("webauthn.get", challengeOf(t, opts), rp.Origin)
 	ad := k.authData(rp.ID, false)
 	h := sha256.Sum256(cd)
@@ -287,6 +289,24 @@ func TestWebAuthnRegistrationAndSignIn(t *testing.T) {
 		t.Errorf("Account().WebAuthnKeys = %d", acc.WebAuthnKeys)
 	}
 
+	// A key satisfies the tenant's 2FA policy: no enrolment is asked
+	// for, and the only second factor cannot be removed.
+	if _, err := tn.UpdateSettings(ctx, applAdmin, func(s *tenant.Settings) error { s.TwoFactorRequired = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	tn = e.open1("kanzlei")
+	_, ps3, err := e.acc.AuthenticatePassword(ctx, tn, Credentials{Name: "anna", Password: []byte(annaPW), Source: "192.0.2.1"})
+	if err != nil || ps3.NeedsEnrolment() || !ps3.HasWebAuthn() {
+		t.Fatalf("AuthenticatePassword under a 2FA policy = %+v, %v", ps3, err)
+	}
+	if err := e.acc.RemoveWebAuthnKey(ctx, tn, p, k.ID); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("removing the only required factor = %v, want ErrForbidden", err)
+	}
+	if _, err := tn.UpdateSettings(ctx, applAdmin, func(s *tenant.Settings) error { s.TwoFactorRequired = false; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	tn = e.open1("kanzlei")
+
 	// Removing the key gives the password its old power back.
 	if err := e.acc.RemoveWebAuthnKey(ctx, tn, p, "nope"); !errors.Is(err, ErrNoKey) {
 		t.Fatalf("RemoveWebAuthnKey(unknown) = %v", err)
@@ -386,4 +406,68 @@ func TestPendingSignInEnrolment(t *testing.T) {
 	if err != nil || ps == nil || ps.NeedsEnrolment() || !ps.HasTOTP() {
 		t.Fatalf("AuthenticatePassword after enrolment = %+v, %v", ps, err)
 	}
+}
+
+// FuzzRelyingPartyFor: any Host header gives a valid relying party or
+// ErrBadRelyingParty, never a panic; an accepted one is a lower-case
+// host name without port, and its origin names it.
+func FuzzRelyingPartyFor(f *testing.F) {
+	for _, s := range []string{"tresor.example", "a:1", "[::1]:2", "192.0.2.1", "x..y", "ä.example", ":443", "a:b:c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		rp, err := RelyingPartyFor(host)
+		if err != nil {
+			if !errors.Is(err, ErrBadRelyingParty) {
+				t.Fatalf("RelyingPartyFor(%q) = %v", host, err)
+			}
+			return
+		}
+		if rp.ID == "" || strings.ContainsAny(rp.ID, ":/[] ") || rp.ID != strings.ToLower(rp.ID) || !strings.HasPrefix(rp.Origin, "https://"+rp.ID) {
+			t.Fatalf("RelyingPartyFor(%q) = %+v", host, rp)
+		}
+	})
+}
+
+// FuzzWebAuthnAnswers: random answers to a registration and to a
+// sign-in challenge are refused with an error, never a panic, and
+// register nothing.
+func FuzzWebAuthnAnswers(f *testing.F) {
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"e30","attestationObject":"oA"}}`))
+	f.Add([]byte(`{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":"AA","signature":"AA"}}`))
+	f.Add([]byte("\xff\x00"))
+	// Refused answers count as failed sign-ins; no lockout here, so every
+	// input reaches the check.
+	never := Backoff{Free: 1 << 30, Base: time.Second, Max: time.Second, Forget: time.Hour}
+	e := newEnv(f, Options{Account: never, Source: never})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	rp, _ := RelyingPartyFor("tresor.example")
+	// anna has a key, so that sign-ins ask for one.
+	key := newSoftKey(f)
+	opts, _ := e.acc.BeginWebAuthnRegistration(ctx, tn, anna, rp)
+	if _, err := e.acc.FinishWebAuthnRegistration(ctx, tn, anna, rp, "k", key.create(f, rp, opts)); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, answer []byte) {
+		if _, err := e.acc.BeginWebAuthnRegistration(ctx, tn, anna, rp); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.acc.FinishWebAuthnRegistration(ctx, tn, anna, rp, "x", answer); err == nil {
+			t.Fatalf("answer %q registered a key", answer)
+		}
+		_, ps, err := e.acc.AuthenticatePassword(ctx, tn, Credentials{Name: "anna", Password: []byte(annaPW), Source: "192.0.2.7"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.acc.BeginWebAuthnSignIn(ctx, tn, ps, rp); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := e.acc.FinishWebAuthnSignIn(ctx, tn, ps, rp, answer); err == nil || p != nil {
+			t.Fatalf("answer %q signed in", answer)
+		}
+	})
 }
