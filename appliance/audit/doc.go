@@ -125,6 +125,7 @@
 //	share.access         yes        a share link is opened
 //	share.download       yes        a file is downloaded through a share link
 //	share.upload         yes        a file is uploaded through a drop link
+//	share.change         yes        a link's expiry, limit, note or password is changed
 //	share.password-failed yes       a wrong link password was given
 //	share.expiry-notice  yes        a link expires soon; its owner is told
 //	grant.add            yes        access to a folder is granted

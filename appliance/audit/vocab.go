@@ -38,6 +38,9 @@ const (
 	ActionShareAccess   = "share.access"
 	ActionShareDownload = "share.download"
 	ActionShareUpload   = "share.upload"
+	// ActionShareChange: a link's expiry, download limit, note or password
+	// is changed.
+	ActionShareChange = "share.change"
 	// ActionSharePasswordFailed: a wrong link password was given.
 	ActionSharePasswordFailed = "share.password-failed"
 	// ActionShareExpiryNotice: a link expires within days; the owner is told.
@@ -119,6 +122,7 @@ var vocabulary = [...]actionInfo{
 	{ActionShareAccess, true},
 	{ActionShareDownload, true},
 	{ActionShareUpload, true},
+	{ActionShareChange, true},
 	{ActionSharePasswordFailed, true},
 	{ActionShareExpiryNotice, true},
 	{ActionGrantAdd, true},
