@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/password"
 	"tresor/appliance/tenant"
@@ -489,9 +490,11 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 	return &Principal{ns: t.Namespace(), account: rec.account(), source: c.Source}, nil, nil
 }
 
-// acting re-reads the principal's account in tx and checks that it may
-// act in t with one of roles.
-func acting(t *tenant.Tenant, tx *storage.Tx, p *Principal, roles ...Role) (*record, error) {
+// acting re-reads the principal's account in tx and asks the one policy
+// function (appliance/access) whether it may do the tenant-wide action a;
+// a == "" asks only that it is an active account of t, signed in
+// interactively (not with an app password).
+func acting(t *tenant.Tenant, tx *storage.Tx, p *Principal, a access.Action) (*record, error) {
 	if p == nil || t.Namespace() == nil || p.ns != t.Namespace() {
 		return nil, fmt.Errorf("%w: not signed in to this tenant", ErrForbidden)
 	}
@@ -505,18 +508,21 @@ func acting(t *tenant.Tenant, tx *storage.Tx, p *Principal, roles ...Role) (*rec
 	if p.appPassword != "" {
 		return nil, fmt.Errorf("%w: %w", ErrForbidden, ErrInteractiveOnly)
 	}
-	for _, role := range roles {
-		if r.Role == role {
-			return r, nil
-		}
+	if a == "" {
+		return r, nil
 	}
-	return nil, fmt.Errorf("%w: %s may not do this", ErrForbidden, r.Role)
+	// Tenant-wide actions depend on no grant: an empty policy decides them.
+	s := access.Subject{Account: r.ID, Name: r.Name, Role: access.Role(r.Role)}
+	if err := access.NewPolicy(nil, nil, nil).Check(s, access.Tenant, a); err != nil {
+		return nil, fmt.Errorf("%w: %s may not do this", ErrForbidden, r.Role)
+	}
+	return r, nil
 }
 
 // actingInteractive is acting for any role: the principal's own account,
 // signed in with its password or a session, not an app password.
 func actingInteractive(t *tenant.Tenant, tx *storage.Tx, p *Principal) (*record, error) {
-	return acting(t, tx, p, RoleAdmin, RoleUser, RoleAuditor)
+	return acting(t, tx, p, "")
 }
 
 // denied logs a refused change.
@@ -531,7 +537,7 @@ func (a *Accounts) denied(ctx context.Context, t *tenant.Tenant, p *Principal, a
 // Create makes an account; only a tenant admin may.
 func (a *Accounts) Create(ctx context.Context, t *tenant.Tenant, p *Principal, n NewAccount) (Account, error) {
 	err := t.View(func(tx *storage.Tx) error {
-		_, err := acting(t, tx, p, RoleAdmin)
+		_, err := acting(t, tx, p, access.AdminAccounts)
 		return err
 	})
 	if err != nil {
@@ -561,7 +567,7 @@ func (a *Accounts) Create(ctx context.Context, t *tenant.Tenant, p *Principal, n
 	}
 	r := &record{ID: newID(), Name: name, Role: role, Hash: hash, RequireTwoFactor: n.RequireTwoFactor, Created: a.now().UTC()}
 	err = t.Update(ctx, func(tx *storage.Tx) error {
-		if _, err := acting(t, tx, p, RoleAdmin); err != nil {
+		if _, err := acting(t, tx, p, access.AdminAccounts); err != nil {
 			return err
 		}
 		if old, err := lookup(t, tx, ikey, name); err != nil {
@@ -587,7 +593,7 @@ func (a *Accounts) List(t *tenant.Tenant, p *Principal) ([]Account, error) {
 	var out []Account
 	err := t.View(func(tx *storage.Tx) error {
 		out = nil
-		if _, err := acting(t, tx, p, RoleAdmin, RoleAuditor); err != nil {
+		if _, err := acting(t, tx, p, access.ReadAccounts); err != nil {
 			return err
 		}
 		return forEach(t, tx, func(r *record) error {
@@ -607,7 +613,7 @@ func (a *Accounts) List(t *tenant.Tenant, p *Principal) ([]Account, error) {
 // nothing.
 func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, name string) (Account, error) {
 	err := t.View(func(tx *storage.Tx) error {
-		_, err := acting(t, tx, p, RoleAdmin)
+		_, err := acting(t, tx, p, access.AdminAccounts)
 		return err
 	})
 	if err != nil {
@@ -628,7 +634,7 @@ func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, 
 	now := a.now().UTC()
 	err = t.Update(ctx, func(tx *storage.Tx) error {
 		target = nil
-		if _, err := acting(t, tx, p, RoleAdmin); err != nil {
+		if _, err := acting(t, tx, p, access.AdminAccounts); err != nil {
 			return err
 		}
 		r, err := lookup(t, tx, ikey, norm)

@@ -91,6 +91,10 @@
 // the account in its own transaction, so a disabled account or a changed
 // role takes effect at once. Tenant admins create and disable accounts;
 // admins and auditors list them; users may do neither ([ErrForbidden],
-// logged as denied). The last active admin cannot be disabled. These rules
-// move into the one authorisation function when access policies arrive.
+// logged as denied). The last active admin cannot be disabled. The
+// one policy function, appliance/access's Policy.Check, decides these
+// rules (actions access.AdminAccounts, access.ReadAccounts,
+// access.AdminGroups); [Subject] gives it the principal's account as it
+// is now, with its groups, and [Allowed] asks it about a tenant-wide
+// action for callers outside this package. Groups: see groups.go.
 package identity

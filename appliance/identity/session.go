@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/password"
 	"tresor/appliance/tenant"
@@ -329,7 +330,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, t *tenant.Tenant, p *Prin
 // app passwords. Logged as password.change naming the admin.
 func (a *Accounts) ResetPassword(ctx context.Context, t *tenant.Tenant, p *Principal, name string, new []byte) error {
 	err := t.View(func(tx *storage.Tx) error {
-		_, err := acting(t, tx, p, RoleAdmin)
+		_, err := acting(t, tx, p, access.AdminAccounts)
 		return err
 	})
 	if err != nil {
@@ -372,7 +373,7 @@ func (a *Accounts) setPassword(ctx context.Context, t *tenant.Tenant, p *Princip
 				return fmt.Errorf("%w: the password was changed meanwhile", ErrAuthFailed)
 			}
 		} else {
-			if _, err := acting(t, tx, p, RoleAdmin); err != nil {
+			if _, err := acting(t, tx, p, access.AdminAccounts); err != nil {
 				return err
 			}
 			if r, err = lookup(t, tx, ikey, name); err != nil {
