@@ -30,7 +30,8 @@ const adminPW = "a long enough password 42"
 // serves /dav/kanzlei/ as anna; /ro/ serves the same tree through a
 // read-only app password and /bert/ as a second account "bert".
 type env struct {
-	t   *testing.T
+	t   testing.TB
+	p   *identity.Principal // anna
 	reg *tenant.Registry
 	acc *identity.Accounts
 	tn  *tenant.Tenant
@@ -38,7 +39,7 @@ type env struct {
 	srv *httptest.Server
 }
 
-func newEnv(t *testing.T, quota int64) *env {
+func newEnv(t testing.TB, quota int64) *env {
 	t.Helper()
 	ctx := context.Background()
 	paths := storagetest.TempDisks(t, 3)
@@ -102,7 +103,7 @@ func newEnv(t *testing.T, quota int64) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, reg: reg, acc: acc, tn: tn, h: NewHandler(nil)}
+	e := &env{t: t, p: anna, reg: reg, acc: acc, tn: tn, h: NewHandler(nil)}
 	mux := http.NewServeMux()
 	serve := func(route string, p *identity.Principal) {
 		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
