@@ -26,7 +26,8 @@ func (s signinBackend) Gate() *gate.Gate { return s.g }
 
 // TestBrowserFiles drives the file browser in a real headless Chromium:
 // sign in on the real login page, upload several files with the script
-// (chunked, progress bar to 100 %), download one and compare it, rename,
+// (chunked, progress bar to 100 %; one chunk breaks off like a dropped
+// connection and the script resumes), download one and compare it, rename,
 // delete, restore from the trash, restore an older version. It fails on
 // any console error, CSP violation or failed request and saves a
 // screenshot of each step (to $TRESOR_ARTIFACTS when set).
@@ -122,7 +123,21 @@ func TestBrowserFiles(t *testing.T) {
 		}
 		t.Logf("progress states seen: %d", len(seen))
 	}
+	// The first try of chunk 1 of a file breaks off like a dropped
+	// connection: the script must ask the server and resume.
+	b.Eval(`(function(){
+		var open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
+		window.__cuts = 0;
+		XMLHttpRequest.prototype.open = function(m, u) { this.__put1 = m === "PUT" && /\/uploads\/[0-9a-f]+\/1$/.test(u); return open.apply(this, arguments); };
+		XMLHttpRequest.prototype.send = function(body) {
+			if (this.__put1 && window.__cuts === 0) { window.__cuts++; var x = this; setTimeout(function(){ x.onerror(); }, 10); return; }
+			return send.apply(this, arguments);
+		};
+	})()`)
 	upload(paths)
+	if cuts := b.Eval(`String(window.__cuts)`); cuts != "1" {
+		t.Fatalf("the connection was cut %s times, want 1", cuts)
+	}
 	if s := text(); !strings.Contains(s, "Hochgeladen: 3 Dateien") && !strings.Contains(s, "Uploaded: 3 files") {
 		t.Fatalf("no completion message:\n%s", s)
 	}
