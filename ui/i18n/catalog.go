@@ -197,6 +197,7 @@ var catalog = map[string]map[Lang]string{
 	"login.name":                 {DE: "Benutzername", EN: "User name"},
 	"login.password":             {DE: "Passwort", EN: "Password"},
 	"login.submit":               {DE: "Anmelden", EN: "Sign in"},
+	"login.forgot":               {DE: "Passwort vergessen? Die Verwaltung Ihrer Kanzlei kann es zurücksetzen.", EN: "Forgot your password? Your office's administrator can reset it."},
 	"login.failed":               {DE: "Benutzername oder Passwort ist falsch.", EN: "The user name or the password is wrong."},
 	"login.locked":               {DE: "Zu viele Fehlversuche. Die Anmeldung ist vorübergehend gesperrt; bitte versuchen Sie es in einigen Minuten erneut.", EN: "Too many failed attempts. Sign-in is locked for now; please try again in a few minutes."},
 	"login.disabled":             {DE: "Dieses Konto ist deaktiviert. Wenden Sie sich an die Verwaltung Ihrer Kanzlei.", EN: "This account is disabled. Please contact your office's administrator."},

@@ -36,8 +36,9 @@
 // a random token in a short-lived cookie ("__Host-tresor_signin_<slug>":
 // the underscore keeps it apart from the gate's session cookies, whose
 // slugs cannot contain one), and the browser moves on to the code page
-// or, for an account that must enrol, to the TOTP enrolment. The password
-// is never kept. A restart forgets pending sign-ins; their users sign in
+// or, for an account that must enrol, to the TOTP enrolment; the second
+// step must come from the same client address. The password is never
+// kept. A restart forgets pending sign-ins; their users sign in
 // again.
 //
 // The login page answers an unknown name and a wrong password with the
@@ -100,10 +101,11 @@ type Handler struct {
 
 // pending is a sign-in between its steps.
 type pending struct {
-	ps    *identity.PendingSignIn
-	slug  string
-	next  string
-	enrol *identity.TOTPEnrolment // begun at the first view of the enrolment page
+	ps     *identity.PendingSignIn
+	slug   string
+	source string // the client address that gave the password
+	next   string
+	enrol  *identity.TOTPEnrolment // begun at the first view of the enrolment page
 }
 
 // maxPending bounds the pending sign-ins kept; each needs a right
@@ -250,7 +252,9 @@ func (h *Handler) lookup(r *http.Request, q *gate.Request) (*pending, string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p := h.pending[c.Value]
-	if p == nil || p.slug != slug || !h.now().Before(p.ps.Expires()) {
+	// The second step must come from the address that gave the password:
+	// a pending cookie carried elsewhere is worth nothing.
+	if p == nil || p.slug != slug || p.source != q.Source || !h.now().Before(p.ps.Expires()) {
 		return nil, ""
 	}
 	return p, c.Value
@@ -312,7 +316,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, q *gate.Request)
 		}
 		return
 	case err == nil && ps != nil:
-		h.keep(w, &pending{ps: ps, slug: slug, next: v.Next})
+		h.keep(w, &pending{ps: ps, slug: slug, source: q.Source, next: v.Next})
 		to := codePath(slug)
 		if ps.NeedsEnrolment() {
 			to = enrolPath(slug)
