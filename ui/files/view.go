@@ -116,10 +116,3 @@ func (v *listView) usage() string {
 	}
 	return v.Lang.T("files.usage", v.size(v.Used))
 }
-
-func (b base) kindLabel(i tfiles.Info) string {
-	if i.IsDir() {
-		return b.Lang.T("files.kind.folder")
-	}
-	return b.Lang.T("files.kind.file")
-}
