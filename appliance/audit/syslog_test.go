@@ -4,7 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"io"
+	"math/big"
 	"net"
 	"strconv"
 	"strings"
@@ -329,4 +337,59 @@ func FuzzExtractCheckpoints(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSyslogTLS: over tls:// the messages arrive octet-counted on a real
+// TLS listener that the given roots trust, and a listener they do not
+// trust is refused.
+func TestSyslogTLS(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "syslog"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b, _ := io.ReadAll(c)
+				got <- b
+			}()
+		}
+	}()
+	_, l, _ := tamperLog(t)
+	cp, _ := l.LatestCheckpoint()
+	msg := FormatSyslog(cp, "box", time.Now())
+	target := SyslogTarget{"tls", ln.Addr().String()}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	if err := SendSyslog(context.Background(), target, &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, [][]byte{msg}); err != nil {
+		t.Fatal(err)
+	}
+	b := receive(t, got)
+	want := append([]byte(strconv.Itoa(len(msg))+" "), msg...)
+	if !bytes.Equal(b, want) {
+		t.Fatalf("received %q, want %q", b, want)
+	}
+	if err := SendSyslog(context.Background(), target, &tls.Config{RootCAs: x509.NewCertPool()}, [][]byte{msg}); err == nil {
+		t.Fatal("an untrusted syslog server was accepted")
+	}
 }
