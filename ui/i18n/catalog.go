@@ -123,8 +123,6 @@ var catalog = map[string]map[Lang]string{
 	"files.col.mtime":        {DE: "Geändert", EN: "Modified"},
 	"files.col.actions":      {DE: "Aktionen", EN: "Actions"},
 	"files.pages":            {DE: "Seiten", EN: "Pages"},
-	"files.kind.file":        {DE: "Datei", EN: "File"},
-	"files.kind.folder":      {DE: "Ordner", EN: "Folder"},
 	"files.empty.title":      {DE: "Dieser Ordner ist leer", EN: "This folder is empty"},
 	"files.empty.hint":       {DE: "Laden Sie Dateien hoch oder legen Sie einen Ordner an.", EN: "Upload files or create a folder."},
 	"files.usage":            {DE: "Belegt: %s", EN: "In use: %s"},
