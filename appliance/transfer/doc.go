@@ -57,9 +57,11 @@
 // name (one metadata transaction). So the files appear under their name
 // only after the transfer is complete and recorded in both logs. The file
 // tree has no hidden nodes, so the staging name itself can be listed
-// while the copy runs; it is a dot-name that file browsers hide, and an
+// while the copy runs, by those who may read the target folder (the
+// tenant's admins and holders of a grant on it: the people who will see
+// the result); it is a dot-name that file browsers hide, and an
 // interrupted copy's staging node is moved to the trash when the accept
-// is retried.
+// is retried. Hiding it completely needs hidden nodes in appliance/files.
 //
 // A failed copy (quota, a purged version, the sender suspended meanwhile)
 // moves the partial staging node to the receiver's trash and returns the
