@@ -313,8 +313,21 @@ func (st *Store) expireTx(t *tenant.Tenant, tx *storage.Tx, now time.Time) (int,
 // nothing since their expiry already) and logs each; it returns how many.
 // A scheduler may call it; Add, Approve and Revoke do.
 func (st *Store) Expire(ctx context.Context, t *tenant.Tenant) (int, error) {
+	// Most runs find nothing: look first, write only when needed.
+	now := st.now()
+	due := false
+	err := t.View(func(tx *storage.Tx) error {
+		grants, err := readGrants(t, tx)
+		for _, g := range grants {
+			due = due || g.Expired(now)
+		}
+		return err
+	})
+	if err != nil || !due {
+		return 0, err
+	}
 	var n int
-	err := t.Update(ctx, func(tx *storage.Tx) error {
+	err = t.Update(ctx, func(tx *storage.Tx) error {
 		var err error
 		n, err = st.expireTx(t, tx, st.now())
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"tresor/appliance/api"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
+	"tresor/appliance/schedule"
 	"tresor/appliance/tenant"
 )
 
@@ -326,4 +328,48 @@ func apiGroupRemove(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *
 		return nil, accessErr(err)
 	}
 	return g, nil
+}
+
+// grantExpiryJob deletes the records of expired grants every hour, each
+// with a grant.revoke entry (reason "expired") in its tenant's log. An
+// expired grant gives nothing from its expiry on whether or not this
+// has run: the job keeps the review and the log tidy and timely.
+func (a *App) grantExpiryJob(st *storageState) schedule.Job {
+	return schedule.Job{
+		Name:    "grant-expiry",
+		Spec:    schedule.MustParseSpec("every 1h"),
+		CatchUp: true,
+		Run: func(ctx context.Context, _ schedule.ProgressFunc) error {
+			return a.runGrantExpiry(ctx, st)
+		},
+	}
+}
+
+func (a *App) runGrantExpiry(ctx context.Context, st *storageState) error {
+	if st.tenants == nil {
+		return nil
+	}
+	infos, err := st.tenants.reg.List()
+	if err != nil {
+		return fmt.Errorf("grant expiry: %w", err)
+	}
+	var errs []error
+	for _, info := range infos {
+		if info.State != tenant.StateActive {
+			continue // suspended tenants are left alone until they are back
+		}
+		t, err := st.tenants.reg.Open(ctx, info.Slug)
+		if err != nil {
+			continue
+		}
+		n, err := a.grantStore().Expire(ctx, t)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: %w", info.Slug, err))
+			continue
+		}
+		if n > 0 {
+			a.log.Info("grants expired", "tenant", info.Slug, "grants", n)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
+	"tresor/appliance/tenant"
 )
 
 // Isolation entries of the grant and group routes. B holds a folder
@@ -67,7 +70,7 @@ func init() {
 }
 
 // tree returns the file tree of account u, signed in directly.
-func (ta *tenantApp) tree(u acct) *files.Tree {
+func (ta *tenantApp) grantTree(u acct) *files.Tree {
 	ta.t.Helper()
 	ctx := context.Background()
 	tn, err := ta.st.tenants.reg.Open(ctx, u.tenant)
@@ -82,9 +85,9 @@ func (ta *tenantApp) tree(u acct) *files.Tree {
 }
 
 // mkdirs makes folders as u, keeping those that exist.
-func (ta *tenantApp) mkdirs(u acct, paths ...string) {
+func (ta *tenantApp) grantMkdirs(u acct, paths ...string) {
 	ta.t.Helper()
-	tr := ta.tree(u)
+	tr := ta.grantTree(u)
 	for _, p := range paths {
 		if _, err := tr.Mkdir(context.Background(), p); err != nil && !errors.Is(err, files.ErrExists) {
 			ta.t.Fatal(err)
@@ -101,7 +104,7 @@ func (ta *tenantApp) bGrant() string {
 	if len(list) > 0 {
 		return list[0].ID
 	}
-	ta.mkdirs(bAdmin, "/bertha-akten")
+	ta.grantMkdirs(bAdmin, "/bertha-akten")
 	ta.call("POST", "/v1/t/groups/create", GroupRequest{Auth: bAdmin.auth(), Name: "bertha-team"})
 	ta.must("POST", "/v1/t/groups/add", GroupMemberRequest{Auth: bAdmin.auth(), Group: "bertha-team", Account: "bertha"})
 	ta.must("POST", "/v1/t/grants/sensitive", GrantSensitiveRequest{Auth: bAdmin.auth(), Path: "/bertha-akten"})
@@ -121,8 +124,8 @@ func TestGrantRoutes(t *testing.T) {
 	ctx := context.Background()
 	anke := acct{"kanzlei", "anke", "Flieder-Kanzlei-Passwort-9", "admin"}
 	ta.must("POST", "/v1/t/users/create", UserCreateRequest{Auth: aAdmin.auth(), Name: anke.name, Password: anke.pw, Role: "admin"})
-	ta.mkdirs(aAdmin, "/Mandanten", "/Mandanten/Müller", "/Mandanten/Schmidt", "/Intern")
-	if _, err := ta.tree(aAdmin).Write(ctx, "/Mandanten/Müller/Klage.pdf", bytes.NewReader([]byte("klage")), files.WriteOptions{Size: -1}); err != nil {
+	ta.grantMkdirs(aAdmin, "/Mandanten", "/Mandanten/Müller", "/Mandanten/Schmidt", "/Intern")
+	if _, err := ta.grantTree(aAdmin).Write(ctx, "/Mandanten/Müller/Klage.pdf", bytes.NewReader([]byte("klage")), files.WriteOptions{Size: -1}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -165,7 +168,7 @@ func TestGrantRoutes(t *testing.T) {
 	}
 
 	// A new user sees an empty root; a group grant shows the way to it.
-	if l, err := ta.tree(aUser).List(ctx, "/"); err != nil || len(l) != 0 {
+	if l, err := ta.grantTree(aUser).List(ctx, "/"); err != nil || len(l) != 0 {
 		t.Fatalf("alfred's root before grants = %v, %v", l, err)
 	}
 	var g GrantView
@@ -174,7 +177,7 @@ func TestGrantRoutes(t *testing.T) {
 	if g.State != "active" || g.Perms != access.PermRead|access.PermWrite || g.Expires.IsZero() || g.To.Name != "sekretariat" {
 		t.Fatalf("grant = %+v", g)
 	}
-	if _, err := ta.tree(aUser).Write(ctx, "/Mandanten/Müller/Notiz.txt", strings.NewReader("n"), files.WriteOptions{Size: -1}); err != nil {
+	if _, err := ta.grantTree(aUser).Write(ctx, "/Mandanten/Müller/Notiz.txt", strings.NewReader("n"), files.WriteOptions{Size: -1}); err != nil {
 		t.Fatalf("alfred writes through the group grant: %v", err)
 	}
 
@@ -184,7 +187,7 @@ func TestGrantRoutes(t *testing.T) {
 	if g.State != "pending" || !g.Sensitive {
 		t.Fatalf("grant on a sensitive folder = %+v", g)
 	}
-	if _, err := ta.tree(aUser).Stat(ctx, "/Intern"); !errors.Is(err, files.ErrNotFound) {
+	if _, err := ta.grantTree(aUser).Stat(ctx, "/Intern"); !errors.Is(err, files.ErrNotFound) {
 		t.Fatalf("pending grant gives access: %v", err)
 	}
 	if s, m, _ := ta.call("POST", "/v1/t/grants/approve", GrantIDRequest{Auth: aAdmin.auth(), ID: g.ID}); s != 403 || !strings.Contains(m, "four-eyes") {
@@ -197,7 +200,7 @@ func TestGrantRoutes(t *testing.T) {
 	if g.State != "active" || g.ApprovedBy == nil || g.ApprovedBy.Name != "anke" {
 		t.Fatalf("approved = %+v", g)
 	}
-	if _, err := ta.tree(aUser).Stat(ctx, "/Intern"); err != nil {
+	if _, err := ta.grantTree(aUser).Stat(ctx, "/Intern"); err != nil {
 		t.Fatalf("approved grant: %v", err)
 	}
 
@@ -214,12 +217,12 @@ func TestGrantRoutes(t *testing.T) {
 
 	// Revoking takes effect at the next request.
 	ta.must("POST", "/v1/t/grants/revoke", GrantIDRequest{Auth: aAdmin.auth(), ID: g.ID})
-	if _, err := ta.tree(aUser).Stat(ctx, "/Intern"); !errors.Is(err, files.ErrNotFound) {
+	if _, err := ta.grantTree(aUser).Stat(ctx, "/Intern"); !errors.Is(err, files.ErrNotFound) {
 		t.Fatalf("revoked grant: %v", err)
 	}
 	// Leaving the group ends the group's grant.
 	ta.must("POST", "/v1/t/groups/remove", GroupMemberRequest{Auth: aAdmin.auth(), Group: "sekretariat", Account: "alfred"})
-	if _, err := ta.tree(aUser).Stat(ctx, "/Mandanten"); !errors.Is(err, files.ErrNotFound) {
+	if _, err := ta.grantTree(aUser).Stat(ctx, "/Mandanten"); !errors.Is(err, files.ErrNotFound) {
 		t.Fatalf("grant after leaving the group: %v", err)
 	}
 	ta.must("POST", "/v1/t/groups/delete", GroupRequest{Auth: aAdmin.auth(), Name: "sekretariat"})
@@ -247,8 +250,8 @@ func TestRevokedGrantOverWebDAV(t *testing.T) {
 	ta := newTenantApp(t)
 	ta.setup()
 	ctx := context.Background()
-	ta.mkdirs(aAdmin, "/Akten")
-	if _, err := ta.tree(aAdmin).Write(ctx, "/Akten/brief.txt", strings.NewReader("Sehr geehrte"), files.WriteOptions{Size: -1}); err != nil {
+	ta.grantMkdirs(aAdmin, "/Akten")
+	if _, err := ta.grantTree(aAdmin).Write(ctx, "/Akten/brief.txt", strings.NewReader("Sehr geehrte"), files.WriteOptions{Size: -1}); err != nil {
 		t.Fatal(err)
 	}
 	var ap AppPasswordView
@@ -273,4 +276,79 @@ func TestRevokedGrantOverWebDAV(t *testing.T) {
 	if c := get(); c != http.StatusNotFound {
 		t.Fatalf("GET after revoking = %d, want 404", c)
 	}
+}
+
+// TestGrantExpiryJob: a grant with an expiry gives nothing from then on
+// (no restart) and the hourly job deletes its record with a grant.revoke
+// entry by the system; other tenants are untouched.
+func TestGrantExpiryJob(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	ctx := context.Background()
+	clock := &grantClock{t: time.Now()}
+	ta.a.now = clock.now
+	ta.grantMkdirs(aAdmin, "/Akten")
+	ta.must("POST", "/v1/t/grants/add", GrantAddRequest{Auth: aAdmin.auth(), Path: "/Akten", To: "user:alfred", Perms: "read", Expires: "2h"})
+	bg := ta.bGrant()
+	if _, err := files.New(ta.grantTenant("kanzlei"), ta.grantPrincipal(aUser), files.WithClock(clock.now)).Stat(ctx, "/Akten"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ta.a.runGrantExpiry(ctx, ta.st); err != nil {
+		t.Fatal(err)
+	}
+	clock.add(2 * time.Hour)
+	if _, err := files.New(ta.grantTenant("kanzlei"), ta.grantPrincipal(aUser), files.WithClock(clock.now)).Stat(ctx, "/Akten"); !errors.Is(err, files.ErrNotFound) {
+		t.Fatalf("expired grant, before the job: %v", err)
+	}
+	var review []GrantView
+	json.Unmarshal(ta.must("POST", "/v1/t/grants/list", GrantListRequest{Auth: aAdmin.auth()}), &review)
+	if len(review) != 0 {
+		t.Fatalf("review lists an expired grant: %+v", review)
+	}
+	if err := ta.a.runGrantExpiry(ctx, ta.st); err != nil {
+		t.Fatal(err)
+	}
+	revoked := 0
+	ta.grantTenant("kanzlei").Audit().Entries(audit.Filter{}, func(e audit.Entry) error {
+		if e.Action == audit.ActionGrantRevoke && e.Actor.Kind == audit.ActorSystem && e.Details["reason"] == "expired" {
+			revoked++
+		}
+		return nil
+	})
+	if revoked != 1 {
+		t.Fatalf("%d grant.revoke entries of the expiry", revoked)
+	}
+	if ta.bGrant() != bg {
+		t.Fatal("the other tenant's grant changed")
+	}
+}
+
+type grantClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *grantClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *grantClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func (ta *tenantApp) grantTenant(slug string) *tenant.Tenant {
+	ta.t.Helper()
+	tn, err := ta.st.tenants.reg.Open(context.Background(), slug)
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	return tn
+}
+
+func (ta *tenantApp) grantPrincipal(u acct) *identity.Principal {
+	ta.t.Helper()
+	p, err := ta.st.tenants.accounts.Authenticate(context.Background(), ta.grantTenant(u.tenant), identity.Credentials{Name: u.name, Password: []byte(u.pw), Source: "test"})
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	return p
 }
