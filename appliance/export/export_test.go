@@ -378,6 +378,7 @@ func TestCorruptArchiveRefused(t *testing.T) {
 		}
 		return h, b
 	})
+	cases["size lies"] = lyingSize(t, archive)
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, err := e.importArchive(b, "kaputt")
@@ -398,6 +399,38 @@ func TestCorruptArchiveRefused(t *testing.T) {
 	// The archive itself is fine.
 	if _, err := e.importArchive(archive, "heil"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// lyingSize copies an archive up to its first file member, whose header
+// then claims a megabyte more than follows before the stream ends.
+func lyingSize(t testing.TB, archive []byte) []byte {
+	t.Helper()
+	zr, err := zstd.NewReader(bytes.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	var out bytes.Buffer
+	zw, _ := zstd.NewWriter(&out)
+	tw := tar.NewWriter(zw)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		if strings.HasPrefix(h.Name, "files/") && h.Typeflag == tar.TypeReg {
+			h.Size = int64(len(b)) + 1<<20
+			tw.WriteHeader(h)
+			tw.Write(b)
+			// No Close: the stream ends inside the member.
+			zw.Close()
+			return out.Bytes()
+		}
+		tw.WriteHeader(h)
+		tw.Write(b)
 	}
 }
 
@@ -534,6 +567,7 @@ func FuzzReader(f *testing.F) {
 	f.Add(good)
 	f.Add(good[:len(good)/2])
 	f.Add([]byte{})
+	f.Add(lyingSize(f, good))
 	f.Add(rewrite(f, good, func(h *tar.Header, b []byte) (*tar.Header, []byte) {
 		if h.Name == "files/a/b.txt" {
 			h.Name = "files/../../b.txt"
