@@ -316,3 +316,21 @@ func FuzzParseNodeID(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheck: one check of a user with a group against 1,000 grants,
+// 8 folders deep.
+func BenchmarkCheck(b *testing.B) {
+	var grants []Grant
+	for i := range 1000 {
+		grants = append(grants, grant(NodeID{byte(i), byte(i >> 8), 1}, KindUser, "u"+string(rune('a'+i%26)), PermRead, time.Time{}))
+	}
+	grants = append(grants, grant(NodeID{7}, KindGroup, "g-sekretariat", PermWrite, time.Time{}))
+	pol := NewPolicy(nil, grants, nil)
+	o := Object{Nodes: []NodeID{{1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}}, Path: "/a/b/c/d/e/f/g/h"}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := pol.Check(clara, o, Write); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
