@@ -59,6 +59,16 @@ type ShareCreated struct {
 	Grant *GrantView `json:"grant,omitempty"`
 }
 
+// ShareChangeRequest changes a link; empty fields stay as they are.
+type ShareChangeRequest struct {
+	Auth         TenantAuth `json:"auth"`
+	ID           string     `json:"id"`
+	Expires      string     `json:"expires,omitempty"` // "7d"; "never" removes the expiry
+	MaxDownloads *int       `json:"max_downloads,omitempty"`
+	Note         *string    `json:"note,omitempty"`
+	Password     *string    `json:"password,omitempty"` // "" removes the password
+}
+
 // ShareRevokeRequest names a link to revoke by its ID.
 type ShareRevokeRequest struct {
 	Auth TenantAuth `json:"auth"`
@@ -68,6 +78,7 @@ type ShareRevokeRequest struct {
 func (a *App) shareRoutes(m *api.Mux) {
 	a.handleAsAccount(m, "POST /v1/t/shares/create", a.apiShareCreate)
 	a.handleAsAccount(m, "POST /v1/t/shares/list", a.apiShareList)
+	a.handleAsAccount(m, "POST /v1/t/shares/change", a.apiShareChange)
 	a.handleAsAccount(m, "POST /v1/t/shares/revoke", a.apiShareRevoke)
 }
 
@@ -104,6 +115,36 @@ func (a *App) apiShareList(ctx context.Context, ts *tenantsState, t *tenant.Tena
 		list = []share.Link{}
 	}
 	return list, nil
+}
+
+func (a *App) apiShareChange(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req ShareChangeRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	var c share.Change
+	switch req.Expires {
+	case "":
+	case "never":
+		var zero time.Duration
+		c.Expires = &zero
+	default:
+		d, err := ParseLifetime(req.Expires)
+		if err != nil {
+			return nil, api.Errorf(http.StatusBadRequest, "%v", err)
+		}
+		c.Expires = &d
+	}
+	c.MaxDownloads, c.Note = req.MaxDownloads, req.Note
+	if req.Password != nil {
+		pw := []byte(*req.Password)
+		c.Password = &pw
+	}
+	l, err := a.Shares().Change(ctx, t, p, req.ID, c)
+	if err != nil {
+		return nil, shareErr(err)
+	}
+	return l, nil
 }
 
 func (a *App) apiShareRevoke(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {

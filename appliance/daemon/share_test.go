@@ -23,6 +23,14 @@ func init() {
 	isolation["POST /v1/t/shares/list"] = isoCase{func(ta *tenantApp, as TenantAuth, _ string) (int, string, json.RawMessage) {
 		return ta.call("POST", "/v1/t/shares/list", AccountRequest{Auth: as})
 	}, "bertha", "zora"}
+	isolation["POST /v1/t/shares/change"] = isoCase{func(ta *tenantApp, as TenantAuth, target string) (int, string, json.RawMessage) {
+		id := "0123456789abcdef"
+		if target == "bertha" {
+			id = ta.bShare()
+		}
+		note := "NAME"
+		return ta.call("POST", "/v1/t/shares/change", ShareChangeRequest{Auth: as, ID: id, Note: &note})
+	}, "bertha", "zora"}
 	isolation["POST /v1/t/shares/revoke"] = isoCase{func(ta *tenantApp, as TenantAuth, target string) (int, string, json.RawMessage) {
 		// "bertha" stands for the ID of a live link of tenant B, the
 		// other name for an ID that exists nowhere.
@@ -116,6 +124,18 @@ func TestShareRoutes(t *testing.T) {
 	}
 	if s, _, out := ta.call("POST", "/v1/t/shares/list", AccountRequest{Auth: aUser.auth()}); s != 200 || string(out) != "[]" {
 		t.Errorf("the user's list = %d %s, want []", s, out)
+	}
+	n := 1
+	if s, m, _ := ta.call("POST", "/v1/t/shares/change", ShareChangeRequest{Auth: aAdmin.auth(), ID: created.Link.ID, Expires: "never"}); s != 403 || !strings.Contains(m, "requires an expiry") {
+		t.Errorf("change to no expiry: %d %q, want 403", s, m)
+	}
+	var changed share.Link
+	json.Unmarshal(ta.must("POST", "/v1/t/shares/change", ShareChangeRequest{Auth: aAdmin.auth(), ID: created.Link.ID, MaxDownloads: &n}), &changed)
+	if changed.MaxDownloads != 1 {
+		t.Fatalf("changed = %+v", changed)
+	}
+	if code, _ := get("Link-Passwort-1"); code != 404 {
+		t.Fatalf("download beyond the new limit: %d, want 404", code)
 	}
 	ta.must("POST", "/v1/t/shares/revoke", ShareRevokeRequest{Auth: aAdmin.auth(), ID: created.Link.ID})
 	if code, _ := get("Link-Passwort-1"); code != 404 {

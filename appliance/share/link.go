@@ -477,6 +477,111 @@ func (s *Service) Revoke(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	return reg.UnindexShare(ctx, r.TokenHash)
 }
 
+// Change is a change to a link; nil fields stay as they are.
+type Change struct {
+	Expires      *time.Duration // new lifetime from now; 0 removes the expiry
+	MaxDownloads *int           // 0 removes the limit (downloads so far still count)
+	Note         *string
+	Password     *[]byte // empty removes the password
+}
+
+// Change changes link id as p (its creator or a tenant admin) under the
+// tenant's share policy, like a new link would be checked, and logs
+// share.change with what changed (no secrets). A new password ends the
+// page cookies of the old one.
+func (s *Service) Change(ctx context.Context, t *tenant.Tenant, p *identity.Principal, id string, c Change) (Link, error) {
+	fail := func(err error) (Link, error) {
+		if errors.Is(err, ErrNotFound) {
+			return Link{}, fmt.Errorf("change link: %w", ErrNotFound)
+		}
+		return Link{}, fmt.Errorf("change link: %w", err)
+	}
+	if err := checkLinkID(id); err != nil {
+		return fail(ErrNotFound)
+	}
+	var hash string
+	if c.Password != nil && len(*c.Password) > 0 {
+		if len(*c.Password) > 1024 {
+			return fail(fmt.Errorf("%w: link password longer than 1024 bytes", ErrBadSpec))
+		}
+		var err error
+		if hash, err = password.Hash(*c.Password, s.params); err != nil {
+			return fail(err)
+		}
+	}
+	now := s.now().UTC()
+	var out *record
+	err := t.Update(ctx, func(tx *storage.Tx) error {
+		r, err := getRecord(t, tx, id)
+		if err != nil {
+			return err
+		}
+		if !mayManage(p, r) {
+			return ErrNotFound
+		}
+		changed := map[string]string{}
+		if c.Expires != nil {
+			if *c.Expires < 0 {
+				return fmt.Errorf("%w: expiry in the past", ErrBadSpec)
+			}
+			r.Expires, r.Notified = time.Time{}, false
+			if *c.Expires > 0 {
+				r.Expires = now.Add(*c.Expires)
+			}
+			changed["expires"] = "never"
+			if !r.Expires.IsZero() {
+				changed["expires"] = r.Expires.Format(time.RFC3339)
+			}
+		}
+		if c.MaxDownloads != nil {
+			if *c.MaxDownloads < 0 {
+				return fmt.Errorf("%w: negative download limit", ErrBadSpec)
+			}
+			r.MaxDownloads = *c.MaxDownloads
+			changed["max_downloads"] = fmt.Sprint(r.MaxDownloads)
+		}
+		if c.Note != nil {
+			if len(*c.Note) > MaxNote || !utf8.ValidString(*c.Note) {
+				return fmt.Errorf("%w: note must be valid UTF-8 of at most %d bytes", ErrBadSpec, MaxNote)
+			}
+			r.Note = *c.Note
+			changed["note"] = "changed"
+		}
+		if c.Password != nil {
+			r.PasswordHash = hash
+			changed["password"] = fmt.Sprint(hash != "")
+		}
+		if len(changed) == 0 {
+			return fmt.Errorf("%w: nothing to change", ErrBadSpec)
+		}
+		// The policy judges the link as it would be made now.
+		spec := Spec{MaxDownloads: r.MaxDownloads}
+		if r.PasswordHash != "" {
+			spec.Password = []byte{1}
+		}
+		if !r.Expires.IsZero() {
+			spec.Expires = r.Expires.Sub(now)
+		}
+		if err := checkPolicy(t.Settings().Share, spec); err != nil {
+			return err
+		}
+		if err := putRecord(t, tx, r); err != nil {
+			return err
+		}
+		out = r
+		return t.LogTx(tx, audit.Entry{Actor: p.Actor(), Action: audit.ActionShareChange,
+			Object: audit.Object{ID: r.ID}, Outcome: audit.OutcomeSuccess, Details: changed})
+	})
+	if err != nil {
+		return fail(err)
+	}
+	path, gone := "", true
+	if info, err := files.New(t, p).ByID(ctx, out.Target); err == nil {
+		path, gone = info.Path.String(), false
+	}
+	return out.link(path, gone), nil
+}
+
 // NoticeBefore is how long before its expiry a link's owner is told.
 const NoticeBefore = 3 * 24 * time.Hour
 

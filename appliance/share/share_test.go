@@ -618,6 +618,42 @@ func TestThrottle(t *testing.T) {
 	}
 }
 
+// TestChange: expiry, limit, note and password change under the policy;
+// a new password ends the old one at once; others cannot change a link.
+func TestChange(t *testing.T) {
+	e := newEnv(t, func(s *tenant.Settings) {
+		s.Share = tenant.SharePolicy{ExternalLinks: true, PasswordRequired: true, ExpiryRequired: true, MaxLifetime: tenant.Duration(30 * day)}
+	})
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.write("/f.txt", "content")
+	l, tok := a.share(Spec{Path: "/f.txt", Password: []byte("alt"), Expires: day})
+	d, empty, none := 31*day, []byte{}, time.Duration(0)
+	for name, c := range map[string]Change{"beyond max lifetime": {Expires: &d}, "no expiry": {Expires: &none}, "no password": {Password: &empty}} {
+		if _, err := e.svc.Change(ctx, a.tn, a.p, l.ID, c); !errors.Is(err, ErrPolicy) {
+			t.Errorf("%s: %v, want ErrPolicy", name, err)
+		}
+	}
+	d, n, note, pw := 20*day, 1, "Neue Nachricht", []byte("neu")
+	got, err := e.svc.Change(ctx, a.tn, a.p, l.ID, Change{Expires: &d, MaxDownloads: &n, Note: &note, Password: &pw})
+	if err != nil || got.MaxDownloads != 1 || got.Note != note || !got.Expires.Equal(e.clock.now().Add(d)) {
+		t.Fatalf("Change = %+v, %v", got, err)
+	}
+	if res, _ := e.get(e.srv.URL+"/s/"+tok+"/download", "alt"); res.StatusCode != 401 {
+		t.Errorf("old password after the change: %d, want 401", res.StatusCode)
+	}
+	if res, body := e.get(e.srv.URL+"/s/"+tok+"/download", "neu"); res.StatusCode != 200 || body != "content" {
+		t.Errorf("new password: %d %q", res.StatusCode, body)
+	}
+	bernd := e.as("kanzlei", "bernd", userPW)
+	if _, err := e.svc.Change(ctx, bernd.tn, bernd.p, l.ID, Change{Note: &note}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another user changes the link: %v, want ErrNotFound", err)
+	}
+	if !strings.Contains(a.auditLog(), `"action":"share.change"`) {
+		t.Error("change not logged")
+	}
+}
+
 // TestExpireJob: the job deletes expired links, tells owners once of
 // upcoming expiries, and unindexes the tokens.
 func TestExpireJob(t *testing.T) {

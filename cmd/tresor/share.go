@@ -85,7 +85,7 @@ func init() {
 			}
 			return c.print(list, func(w io.Writer) {
 				saysAs(w, auth)
-				fmt.Fprintf(w, "%-16s %-5s %-16s %-9s %-10s %-10s %s\n", "ID", "MODE", "EXPIRES", "PASSWORD", "DOWNLOADS", "CREATOR", "TARGET")
+				fmt.Fprintf(w, "%-16s %-5s %-16s %-9s %-10s %-8s %-10s %s\n", "ID", "MODE", "EXPIRES", "PASSWORD", "DOWNLOADS", "OPENED", "CREATOR", "TARGET")
 				for _, l := range list {
 					exp := "never"
 					if !l.Expires.IsZero() {
@@ -110,8 +110,64 @@ func init() {
 					if len(notes) > 0 {
 						target += "  [" + strings.Join(notes, ", ") + "]"
 					}
-					fmt.Fprintf(w, "%-16s %-5s %-16s %-9s %-10s %-10s %s\n", l.ID, l.Mode, exp, pw, dl, l.Creator, target)
+					fmt.Fprintf(w, "%-16s %-5s %-16s %-9s %-10s %-8d %-10s %s\n", l.ID, l.Mode, exp, pw, dl, l.Accesses, l.Creator, target)
 				}
+			})
+		},
+	})
+	var chExpires, chNote, chPWFile string
+	var chMax int
+	var chNoPW bool
+	register(&command{
+		name:  "share change",
+		args:  "ID [--expires 7d|never] [--max-downloads N] [--note TEXT] [--link-password-file F | --no-password]",
+		short: "change a share link's expiry, download limit, note or password (the tenant's policy applies)",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
+			acc.flags(fs)
+			fs.StringVar(&chExpires, "expires", "", "new lifetime from now, e.g. 7d, or never")
+			fs.IntVar(&chMax, "max-downloads", -1, "new download limit; 0: none")
+			fs.StringVar(&chNote, "note", "", "new note to the recipient")
+			fs.StringVar(&chPWFile, "link-password-file", "", "file holding the new link password")
+			fs.BoolVar(&chNoPW, "no-password", false, "remove the link password")
+		},
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 1 {
+				return usagef("share change needs the link's ID (see share list)")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			req := daemon.ShareChangeRequest{Auth: auth, ID: args[0], Expires: chExpires}
+			if chMax >= 0 {
+				req.MaxDownloads = &chMax
+			}
+			c.fs.Visit(func(f *flag.Flag) {
+				if f.Name == "note" {
+					req.Note = &chNote
+				}
+			})
+			switch {
+			case chPWFile != "" && chNoPW:
+				return usagef("give --link-password-file or --no-password, not both")
+			case chPWFile != "":
+				pw, err := readSecretFile("link-password-file", chPWFile)
+				if err != nil {
+					return err
+				}
+				s := string(pw)
+				req.Password = &s
+			case chNoPW:
+				s := ""
+				req.Password = &s
+			}
+			var l share.Link
+			if err := call(c, "POST", "/v1/t/shares/change", req, &l); err != nil {
+				return err
+			}
+			return c.print(l, func(w io.Writer) {
+				saysAs(w, auth)
+				fmt.Fprintf(w, "Share link %s changed.\n", l.ID)
 			})
 		},
 	})

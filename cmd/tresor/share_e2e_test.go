@@ -19,6 +19,11 @@ func init() {
 	cliIsolation["share list"] = func(e *tenantEnv, as account, _ string) []string {
 		return append([]string{"share", "list"}, as.flags()...)
 	}
+	cliIsolation["share change"] = func(e *tenantEnv, as account, target string) []string {
+		// A link ID that exists nowhere, for both names: what a link of
+		// notariat answers is covered by the daemon's isolation table.
+		return append([]string{"share", "change", "0123456789abcdef", "--note", target}, as.flags()...)
+	}
 	cliIsolation["share revoke"] = func(e *tenantEnv, as account, target string) []string {
 		// "bertha" stands for a live link of notariat, the other name for
 		// an ID that exists nowhere.
@@ -124,6 +129,12 @@ func TestE2EShare(t *testing.T) {
 	}
 	if human := e.must(append([]string{"share", "list"}, anna.flags()...)...); !strings.Contains(human, id) || !strings.Contains(human, "/Akte Müller.pdf") {
 		t.Fatalf("share list = %s", human)
+	}
+	if out := e.must(append([]string{"share", "change", id, "--max-downloads", "9", "--note", "Neu"}, anna.flags()...)...); !strings.Contains(out, "changed") {
+		t.Fatalf("share change = %q", out)
+	}
+	if _, errOut, code := e.run(append([]string{"share", "change", id, "--no-password"}, anna.flags()...)...); code != 1 || !strings.Contains(errOut, "requires a link password") {
+		t.Fatalf("share change --no-password under the policy: %d %q", code, errOut)
 	}
 	// An internal share is a grant, not a link.
 	e.must(append([]string{"user", "create", "ben", "--new-password-file", e.secret("ben", "Tulpe-Kanzlei-Passwort-2"), "--role", "user"}, anna.flags()...)...)
