@@ -51,11 +51,21 @@ func need(t *testing.T, tool string) string {
 	return p
 }
 
-// TestE2EDavLitmus runs the litmus suite (basic, copymove, props, locks,
-// http) against the real binary over HTTPS; any failed test fails.
-func TestE2EDavLitmus(t *testing.T) {
-	need(t, "litmus")
+// TestE2EDav runs real WebDAV clients against one appliance (the real
+// binary over HTTPS): litmus, rclone, curl and a davfs2 mount, each in
+// its own folder of tenant kanzlei.
+func TestE2EDav(t *testing.T) {
 	e := newDavEnv(t)
+	t.Run("litmus", func(t *testing.T) { davLitmus(t, e) })
+	t.Run("rclone", func(t *testing.T) { davRclone(t, e) })
+	t.Run("curl", func(t *testing.T) { davCurl(t, e) })
+	t.Run("davfs2", func(t *testing.T) { davDavfs2(t, e) })
+}
+
+// davLitmus runs the litmus suite (basic, copymove, props, locks, http);
+// any failed test fails.
+func davLitmus(t *testing.T, e *davEnv) {
+	need(t, "litmus")
 	cmd := exec.Command("litmus", "--keep-going", e.url, "anna", e.rw)
 	cmd.Env = append(os.Environ(), "TESTS=basic copymove props locks http")
 	// litmus makes its collection itself (MKCOL litmus/).
@@ -80,11 +90,10 @@ func TestE2EDavLitmus(t *testing.T) {
 	}
 }
 
-// TestE2EDavRclone syncs a tree of 50 files (nested folders, umlauts) up
-// and down with rclone's WebDAV backend and checks both directions.
-func TestE2EDavRclone(t *testing.T) {
+// davRclone syncs a tree of 50 files (nested folders, umlauts) up and
+// down with rclone's WebDAV backend and checks both directions.
+func davRclone(t *testing.T, e *davEnv) {
 	need(t, "rclone")
-	e := newDavEnv(t)
 	src := filepath.Join(e.root, "src")
 	for i := range 50 {
 		dir := filepath.Join(src, []string{"", "Akten", "Akten/Müller & Co/Schriftsätze", "Größe", "a/b/c/d"}[i%5])
@@ -133,12 +142,11 @@ func TestE2EDavRclone(t *testing.T) {
 	rclone("check", src, remote+"Ablage")
 }
 
-// TestE2EDavCurl: ranges, conditionals, Basic-auth challenges, read-only
-// app passwords, Windows' unauthenticated OPTIONS, other tenants, and a
-// large streamed PUT whose SHA-256 comes back.
-func TestE2EDavCurl(t *testing.T) {
+// davCurl: ranges, conditionals, Basic-auth challenges, read-only app
+// passwords, Windows' unauthenticated OPTIONS, other tenants, and a large
+// streamed PUT whose SHA-256 comes back.
+func davCurl(t *testing.T, e *davEnv) {
 	need(t, "curl")
-	e := newDavEnv(t)
 	curl := func(args ...string) (code string, headers, body string) {
 		t.Helper()
 		hf := filepath.Join(e.root, "headers")
@@ -243,8 +251,8 @@ func TestE2EDavCurl(t *testing.T) {
 	}
 }
 
-// TestE2EDavDavfs2 mounts the share with davfs2 where the kernel allows.
-func TestE2EDavDavfs2(t *testing.T) {
+// davDavfs2 mounts the share with davfs2 where the kernel allows.
+func davDavfs2(t *testing.T, e *davEnv) {
 	need(t, "mount.davfs")
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		t.Skip("davfs2 needs /dev/fuse (or the coda kernel module), which this container lacks")
@@ -252,7 +260,6 @@ func TestE2EDavDavfs2(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("davfs2 mount needs root")
 	}
-	e := newDavEnv(t)
 	mnt := filepath.Join(e.root, "mnt")
 	os.Mkdir(mnt, 0o700)
 	// mount.davfs reads the certificate as its own user and trusts a
