@@ -471,3 +471,38 @@ func FuzzWebAuthnAnswers(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkWebAuthnSignIn: the second step of a web sign-in with a
+// passkey (challenge, then the answer checked and the counter stored),
+// after a password step with cheap test parameters.
+func BenchmarkWebAuthnSignIn(b *testing.B) {
+	never := Backoff{Free: 1 << 30, Base: time.Second, Max: time.Second, Forget: time.Hour}
+	e := newEnv(b, Options{Account: never, Source: never})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	rp, _ := RelyingPartyFor("tresor.example")
+	key := newSoftKey(b)
+	opts, _ := e.acc.BeginWebAuthnRegistration(ctx, tn, anna, rp)
+	if _, err := e.acc.FinishWebAuthnRegistration(ctx, tn, anna, rp, "k", key.create(b, rp, opts)); err != nil {
+		b.Fatal(err)
+	}
+	cred := Credentials{Name: "anna", Password: []byte(annaPW), Source: "192.0.2.1"}
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		_, ps, err := e.acc.AuthenticatePassword(ctx, tn, cred)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		opts, err := e.acc.BeginWebAuthnSignIn(ctx, tn, ps, rp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.acc.FinishWebAuthnSignIn(ctx, tn, ps, rp, key.get(b, rp, opts, anna.Account().ID)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
