@@ -38,7 +38,9 @@
 // (appliance/access, action "share", asked through files.Tree.Check):
 // tenant admins, and accounts holding a grant with the share permission on
 // the target or a folder above it; never an app password. Owners (the
-// account that made a link) and tenant admins list and revoke links;
+// account that made a link) and tenant admins list, change
+// ([Service.Change]: expiry, limit, note, password; the policy applies as
+// to a new link) and revoke links;
 // users see their own, admins all of the tenant's. Internal shares (with
 // an account or group of the same tenant) are not links: they are grants
 // of appliance/access. A target in a folder marked sensitive gets no link
