@@ -92,11 +92,22 @@ func (st *Store) Export(ctx context.Context, t *tenant.Tenant, folders Folders) 
 // "true".
 func (st *Store) Import(ctx context.Context, t *tenant.Tenant, by audit.Actor, snap Snapshot, folderAt func(path string) (Object, error)) (skipped int, err error) {
 	now := st.now()
+	// Resolve every path first: the tree reads in its own transactions,
+	// never inside this one's write transaction.
+	at := map[string]Object{}
+	for _, p := range append(pathsOf(snap.Sensitive), grantPaths(snap.Grants)...) {
+		if _, done := at[p]; done {
+			continue
+		}
+		if o, err := folderAt(p); err == nil {
+			at[p] = o
+		}
+	}
 	err = t.Update(ctx, func(tx *storage.Tx) error {
 		skipped = 0
 		for _, m := range snap.Sensitive {
-			o, err := folderAt(m.Path)
-			if err != nil {
+			o, ok := at[m.Path]
+			if !ok {
 				skipped++
 				continue
 			}
@@ -115,8 +126,8 @@ func (st *Store) Import(ctx context.Context, t *tenant.Tenant, by audit.Actor, s
 			}
 		}
 		for _, g := range snap.Grants {
-			o, err := folderAt(g.Path)
-			if err != nil || checkGrantID(g.ID) != nil || g.Expired(now) || g.Perms&permAll == 0 {
+			o, ok := at[g.Path]
+			if !ok || checkGrantID(g.ID) != nil || g.Expired(now) || g.Perms&permAll == 0 {
 				skipped++
 				continue
 			}
@@ -136,4 +147,20 @@ func (st *Store) Import(ctx context.Context, t *tenant.Tenant, by audit.Actor, s
 		return 0, fmt.Errorf("import grants: %w", err)
 	}
 	return skipped, nil
+}
+
+func pathsOf(marks []SensitiveMark) []string {
+	out := make([]string, 0, len(marks))
+	for _, m := range marks {
+		out = append(out, m.Path)
+	}
+	return out
+}
+
+func grantPaths(grants []Grant) []string {
+	out := make([]string, 0, len(grants))
+	for _, g := range grants {
+		out = append(out, g.Path)
+	}
+	return out
 }

@@ -444,6 +444,22 @@ func (st *Store) Approve(ctx context.Context, t *tenant.Tenant, by Subject, id s
 // takes effect at the next request.
 func (st *Store) Revoke(ctx context.Context, t *tenant.Tenant, by Subject, folders Folders, id string) (Grant, error) {
 	now := st.now().UTC()
+	// A non-admin's right depends on where the grant's folder is: find it
+	// before the write transaction (the tree reads in its own).
+	var where Object
+	var whereErr error
+	if by.Role != RoleAdmin {
+		var g0 Grant
+		err := t.View(func(tx *storage.Tx) error {
+			var err error
+			g0, err = loadGrant(t, tx, id)
+			return err
+		})
+		if err != nil {
+			return Grant{}, fmt.Errorf("revoke grant: %w", err)
+		}
+		where, whereErr = folders.Locate(ctx, g0.Folder)
+	}
 	var g Grant
 	err := t.Update(ctx, func(tx *storage.Tx) error {
 		if _, err := st.expireTx(t, tx, now); err != nil {
@@ -458,8 +474,7 @@ func (st *Store) Revoke(ctx context.Context, t *tenant.Tenant, by Subject, folde
 		}
 		if by.Role != RoleAdmin {
 			// Who may not manage the folder learns nothing of the grant.
-			o, err := folders.Locate(ctx, g.Folder)
-			if err != nil || pol.Check(by, o, Manage) != nil {
+			if whereErr != nil || where.Last() != g.Folder || pol.Check(by, where, Manage) != nil {
 				return ErrNoGrant
 			}
 		} else if err := pol.Check(by, Tenant, ApproveGrant); err != nil {

@@ -352,3 +352,44 @@ func (ta *tenantApp) grantPrincipal(u acct) *identity.Principal {
 	}
 	return p
 }
+
+// TestManagerGrantsOverSocket: a user who manages a folder grants others
+// on it (no more than it holds), sees and revokes those grants, and
+// cannot reach grants elsewhere.
+func TestManagerGrantsOverSocket(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	ta.grantMkdirs(aAdmin, "/Mandanten", "/Mandanten/Schmidt", "/Intern")
+	ta.must("POST", "/v1/t/grants/add", GrantAddRequest{Auth: aAdmin.auth(), Path: "/Mandanten/Schmidt", To: "user:alfred", Perms: "manage"})
+	var other GrantView
+	json.Unmarshal(ta.must("POST", "/v1/t/grants/add", GrantAddRequest{Auth: aAdmin.auth(), Path: "/Intern", To: "user:anton", Perms: "read"}), &other)
+	var g GrantView
+	json.Unmarshal(ta.must("POST", "/v1/t/grants/add", GrantAddRequest{Auth: aUser.auth(), Path: "/Mandanten/Schmidt", To: "user:anton", Perms: "read,write"}), &g)
+	if g.State != "active" || g.By.Name != "alfred" {
+		t.Fatalf("manager's grant = %+v", g)
+	}
+	for _, c := range []struct {
+		path string
+		in   any
+		want int
+	}{
+		{"/v1/t/grants/add", GrantAddRequest{Auth: aUser.auth(), Path: "/Intern", To: "user:anton", Perms: "read"}, 404},
+		{"/v1/t/grants/add", GrantAddRequest{Auth: aUser.auth(), Path: "/Mandanten", To: "user:anton", Perms: "read"}, 403},
+		{"/v1/t/grants/revoke", GrantIDRequest{Auth: aUser.auth(), ID: other.ID}, 404},
+		{"/v1/t/grants/approve", GrantIDRequest{Auth: aUser.auth(), ID: other.ID}, 403},
+		{"/v1/t/grants/sensitive", GrantSensitiveRequest{Auth: aUser.auth(), Path: "/Mandanten/Schmidt"}, 403},
+	} {
+		if s, m, _ := ta.call("POST", c.path, c.in); s != c.want {
+			t.Errorf("%s %+v = %d %s, want %d", c.path, c.in, s, m, c.want)
+		}
+	}
+	var review []GrantView
+	json.Unmarshal(ta.must("POST", "/v1/t/grants/list", GrantListRequest{Auth: aUser.auth()}), &review)
+	if len(review) != 2 { // its own manage grant and the one it made
+		t.Fatalf("manager's review = %+v", review)
+	}
+	ta.must("POST", "/v1/t/grants/revoke", GrantIDRequest{Auth: aUser.auth(), ID: g.ID})
+	if _, err := ta.grantTree(aAuditor).Stat(context.Background(), "/Mandanten/Schmidt"); !errors.Is(err, files.ErrNotFound) {
+		t.Fatalf("after the manager revoked: %v", err)
+	}
+}
