@@ -126,6 +126,7 @@ func TestBrowse(t *testing.T) {
 		{"mkdir bad name", root, url.Values{"action": {"mkdir"}, "name": {".."}}, 422, ""},
 		{"rename", root + "notiz.txt", url.Values{"action": {"rename"}, "name": {"Notiz 2024.txt"}}, 303, root + "Notiz%202024.txt?done=rename"},
 		{"move", root + "Notiz%202024.txt", url.Values{"action": {"move"}, "to": {"/Verträge"}}, 303, root + "Vertr%C3%A4ge/Notiz%202024.txt?done=move"},
+		{"rename a folder", root + "Vertr%C3%A4ge/", url.Values{"action": {"rename"}, "name": {"Verträge 2024"}}, 303, root + "Vertr%C3%A4ge%202024/?done=rename"},
 		{"move into itself", root + "Akten/", url.Values{"action": {"move"}, "to": {"/Akten/Müller GmbH"}}, 0, ""},
 		{"delete", root + "Akten/a.txt", url.Values{"action": {"delete"}}, 303, root + "Akten/?done=delete"},
 		{"unknown action", root, url.Values{"action": {"explode"}}, 400, ""},
@@ -143,13 +144,13 @@ func TestBrowse(t *testing.T) {
 			t.Errorf("%s: %d %q, want %d %q\n%s", s.name, code, loc, s.code, s.loc, body)
 		}
 	}
-	if got := read(t, tr, "Verträge/Notiz 2024.txt"); string(got) != "n" {
+	if got := read(t, tr, "Verträge 2024/Notiz 2024.txt"); string(got) != "n" {
 		t.Errorf("moved file: %q", got)
 	}
 	// The move picker: walk into a folder, offer "move here", never into
 	// the folder itself or where it already is.
 	_, body, _ = c.get("/t/kanzlei/move/Akten/b.txt?to=%2F")
-	if !strings.Contains(body, `href="/t/kanzlei/move/Akten/b.txt?to=%2FVertr%C3%A4ge"`) || !strings.Contains(body, `id="move-here"`) {
+	if !strings.Contains(body, `href="/t/kanzlei/move/Akten/b.txt?to=%2FVertr%C3%A4ge+2024"`) || !strings.Contains(body, `id="move-here"`) {
 		t.Errorf("move picker at /:\n%s", body)
 	}
 	_, body, _ = c.get("/t/kanzlei/move/Akten/b.txt?to=%2FAkten")
