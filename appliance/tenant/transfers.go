@@ -20,8 +20,11 @@ import (
 // by the transfer ID:
 //
 //	{"from": "kanzlei", "to": "notariat", "state": "pending", "size": 1234, "files": 3,
-//	 "created": "…", "updated": "…"}
+//	 "created": "…", "updated": "…", "from_created": "…", "to_created": "…"}
 //
+// from_created and to_created bind the record to the two tenants as they
+// were, not to their slugs alone: a tenant that gets the slug of a
+// deleted one sees none of its transfers.
 // Metadata only: no file names and no note (those are personal data; the
 // transfer package keeps them sealed in the sending tenant's database).
 //
@@ -76,6 +79,19 @@ type TransferRecord struct {
 	// Lease is how long the running copy of an accepting transfer holds
 	// it; a copy that crashed is taken over after it.
 	Lease time.Time `json:"lease,omitzero"`
+	// FromCreated and ToCreated are the two tenants' creation times: a
+	// slug can be given to a new tenant after the old one was deleted,
+	// and the new one must not inherit the old one's transfers.
+	FromCreated time.Time `json:"from_created"`
+	ToCreated   time.Time `json:"to_created"`
+}
+
+// side reports whether t is the sender or the receiver of rec (the same
+// slug and the same tenant, not a later one that reused the slug).
+func (r TransferRecord) side(t *Tenant) (from, to bool) {
+	from = r.From == t.Slug() && r.FromCreated.Equal(t.info.Created)
+	to = r.To == t.Slug() && r.ToCreated.Equal(t.info.Created)
+	return from, to
 }
 
 func parseTransfer(id string, b []byte) (TransferRecord, error) {
@@ -130,7 +146,7 @@ func (r *Registry) AddTransfer(ctx context.Context, from *Tenant, to string, siz
 	_, _ = rand.Read(raw[:])
 	now := r.now().UTC()
 	rec := TransferRecord{ID: hex.EncodeToString(raw[:]), From: from.Slug(), To: to, State: TransferPending,
-		Size: size, Files: files, Created: now, Updated: now}
+		Size: size, Files: files, Created: now, Updated: now, FromCreated: from.info.Created}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	err := r.cfg.Pool.Update(ctx, func(tx *storage.Tx) error {
@@ -153,6 +169,7 @@ func (r *Registry) AddTransfer(ctx context.Context, from *Tenant, to string, siz
 		default:
 			return fmt.Errorf("receiving tenant %s is %s: %w", to, trec.State, ErrNotFound)
 		}
+		rec.ToCreated = trec.Created
 		b, err := tx.CreateBucketIfNotExists(bucketTransfers...)
 		if err != nil {
 			return err
@@ -169,7 +186,7 @@ func (r *Registry) AddTransfer(ctx context.Context, from *Tenant, to string, siz
 // be finished (its sealed description was not stored).
 func (r *Registry) DropTransfer(ctx context.Context, t *Tenant, id string) error {
 	return r.transition(ctx, t, id, func(rec *TransferRecord) (bool, error) {
-		if rec.From != t.Slug() || rec.State != TransferPending {
+		if from, _ := rec.side(t); !from || rec.State != TransferPending {
 			return false, fmt.Errorf("transfer %s is %s: %w", id, rec.State, ErrTransferState)
 		}
 		return true, nil
@@ -192,7 +209,7 @@ func (r *Registry) Transfers(t *Tenant) ([]TransferRecord, error) {
 			if err != nil {
 				return err
 			}
-			if rec.From == t.Slug() || rec.To == t.Slug() {
+			if from, to := rec.side(t); from || to {
 				list = append(list, rec)
 			}
 			return nil
@@ -218,7 +235,7 @@ func (r *Registry) Transfer(t *Tenant, id string) (TransferRecord, error) {
 	var rec TransferRecord
 	err := r.cfg.Pool.View(func(tx *storage.Tx) error {
 		var err error
-		rec, err = getTransfer(tx, t.Slug(), id)
+		rec, err = getTransfer(tx, t, id)
 		return err
 	})
 	return rec, err
@@ -226,7 +243,7 @@ func (r *Registry) Transfer(t *Tenant, id string) (TransferRecord, error) {
 
 // getTransfer reads a record and hides it from a tenant that is not one of
 // its sides.
-func getTransfer(tx *storage.Tx, slug, id string) (TransferRecord, error) {
+func getTransfer(tx *storage.Tx, t *Tenant, id string) (TransferRecord, error) {
 	b := tx.Bucket(bucketTransfers...)
 	var v []byte
 	if b != nil {
@@ -239,7 +256,7 @@ func getTransfer(tx *storage.Tx, slug, id string) (TransferRecord, error) {
 	if err != nil {
 		return TransferRecord{}, err
 	}
-	if rec.From != slug && rec.To != slug {
+	if from, to := rec.side(t); !from && !to {
 		return TransferRecord{}, fmt.Errorf("transfer %s: %w", id, ErrTransferNotFound)
 	}
 	return rec, nil
@@ -255,13 +272,18 @@ func (r *Registry) OpenTransferPeer(ctx context.Context, t *Tenant, id string) (
 	if err != nil {
 		return nil, TransferRecord{}, err
 	}
-	peer := rec.From
-	if peer == t.Slug() {
-		peer = rec.To
+	peer, created := rec.From, rec.FromCreated
+	if from, _ := rec.side(t); from {
+		peer, created = rec.To, rec.ToCreated
 	}
 	pt, err := r.Open(ctx, peer)
 	if err != nil {
 		return nil, rec, fmt.Errorf("transfer %s: the other tenant: %w", id, err)
+	}
+	if !pt.info.Created.Equal(created) {
+		// The tenant of the record was deleted; its slug belongs to
+		// another tenant now, which has nothing to do with the transfer.
+		return nil, rec, fmt.Errorf("transfer %s: the other tenant %s was deleted: %w", id, peer, ErrNotFound)
 	}
 	return pt, rec, nil
 }
@@ -340,7 +362,7 @@ func (r *Registry) RejectTransfer(ctx context.Context, t *Tenant, id string) (Tr
 func (r *Registry) receive(ctx context.Context, t *Tenant, id string, mutate func(*TransferRecord) error) (TransferRecord, error) {
 	var out TransferRecord
 	err := r.transition(ctx, t, id, nil, func(rec *TransferRecord) error {
-		if rec.To != t.Slug() {
+		if _, to := rec.side(t); !to {
 			return fmt.Errorf("transfer %s: only the receiving tenant may do this: %w", id, ErrTransferState)
 		}
 		if err := mutate(rec); err != nil {
@@ -361,7 +383,7 @@ func (r *Registry) transition(ctx context.Context, t *Tenant, id string, drop fu
 		return err
 	}
 	return r.cfg.Pool.Update(ctx, func(tx *storage.Tx) error {
-		rec, err := getTransfer(tx, t.Slug(), id)
+		rec, err := getTransfer(tx, t, id)
 		if err != nil {
 			return err
 		}

@@ -146,4 +146,26 @@ func TestTransferRecords(t *testing.T) {
 	if _, _, err := e.reg.OpenTransferPeer(ctx, a, r2.ID); !errors.Is(err, ErrSuspended) {
 		t.Fatalf("OpenTransferPeer to a suspended tenant = %v", err)
 	}
+
+	// A transfer to a tenant that is deleted does not pass to a new tenant
+	// that gets the slug.
+	r4, err := e.reg.AddTransfer(ctx, a, "praxis", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.Delete(ctx, admin, "praxis"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond) // a later creation time
+	e.create("praxis")
+	c2 := e.open1("praxis")
+	if list, err := e.reg.Transfers(c2); err != nil || len(list) != 0 {
+		t.Fatalf("the new praxis sees %v, %v", list, err)
+	}
+	if _, err := e.reg.ClaimTransfer(ctx, c2, r4.ID, time.Now().Add(time.Minute)); !errors.Is(err, ErrTransferNotFound) {
+		t.Fatalf("the new praxis claims the old one's transfer: %v", err)
+	}
+	if _, _, err := e.reg.OpenTransferPeer(ctx, a, r4.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("OpenTransferPeer to a deleted receiver whose slug was reused = %v", err)
+	}
 }
