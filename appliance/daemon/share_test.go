@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"tresor/appliance/files"
+	"tresor/appliance/schedule"
 	"tresor/appliance/share"
 )
 
@@ -182,6 +185,50 @@ func TestInternalShare(t *testing.T) {
 		if s, m, _ := ta.call("POST", "/v1/t/shares/create", req); s != 400 {
 			t.Errorf("%+v: %d %q, want 400", req, s, m)
 		}
+	}
+}
+
+// TestShareExpiryJob: the scheduler's share-expiry job removes a link
+// once its expiry passed (the App's clock is moved), and notes one that
+// expires soon.
+func TestShareExpiryJob(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Now()
+	ta.a.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	ta.shareWrite(aAdmin, "/a.txt", []byte("a"))
+	mk := func(exp string) ShareCreated {
+		var c ShareCreated
+		json.Unmarshal(ta.must("POST", "/v1/t/shares/create", ShareCreateRequest{Auth: aAdmin.auth(), Path: "/a.txt", Password: "Link-Passwort-1", Expires: exp}), &c)
+		return c
+	}
+	short, long := mk("1d"), mk("4d")
+	ta.st.sched = schedule.New(&schedule.MemStore{}, schedule.SystemClock(), nil)
+	if err := ta.a.registerJobs(ta.st); err != nil {
+		t.Fatal(err)
+	}
+	if err := ta.st.sched.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer ta.st.sched.Stop()
+	mu.Lock()
+	now = now.Add(36 * time.Hour)
+	mu.Unlock()
+	ch, err := ta.st.sched.RunNow(ctx, "share-expiry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range ch {
+		if p.Final && p.Err != nil {
+			t.Fatalf("share-expiry job: %v", p.Err)
+		}
+	}
+	var list []share.Link
+	json.Unmarshal(ta.must("POST", "/v1/t/shares/list", AccountRequest{Auth: aAdmin.auth()}), &list)
+	if len(list) != 1 || list[0].ID != long.Link.ID || !list[0].ExpiryNotice {
+		t.Fatalf("after the job: %+v (expired %s)", list, short.Link.ID)
 	}
 }
 
