@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net"
@@ -106,6 +107,16 @@ func (s *Service) serveDownload(w http.ResponseWriter, r *http.Request) {
 		Fail(w, err)
 		return
 	}
+	if r.Method == http.MethodHead {
+		// A HEAD delivers nothing: it neither counts nor is logged.
+		w.Header().Set("Cache-Control", "no-store")
+		if !info.IsDir() {
+			w.Header().Set("Content-Length", fmt.Sprint(info.Size))
+		}
+		return
+	}
+	// Every GET counts, ranges too: counting only some would let a client
+	// fetch a file in pieces beyond the limit.
 	d, err := a.BeginDownload(r.Context(), rel, info.IsDir())
 	if err != nil {
 		Fail(w, err)

@@ -387,6 +387,9 @@ func TestLimits(t *testing.T) {
 	rev, revTok := a.share(Spec{Path: "/f.txt"})
 	dl := func(tok string) int { res, _ := e.get(e.srv.URL+"/s/"+tok+"/download", ""); return res.StatusCode }
 
+	if res, err := http.Head(e.srv.URL + "/s/" + maxTok + "/download"); err != nil || res.StatusCode != 200 || res.ContentLength != 7 {
+		t.Fatalf("HEAD = %v %v", res, err)
+	}
 	if dl(expTok) != 200 || dl(maxTok) != 200 || dl(maxTok) != 200 || dl(revTok) != 200 {
 		t.Fatal("links do not work before their limits")
 	}
