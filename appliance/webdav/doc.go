@@ -52,7 +52,8 @@
 // same tenant cannot use, refresh or release them.
 //
 // Locks live in memory ([Locks]): a restart drops them, as if they had
-// timed out, and clients relock. Their number is bounded ([MaxLocks]).
+// timed out, and clients relock. Their number is bounded: [MaxLocks] in
+// all, [MaxSpaceLocks] per tenant, so one tenant cannot starve another.
 //
 // # Limits
 //

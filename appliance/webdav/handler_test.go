@@ -2,11 +2,14 @@ package webdav
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"tresor/appliance/audit"
 )
@@ -274,5 +277,57 @@ func TestQuotaExceeded(t *testing.T) {
 		`<propfind xmlns="DAV:"><prop><quota-available-bytes/><quota-used-bytes/></prop></propfind>`}, 207)
 	if !strings.Contains(body, "<D:quota-available-bytes>") || !strings.Contains(body, "<D:quota-used-bytes>") {
 		t.Errorf("quota props = %s", body)
+	}
+}
+
+func TestLockBounds(t *testing.T) {
+	m := NewLocks(nil)
+	m.maxSpace = 100
+	for i := range m.maxSpace {
+		if _, err := m.Create("a", LockInfo{Root: fmt.Sprintf("/f%d", i), Shared: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Create("a", LockInfo{Root: "/x"}); !errors.Is(err, ErrTooManyLocks) {
+		t.Fatalf("lock %d of one tenant = %v, want ErrTooManyLocks", m.maxSpace+1, err)
+	}
+	if _, err := m.Create("b", LockInfo{Root: "/x"}); err != nil {
+		t.Fatalf("another tenant's lock = %v", err)
+	}
+	if got := len(m.InSpace("b")); got != 1 {
+		t.Errorf("InSpace(b) = %d locks, want 1", got)
+	}
+}
+
+func TestLockExpiry(t *testing.T) {
+	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	m := NewLocks(func() time.Time { return now })
+	l, err := m.Create("a", LockInfo{Root: "/doc", Account: "u", Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Create("a", LockInfo{Root: "/doc"}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second exclusive lock = %v, want ErrLocked", err)
+	}
+	now = now.Add(59 * time.Second)
+	if _, err := m.Refresh("a", "u", l.Token, "/doc", 2*time.Minute); err != nil {
+		t.Fatalf("refresh = %v", err)
+	}
+	now = now.Add(119 * time.Second)
+	if m.Len() != 1 {
+		t.Fatal("lock expired before its refreshed timeout")
+	}
+	now = now.Add(time.Second)
+	if m.Len() != 0 {
+		t.Fatal("lock outlived its timeout")
+	}
+	if _, err := m.Create("a", LockInfo{Root: "/doc"}); err != nil {
+		t.Fatalf("lock after expiry = %v", err)
+	}
+	if d := clampTimeout(0); d != DefaultTimeout {
+		t.Errorf("clampTimeout(0) = %v", d)
+	}
+	if d := clampTimeout(48 * time.Hour); d != MaxTimeout {
+		t.Errorf("clampTimeout(48h) = %v", d)
 	}
 }

@@ -25,6 +25,9 @@ const (
 	// MaxLocks bounds the locks the manager holds over all tenants, so
 	// clients cannot exhaust memory with LOCK requests.
 	MaxLocks = 100_000
+	// MaxSpaceLocks bounds the locks of one tenant, so one tenant's
+	// clients cannot use up what the others need.
+	MaxSpaceLocks = 10_000
 	// DefaultTimeout is a lock's lifetime when the client asks for none or
 	// for "Infinite"; clients refresh.
 	DefaultTimeout = 10 * time.Minute
@@ -58,6 +61,8 @@ type Locks struct {
 	mu    sync.Mutex
 	now   func() time.Time
 	locks map[string]*lock // by token
+	// maxSpace is MaxSpaceLocks (smaller in tests).
+	maxSpace int
 }
 
 // NewLocks returns an empty lock manager. now is the clock (nil: time.Now).
@@ -65,7 +70,7 @@ func NewLocks(now func() time.Time) *Locks {
 	if now == nil {
 		now = time.Now
 	}
-	return &Locks{now: now, locks: make(map[string]*lock)}
+	return &Locks{now: now, locks: make(map[string]*lock), maxSpace: MaxSpaceLocks}
 }
 
 // within reports whether p is root or below it.
@@ -115,8 +120,15 @@ func (m *Locks) Create(space string, li LockInfo) (LockInfo, error) {
 	if len(m.locks) >= MaxLocks {
 		return LockInfo{}, ErrTooManyLocks
 	}
+	n := 0
 	for _, l := range m.locks {
-		if l.space != space || (l.Shared && li.Shared) {
+		if l.space != space {
+			continue
+		}
+		if n++; n >= m.maxSpace {
+			return LockInfo{}, ErrTooManyLocks
+		}
+		if l.Shared && li.Shared {
 			continue
 		}
 		overlap := l.covers(li.Root) || (li.Infinite && within(l.Root, li.Root))
@@ -175,6 +187,26 @@ func (m *Locks) Covering(space, p string) []LockInfo {
 		}
 	}
 	return out
+}
+
+// InSpace returns the live locks of space (a PROPFIND's lockdiscovery
+// checks each entry against them).
+func (m *Locks) InSpace(space string) []LockInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.expire()
+	var out []LockInfo
+	for _, l := range m.locks {
+		if l.space == space {
+			out = append(out, l.LockInfo)
+		}
+	}
+	return out
+}
+
+// Covers reports whether lock l applies to path p.
+func (l LockInfo) Covers(p string) bool {
+	return l.Root == p || (l.Infinite && within(p, l.Root))
 }
 
 // Scope says which locks a change of a path must hold the tokens of.

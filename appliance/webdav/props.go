@@ -44,7 +44,8 @@ func xmlText(s string) string {
 type propWriter struct {
 	s     *session
 	b     *bufio.Writer
-	quota *[2]int64 // used, quota: loaded on first use
+	quota *[2]int64   // used, quota: loaded on first use
+	locks *[]LockInfo // the tenant's locks: loaded on first use
 }
 
 func (s *session) multistatus() *propWriter {
@@ -117,8 +118,14 @@ func (pw *propWriter) liveValue(b *bytes.Buffer, local string, i Info) bool {
 			"</D:supportedlock>")
 	case "lockdiscovery":
 		b.WriteString("<D:lockdiscovery>")
-		for _, l := range pw.s.h.Locks.Covering(pw.s.q.Space, i.Path) {
-			pw.s.activeLock(b, l)
+		if pw.locks == nil {
+			ls := pw.s.h.Locks.InSpace(pw.s.q.Space)
+			pw.locks = &ls
+		}
+		for _, l := range *pw.locks {
+			if l.Covers(i.Path) {
+				pw.s.activeLock(b, l)
+			}
 		}
 		b.WriteString("</D:lockdiscovery>")
 	case "quota-available-bytes", "quota-used-bytes":
