@@ -105,6 +105,10 @@ func TestE2EShare(t *testing.T) {
 	if code != "200" || !bytes.Equal(body, content) {
 		t.Fatalf("download: %s, %d bytes, equal %v", code, len(body), bytes.Equal(body, content))
 	}
+	// The page is mounted too: it asks for the password first.
+	if code, page := curl("-H", "Accept-Language: de", base+"/s/"+tok); code != "200" || !strings.Contains(string(page), `type="password"`) || strings.Contains(string(page), "Akte") {
+		t.Fatalf("share page: %s\n%s", code, page)
+	}
 	if code, _ := curl("-u", ":wrong", dl); code != "401" {
 		t.Fatalf("wrong link password: %s, want 401", code)
 	}
