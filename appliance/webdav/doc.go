@@ -63,6 +63,22 @@
 // request can make the handler panic or hold more than that in memory;
 // file contents stream.
 //
+// # Clients
+//
+//   - Windows Explorer (Mini-Redirector): maps https://host/dav/<tenant>/
+//     with an app password; Basic authentication over HTTPS is what its
+//     default BasicAuthLevel (1) allows. It probes OPTIONS on "/" and the
+//     folder without credentials (answered), then takes the 401 challenge.
+//     Windows itself caps downloads at 50 MB unless the client's
+//     FileSizeLimitInBytes registry value is raised; the server has no cap
+//     but the tenant's quota, reported as quota-available-bytes.
+//   - macOS Finder: chunked PUT with X-Expected-Entity-Length (used for
+//     the quota check), names in NFD (the tree stores NFC), "._" files.
+//   - Office: LOCK with an owner, PUT and UNLOCK with the token in an If
+//     header.
+//   - davfs2, rclone (vendor "other"), curl: plain RFC 4918; tested end to
+//     end in cmd/tresor.
+//
 // # Errors
 //
 // [statusOf] is the one place where errors become status codes: the

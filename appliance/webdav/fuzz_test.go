@@ -2,6 +2,7 @@ package webdav
 
 import (
 	"bytes"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -157,6 +158,54 @@ func FuzzTimeout(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if d := parseTimeout(s); d < 0 || d > MaxTimeout {
 			t.Fatalf("parseTimeout(%q) = %v", s, d)
+		}
+	})
+}
+
+// FuzzHandler sends arbitrary requests (method, path, the headers WebDAV
+// reads, body) to the handler on a real tree: whatever comes, the answer
+// is a status code, never a panic, and never a 5xx other than 507 (quota)
+// and 502 (a Destination on another server).
+func FuzzHandler(f *testing.F) {
+	e := newEnv(f, 1<<20)
+	e.expect(req{"MKCOL", dav + "/coll", nil, ""}, 201)
+	e.expect(req{"PUT", dav + "/coll/a.txt", nil, "a"}, 201)
+	seeds := []struct{ method, path, depth, dest, ifh, body string }{
+		{"PROPFIND", "/coll/", "1", "", "", ""},
+		{"PROPPATCH", "/coll/a.txt", "", "", "", `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x xmlns="urn:x">1</x></D:prop></D:set></D:propertyupdate>`},
+		{"LOCK", "/coll/a.txt", "0", "", "", lockBody},
+		{"LOCK", "/coll/new", "infinity", "", "", sharedBody},
+		{"LOCK", "/coll/a.txt", "", "", "(<urn:uuid:x>)", ""},
+		{"COPY", "/coll", "0", dav + "/copy", "", ""},
+		{"MOVE", "/coll/a.txt", "", "http://elsewhere/x", "", ""},
+		{"PUT", "/coll/b.txt", "", "", `<` + dav + `/coll/a.txt> (Not <DAV:no-lock> ["x"])`, "b"},
+		{"DELETE", "/coll/b.txt", "", "", "", ""},
+		{"UNLOCK", "/coll/a.txt", "", "", "", ""},
+		{"MKCOL", "/coll/d", "", "", "", "x"},
+	}
+	for _, s := range seeds {
+		f.Add(s.method, s.path, s.depth, s.dest, s.ifh, s.body)
+	}
+	f.Fuzz(func(t *testing.T, method, path, depth, dest, ifh, body string) {
+		r, err := http.NewRequest(method, e.srv.URL+dav+"/"+strings.TrimPrefix(path, "/"), strings.NewReader(body))
+		if err != nil {
+			return // not a request a client could send
+		}
+		for k, v := range map[string]string{"Depth": depth, "Destination": dest, "If": ifh, "Lock-Token": ifh, "Overwrite": depth, "Timeout": depth} {
+			if v != "" {
+				r.Header.Set(k, v)
+			}
+		}
+		if len(r.Header.Get("If")) != len(ifh) {
+			return
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			return // the client refused to send it (bad header bytes)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 500 && resp.StatusCode != http.StatusInsufficientStorage && resp.StatusCode != http.StatusBadGateway {
+			t.Fatalf("%s %q = %d", method, path, resp.StatusCode)
 		}
 	})
 }
