@@ -159,6 +159,8 @@ func statusOf(err error) int {
 		return http.StatusInsufficientStorage
 	case errors.Is(err, context.Canceled):
 		return 499 // the client went away; nobody reads this
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return http.StatusBadRequest // the body ended before its length
 	}
 	return http.StatusInternalServerError
 }
@@ -343,6 +345,11 @@ func etagIn(list, etag string) bool {
 }
 
 func (s *session) get() {
+	// The If header applies to every method (RFC 4918 10.4.1).
+	if _, err := s.evalIf(s.p); err != nil {
+		s.fail(err)
+		return
+	}
 	i, err := s.q.FS.Stat(s.ctx, s.p, false)
 	if err != nil {
 		s.fail(err)

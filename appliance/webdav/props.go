@@ -265,6 +265,9 @@ func (s *session) propfind() {
 		return
 	}
 	body, err := readBody(s.r.Body)
+	if err == nil {
+		_, err = s.evalIf(s.p)
+	}
 	if err != nil {
 		s.fail(err)
 		return
