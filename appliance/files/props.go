@@ -164,7 +164,9 @@ func (tr *Tree) PatchProps(ctx context.Context, path string, patch []PropPatch) 
 }
 
 // CopyProps copies the properties of the node at src onto the node at dst
-// (replacing dst's), for a WebDAV COPY, which copies dead properties.
+// (replacing dst's), and of everything below a folder onto the node of
+// the same path below dst, for a WebDAV COPY, which copies dead
+// properties. Nodes of src without a counterpart under dst are skipped.
 func (tr *Tree) CopyProps(ctx context.Context, src, dst string) error {
 	if err := tr.canWrite(); err != nil {
 		return err
@@ -186,16 +188,43 @@ func (tr *Tree) CopyProps(ctx context.Context, src, dst string) error {
 		if err != nil {
 			return err
 		}
-		props, err := x.props(sid)
-		if err != nil || len(props) == 0 {
-			return err
-		}
-		return x.putProps(did, props)
+		return x.copyProps(sid, did, 0)
 	})
 	if err != nil {
 		return fmt.Errorf("copy props %s to %s: %w", sp, dp, err)
 	}
 	return nil
+}
+
+// copyProps copies the properties of src onto dst and recurses into
+// folders, pairing children by name.
+func (x txn) copyProps(src, dst ID, depth int) error {
+	if depth > MaxDepth {
+		return fmt.Errorf("%w: deeper than %d", ErrBadPath, MaxDepth)
+	}
+	props, err := x.props(src)
+	if err != nil {
+		return err
+	}
+	if len(props) > 0 {
+		if err := x.putProps(dst, props); err != nil {
+			return err
+		}
+	}
+	return x.children(src, func(c ID) error {
+		n, err := x.node(c)
+		if err != nil {
+			return err
+		}
+		name, err := x.name(c, n)
+		if err != nil {
+			return err
+		}
+		if dc, ok := x.lookup(dst, name); ok {
+			return x.copyProps(c, dc, depth+1)
+		}
+		return nil
+	})
 }
 
 // props reads the properties of node id (none: nil).

@@ -98,6 +98,23 @@ func TestPatchProps(t *testing.T) {
 		t.Errorf("%d file.props entries, want %d", n, len(steps))
 	}
 
+	// A folder's copy carries the properties of everything below it.
+	e.mkdir("/F")
+	e.mkdir("/F/G")
+	e.write("/F/G/x", []byte("x"))
+	if err := e.tree.PatchProps(ctx, "/F/G/x", []PropPatch{{Name: a, Value: []byte("deep")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tree.Copy(ctx, "/F", "/F2", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.tree.CopyProps(ctx, "/F", "/F2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.tree.Props(ctx, "/F2/G/x"); err != nil || len(got) != 1 || string(got[0].Value) != "deep" {
+		t.Errorf("props of the copied /F2/G/x = %v, %v", got, err)
+	}
+
 	// Values are sealed: not on the disks in the clear.
 	e.tree.PatchProps(ctx, "/b.txt", []PropPatch{{Name: a, Value: []byte("Geheimer Mandant Müller")}})
 	e.reg.Close() // flush everything to the files

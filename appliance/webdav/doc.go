@@ -23,7 +23,7 @@
 //   - COPY, MOVE: Destination within the same tenant's tree (another host:
 //     502; another tenant or outside /dav/<tenant>/: 403), Overwrite T/F
 //     (412 when F and the destination exists), COPY with Depth 0 or
-//     infinity. COPY copies dead properties of the copied resource itself.
+//     infinity. COPY copies the dead properties of everything it copies.
 //   - PROPFIND: Depth 0 and 1; infinity (also an absent Depth) is refused
 //     with 403 and DAV:propfind-finite-depth. allprop (with include),
 //     propname and prop. Live properties: resourcetype, displayname,
