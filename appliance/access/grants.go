@@ -494,6 +494,43 @@ func (st *Store) Revoke(ctx context.Context, t *tenant.Tenant, by Subject, folde
 	return g, nil
 }
 
+// RevokeGrantee deletes every grant to the account or group kind/id (one
+// that was deleted), each logged as grant.revoke with reason "grantee
+// deleted"; tenant admins only. It returns how many it deleted.
+func (st *Store) RevokeGrantee(ctx context.Context, t *tenant.Tenant, by Subject, kind, id string) (int, error) {
+	n := 0
+	err := t.Update(ctx, func(tx *storage.Tx) error {
+		n = 0
+		if err := NewPolicy(nil, nil, nil).Check(by, Tenant, AdminGroups); err != nil {
+			return err
+		}
+		grants, err := readGrants(t, tx)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			if g.To.Kind != kind || g.To.ID != id {
+				continue
+			}
+			if err := tx.Bucket(bucketGrants...).Delete([]byte(g.ID)); err != nil {
+				return err
+			}
+			if err := t.LogTx(tx, audit.Entry{Actor: actor(by), Action: audit.ActionGrantRevoke,
+				Object: audit.Object{Path: g.Path, ID: g.ID}, Outcome: audit.OutcomeSuccess,
+				Details: map[string]string{"reason": "grantee deleted", "folder": g.Folder.String(), "to": g.To.String(),
+					"perms": g.Perms.String()}}); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke grants to %s:%s: %w", kind, clip(id), err)
+	}
+	return n, nil
+}
+
 // List is the access review: every grant that has not expired, with the
 // folder's current path (from folders; "" when the folder is gone),
 // sorted by path and grantee. Tenant admins and auditors see all grants;

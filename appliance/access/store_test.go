@@ -450,3 +450,24 @@ func TestExportImport(t *testing.T) {
 		t.Fatalf("import entries = %+v", e)
 	}
 }
+
+func TestRevokeGrantee(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	st.Add(ctx, tn, anna, Request{Folder: oMu, To: toSekret, Perms: PermRead})
+	st.Add(ctx, tn, anna, Request{Folder: oS, To: toSekret, Perms: PermWrite})
+	st.Add(ctx, tn, anna, Request{Folder: oS, To: toBen, Perms: PermRead})
+	if _, err := st.RevokeGrantee(ctx, tn, ben, KindGroup, toSekret.ID); !errors.Is(err, ErrDenied) {
+		t.Fatalf("user revokes a group's grants = %v", err)
+	}
+	if n, err := st.RevokeGrantee(ctx, tn, anna, KindGroup, toSekret.ID); err != nil || n != 2 {
+		t.Fatalf("RevokeGrantee = %d, %v", n, err)
+	}
+	if l, _ := st.List(ctx, tn, anna, tree, nil); len(l) != 1 || l[0].To != toBen {
+		t.Fatalf("left = %+v", l)
+	}
+	if e := entries(t, tn, audit.ActionGrantRevoke); len(e) != 2 || e[0].Details["reason"] != "grantee deleted" {
+		t.Fatalf("entries = %+v", e)
+	}
+}

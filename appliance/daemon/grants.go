@@ -32,7 +32,7 @@ func (a *App) grantRoutes(m *api.Mux) {
 	a.handleAsAccount(m, "POST /v1/t/grants/sensitive", a.apiGrantSensitive)
 	a.handleAsAccount(m, "POST /v1/t/groups/create", apiGroupCreate)
 	a.handleAsAccount(m, "POST /v1/t/groups/list", apiGroupList)
-	a.handleAsAccount(m, "POST /v1/t/groups/delete", apiGroupDelete)
+	a.handleAsAccount(m, "POST /v1/t/groups/delete", a.apiGroupDelete)
 	a.handleAsAccount(m, "POST /v1/t/groups/add", apiGroupAdd)
 	a.handleAsAccount(m, "POST /v1/t/groups/remove", apiGroupRemove)
 }
@@ -282,13 +282,23 @@ func apiGroupCreate(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *
 	return g, nil
 }
 
-func apiGroupDelete(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+func (a *App) apiGroupDelete(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
 	var req GroupRequest
 	if err := api.Decode(body, &req); err != nil {
 		return nil, err
 	}
+	s, err := identity.Subject(t, p)
+	if err != nil {
+		return nil, accountErr(err)
+	}
 	g, err := ts.accounts.DeleteGroup(ctx, t, p, req.Name)
 	if err != nil {
+		return nil, accessErr(err)
+	}
+	// The group's grants go with it (they could give nothing any more);
+	// should this fail they stay in the review, giving nothing, until
+	// revoked.
+	if _, err := a.grantStore().RevokeGrantee(ctx, t, s, access.KindGroup, g.ID); err != nil {
 		return nil, accessErr(err)
 	}
 	return g, nil

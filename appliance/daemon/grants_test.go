@@ -226,6 +226,10 @@ func TestGrantRoutes(t *testing.T) {
 		t.Fatalf("grant after leaving the group: %v", err)
 	}
 	ta.must("POST", "/v1/t/groups/delete", GroupRequest{Auth: aAdmin.auth(), Name: "sekretariat"})
+	json.Unmarshal(ta.must("POST", "/v1/t/grants/list", GrantListRequest{Auth: aAdmin.auth()}), &review)
+	if len(review) != 0 {
+		t.Fatalf("the deleted group's grant is still in the review: %+v", review)
+	}
 
 	// Everything is in A's log.
 	tn, _ := ta.st.tenants.reg.Open(ctx, "kanzlei")
