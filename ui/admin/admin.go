@@ -73,10 +73,10 @@ type Overview struct {
 
 // Disk is one disk of the pool.
 type Disk struct {
-	Index                                       int
-	Path, State                                 string
-	ReadErrors, WriteErrors, ChecksumErrors     int64
-	Used, Total                                 uint64
+	Index                                   int
+	Path, State                             string
+	ReadErrors, WriteErrors, ChecksumErrors int64
+	Used, Total                             uint64
 }
 
 // Job is a scheduled job.
