@@ -20,7 +20,7 @@ import (
 // path, so it tells nobody which tenants exist.
 func (a *App) davRoutes(mux *http.ServeMux) {
 	h := webdav.NewHandler(a.log)
-	mux.Handle("/dav/{tenant}/", a.Gate().Basic(func(w http.ResponseWriter, r *http.Request, q *gate.Request) {
+	serve := a.Gate().Basic(func(w http.ResponseWriter, r *http.Request, q *gate.Request) {
 		p := q.Principal
 		h.ServeDAV(w, r, webdav.Request{
 			FS:       webdav.TreeFS(files.New(q.Tenant, p), q.Tenant, p.Actor()),
@@ -29,8 +29,13 @@ func (a *App) davRoutes(mux *http.ServeMux) {
 			Account:  p.Account().ID,
 			ReadOnly: p.Scope() != identity.ScopeWrite,
 		})
-	}))
+	})
+	mux.Handle("/dav/{tenant}/", serve)
+	// The root without its slash too: the mux would redirect it, and
+	// Windows' Mini-Redirector does not follow redirects of PROPFIND.
+	mux.Handle("/dav/{tenant}", serve)
 	mux.HandleFunc("OPTIONS /dav/{tenant}/", webdav.Options)
+	mux.HandleFunc("OPTIONS /dav/{tenant}", webdav.Options)
 	mux.HandleFunc("OPTIONS /dav/{$}", webdav.Options)
 	mux.HandleFunc("OPTIONS /{$}", webdav.Options)
 }

@@ -43,7 +43,7 @@ func TestDavMount(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, resp.Header, string(b)
 	}
-	for _, p := range []string{"/", "/dav/", "/dav/kanzlei/", "/dav/nowhere/x"} {
+	for _, p := range []string{"/", "/dav/", "/dav/kanzlei", "/dav/kanzlei/", "/dav/nowhere/x"} {
 		if code, h, _ := do("OPTIONS", p, "", "", ""); code != 200 || h.Get("MS-Author-Via") != "DAV" || h.Get("DAV") != "1, 2" {
 			t.Errorf("OPTIONS %s = %d %v", p, code, h)
 		}
@@ -56,6 +56,7 @@ func TestDavMount(t *testing.T) {
 		challenge        bool
 	}{
 		{"no credentials", "PROPFIND", "/dav/kanzlei/", "", "", "", 401, true},
+		{"root without slash", "PROPFIND", "/dav/kanzlei", "anna", rw, "", 207, false},
 		{"wrong password", "PROPFIND", "/dav/kanzlei/", "anna", "tap_0000000000000000_wrong", "", 401, true},
 		{"unknown tenant", "PROPFIND", "/dav/nowhere/", "anna", rw, "", 401, true},
 		{"other tenant's app password", "PROPFIND", "/dav/kanzlei/", "anna", other, "", 401, true},
