@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tresor/appliance/access"
+	"tresor/appliance/audit"
 	"tresor/appliance/identity"
 )
 
@@ -361,5 +362,31 @@ func BenchmarkListAsUser10000(b *testing.B) {
 		if err != nil || len(l) != 10000 {
 			b.Fatalf("List = %d, %v", len(l), err)
 		}
+	}
+}
+
+// TestRefusedWriteLogged: a write the policy refuses on a folder the
+// principal sees is logged as denied; one on a folder it cannot see is
+// not found and leaves no entry naming the path. The entry names the
+// folder whose write permission was missing.
+func TestRefusedWriteLogged(t *testing.T) {
+	e := newAccessEnv(t)
+	ctx := context.Background()
+	e.grant("/Mandanten/Müller", "user:ben", "read", time.Time{})
+	tr := e.treeOf(e.ben)
+	if _, err := tr.Mkdir(ctx, "/Mandanten/Müller/Neu"); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Mkdir = %v", err)
+	}
+	if _, err := tr.Write(ctx, "/Intern/x.txt", bytes.NewReader([]byte("x")), WriteOptions{Size: 1}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Write in an invisible folder = %v", err)
+	}
+	var denied []string
+	for _, en := range entries(t, e.tn) {
+		if en.Outcome == audit.OutcomeDenied && en.Actor.Name == "ben" {
+			denied = append(denied, en.Action+" "+en.Object.Path)
+		}
+	}
+	if !slices.Equal(denied, []string{"file.write /Mandanten/Müller"}) {
+		t.Fatalf("denied entries = %v", denied)
 	}
 }

@@ -164,6 +164,9 @@ type Tree struct {
 	mu  sync.Mutex // guards key and az; a Tree may serve goroutines of one request
 	key []byte     // index key, loaded on first use
 	az  *authz     // the principal's subject and the tenant's policy, loaded on first use
+	// refused is the path of the last write the policy refused, logged
+	// as denied once the transaction is over.
+	refused string
 }
 
 // authz is what the tree asks the access policy with: loaded once per
@@ -325,6 +328,11 @@ func (x txn) may(ids []ID, p Path, a access.Action) error {
 	}
 	if a != access.Read {
 		if x.may(ids, p, access.Read) == nil {
+			if a == access.Write {
+				x.tr.mu.Lock()
+				x.tr.refused = p.String()
+				x.tr.mu.Unlock()
+			}
 			return fmt.Errorf("%s: %w: %w", p, ErrForbidden, err)
 		}
 		return fmt.Errorf("%s: %w", p, ErrNotFound)
@@ -681,14 +689,38 @@ func (tr *Tree) view(ctx context.Context, fn func(txn) error) error {
 	if _, err := tr.indexKey(ctx); err != nil {
 		return err
 	}
-	return tr.t.View(func(tx *storage.Tx) error { return fn(txn{tr, tx}) })
+	err := tr.t.View(func(tx *storage.Tx) error { return fn(txn{tr, tx}) })
+	tr.logRefusal(ctx, err)
+	return err
 }
 
 func (tr *Tree) update(ctx context.Context, fn func(txn) error) error {
 	if _, err := tr.indexKey(ctx); err != nil {
 		return err
 	}
-	return tr.t.Update(ctx, func(tx *storage.Tx) error { return fn(txn{tr, tx}) })
+	err := tr.t.Update(ctx, func(tx *storage.Tx) error { return fn(txn{tr, tx}) })
+	tr.logRefusal(ctx, err)
+	return err
+}
+
+// logRefusal logs a write the policy refused on something the principal
+// can see (file.write, outcome denied, with the path), after the
+// transaction; what it cannot see is not found and not logged, like any
+// path that does not exist.
+func (tr *Tree) logRefusal(ctx context.Context, err error) {
+	if err == nil || !errors.Is(err, ErrForbidden) {
+		return
+	}
+	tr.mu.Lock()
+	p := tr.refused
+	tr.refused = ""
+	tr.mu.Unlock()
+	if p == "" {
+		return
+	}
+	// Best effort: the refusal stands whether or not it could be logged.
+	_ = tr.t.Log(ctx, audit.Entry{Actor: tr.actor(), Action: audit.ActionFileWrite, Object: audit.Object{Path: p},
+		Outcome: audit.OutcomeDenied, Details: map[string]string{"reason": "no write permission"}})
 }
 
 // log records a change in tx: the node's path (nil when unknown) and ID.
