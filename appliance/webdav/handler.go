@@ -350,35 +350,39 @@ func (s *session) get() {
 		s.fail(err)
 		return
 	}
-	i, err := s.q.FS.Stat(s.ctx, s.p, false)
-	if err != nil {
-		s.fail(err)
-		return
-	}
 	h := s.w.Header()
-	if i.Dir {
-		// Browsers that open the WebDAV URL get a hint, not a listing (the
-		// web file browser lists folders).
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		if s.r.Method == http.MethodHead {
+	if s.r.Method == http.MethodHead {
+		i, err := s.q.FS.Stat(s.ctx, s.p, false)
+		if err != nil {
+			s.fail(err)
 			return
 		}
-		fmt.Fprintln(s.w, "This is a WebDAV folder: connect a WebDAV client (Explorer, Finder, rclone) to this URL.")
-		return
-	}
-	h.Set("Content-Type", contentType(i.Name))
-	h.Set("ETag", i.ETag)
-	if s.r.Method == http.MethodHead {
+		if i.Dir {
+			h.Set("Content-Type", "text/plain; charset=utf-8")
+			return
+		}
 		// No read is logged for HEAD; ServeContent needs a size only.
+		h.Set("Content-Type", contentType(i.Name))
+		h.Set("ETag", i.ETag)
 		http.ServeContent(s.w, s.r, i.Name, i.ModTime, sizeOnly(i.Size))
 		return
 	}
+	// Open straight away (one lookup, not a Stat first): a folder answers
+	// ErrIsDir.
 	f, fi, err := s.q.FS.Open(s.ctx, s.p)
+	if errors.Is(err, files.ErrIsDir) {
+		// Browsers that open the WebDAV URL get a hint, not a listing (the
+		// web file browser lists folders).
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(s.w, "This is a WebDAV folder: connect a WebDAV client (Explorer, Finder, rclone) to this URL.")
+		return
+	}
 	if err != nil {
 		s.fail(err)
 		return
 	}
 	defer f.Close()
+	h.Set("Content-Type", contentType(fi.Name))
 	h.Set("ETag", fi.ETag)
 	http.ServeContent(s.w, s.r, fi.Name, fi.ModTime, f)
 }
@@ -403,8 +407,8 @@ func (s *session) put() {
 	if err == nil && exists && i.Dir {
 		err = herr(http.StatusMethodNotAllowed, "", "%s is a folder", s.p)
 	}
-	if err == nil && !exists {
-		err = s.parentOK(s.p)
+	if err == nil && !exists && s.p == "/" {
+		err = herr(http.StatusMethodNotAllowed, "", "the root is a folder")
 	}
 	if err == nil {
 		err = ifMatch(s.r, i, exists)
@@ -425,6 +429,11 @@ func (s *session) put() {
 		}
 	}
 	ni, err := s.q.FS.Write(s.ctx, s.p, s.r.Body, size)
+	if !exists && (errors.Is(err, files.ErrNotFound) || errors.Is(err, files.ErrNotDir)) {
+		// The parent is missing or a file (checked by Write, not before,
+		// to spare a lookup per upload).
+		err = herr(http.StatusConflict, "", "%s: the parent folder does not exist", s.p)
+	}
 	if err != nil {
 		s.denied(audit.ActionFileWrite, s.p, err)
 		s.fail(err)
