@@ -18,8 +18,6 @@ cd "$(dirname "$0")/.."
 for tool in curl openssl apache2; do
   command -v "$tool" >/dev/null || { echo "bench-dav: $tool missing (scripts/deps.sh installs it)" >&2; exit 1; }
 done
-[ -x bin/tresor ] || go build -o bin/tresor ./cmd/tresor
-TRESOR=$PWD/bin/tresor
 
 big_mib=1024 small_n=1000 list_n=10000
 if [ "${BENCH_QUICK:-}" = 1 ]; then big_mib=128 small_n=200 list_n=2000; fi
@@ -28,6 +26,9 @@ base=${BENCH_DIR:-$PWD/var}
 mkdir -p "$base"
 work=$(mktemp -d "$base/bench-dav.XXXXXX")
 chmod 755 "$work"
+# Always the binary of this tree (bin/tresor may be older).
+CGO_ENABLED=0 go build -o "$work/tresor" ./cmd/tresor
+TRESOR=$work/tresor
 tresor_pid="" apache_conf=""
 cleanup() {
   [ -n "$tresor_pid" ] && kill "$tresor_pid" 2>/dev/null && wait "$tresor_pid" 2>/dev/null || true
