@@ -164,11 +164,6 @@ func (a *App) apiTenantSelfExport(w http.ResponseWriter, r *http.Request, t *ten
 }
 
 func (a *App) apiTenantExport(w http.ResponseWriter, r *http.Request) {
-	st, err := a.running()
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		api.WriteError(w, api.Errorf(http.StatusBadRequest, "read request body: %v", err))
@@ -179,20 +174,33 @@ func (a *App) apiTenantExport(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	req.Request = strings.TrimSpace(req.Request)
-	if req.Request == "" {
+	a.TenantExport(w, r, socketAdmin, req.Slug, req.Request)
+}
+
+// TenantExport streams a tenant's export archive to w as the appliance
+// admin by, on the tenant admin's request named by request (required,
+// logged in the appliance log and the tenant's). Errors before the first
+// byte are answered as JSON errors (api.WriteError).
+func (a *App) TenantExport(w http.ResponseWriter, r *http.Request, by audit.Actor, slug, request string) {
+	st, err := a.running()
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	request = strings.TrimSpace(request)
+	if request == "" {
 		api.WriteError(w, api.Errorf(http.StatusBadRequest, "the appliance admin exports a tenant only on a request of the tenant's admin: give its reference with --request"))
 		return
 	}
-	if len(req.Request) > maxRequestRef || strings.ContainsAny(req.Request, "\n\r\x00") {
+	if len(request) > maxRequestRef || strings.ContainsAny(request, "\n\r\x00") {
 		api.WriteError(w, api.Errorf(http.StatusBadRequest, "--request: one line of at most %d bytes", maxRequestRef))
 		return
 	}
 	ts := st.tenants
-	t, err := ts.reg.Open(r.Context(), req.Slug)
+	t, err := ts.reg.Open(r.Context(), slug)
 	if err != nil {
 		if errors.Is(err, tenant.ErrSuspended) {
-			err = api.Errorf(http.StatusConflict, "tenant %s is suspended: resume it to export it", req.Slug)
+			err = api.Errorf(http.StatusConflict, "tenant %s is suspended: resume it to export it", slug)
 		}
 		api.WriteError(w, tenantErr(err))
 		return
@@ -202,7 +210,7 @@ func (a *App) apiTenantExport(w http.ResponseWriter, r *http.Request) {
 		_, err := st.audit.Append(ctx, e)
 		return err
 	}
-	a.streamExport(w, r, ts, t, socketAdmin, req.Request, applianceLog)
+	a.streamExport(w, r, ts, t, by, request, applianceLog)
 }
 
 // streamExport logs the export's start (in the tenant's log and, for the

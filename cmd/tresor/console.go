@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 
 	"tresor/appliance/adminauth"
 	"tresor/appliance/audit"
@@ -67,6 +68,10 @@ func (c console) SetQuota(ctx context.Context, by audit.Actor, slug string, byte
 
 func (c console) DeleteTenant(ctx context.Context, by audit.Actor, slug, confirm string) error {
 	return c.app.TenantDelete(ctx, by, slug, confirm)
+}
+
+func (c console) ExportTenant(w http.ResponseWriter, r *http.Request, by audit.Actor, slug, request string) {
+	c.app.TenantExport(w, r, by, slug, request)
 }
 
 func (c console) ApplianceLog(limit int) ([]audit.Entry, error) { return c.app.ApplianceLog(limit) }

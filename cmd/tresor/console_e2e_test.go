@@ -100,6 +100,23 @@ func TestE2EConsole(t *testing.T) {
 		t.Fatalf("tenant list after the console: %+v %v", list, err)
 	}
 
+	// Export: refused without the tenant admin's request, then streamed as
+	// a zstd archive (fetched from the page, with the session's cookie).
+	b.Click(`form[action="/admin/tenants/kanzlei-weber/export"] button`)
+	if b.Eval(`document.querySelector('form[action="/admin/tenants/kanzlei-weber/export"] input[name=request]').validity.valueMissing`) != "true" {
+		t.Fatal("export form accepts an empty request reference")
+	}
+	got := b.Eval(`(async () => {
+		const f = document.querySelector('form[action="/admin/tenants/kanzlei-weber/export"]');
+		f.querySelector('input[name=request]').value = 'Schreiben vom 24.11., Az. 4711';
+		const r = await fetch(f.action, {method: 'POST', body: new URLSearchParams(new FormData(f))});
+		const b = new Uint8Array(await r.arrayBuffer());
+		return r.status + ' ' + r.headers.get('content-type') + ' ' + Array.from(b.slice(0, 4)).map(x => x.toString(16)).join(',') + ' ' + (b.length > 100);
+	})()`)
+	if got != "200 application/zstd 28,b5,2f,fd true" {
+		t.Fatalf("console export: %s", got)
+	}
+
 	b.Navigate(base + "/admin/tenants?confirm=kanzlei-weber")
 	b.WaitPath("/admin/tenants")
 	set("confirm-word", "kanzlei-weber")
@@ -111,7 +128,7 @@ func TestE2EConsole(t *testing.T) {
 	b.Navigate(base + "/admin/audit")
 	b.WaitPath("/admin/audit")
 	audit := b.Eval(`document.getElementById("audit").innerText`)
-	for _, want := range []string{"tenant.create", "tenant.suspend", "tenant.resume", "tenant.delete", "totp.change", "login"} {
+	for _, want := range []string{"tenant.create", "tenant.suspend", "tenant.resume", "tenant.export", "tenant.delete", "totp.change", "login"} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("appliance log in the console lacks %s:\n%s", want, audit)
 		}

@@ -57,6 +57,9 @@ type Backend interface {
 	SetQuota(ctx context.Context, by audit.Actor, slug string, bytes int64) error
 	DeleteTenant(ctx context.Context, by audit.Actor, slug, confirm string) error
 	ApplianceLog(limit int) ([]audit.Entry, error)
+	// ExportTenant streams the tenant's export archive as a download, on
+	// the tenant admin's request named by request (logged in both logs).
+	ExportTenant(w http.ResponseWriter, r *http.Request, by audit.Actor, slug, request string)
 }
 
 // Overview is what the dashboard shows.
@@ -400,6 +403,14 @@ func (h *Handler) tenantAction(q *req) {
 		done = "quota"
 	case "delete":
 		err, done = h.b.DeleteTenant(ctx, by, slug, q.r.PostFormValue("confirm")), "deleted"
+	case "export":
+		ref := strings.TrimSpace(q.r.PostFormValue("request"))
+		if ref == "" {
+			err = errors.New(q.lang.T("admin.tenant.export.need-request"))
+			break
+		}
+		h.b.ExportTenant(q.w, q.r, by, slug, ref)
+		return
 	default:
 		http.NotFound(q.w, q.r)
 		return
