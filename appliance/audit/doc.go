@@ -128,6 +128,7 @@
 //	share.change         yes        a link's expiry, limit, note or password is changed
 //	share.password-failed yes       a wrong link password was given
 //	share.expiry-notice  yes        a link expires soon; its owner is told
+//	share.approve        yes        a pending link into a sensitive folder is approved (four-eyes)
 //	grant.add            yes        access to a folder is granted
 //	grant.approve        yes        a pending grant is approved (four-eyes)
 //	grant.revoke         yes        a grant is revoked

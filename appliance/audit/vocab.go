@@ -45,6 +45,9 @@ const (
 	ActionSharePasswordFailed = "share.password-failed"
 	// ActionShareExpiryNotice: a link expires within days; the owner is told.
 	ActionShareExpiryNotice = "share.expiry-notice"
+	// ActionShareApprove: a second tenant admin approves a pending link
+	// into a folder marked sensitive (four-eyes).
+	ActionShareApprove = "share.approve"
 
 	// Access grants.
 	ActionGrantAdd     = "grant.add"
@@ -125,6 +128,7 @@ var vocabulary = [...]actionInfo{
 	{ActionShareChange, true},
 	{ActionSharePasswordFailed, true},
 	{ActionShareExpiryNotice, true},
+	{ActionShareApprove, true},
 	{ActionGrantAdd, true},
 	{ActionGrantApprove, true},
 	{ActionGrantRevoke, true},
