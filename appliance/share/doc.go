@@ -43,9 +43,17 @@
 // to a new link) and revoke links;
 // users see their own, admins all of the tenant's. Internal shares (with
 // an account or group of the same tenant) are not links: they are grants
-// of appliance/access. A target in a folder marked sensitive gets no link
-// ([ErrPolicy]): such folders need a second admin's approval (four-eyes),
-// which grants have and links do not have yet.
+// of appliance/access.
+//
+// # Four-eyes
+//
+// A link whose target is in a folder marked sensitive (access.Policy.
+// Sensitive) is created pending ([StatePending]): its creator gets the
+// token at once (shown once), but it answers like an unknown token until
+// a second tenant admin, not its creator and signed in with the account
+// password, approves it ([Service.Approve], share.approve). A refused
+// approval is [ErrFourEyes] and logged as denied; a live link is
+// [ErrNotPending].
 //
 // # The public side
 //
@@ -67,7 +75,8 @@
 //
 // # Audit
 //
-// Into the tenant's log: share.create, share.revoke (also on expiry,
+// Into the tenant's log: share.create (details: state), share.approve,
+// share.revoke (also on expiry,
 // with "reason": "expired", by the system), share.access (the page
 // opened), share.password-failed, share.download (path, bytes, whether a
 // zip) and share.upload (path, bytes) with the link as actor (kind link,

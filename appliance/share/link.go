@@ -46,6 +46,21 @@ var (
 	// ErrMode: the link's mode does not allow this (listing a drop link,
 	// uploading through a read link).
 	ErrMode = errors.New("the link does not allow this")
+	// ErrFourEyes: a pending link must be approved by a second tenant
+	// admin: not its creator, not a user, not through an app password.
+	ErrFourEyes = errors.New("four-eyes: a second tenant admin, not the link's creator, must approve")
+	// ErrNotPending: the link is live already; there is nothing to approve.
+	ErrNotPending = errors.New("the link is not waiting for approval")
+)
+
+// States of a link.
+const (
+	// StateLive: the link opens.
+	StateLive = "live"
+	// StatePending: the link goes into a folder marked sensitive and
+	// waits for a second tenant admin's approval; until then its token
+	// answers like an unknown one.
+	StatePending = "pending"
 )
 
 // Mode is what a link lets its recipient do.
@@ -136,6 +151,9 @@ type Link struct {
 	Accesses     int       `json:"accesses"`              // page opens so far
 	ExpiryNotice bool      `json:"expiry_notice"`         // the owner was told it expires soon
 	TargetGone   bool      `json:"target_gone,omitempty"` // the target is in the trash or purged
+	State        string    `json:"state"`                 // StateLive or StatePending
+	ApprovedBy   string    `json:"approved_by,omitempty"` // the second admin of a link into a sensitive folder
+	ApprovedAt   time.Time `json:"approved_at,omitzero"`
 }
 
 // record is the stored link.
@@ -156,6 +174,11 @@ type record struct {
 	Uploads      int       `json:"uploads,omitempty"`
 	Accesses     int       `json:"accesses,omitempty"`
 	Notified     bool      `json:"notified,omitempty"`
+	// Pending: the target is in a sensitive folder and no second admin
+	// has approved the link yet.
+	Pending    bool      `json:"pending,omitempty"`
+	ApprovedBy string    `json:"approved_by,omitempty"`
+	ApprovedAt time.Time `json:"approved_at,omitzero"`
 }
 
 var (
@@ -229,32 +252,29 @@ func deleteRecord(tx *storage.Tx, r *record) error {
 
 // mayShare asks the access policy (appliance/access, the one
 // authorisation function, through the file tree) whether p may share the
-// file or folder at path, and returns it. Without the share permission on
-// it (a grant, or the admin role; never through an app password) the
-// answer is ErrForbidden, or ErrNotFound where p may not even see it.
-func mayShare(ctx context.Context, t *tenant.Tenant, p *identity.Principal, path string) (files.Info, error) {
+// file or folder at path, and returns it and whether it is in a folder
+// marked sensitive. Without the share permission on it (a grant, or the
+// admin role; never through an app password) the answer is ErrForbidden,
+// or ErrNotFound where p may not even see it.
+func mayShare(ctx context.Context, t *tenant.Tenant, p *identity.Principal, path string) (files.Info, bool, error) {
 	if p == nil {
-		return files.Info{}, ErrForbidden
+		return files.Info{}, false, ErrForbidden
 	}
 	info, obj, err := files.New(t, p).Check(ctx, path, access.Share)
 	if errors.Is(err, files.ErrForbidden) {
-		return info, fmt.Errorf("%w: %v", ErrForbidden, err)
+		return info, false, fmt.Errorf("%w: %v", ErrForbidden, err)
 	}
 	if err != nil {
-		return info, err
+		return info, false, err
 	}
 	// A folder marked sensitive (or anything below one) needs a second
-	// tenant admin's approval before anyone outside reaches it. Links have
-	// no approval step yet, so they are refused there; a grant to an
-	// account (an internal share) goes through four-eyes.
+	// tenant admin's approval before anyone outside reaches it: the link
+	// is made pending (Service.Approve).
 	pol, err := access.New(access.Options{}).Load(t)
 	if err != nil {
-		return info, err
+		return info, false, err
 	}
-	if pol.Sensitive(obj) {
-		return info, fmt.Errorf("%w: %s is in a folder marked sensitive: links there need four-eyes approval, which links do not support yet; share it with an account instead", ErrPolicy, info.Path)
-	}
-	return info, nil
+	return info, pol.Sensitive(obj), nil
 }
 
 // mayManage says whether p may see, change or revoke link r: its creator
@@ -316,7 +336,7 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	if spec.Mode == "" {
 		spec.Mode = ModeRead
 	}
-	target, err := mayShare(ctx, t, p, spec.Path)
+	target, sensitive, err := mayShare(ctx, t, p, spec.Path)
 	if errors.Is(err, ErrForbidden) {
 		s.deny(ctx, t, p, audit.ActionShareCreate, target, err)
 	}
@@ -337,7 +357,8 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	now := s.now().UTC()
 	tok := NewToken()
 	r := &record{ID: newLinkID(), TokenHash: tok.Hash(), Target: target.ID, Kind: string(target.Kind), Mode: spec.Mode,
-		Note: spec.Note, Created: now, CreatorID: p.Account().ID, Creator: p.Account().Name, MaxDownloads: spec.MaxDownloads}
+		Note: spec.Note, Created: now, CreatorID: p.Account().ID, Creator: p.Account().Name, MaxDownloads: spec.MaxDownloads,
+		Pending: sensitive}
 	if spec.Expires > 0 {
 		r.Expires = now.Add(spec.Expires)
 	}
@@ -384,13 +405,22 @@ func (r *record) details() map[string]string {
 	if r.MaxDownloads > 0 {
 		d["max_downloads"] = fmt.Sprint(r.MaxDownloads)
 	}
+	d["state"] = r.state()
 	return d
+}
+
+func (r *record) state() string {
+	if r.Pending {
+		return StatePending
+	}
+	return StateLive
 }
 
 func (r *record) link(path string, gone bool) Link {
 	return Link{ID: r.ID, Path: path, Kind: r.Kind, Mode: r.Mode, Password: r.PasswordHash != "", Note: r.Note,
 		Created: r.Created, Creator: r.Creator, Expires: r.Expires, MaxDownloads: r.MaxDownloads,
-		Downloads: r.Downloads, Uploads: r.Uploads, Accesses: r.Accesses, ExpiryNotice: r.Notified, TargetGone: gone}
+		Downloads: r.Downloads, Uploads: r.Uploads, Accesses: r.Accesses, ExpiryNotice: r.Notified, TargetGone: gone,
+		State: r.state(), ApprovedBy: r.ApprovedBy, ApprovedAt: r.ApprovedAt}
 }
 
 func (s *Service) deny(ctx context.Context, t *tenant.Tenant, p *identity.Principal, action string, target files.Info, why error) {
@@ -475,6 +505,68 @@ func (s *Service) Revoke(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 		return err
 	}
 	return reg.UnindexShare(ctx, r.TokenHash)
+}
+
+// Approve makes pending link id live, as p: a tenant admin signed in with
+// the account password who is not the link's creator (four-eyes, as for
+// grants into sensitive folders). It logs share.approve; a refusal is
+// logged as denied and is ErrFourEyes. A link that is live already is
+// ErrNotPending; an unknown one ErrNotFound.
+func (s *Service) Approve(ctx context.Context, t *tenant.Tenant, p *identity.Principal, id string) (Link, error) {
+	fail := func(err error) (Link, error) { return Link{}, fmt.Errorf("approve link: %w", err) }
+	if err := checkLinkID(id); err != nil {
+		return fail(ErrNotFound)
+	}
+	if p == nil {
+		return fail(ErrFourEyes)
+	}
+	var out *record
+	var denied error
+	err := t.Update(ctx, func(tx *storage.Tx) error {
+		r, err := getRecord(t, tx, id)
+		if err != nil {
+			return ErrNotFound
+		}
+		acc := p.Account()
+		switch {
+		case p.AppPassword() != "" || acc.Role != identity.RoleAdmin:
+			if !mayManage(p, r) {
+				// Someone else's link does not exist for a user.
+				return ErrNotFound
+			}
+			denied = fmt.Errorf("%w: %s is not a tenant admin signed in with a password", ErrFourEyes, acc.Name)
+		case acc.ID == r.CreatorID:
+			denied = fmt.Errorf("%w: %s made this link", ErrFourEyes, acc.Name)
+		case !r.Pending:
+			return ErrNotPending
+		}
+		if denied != nil {
+			d := r.details()
+			d["reason"] = denied.Error()
+			return t.LogTx(tx, audit.Entry{Actor: p.Actor(), Action: audit.ActionShareApprove,
+				Object: audit.Object{ID: r.ID}, Outcome: audit.OutcomeDenied, Details: d})
+		}
+		r.Pending, r.ApprovedBy, r.ApprovedAt = false, acc.Name, s.now().UTC()
+		if err := putRecord(t, tx, r); err != nil {
+			return err
+		}
+		out = r
+		d := r.details()
+		d["approved_by"] = acc.Name
+		return t.LogTx(tx, audit.Entry{Actor: p.Actor(), Action: audit.ActionShareApprove,
+			Object: audit.Object{ID: r.ID}, Outcome: audit.OutcomeSuccess, Details: d})
+	})
+	if err == nil && denied != nil {
+		err = denied
+	}
+	if err != nil {
+		return fail(err)
+	}
+	path, gone := "", true
+	if info, err := files.New(t, p).ByID(ctx, out.Target); err == nil {
+		path, gone = info.Path.String(), false
+	}
+	return out.link(path, gone), nil
 }
 
 // Change is a change to a link; nil fields stay as they are.

@@ -181,7 +181,7 @@ func (s *Service) open(ctx context.Context, token, source string) (*Access, erro
 
 // live checks expiry and the download count of the record as loaded.
 func (a *Access) live(now time.Time) error {
-	if a.rec.expired(now) {
+	if a.rec.Pending || a.rec.expired(now) {
 		return ErrNotFound
 	}
 	if a.rec.Mode == ModeRead && a.rec.MaxDownloads > 0 && a.rec.Downloads >= a.rec.MaxDownloads {
@@ -297,7 +297,7 @@ func (a *Access) Live(ctx context.Context) error {
 	if err != nil {
 		return ErrNotFound
 	}
-	if r.expired(a.s.now()) {
+	if r.Pending || r.expired(a.s.now()) {
 		return ErrNotFound
 	}
 	return nil
@@ -360,7 +360,7 @@ func (a *Access) BeginDownload(ctx context.Context, rel string, zip bool) (*Down
 		if err != nil {
 			return ErrNotFound
 		}
-		if r.expired(a.s.now()) || (r.MaxDownloads > 0 && r.Downloads >= r.MaxDownloads) {
+		if r.Pending || r.expired(a.s.now()) || (r.MaxDownloads > 0 && r.Downloads >= r.MaxDownloads) {
 			return ErrNotFound
 		}
 		r.Downloads++

@@ -132,13 +132,19 @@ func TestPermission(t *testing.T) {
 	}
 }
 
-// TestSensitive: no link into a folder marked sensitive.
-func TestSensitive(t *testing.T) {
+// TestFourEyes: a link into a folder marked sensitive is made pending; it
+// opens like an unknown token until a second tenant admin approves it;
+// the creator, a user and an app password cannot approve; all logged.
+func TestFourEyes(t *testing.T) {
 	e := newEnv(t, openPolicy)
 	ctx := context.Background()
 	a := e.as("kanzlei", "admin", adminPW)
+	if _, err := e.acc.Create(ctx, a.tn, a.p, identity.NewAccount{Name: "clara", Password: []byte(adminPW), Role: identity.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
 	a.mkdir("/Strafsachen")
-	a.write("/Strafsachen/Akte.pdf", "x")
+	a.write("/Strafsachen/Akte.pdf", "akte")
+	a.mkdir("/Offen")
 	_, obj, err := a.tr.Check(ctx, "/Strafsachen", access.Read)
 	if err != nil {
 		t.Fatal(err)
@@ -147,10 +153,79 @@ func TestSensitive(t *testing.T) {
 	if err := access.New(access.Options{}).SetSensitive(ctx, a.tn, subj, obj, true); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/Strafsachen", "/Strafsachen/Akte.pdf"} {
-		if _, _, err := e.svc.Create(ctx, a.tn, a.p, Spec{Path: p}); !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), "four-eyes") {
-			t.Errorf("link to %s: %v, want ErrPolicy (four-eyes)", p, err)
+	open, _ := a.share(Spec{Path: "/Offen"})
+	if open.State != StateLive {
+		t.Fatalf("link outside sensitive folders: state %q, want live", open.State)
+	}
+	if _, err := e.svc.Approve(ctx, a.tn, e.as("kanzlei", "clara", adminPW).p, open.ID); !errors.Is(err, ErrNotPending) {
+		t.Fatalf("approve a live link: %v, want ErrNotPending", err)
+	}
+	folder, _ := a.share(Spec{Path: "/Strafsachen"})
+	l, tok := a.share(Spec{Path: "/Strafsachen/Akte.pdf"})
+	for _, x := range []Link{folder, l} {
+		if x.State != StatePending {
+			t.Fatalf("link to %s: state %q, want pending", x.Path, x.State)
 		}
+	}
+	url := e.srv.URL + "/s/" + tok + "/download"
+	if res, _ := e.get(url, ""); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("pending link answers %d, want 404 like an unknown token", res.StatusCode)
+	}
+	if _, err := e.svc.Open(ctx, tok, "192.0.2.9"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Open of a pending link: %v, want ErrNotFound", err)
+	}
+	bernd := e.as("kanzlei", "bernd", userPW)
+	refusals := []struct {
+		name string
+		p    *identity.Principal
+		want error
+	}{
+		{"the creator", a.p, ErrFourEyes},
+		{"a user", bernd.p, ErrNotFound},
+		{"unknown id", nil, ErrFourEyes},
+	}
+	for _, r := range refusals {
+		if _, err := e.svc.Approve(ctx, a.tn, r.p, l.ID); !errors.Is(err, r.want) {
+			t.Errorf("approval by %s: %v, want %v", r.name, err, r.want)
+		}
+	}
+	if res, _ := e.get(url, ""); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("after refused approvals the link answers %d, want 404", res.StatusCode)
+	}
+	clara := e.as("kanzlei", "clara", adminPW)
+	got, err := e.svc.Approve(ctx, clara.tn, clara.p, l.ID)
+	if err != nil || got.State != StateLive || got.ApprovedBy != "clara" {
+		t.Fatalf("second admin approves: %+v, %v", got, err)
+	}
+	if res, body := e.get(url, ""); res.StatusCode != http.StatusOK || body != "akte" {
+		t.Fatalf("approved link: %d %q, want 200 akte", res.StatusCode, body)
+	}
+	if _, err := e.svc.Approve(ctx, clara.tn, clara.p, l.ID); !errors.Is(err, ErrNotPending) {
+		t.Fatalf("second approval: %v, want ErrNotPending", err)
+	}
+	list, err := e.svc.List(ctx, a.tn, a.p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, x := range list {
+		states[x.ID] = x.State
+	}
+	if states[folder.ID] != StatePending || states[l.ID] != StateLive {
+		t.Fatalf("list states %v: want the folder link pending, the file link live", states)
+	}
+	log := a.auditLog()
+	if !strings.Contains(log, `"action":"share.approve"`) || !strings.Contains(log, `"approved_by":"clara"`) {
+		t.Error("the approval is not logged")
+	}
+	var denied int
+	for line := range strings.SplitSeq(log, "\n") {
+		if strings.Contains(line, `"action":"share.approve"`) && strings.Contains(line, `"outcome":"denied"`) {
+			denied++
+		}
+	}
+	if denied != 1 {
+		t.Errorf("%d denied approvals logged, want 1 (the creator's)", denied)
 	}
 }
 
