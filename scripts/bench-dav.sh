@@ -27,8 +27,8 @@ mkdir -p "$base"
 work=$(mktemp -d "$base/bench-dav.XXXXXX")
 chmod 755 "$work"
 # Always the binary of this tree (bin/tresor may be older).
-CGO_ENABLED=0 go build -o "$work/tresor" ./cmd/tresor
-TRESOR=$work/tresor
+CGO_ENABLED=0 go build -o "$work/tresor-bin" ./cmd/tresor
+TRESOR=$work/tresor-bin
 tresor_pid="" apache_conf=""
 cleanup() {
   [ -n "$tresor_pid" ] && kill "$tresor_pid" 2>/dev/null && wait "$tresor_pid" 2>/dev/null || true
