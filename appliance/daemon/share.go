@@ -80,6 +80,26 @@ func (a *App) shareRoutes(m *api.Mux) {
 	a.handleAsAccount(m, "POST /v1/t/shares/list", a.apiShareList)
 	a.handleAsAccount(m, "POST /v1/t/shares/change", a.apiShareChange)
 	a.handleAsAccount(m, "POST /v1/t/shares/revoke", a.apiShareRevoke)
+	a.handleAsAccount(m, "POST /v1/t/shares/approve", a.apiShareApprove)
+}
+
+// ShareApproveRequest names a pending link (into a folder marked
+// sensitive) that a second tenant admin approves.
+type ShareApproveRequest struct {
+	Auth TenantAuth `json:"auth"`
+	ID   string     `json:"id"`
+}
+
+func (a *App) apiShareApprove(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req ShareApproveRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	l, err := a.Shares().Approve(ctx, t, p, req.ID)
+	if err != nil {
+		return nil, shareErr(err)
+	}
+	return l, nil
 }
 
 func (a *App) apiShareCreate(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
@@ -204,8 +224,10 @@ func (a *App) internalShare(ctx context.Context, ts *tenantsState, t *tenant.Ten
 // shareErr maps the share package's errors to answers.
 func shareErr(err error) error {
 	switch {
-	case errors.Is(err, share.ErrPolicy):
+	case errors.Is(err, share.ErrPolicy), errors.Is(err, share.ErrFourEyes):
 		return api.Errorf(http.StatusForbidden, "%v", err)
+	case errors.Is(err, share.ErrNotPending):
+		return api.Errorf(http.StatusConflict, "%v", err)
 	case errors.Is(err, share.ErrForbidden), errors.Is(err, files.ErrForbidden):
 		return api.Errorf(http.StatusForbidden, "%v", err)
 	case errors.Is(err, share.ErrBadSpec), errors.Is(err, files.ErrBadName), errors.Is(err, files.ErrBadPath):
