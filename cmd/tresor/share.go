@@ -10,7 +10,7 @@ import (
 	"tresor/appliance/share"
 )
 
-// tresor share create|list|revoke: share links, as a tenant account
+// tresor share create|list|change|approve|revoke: share links, as a tenant account
 // (--tenant T --as NAME --password-file F). The link itself is opened in a
 // browser at /s/<token>; scripts fetch /s/<token>/download with the link
 // password as the Basic-auth password.
@@ -62,15 +62,25 @@ func init() {
 			return c.print(struct {
 				URL   string `json:"url"`
 				Token string `json:"token"`
-			}{out.URL, out.Token}, func(w io.Writer) {
+				ID    string `json:"id"`
+				State string `json:"state"`
+			}{out.URL, out.Token, out.Link.ID, out.Link.State}, func(w io.Writer) {
 				fmt.Fprintln(w, out.URL)
+				if out.Link.State == share.StatePending {
+					fmt.Fprintf(w, "The target is in a folder marked sensitive: link %s opens only after a second tenant admin runs `tresor share approve %s`.\n", out.Link.ID, out.Link.ID)
+				}
 			})
 		},
 	})
+	var listCSV bool
 	register(&command{
 		name:  "share list",
-		short: "list the share links the --as account may manage (tenant admins: all of the tenant's)",
-		flags: func(fs *flag.FlagSet, _ *cmdEnv) { acc.flags(fs) },
+		args:  "[--csv]",
+		short: "list the share links the --as account may manage (tenant admins: all of the tenant's); --csv for the monthly link review",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
+			acc.flags(fs)
+			fs.BoolVar(&listCSV, "csv", false, "print the link review as CSV (creator, target, policy, state, counts)")
+		},
 		run: func(c *cmdEnv, args []string) error {
 			if len(args) != 0 {
 				return usagef("share list takes no arguments")
@@ -82,6 +92,9 @@ func init() {
 			var list []share.Link
 			if err := call(c, "POST", "/v1/t/shares/list", daemon.AccountRequest{Auth: auth}, &list); err != nil {
 				return err
+			}
+			if listCSV {
+				return share.WriteCSV(c.out, list)
 			}
 			return c.print(list, func(w io.Writer) {
 				saysAs(w, auth)
@@ -104,6 +117,9 @@ func init() {
 						target = "(deleted: the link does not work)"
 					}
 					var notes []string
+					if l.State == share.StatePending {
+						notes = append(notes, "pending: needs a second admin's approval")
+					}
 					if l.ExpiryNotice {
 						notes = append(notes, "expires soon")
 					}
@@ -168,6 +184,29 @@ func init() {
 			return c.print(l, func(w io.Writer) {
 				saysAs(w, auth)
 				fmt.Fprintf(w, "Share link %s changed.\n", l.ID)
+			})
+		},
+	})
+	register(&command{
+		name:  "share approve",
+		args:  "ID",
+		short: "approve a pending link into a folder marked sensitive (four-eyes: a tenant admin other than its creator)",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) { acc.flags(fs) },
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 1 {
+				return usagef("share approve needs the link's ID (see share list)")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			var l share.Link
+			if err := call(c, "POST", "/v1/t/shares/approve", daemon.ShareApproveRequest{Auth: auth, ID: args[0]}, &l); err != nil {
+				return err
+			}
+			return c.print(l, func(w io.Writer) {
+				saysAs(w, auth)
+				fmt.Fprintf(w, "Share link %s to %s approved; it opens now.\n", l.ID, l.Path)
 			})
 		},
 	})
