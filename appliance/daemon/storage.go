@@ -262,6 +262,12 @@ func (a *App) runRetention(ctx context.Context, st *storageState, progress sched
 		if rep.Versions+rep.Trash > 0 {
 			a.log.Info("retention applied", "tenant", info.Slug, "versions", rep.Versions, "trash", rep.Trash, "objects", rep.Objects, "bytes", rep.Bytes)
 		}
+		// Resumable uploads abandoned for a day: their chunks are freed.
+		if n, err := files.New(t, nil).ExpireUploads(ctx, files.UploadTTL); err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: abandoned uploads: %w", info.Slug, err))
+		} else if n > 0 {
+			a.log.Info("abandoned uploads removed", "tenant", info.Slug, "uploads", n)
+		}
 		// The tenant's audit retention: entry bodies go, hashes and
 		// checkpoints stay (audit.Log.PruneExpired logs what it pruned).
 		if n, err := t.Audit().PruneExpired(ctx, a.now()); err != nil {
