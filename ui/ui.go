@@ -15,6 +15,7 @@ import (
 	"tresor/ui/layout"
 	"tresor/ui/sharepage"
 	"tresor/ui/signin"
+	"tresor/ui/tenantadmin"
 	"tresor/ui/wizard"
 )
 
@@ -58,6 +59,7 @@ func Mount(app App, mux *http.ServeMux, opt Options) {
 	signin.New(app, signin.Options{Log: opt.Log}).Mount(mux)
 	sharepage.New(app, sharepage.Options{Log: opt.Log}).Mount(mux)
 	files.New(app.Gate(), files.Options{Log: opt.Log}).Mount(mux)
+	tenantadmin.New(app, tenantadmin.Options{Log: opt.Log}).Mount(mux)
 	if opt.Console != nil {
 		admin.New(opt.Console, opt.Log).Mount(mux)
 	}

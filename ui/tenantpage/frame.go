@@ -1,6 +1,8 @@
 // Package tenantpage is the frame of every page inside a tenant
 // (/t/<tenant>/…): the layout's header with the tenant's navigation
-// (Dateien/Files, Konto/Account), a bar naming the tenant and the
+// (Dateien/Files, Konto/Account, and for whom the access policy allows
+// them Verwaltung/Admin, Zugriffe/Access review and Protokoll/Audit log),
+// a bar naming the tenant and the
 // signed-in account with a sign-out button (a POST form carrying the
 // session's CSRF token: signing out changes state, so a link could be
 // forged), and the page's content as templ children:
@@ -15,7 +17,9 @@ package tenantpage
 import (
 	"net/http"
 
+	"tresor/appliance/access"
 	"tresor/appliance/gate"
+	"tresor/appliance/identity"
 	"tresor/ui/i18n"
 	"tresor/ui/layout"
 )
@@ -28,9 +32,27 @@ type Section string
 const (
 	Files   Section = "files"
 	Account Section = "account"
+	// Admin, Grants and Audit are the tenant administration
+	// (tenantadmin): accounts, groups and settings; the access review;
+	// the audit log. Their entries are shown only to accounts that
+	// identity.Allowed lets do what the pages are for.
+	Admin  Section = "admin"
+	Grants Section = "grants"
+	Audit  Section = "audit"
 	// None marks no entry (the login pages).
 	None Section = ""
 )
+
+// guards are the tenant-wide actions whose permission shows a section's
+// navigation entry: the same the section's pages ask.
+var guards = []struct {
+	s Section
+	a access.Action
+}{
+	{Admin, access.AdminSettings},
+	{Grants, access.ReviewGrants},
+	{Audit, access.ReadAudit},
+}
 
 // Frame describes the frame around a tenant page.
 type Frame struct {
@@ -48,6 +70,9 @@ type Frame struct {
 	Account string
 	// CSRF is the session's token for the sign-out form.
 	CSRF string
+	// Extra are the administration sections the account may open, in
+	// navigation order; New fills it from the access policy.
+	Extra []Section
 }
 
 // New returns the frame for a request the gate resolved. Behind
@@ -60,6 +85,14 @@ func New(r *http.Request, q *gate.Request, title string, s Section) Frame {
 	}
 	if q.Principal != nil {
 		f.Account = q.Principal.Account().Name
+		for _, g := range guards {
+			// The policy decides, never a role comparison here; an error
+			// reading the account hides the entry (the page itself asks
+			// again and answers).
+			if identity.Allowed(q.Tenant, q.Principal, g.a) == nil {
+				f.Extra = append(f.Extra, g.s)
+			}
+		}
 	}
 	if f.Name == "" {
 		f.Name = f.Slug
@@ -77,6 +110,19 @@ func (f Frame) AccountPath() string { return f.Base() + "account" }
 func (f Frame) LoginPath() string   { return gate.LoginPath(f.Slug) }
 func (f Frame) LogoutPath() string  { return f.Base() + "logout" }
 
+// SectionPath is the first page of an administration section.
+func (f Frame) SectionPath(s Section) string {
+	switch s {
+	case Admin:
+		return f.Base() + "admin/users"
+	case Grants:
+		return f.Base() + "admin/grants"
+	case Audit:
+		return f.Base() + "audit"
+	}
+	return f.Base()
+}
+
 // page is the layout page around the frame.
 func (f Frame) page() layout.Page {
 	p := layout.Page{Lang: f.Lang, Title: f.Title + " · " + f.Name, Path: f.Path}
@@ -84,6 +130,9 @@ func (f Frame) page() layout.Page {
 		p.Nav = []layout.NavItem{
 			{Href: f.FilesPath(), Label: f.Lang.T("tenant.nav.files"), Current: f.Section == Files},
 			{Href: f.AccountPath(), Label: f.Lang.T("tenant.nav.account"), Current: f.Section == Account},
+		}
+		for _, s := range f.Extra {
+			p.Nav = append(p.Nav, layout.NavItem{Href: f.SectionPath(s), Label: f.Lang.T("tenant.nav." + string(s)), Current: f.Section == s})
 		}
 	}
 	return p

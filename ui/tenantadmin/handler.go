@@ -1,0 +1,209 @@
+// Package tenantadmin is the administration of one tenant in the web
+// interface: its accounts, groups, folder grants (the access review with
+// four-eyes approval), settings, and the audit viewer.
+//
+// # Routes
+//
+// Every route is behind gate.Session (a signed-in account of the URL's
+// tenant; POSTs carry the session's CSRF token):
+//
+//	GET  /t/{tenant}/admin/users             accounts: name, role, 2FA, disabled
+//	POST /t/{tenant}/admin/users             create (name, role, initial password)
+//	POST /t/{tenant}/admin/users/disable     ask, then with confirm=yes disable
+//	POST /t/{tenant}/admin/users/reset       set a new password (ends its sessions)
+//	GET  /t/{tenant}/admin/groups            groups and members
+//	POST /t/{tenant}/admin/groups            create
+//	POST /t/{tenant}/admin/groups/delete     delete (its grants are revoked)
+//	POST /t/{tenant}/admin/groups/members    add or remove (op=add|remove)
+//	GET  /t/{tenant}/admin/grants            the access review
+//	GET  /t/{tenant}/admin/grants.csv        the review as CSV
+//	POST /t/{tenant}/admin/grants            add a grant
+//	POST /t/{tenant}/admin/grants/approve    four-eyes approval
+//	POST /t/{tenant}/admin/grants/revoke
+//	POST /t/{tenant}/admin/grants/sensitive  mark a folder sensitive or not
+//	GET  /t/{tenant}/admin/settings          the tenant's policies
+//	POST /t/{tenant}/admin/settings          save (validated, logged)
+//	GET  /t/{tenant}/audit                   the audit log, filtered, newest first
+//	GET  /t/{tenant}/audit/entry             one entry with its inclusion proof
+//	GET  /t/{tenant}/audit/export            JSON lines with proofs, as filtered
+//
+// # Authorisation
+//
+// Handlers decide nothing themselves. A page first asks
+// identity.Allowed for the tenant-wide action it is for
+// (access.AdminAccounts for users, AdminGroups for groups, ReviewGrants
+// for the review, AdminSettings for settings, ReadAudit for the log) and
+// answers 403 otherwise; the service methods (identity.Accounts,
+// access.Store) check again and log refusals. Buttons a page shows are
+// chosen with the same calls, so a user sees only what it may press; the
+// server refuses anyway (the requester of a four-eyes grant sees no
+// approve button and access.Store.Approve refuses them).
+//
+// # Audit viewer
+//
+// The viewer reads the tenant's own log (which holds the appliance
+// admin's actions on the tenant too, and nothing of other tenants) with
+// audit.Log.Entries and an audit.Filter (account, path prefix, action,
+// time range). Pages are newest first, PageSize entries each; a page
+// holds at most PageSize+1 entries in memory. The audit package offers
+// only a forward scan, so a page costs one pass over the log's entries
+// (decoded in chunks of a read transaction each), not one over the page.
+//
+// An entry's proof is made by the audit package itself: the log is
+// exported (audit.Log.Export, which signs a checkpoint first) with a
+// filter that selects the entry's instant and action, the stream is
+// checked as it is produced with audit.VerifyExport against the log's own
+// key, and the page shows the entry's record proof (hashes), the signed
+// checkpoint it leads to and whether the verification passed. Nothing
+// is buffered but the one entry and the latest checkpoint.
+package tenantadmin
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"tresor/appliance/access"
+	"tresor/appliance/gate"
+	"tresor/appliance/identity"
+	"tresor/ui/tenantpage"
+)
+
+// Backend is what the pages need of the appliance.
+type Backend interface {
+	// Gate resolves tenant requests.
+	Gate() *gate.Gate
+}
+
+// Options configure the pages.
+type Options struct {
+	Log *slog.Logger
+	// Now is the clock of grants (expiry) and the file tree; nil means
+	// time.Now. Tests inject it.
+	Now func() time.Time
+}
+
+// Handler serves the pages. It holds no tenant's state; safe for
+// concurrent use.
+type Handler struct {
+	b   Backend
+	log *slog.Logger
+	now func() time.Time
+}
+
+// PageSize is the number of audit entries on one page.
+const PageSize = 50
+
+// maxForm bounds a form's body; these forms are small.
+const maxForm = 64 << 10
+
+// New returns the pages over b.
+func New(b Backend, opt Options) *Handler {
+	h := &Handler{b: b, log: opt.Log, now: opt.Now}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h
+}
+
+// Mount registers the routes on mux.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	g := h.b.Gate()
+	s := func(pattern string, fn gate.Handler) { mux.Handle(pattern, g.Session(h.bounded(fn))) }
+	s("GET /t/{tenant}/admin/{$}", h.adminHome)
+	s("GET /t/{tenant}/admin/users", h.users)
+	s("POST /t/{tenant}/admin/users", h.userCreate)
+	s("POST /t/{tenant}/admin/users/disable", h.userDisable)
+	s("POST /t/{tenant}/admin/users/reset", h.userReset)
+	s("GET /t/{tenant}/admin/groups", h.groups)
+	s("POST /t/{tenant}/admin/groups", h.groupCreate)
+	s("POST /t/{tenant}/admin/groups/delete", h.groupDelete)
+	s("POST /t/{tenant}/admin/groups/members", h.groupMember)
+	s("GET /t/{tenant}/admin/grants", h.grants)
+	s("GET /t/{tenant}/admin/grants.csv", h.grantsCSV)
+	s("POST /t/{tenant}/admin/grants", h.grantAdd)
+	s("POST /t/{tenant}/admin/grants/approve", h.grantApprove)
+	s("POST /t/{tenant}/admin/grants/revoke", h.grantRevoke)
+	s("POST /t/{tenant}/admin/grants/sensitive", h.grantSensitive)
+	s("GET /t/{tenant}/admin/settings", h.settings)
+	s("POST /t/{tenant}/admin/settings", h.settingsSave)
+	s("GET /t/{tenant}/audit", h.audit)
+	s("GET /t/{tenant}/audit/entry", h.auditEntry)
+	s("GET /t/{tenant}/audit/export", h.auditExport)
+}
+
+// bounded limits what a handler reads of a request body (the gate has
+// parsed a form already for its CSRF field, within net/http's own bound).
+func (h *Handler) bounded(next gate.Handler) gate.Handler {
+	return func(w http.ResponseWriter, r *http.Request, q *gate.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		next(w, r, q)
+	}
+}
+
+// adminHome sends /admin/ to the first page the account may open.
+func (h *Handler) adminHome(w http.ResponseWriter, r *http.Request, q *gate.Request) {
+	base := "/t/" + q.Tenant.Slug() + "/admin/"
+	for _, p := range []struct {
+		a    access.Action
+		path string
+	}{{access.AdminAccounts, "users"}, {access.ReviewGrants, "grants"}} {
+		if identity.Allowed(q.Tenant, q.Principal, p.a) == nil {
+			http.Redirect(w, r, base+p.path, http.StatusSeeOther)
+			return
+		}
+	}
+	h.forbidden(w, r, q, tenantpage.Admin)
+}
+
+// allowed asks the policy whether the principal may do a; otherwise it
+// answers 403 with the tenant frame and returns false.
+func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, q *gate.Request, a access.Action, s tenantpage.Section) bool {
+	if identity.Allowed(q.Tenant, q.Principal, a) == nil {
+		return true
+	}
+	h.forbidden(w, r, q, s)
+	return false
+}
+
+func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, q *gate.Request, s tenantpage.Section) {
+	f := frame(r, q, "tadmin.forbidden.title", s)
+	render(w, r, http.StatusForbidden, forbiddenPage(f))
+}
+
+// can reports whether the principal may do a (for showing buttons).
+func can(q *gate.Request, a access.Action) bool {
+	return identity.Allowed(q.Tenant, q.Principal, a) == nil
+}
+
+// frame is the tenant frame of a page titled by the message key title.
+func frame(r *http.Request, q *gate.Request, title string, s tenantpage.Section) tenantpage.Frame {
+	f := tenantpage.New(r, q, "", s)
+	f.Title = f.Lang.T(title)
+	return f
+}
+
+// render writes a page. Administration pages are never cached: they
+// show accounts, grants and log entries.
+func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = c.Render(r.Context(), w)
+}
+
+// internal answers an unexpected failure.
+func (h *Handler) internal(w http.ResponseWriter, what string, err error) {
+	h.log.Error(what, "err", err)
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+// done sends the browser back to a page with a flash message key.
+func done(w http.ResponseWriter, r *http.Request, path, what string) {
+	http.Redirect(w, r, path+"?done="+what, http.StatusSeeOther)
+}
