@@ -17,7 +17,7 @@ type usersView struct {
 	Success  string
 	Error    string
 	// The create form: values given back and inline errors.
-	Name, Role          string
+	Name, Role           string
 	NameErr, PasswordErr string
 	// Reset form.
 	ResetName, ResetErr string
