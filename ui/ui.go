@@ -58,7 +58,7 @@ func Mount(app App, mux *http.ServeMux, opt Options) {
 	}).Mount(mux)
 	signin.New(app, signin.Options{Log: opt.Log}).Mount(mux)
 	sharepage.New(app, sharepage.Options{Log: opt.Log}).Mount(mux)
-	files.New(app.Gate(), files.Options{Log: opt.Log}).Mount(mux)
+	files.New(app.Gate(), files.Options{Log: opt.Log, Shares: app.Shares()}).Mount(mux)
 	tenantadmin.New(app, tenantadmin.Options{Log: opt.Log}).Mount(mux)
 	if opt.Console != nil {
 		admin.New(opt.Console, opt.Log).Mount(mux)

@@ -66,6 +66,7 @@ import (
 
 	tfiles "tresor/appliance/files"
 	"tresor/appliance/gate"
+	"tresor/appliance/share"
 	"tresor/ui/i18n"
 	"tresor/ui/tenantpage"
 )
@@ -79,6 +80,10 @@ type Options struct {
 	PageSize int
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Shares is the appliance's share-link service: with it, file and
+	// folder pages have a "Teilen / Share" section and the link review
+	// is mounted (share.go); nil leaves sharing out.
+	Shares *share.Service
 }
 
 // Handler serves the file browser.
@@ -119,6 +124,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("PUT /t/{tenant}/uploads/{id}/{n}", s(h.putChunk))
 	mux.Handle("POST /t/{tenant}/uploads/{id}/commit", s(h.commitUpload))
 	mux.Handle("DELETE /t/{tenant}/uploads/{id}", s(h.abortUpload))
+	h.mountShares(mux)
 }
 
 func (h *Handler) tree(q *gate.Request) *tfiles.Tree {
@@ -189,10 +195,12 @@ func (h *Handler) browse(w http.ResponseWriter, r *http.Request, q *gate.Request
 			return
 		}
 		v := &fileView{base: h.base(r, q, p, info.Name), Info: info, Versions: vs, Kind: previewKind(info.Name)}
+		v.Share = h.shareSection(r, q, v.base, info)
 		h.render(w, r, http.StatusOK, filePage(v))
 		return
 	}
 	v := &listView{base: h.base(r, q, p, folderTitle(l, p)), Info: info, ChunkSize: h.opt.ChunkSize}
+	v.Share = h.shareSection(r, q, v.base, info)
 	v.Sort, v.Desc = r.URL.Query().Get("sort"), r.URL.Query().Get("desc") == "1"
 	if qs := strings.TrimSpace(r.URL.Query().Get("q")); qs != "" {
 		v.Query = qs

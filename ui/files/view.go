@@ -23,6 +23,7 @@ type listView struct {
 	Used      int64
 	Quota     int64
 	ChunkSize int64
+	Share     *shareView // nil without sharing
 }
 
 // fileView is a file's page.
@@ -30,7 +31,8 @@ type fileView struct {
 	base
 	Info     tfiles.Info
 	Versions []tfiles.Version
-	Kind     string // previewKind
+	Kind     string     // previewKind
+	Share    *shareView // nil without sharing
 }
 
 // moveView picks the target of a move.

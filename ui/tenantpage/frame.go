@@ -39,6 +39,9 @@ const (
 	Admin  Section = "admin"
 	Grants Section = "grants"
 	Audit  Section = "audit"
+	// Shares is the link review (ui/files: /t/<tenant>/shares), open to
+	// every signed-in account (each sees the links it may manage).
+	Shares Section = "shares"
 	// None marks no entry (the login pages).
 	None Section = ""
 )
@@ -129,6 +132,7 @@ func (f Frame) page() layout.Page {
 	if f.Account != "" {
 		p.Nav = []layout.NavItem{
 			{Href: f.FilesPath(), Label: f.Lang.T("tenant.nav.files"), Current: f.Section == Files},
+			{Href: f.Base() + "shares", Label: f.Lang.T("tenant.nav.shares"), Current: f.Section == Shares},
 			{Href: f.AccountPath(), Label: f.Lang.T("tenant.nav.account"), Current: f.Section == Account},
 		}
 		for _, s := range f.Extra {
