@@ -236,3 +236,27 @@ document.addEventListener("submit", function (ev) {
   }
   send(0);
 });
+
+// Copy buttons (ui/files: a new share link's URL): data-copy names the
+// input whose value goes to the clipboard; the button says so for a
+// moment. Without the script the URL stays selectable in its field.
+document.addEventListener("click", function (ev) {
+  var btn = ev.target.closest("[data-copy]");
+  if (!btn) return;
+  var inp = document.getElementById(btn.getAttribute("data-copy"));
+  if (!inp) return;
+  ev.preventDefault();
+  var label = btn.textContent;
+  function copied() {
+    btn.textContent = btn.getAttribute("data-copied") || label;
+    setTimeout(function () { btn.textContent = label; }, 2000);
+  }
+  inp.select();
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(inp.value).then(copied, function () {
+      if (document.execCommand("copy")) copied();
+    });
+  } else if (document.execCommand("copy")) {
+    copied();
+  }
+});
