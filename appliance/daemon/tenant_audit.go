@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/api"
 	"tresor/appliance/audit"
 	"tresor/appliance/identity"
@@ -70,6 +71,10 @@ func (a *App) tenantAuditRoutes(m *api.Mux) {
 	// The appliance admin's checkpoint shipping is registered here too:
 	// the audit routes are one family.
 	a.auditShipRoutes(m)
+	// The password reset by a tenant admin (users_reset.go) is hooked in
+	// here because the account routes' list (tenants.go) is another
+	// file's; it belongs next to users/disable.
+	a.userResetRoutes(m)
 }
 
 // exportFilter checks and builds an export's filter.
@@ -140,7 +145,12 @@ func apiTenantAuditSettings(ctx context.Context, _ *tenantsState, t *tenant.Tena
 	}
 	change := req.Log != nil || req.RetentionDays != nil
 	if change {
-		if p.AppPassword() != "" || p.Account().Role != identity.RoleAdmin {
+		// The access policy decides (admin.settings), not a role
+		// comparison here.
+		if err := identity.Allowed(t, p, access.AdminSettings); err != nil {
+			if !errors.Is(err, identity.ErrForbidden) {
+				return nil, err
+			}
 			_ = t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionAuditSettings, Outcome: audit.OutcomeDenied})
 			return nil, api.Errorf(http.StatusForbidden, "only the tenant's admins change its logging settings")
 		}
@@ -195,14 +205,19 @@ func apiTenantAuditSettings(ctx context.Context, _ *tenantsState, t *tenant.Tena
 	return v, nil
 }
 
-// mayReadAudit lets the tenant's auditors and admins read its log,
-// signed in with their password (an app password is for files only), and
-// logs a refusal in the tenant's log.
+// mayReadAudit asks the access policy whether p may read the tenant's
+// log (audit.read: its auditors and admins, signed in with their
+// password; an app password is for files only), and logs a refusal in
+// the tenant's log.
 func mayReadAudit(ctx context.Context, t *tenant.Tenant, p *identity.Principal, action string) error {
-	role := p.Account().Role
-	if p.AppPassword() == "" && (role == identity.RoleAuditor || role == identity.RoleAdmin) {
+	err := identity.Allowed(t, p, access.ReadAudit)
+	if err == nil {
 		return nil
 	}
+	if !errors.Is(err, identity.ErrForbidden) {
+		return err
+	}
+	role := p.Account().Role
 	// Best effort: the refusal stands whether or not it could be logged.
 	_ = t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: action, Outcome: audit.OutcomeDenied})
 	if p.AppPassword() != "" {
