@@ -270,3 +270,42 @@ func init() {
 		},
 	})
 }
+
+// tresor user reset-password: a tenant admin sets a new password for an
+// account whose owner forgot it. Every session and app password of the
+// account ends; identity keeps no "must change at next sign-in" flag, so
+// the admin hands the password over and asks the owner to change it.
+func init() {
+	var acc asAccount
+	var newPW string
+	register(&command{
+		name:  "user reset-password",
+		args:  "NAME --new-password-file F",
+		short: "set a new password for an account of the tenant (tenant admins only)",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
+			acc.flags(fs)
+			fs.StringVar(&newPW, "new-password-file", "", "file holding the account's new password")
+		},
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 1 {
+				return usagef("user reset-password needs the account's name")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			pw, err := readSecretFile("new-password-file", newPW)
+			if err != nil {
+				return err
+			}
+			var u daemon.UserView
+			if err := call(c, "POST", "/v1/t/users/reset-password", daemon.UserResetPasswordRequest{Auth: auth, Name: args[0], Password: string(pw)}, &u); err != nil {
+				return err
+			}
+			return c.print(u, func(w io.Writer) {
+				saysAs(w, auth)
+				fmt.Fprintf(w, "Account %s has a new password; its sessions and app passwords have ended.\n", u.Name)
+			})
+		},
+	})
+}
