@@ -17,8 +17,8 @@ import (
 	"tresor/appliance/tenant"
 )
 
-// Share links: the control-socket routes (create, list, revoke as a
-// tenant account), the public download and upload routes under /s/ on the
+// Share links: the control-socket routes (create, list, change, approve,
+// revoke as a tenant account), the public download and upload routes under /s/ on the
 // HTTPS side (the share page itself is ui/sharepage's), and the hourly
 // "share-expiry" job.
 

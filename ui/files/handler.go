@@ -25,6 +25,11 @@
 //	POST   /t/{tenant}/uploads/{id}/commit the file appears
 //	DELETE /t/{tenant}/uploads/{id}        give up
 //
+// With a share service (Options.Shares) file and folder pages have a
+// "Teilen / Share" section, and share.go adds the share page of a target
+// (/t/{tenant}/share/{path...}: create, revoke) and the link review
+// (/t/{tenant}/shares, shares.csv: revoke, approve, CSV).
+//
 // # Uploads
 //
 // The script sends every file (small ones too: one code path) as chunks of
