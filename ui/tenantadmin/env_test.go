@@ -26,6 +26,7 @@ import (
 	"tresor/storage/storagetest"
 	"tresor/ui/assets"
 	"tresor/ui/layout"
+	"tresor/ui/signin"
 )
 
 var applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
@@ -105,6 +106,8 @@ func newEnv(t testing.TB) *env {
 	}
 	mux := http.NewServeMux()
 	New(e.b, Options{}).Mount(mux)
+	// The real login page, for the browser.
+	signin.New(e.b, signin.Options{FailFloor: time.Millisecond}).Mount(mux)
 	mux.Handle("GET "+assets.Prefix, assets.Handler())
 	mux.HandleFunc("GET "+layout.LangPath, layout.SwitchLang)
 	g := e.b.g
