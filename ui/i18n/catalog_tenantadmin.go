@@ -100,6 +100,7 @@ var tenantAdminCatalog = map[string]map[Lang]string{
 	"tadmin.grants.not_pending":       {DE: "Dieser Zugriff wartet nicht auf Genehmigung.", EN: "This grant is not awaiting approval."},
 	"tadmin.grants.sensitive_heading": {DE: "Vertrauliche Ordner", EN: "Sensitive folders"},
 	"tadmin.grants.sensitive_hint":    {DE: "Zugriffe auf einen vertraulichen Ordner (und alles darunter) wirken erst, wenn ein zweiter Administrator sie genehmigt.", EN: "Grants on a sensitive folder (and everything below) take effect only once a second admin approves them."},
+	"tadmin.grants.sensitive_mark":    {DE: "Markierung", EN: "Mark"},
 	"tadmin.grants.sensitive_on":      {DE: "vertraulich (Vier-Augen-Prinzip)", EN: "sensitive (four eyes)"},
 	"tadmin.grants.sensitive_off":     {DE: "nicht vertraulich", EN: "not sensitive"},
 	"tadmin.grants.done.added":        {DE: "Der Zugriff wurde gegeben.", EN: "The grant was added."},
