@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -182,6 +184,24 @@ func page(l *audit.Log, f audit.Filter, before int64) ([]audit.Entry, int64, err
 }
 
 var errStop = errors.New("stop")
+
+// objectText is what an entry was about: its path, or its object's ID.
+func objectText(e audit.Entry) string {
+	if e.Object.Path != "" {
+		return e.Object.Path
+	}
+	return e.Object.ID
+}
+
+// detailsText is an entry's details as "k=v" pairs in key order.
+func detailsText(e audit.Entry) string {
+	keys := slices.Sorted(maps.Keys(e.Details))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+e.Details[k])
+	}
+	return strings.Join(parts, ", ")
+}
 
 func (h *Handler) audit(w http.ResponseWriter, r *http.Request, q *gate.Request) {
 	if !h.allowed(w, r, q, access.ReadAudit, tenantpage.Audit) {

@@ -132,5 +132,5 @@ func TestBrowserTenantAdmin(t *testing.T) {
 	// English, through the language switch.
 	b.Click(`a[hreflang="en"]`)
 	b.WaitPath("/t/kanzlei/audit/entry")
-	expect("english", "verified", "Signed checkpoint")
+	expect("english", "verified", "Signed checkpoint", "is included, unchanged")
 }
