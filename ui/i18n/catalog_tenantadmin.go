@@ -35,7 +35,7 @@ var tenantAdminCatalog = map[string]map[Lang]string{
 	"tadmin.users.disable":          {DE: "Sperren", EN: "Disable"},
 	"tadmin.users.disable_q":        {DE: "Konto %s sperren?", EN: "Disable the account %s?"},
 	"tadmin.users.disable_text":     {DE: "Alle Sitzungen und App-Passwörter des Kontos enden sofort. Die Sperre kann nicht über diese Seite aufgehoben werden.", EN: "Every session and app password of the account ends at once. The page cannot undo this."},
-	"tadmin.users.no_last_signin":   {DE: "Die letzte Anmeldung eines Kontos steht im Protokoll (Aktion login).", EN: "An account's last sign-in is in the audit log (action login)."},
+	"tadmin.users.signins":          {DE: "Anmeldungen", EN: "Sign-ins"},
 	"tadmin.users.create":           {DE: "Konto anlegen", EN: "Create an account"},
 	"tadmin.users.initial_password": {DE: "Erstes Passwort", EN: "Initial password"},
 	"tadmin.users.initial_hint":     {DE: "Geben Sie es der Person auf sicherem Weg; sie ändert es unter Konto.", EN: "Hand it over safely; the person changes it under Account."},

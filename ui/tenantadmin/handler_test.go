@@ -88,7 +88,8 @@ func TestUsers(t *testing.T) {
 		t.Fatalf("create = %d %s", st, loc)
 	}
 	_, body = c.get(loc)
-	if !strings.Contains(body, `data-account="carla"`) || !strings.Contains(body, "Auditor") {
+	if !strings.Contains(body, `data-account="carla"`) || !strings.Contains(body, "Auditor") ||
+		!strings.Contains(body, `href="/t/kanzlei/audit?action=login&amp;user=carla"`) {
 		t.Fatalf("list lacks carla:\n%s", body)
 	}
 	// Disabling asks first, and only the confirmation disables.
@@ -340,6 +341,11 @@ func TestAuditViewer(t *testing.T) {
 	}
 	if total != 120 {
 		t.Fatalf("pages held %d entries, want 120", total)
+	}
+	// The appliance admin's actions on the tenant are in its log, for its
+	// auditors too.
+	if _, body = c.get("/t/kanzlei/audit?action=tenant.create"); !strings.Contains(body, "root") {
+		t.Fatal("the auditor does not see the appliance admin's tenant.create")
 	}
 	// By account: ada's own sign-in is there, anna's file reads not.
 	_, body = c.get("/t/kanzlei/audit?user=ada")

@@ -3,8 +3,10 @@ package tenantadmin
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"tresor/appliance/access"
+	"tresor/appliance/audit"
 	"tresor/appliance/gate"
 	"tresor/appliance/identity"
 	"tresor/ui/tenantpage"
@@ -23,13 +25,21 @@ type usersView struct {
 	ResetName, ResetErr string
 	// Confirm is the account whose disabling awaits confirmation.
 	Confirm string
+	// Audit: the principal may read the log, where each account's
+	// sign-ins are (identity keeps no last sign-in time).
+	Audit bool
+}
+
+// signInsHref is the audit log filtered to an account's sign-ins.
+func signInsHref(slug, name string) string {
+	return auditPath(slug) + "?" + url.Values{"user": {name}, "action": {audit.ActionLogin}}.Encode()
 }
 
 func usersPath(slug string) string  { return "/t/" + slug + "/admin/users" }
 func groupsPath(slug string) string { return "/t/" + slug + "/admin/groups" }
 
 func (h *Handler) usersView(r *http.Request, q *gate.Request) (*usersView, error) {
-	v := &usersView{F: frame(r, q, "tadmin.users.title", tenantpage.Admin), Role: string(identity.RoleUser)}
+	v := &usersView{F: frame(r, q, "tadmin.users.title", tenantpage.Admin), Role: string(identity.RoleUser), Audit: can(q, access.ReadAudit)}
 	var err error
 	v.Accounts, err = q.Accounts.List(q.Tenant, q.Principal)
 	return v, err
