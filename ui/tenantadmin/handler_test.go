@@ -2,6 +2,7 @@ package tenantadmin
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -480,4 +481,39 @@ func FuzzSettingsForm(f *testing.F) {
 			t.Fatalf("accepted min length %d", s.Password.MinLength)
 		}
 	})
+}
+
+// TestPagesBothLanguages: every page renders in German and English with
+// no raw message key.
+func TestPagesBothLanguages(t *testing.T) {
+	e := newEnv(t)
+	c := e.login("kanzlei", "anna")
+	if st, _, _ := c.form("/t/kanzlei/admin/grants", url.Values{"path": {"/Mandanten"}, "to": {"user:uwe"}, "perm": {"read"}}); st != 303 {
+		t.Fatal(st)
+	}
+	_, body := c.get("/t/kanzlei/audit")
+	proof := strings.ReplaceAll(regexp.MustCompile(`href="([^"]+)" data-proof`).FindStringSubmatch(body)[1], "&amp;", "&")
+	keyRE := regexp.MustCompile(`\b(tadmin|tenant\.nav)\.[a-z_.0-9]+`)
+	for _, lang := range []string{"de", "en"} {
+		for _, p := range []string{"/admin/users", "/admin/groups", "/admin/grants", "/admin/settings", "/audit", proof[len("/t/kanzlei"):]} {
+			req, _ := http.NewRequest("GET", e.srv.URL+"/t/kanzlei"+p, nil)
+			req.Header.Set("Accept-Language", lang)
+			res, err := c.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := new(strings.Builder)
+			_, _ = io.Copy(b, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Fatalf("%s %s = %d", lang, p, res.StatusCode)
+			}
+			if k := keyRE.FindString(b.String()); k != "" {
+				t.Errorf("%s %s shows the raw key %s", lang, p, k)
+			}
+			if !strings.Contains(b.String(), `<html lang="`+lang+`"`) {
+				t.Errorf("%s %s is not in %s", lang, p, lang)
+			}
+		}
+	}
 }
