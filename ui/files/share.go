@@ -166,6 +166,7 @@ func (h *Handler) shareAct(w http.ResponseWriter, r *http.Request, q *gate.Reque
 		http.Error(w, "unknown action", http.StatusBadRequest)
 		return
 	}
+	defaults := v.Form
 	v.Form = shareForm{Mode: r.PostFormValue("mode"), Days: strings.TrimSpace(r.PostFormValue("days")),
 		MaxDownloads: strings.TrimSpace(r.PostFormValue("max_downloads")), Note: r.PostFormValue("note")}
 	days, err1 := atoiEmpty(v.Form.Days)
@@ -199,6 +200,8 @@ func (h *Handler) shareAct(w http.ResponseWriter, r *http.Request, q *gate.Reque
 	}
 	v.Created = scheme + "://" + r.Host + "/s/" + tok.String()
 	v.Pending = l.State == share.StatePending
+	// The next link starts from the policy's defaults again.
+	v.Form = defaults
 	v.Links = append([]share.Link{l}, v.Links...)
 	h.render(w, r, http.StatusOK, sharePage(v))
 }
