@@ -55,6 +55,13 @@
 // approval is [ErrFourEyes] and logged as denied; a live link is
 // [ErrNotPending].
 //
+// # Link review
+//
+// [WriteCSV] writes the links [Service.List] returns as CSV for the
+// monthly review (creator, target, mode, password, expiry, limit, state,
+// counts, approver, note), with spreadsheet formulas defused; `tresor
+// share list --csv` and the web page /t/<tenant>/shares.csv use it.
+//
 // # The public side
 //
 // [Service.Open] turns a token into an [Access]: hash, share index, the
