@@ -19,7 +19,7 @@ import (
 // from one that exists nowhere.
 func init() {
 	isolation["POST /v1/t/transfers/create"] = isoCase{func(ta *tenantApp, as TenantAuth, target string) (int, string, json.RawMessage) {
-		return ta.call("POST", "/v1/t/transfers/create", TransferCreateRequest{Auth: as, Path: "/" + target, To: "nosuch"})
+		return ta.call("POST", "/v1/t/transfers/create", TransferCreateRequest{Auth: as, Path: "/" + target, To: "nosuch", Basis: "contract"})
 	}, "bertha", "zora"}
 	isolation["POST /v1/t/transfers/list"] = isoCase{func(ta *tenantApp, as TenantAuth, _ string) (int, string, json.RawMessage) {
 		ta.transferInB()
@@ -63,7 +63,7 @@ func (ta *tenantApp) transferInB() string {
 	}
 	ta.writeFile(cAdmin, "/Befund.pdf", []byte("Befund"))
 	var tf transfer.Transfer
-	json.Unmarshal(ta.must("POST", "/v1/t/transfers/create", TransferCreateRequest{Auth: cAdmin.auth(), Path: "/Befund.pdf", To: bAdmin.tenant}), &tf)
+	json.Unmarshal(ta.must("POST", "/v1/t/transfers/create", TransferCreateRequest{Auth: cAdmin.auth(), Path: "/Befund.pdf", To: bAdmin.tenant, Basis: "contract"}), &tf)
 	return tf.ID
 }
 
@@ -114,10 +114,10 @@ func TestTransferRoutes(t *testing.T) {
 		t.Fatalf("create = %+v", toB)
 	}
 	// Refusals: a user of A, a tenant that does not exist, a suspended one.
-	if s, m, _ := ta.call("POST", "/v1/t/transfers/create", TransferCreateRequest{Auth: aUser.auth(), Path: "/Mandant Müller", To: "notariat"}); s != 403 {
+	if s, m, _ := ta.call("POST", "/v1/t/transfers/create", TransferCreateRequest{Auth: aUser.auth(), Path: "/Mandant Müller", To: "notariat", Basis: "contract"}); s != 403 {
 		t.Fatalf("create by a user = %d %s", s, m)
 	}
-	if s, m, _ := ta.call("POST", "/v1/t/transfers/create", TransferCreateRequest{Auth: aAdmin.auth(), Path: "/Mandant Müller", To: "nosuch"}); s != 404 || !strings.Contains(m, "nosuch") {
+	if s, m, _ := ta.call("POST", "/v1/t/transfers/create", TransferCreateRequest{Auth: aAdmin.auth(), Path: "/Mandant Müller", To: "nosuch", Basis: "contract"}); s != 404 || !strings.Contains(m, "nosuch") {
 		t.Fatalf("create to a missing tenant = %d %s", s, m)
 	}
 
@@ -125,7 +125,7 @@ func TestTransferRoutes(t *testing.T) {
 	f := false
 	ta.must("POST", "/v1/tenants", TenantCreateRequest{Slug: cAdmin.tenant, Admin: cAdmin.name, AdminPassword: cAdmin.pw, RequireTwoFactor: &f})
 	var toC transfer.Transfer
-	json.Unmarshal(ta.must("POST", "/v1/t/transfers/create", TransferCreateRequest{Auth: aAdmin.auth(), Path: "/Mandant Müller/Vollmacht.pdf", To: "praxis"}), &toC)
+	json.Unmarshal(ta.must("POST", "/v1/t/transfers/create", TransferCreateRequest{Auth: aAdmin.auth(), Path: "/Mandant Müller/Vollmacht.pdf", To: "praxis", Basis: "contract"}), &toC)
 
 	var listC []transfer.Transfer
 	json.Unmarshal(ta.must("POST", "/v1/t/transfers/list", TransferListRequest{Auth: cAdmin.auth()}), &listC)

@@ -68,7 +68,7 @@ func New(reg *tenant.Registry) *Service {
 type Offer struct {
 	Path  string // the file or folder offered, in the sender's tree
 	To    string // the receiving tenant's slug
-	Basis string // one of Bases; "" when not stated
+	Basis string // one of Bases (required)
 	Note  string // free text: purpose, legal basis in words
 }
 
@@ -149,7 +149,12 @@ func mayAct(p *identity.Principal, read bool) error {
 }
 
 func checkOffer(o Offer) error {
-	if o.Basis != "" && !slices.Contains(Bases, o.Basis) {
+	if o.Basis == "" {
+		// Prüfschritt 2: a transfer between tenants is a disclosure; the
+		// sender states on what ground (the note says it in words).
+		return fmt.Errorf("%w: state the legal basis of the transfer (one of %s; the note can say it in words)", ErrBadRequest, strings.Join(Bases, ", "))
+	}
+	if !slices.Contains(Bases, o.Basis) {
 		return fmt.Errorf("%w: legal basis %q: want one of %s", ErrBadRequest, clip(o.Basis), strings.Join(Bases, ", "))
 	}
 	if len(o.Note) > MaxNote || !utf8.ValidString(o.Note) {

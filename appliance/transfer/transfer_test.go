@@ -132,7 +132,7 @@ func TestAcceptFileInto(t *testing.T) {
 	e.write(a, "/Bescheid.pdf", data)
 	e.mkdir(b, "/Eingang")
 	e.write(b, "/Bescheid.pdf", []byte("ours"))
-	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Bescheid.pdf", To: "notariat"})
+	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Bescheid.pdf", To: "notariat", Basis: "contract"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestIsolation(t *testing.T) {
 	ctx := context.Background()
 	a, b, c := e.side("kanzlei", "anna"), e.side("notariat", "anna"), e.side("praxis", "anna")
 	e.write(a, "/Akte.pdf", []byte("geheim"))
-	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat"})
+	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat", Basis: "contract"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,10 +232,10 @@ func TestRoles(t *testing.T) {
 	ctx := context.Background()
 	a, ben, bCora, bBen := e.side("kanzlei", "anna"), e.side("kanzlei", "ben"), e.side("notariat", "cora"), e.side("notariat", "ben")
 	e.write(a, "/Akte.pdf", []byte("x"))
-	if _, err := e.svc.Create(ctx, ben.t, ben.p, Offer{Path: "/Akte.pdf", To: "notariat"}); !errors.Is(err, ErrForbidden) {
+	if _, err := e.svc.Create(ctx, ben.t, ben.p, Offer{Path: "/Akte.pdf", To: "notariat", Basis: "contract"}); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("Create by a user = %v, want ErrForbidden", err)
 	}
-	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat"})
+	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat", Basis: "contract"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestRefusedTargets(t *testing.T) {
 	ctx := context.Background()
 	a := e.side("kanzlei", "anna")
 	e.write(a, "/Akte.pdf", []byte("x"))
-	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat"})
+	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat", Basis: "contract"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,11 +285,12 @@ func TestRefusedTargets(t *testing.T) {
 		{"praxis", tenant.ErrSuspended},
 		{"kanzlei", tenant.ErrTransferSelf},
 	} {
-		if _, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: c.to}); !errors.Is(err, c.want) {
+		if _, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: c.to, Basis: "contract"}); !errors.Is(err, c.want) {
 			t.Errorf("Create to %q = %v, want %v", c.to, err, c.want)
 		}
 	}
 	for _, o := range []Offer{
+		{Path: "/Akte.pdf", To: "notariat"}, // no legal basis stated
 		{Path: "/Akte.pdf", To: "notariat", Basis: "weil"},
 		{Path: "/Akte.pdf", To: "notariat", Note: "a\x00b"},
 		{Path: "/Akte.pdf", To: "notariat", Note: strings.Repeat("x", MaxNote+1)},
@@ -324,7 +325,7 @@ func TestQuotaAndGone(t *testing.T) {
 	e.mkdir(a, "/Gross")
 	e.write(a, "/Gross/a.bin", random(60_000, 1))
 	e.write(a, "/Gross/b.bin", random(60_000, 2))
-	big, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Gross", To: "notariat"})
+	big, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Gross", To: "notariat", Basis: "contract"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +342,7 @@ func TestQuotaAndGone(t *testing.T) {
 	e.mkdir(a, "/Klein")
 	e.write(a, "/Klein/1.txt", []byte("eins"))
 	e.write(a, "/Klein/2.txt", []byte("zwei"))
-	small, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Klein", To: "notariat"})
+	small, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Klein", To: "notariat", Basis: "contract"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +379,7 @@ func FuzzTransferID(f *testing.F) {
 	ctx := context.Background()
 	a := e.side("kanzlei", "anna")
 	e.write(a, "/Akte.pdf", []byte("x"))
-	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat"})
+	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat", Basis: "contract"})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func init() {
 	var to, basis, note, into, reason string
 	register(&command{
 		name: "transfer create",
-		args: "PATH --to TENANT [--basis CATEGORY] [--note TEXT]",
+		args: "PATH --to TENANT --basis CATEGORY [--note TEXT]",
 		short: "offer a file or folder of the tenant to another tenant (tenant admins only); " +
 			"the receiver's admin accepts or rejects it",
 		flags: func(fs *flag.FlagSet, _ *cmdEnv) {

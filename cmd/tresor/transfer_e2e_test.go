@@ -21,7 +21,7 @@ func init() {
 	// TestTenantIsolation covers a transfer between two other tenants.
 	const noID = "abababababababababababababababab"
 	cliIsolation["transfer create"] = func(e *tenantEnv, as account, target string) []string {
-		return append([]string{"transfer", "create", "/" + target, "--to", "nosuch"}, as.flags()...)
+		return append([]string{"transfer", "create", "/" + target, "--to", "nosuch", "--basis", "contract"}, as.flags()...)
 	}
 	cliIsolation["transfer list"] = func(e *tenantEnv, as account, _ string) []string {
 		return append([]string{"transfer", "list"}, as.flags()...)
@@ -155,7 +155,7 @@ func TestE2ETransfer(t *testing.T) {
 	}
 
 	// The reject path.
-	out = e.must(append([]string{"transfer", "create", "/Brief.txt", "--to", "notariat", "--json"}, annaK.flags()...)...)
+	out = e.must(append([]string{"transfer", "create", "/Brief.txt", "--to", "notariat", "--basis", "legitimate-interests", "--json"}, annaK.flags()...)...)
 	var tf2 struct{ ID string }
 	json.Unmarshal([]byte(out), &tf2)
 	e.must(append([]string{"transfer", "reject", tf2.ID, "--reason", "nicht zuständig"}, annaN.flags()...)...)
