@@ -123,11 +123,27 @@ func TestBrowserTenantAdmin(t *testing.T) {
 	}
 	b.Click(`#audit tbody a[data-proof]`)
 	b.WaitPath("/t/kanzlei/audit/entry")
+	proofPath := b.Eval(`location.pathname + location.search`)
 	shot("09-proof")
 	expect("proof", "carla", "tresor audit kanzlei")
 	if b.Eval(`String(document.querySelector("#proof .badge-ok") !== null)`) != "true" {
 		t.Fatalf("proof not verified:\n%s", text())
 	}
+
+	// On a phone the pages keep to the screen's width.
+	b.Viewport(390, 844, true)
+	for _, p := range []string{"/admin/users", "/admin/grants", "/audit"} {
+		b.Navigate(base + p)
+		b.WaitPath("/t/kanzlei" + p)
+		if w := b.Eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+			shot("phone-" + strings.ReplaceAll(p[1:], "/", "-"))
+			t.Errorf("on a phone %s is %s px wide, want 390", p, w)
+		}
+	}
+	b.Viewport(1265, 900, false)
+	b.Navigate(base + strings.TrimPrefix(proofPath, "/t/kanzlei"))
+	b.WaitPath("/t/kanzlei/audit/entry")
+	clean("phone")
 
 	// English, through the language switch.
 	b.Click(`a[hreflang="en"]`)
