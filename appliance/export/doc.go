@@ -16,7 +16,7 @@
 //	accounts.json             the accounts, without password hashes or 2FA secrets
 //	groups.json               groups with their members (account IDs)
 //	grants.json               folder grants by path, and sensitive marks (access.Snapshot)
-//	shares.json               share links: an empty array (their tokens cannot work elsewhere)
+//	shares.json               share links: what was shared, how, by whom (no tokens: they cannot work elsewhere)
 //	files/<path>/             a folder (tar directory)
 //	versions/<path>/<nnnnnn>  an old version of the file at <path>, oldest first (1, 2, …)
 //	files/<path>              the current version of the file at <path>

@@ -13,6 +13,7 @@ import (
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
+	"tresor/appliance/share"
 	"tresor/appliance/tenant"
 )
 
@@ -86,6 +87,10 @@ func Export(ctx context.Context, w io.Writer, src Source) (Summary, error) {
 			return Summary{}, err
 		}
 	}
+	links, err := share.Records(ctx, t)
+	if err != nil {
+		return Summary{}, err
+	}
 	steps := []struct {
 		name string
 		v    any
@@ -95,10 +100,11 @@ func Export(ctx context.Context, w io.Writer, src Source) (Summary, error) {
 		{MemberAccounts, accounts},
 		{MemberGroups, groups},
 		{MemberGrants, grants},
-		// Share links are not exported: their tokens exist only as hashes
-		// in this appliance's share index, so a link could not work
-		// elsewhere. The section stays, an empty array.
-		{MemberShares, []any{}},
+		// Share links are documented, not carried: their tokens exist only
+		// as hashes in this appliance's share index, so a link could not
+		// work elsewhere. The records say what was shared, how and by whom;
+		// an importer reports them as not restored.
+		{MemberShares, links},
 	}
 	for _, s := range steps {
 		if err := aw.AddJSON(s.name, start, s.v); err != nil {

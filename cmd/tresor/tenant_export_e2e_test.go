@@ -202,6 +202,13 @@ func TestE2ETenantExportImport(t *testing.T) {
 	put("Mandanten/Öztürk & Söhne/Vollmacht.txt", []byte{})
 	put("Notiz.txt", []byte("Grüße"))
 
+	// A share link: documented in shares.json, never its token.
+	var link struct{ Token string }
+	json.Unmarshal([]byte(e.must(append([]string{"share", "create", "/Notiz.txt", "--link-password-file", e.secret("link", "Link-Passwort-99"), "--expires", "7d", "--json"}, anna.flags()...)...)), &link)
+	if link.Token == "" {
+		t.Fatal("no share link made")
+	}
+
 	dir := t.TempDir()
 	byAdmin := filepath.Join(dir, "kanzlei.tar.zst")
 	if _, errOut, code := e.run("tenant", "export", "kanzlei", "--out", byAdmin); code == 0 || !strings.Contains(errOut, "--request") {
@@ -251,6 +258,12 @@ func TestE2ETenantExportImport(t *testing.T) {
 	old := readArchive(t, byAdmin)
 	if log := string(memberData(t, old, "audit/log.jsonl")); !strings.Contains(log, "Az. 17/25") {
 		t.Error("the exported log lacks the appliance admin's tenant.export with the request")
+	}
+	var shares []struct{ Path, Mode, Creator string }
+	sharesJSON := memberData(t, old, "shares.json")
+	if err := json.Unmarshal(sharesJSON, &shares); err != nil || len(shares) != 1 || shares[0].Path != "/Notiz.txt" || shares[0].Mode != "read" || shares[0].Creator != "anna" ||
+		strings.Contains(string(sharesJSON), link.Token) || strings.Contains(string(sharesJSON), "argon2") {
+		t.Errorf("shares.json = %s (%v)", sharesJSON, err)
 	}
 	if accounts := string(memberData(t, old, "accounts.json")); strings.Contains(accounts, "argon2") || !strings.Contains(accounts, `"bob"`) {
 		t.Errorf("accounts.json = %s", accounts)
