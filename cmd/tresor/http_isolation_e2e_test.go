@@ -52,6 +52,12 @@ var httpIsolation = map[string]httpRoute{
 	"PUT /t/{tenant}/uploads/{id}/{n}":     {suffix: "{id}/0"},
 	"POST /t/{tenant}/uploads/{id}/commit": {suffix: "{id}"},
 
+	"GET /t/{tenant}/share/{path...}":  {suffix: "{path}"},
+	"POST /t/{tenant}/share/{path...}": {suffix: "{path}", form: "action=revoke&id={id}"},
+	"GET /t/{tenant}/shares":           {},
+	"POST /t/{tenant}/shares":          {form: "action=revoke&id={id}"},
+	"GET /t/{tenant}/shares.csv":       {},
+
 	"GET /t/{tenant}/login":                         {},
 	"POST /t/{tenant}/login":                        {form: "name=anna&password=wrong"},
 	"GET /t/{tenant}/login/code":                    {},
