@@ -155,6 +155,16 @@ type Subject struct {
 	AppPassword bool
 	// ReadOnly is set for a read-scoped app password: it never writes.
 	ReadOnly bool
+	// Perms are the tenant-wide actions the account holds through roles
+	// the tenant defined (see [RolePerms]); actions outside RolePerms are
+	// ignored here, whatever a caller puts in.
+	Perms []Action
+}
+
+// holds reports whether s holds the tenant-wide action a through a role
+// the tenant defined.
+func (s Subject) holds(a Action) bool {
+	return slices.Contains(RolePerms, a) && slices.Contains(s.Perms, a)
 }
 
 // Action is what a subject wants to do.
@@ -178,7 +188,45 @@ const (
 	ReadAccounts  Action = "accounts.read"    // list accounts and groups
 	ReviewGrants  Action = "grant.review"     // list every grant (access review)
 	ReadAudit     Action = "audit.read"       // export and verify the audit log
+	AdminRoles    Action = "admin.roles"      // define roles, assign them (base role admin only)
 )
+
+// RolePerms are the tenant-wide actions a role the tenant defines may
+// hold. Never grant.approve or folder.sensitive: four-eyes means a second
+// tenant admin (base role admin), not anyone a role was given to; and
+// never admin.roles, so a role cannot hand out more roles.
+var RolePerms = []Action{AdminAccounts, AdminGroups, AdminSettings, ReadAccounts, ReviewGrants, ReadAudit}
+
+// ErrBadRolePerm: a permission a defined role may not hold.
+var ErrBadRolePerm = errors.New("bad role permission")
+
+// ParseRolePerms reads a comma-separated list of RolePerms (at least one;
+// spaces ignored, duplicates dropped) and returns them in RolePerms order.
+func ParseRolePerms(s string) ([]Action, error) {
+	var have []Action
+	for f := range strings.SplitSeq(s, ",") {
+		a := Action(strings.TrimSpace(f))
+		if !slices.Contains(RolePerms, a) {
+			return nil, fmt.Errorf("%w %q: want %s, comma-separated", ErrBadRolePerm, clip(string(a)), rolePermList())
+		}
+		have = append(have, a)
+	}
+	var out []Action
+	for _, a := range RolePerms {
+		if slices.Contains(have, a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func rolePermList() string {
+	s := make([]string, len(RolePerms))
+	for i, a := range RolePerms {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ", ")
+}
 
 // perm is the folder permission an action needs; 0 for tenant actions.
 func (a Action) perm() Perm {
@@ -277,13 +325,15 @@ func (p *Policy) Check(s Subject, o Object, a Action) error {
 		return fmt.Errorf("%w: app passwords give access to files only", ErrDenied)
 	}
 	switch a {
-	case AdminAccounts, AdminGroups, AdminSettings, MarkSensitive, ApproveGrant:
-		if s.Role == RoleAdmin {
+	case AdminAccounts, AdminGroups, AdminSettings, MarkSensitive, ApproveGrant, AdminRoles:
+		// A defined role adds to the base role; holds ignores the
+		// four-eyes actions and admin.roles, which stay with admins.
+		if s.Role == RoleAdmin || s.holds(a) {
 			return nil
 		}
 		return fmt.Errorf("%w: only a tenant admin may do this", ErrDenied)
 	case ReadAccounts, ReviewGrants, ReadAudit:
-		if s.Role == RoleAdmin || s.Role == RoleAuditor {
+		if s.Role == RoleAdmin || s.Role == RoleAuditor || s.holds(a) {
 			return nil
 		}
 		return fmt.Errorf("%w: only tenant admins and auditors may do this", ErrDenied)

@@ -136,6 +136,9 @@
 //	group.create         yes        a group of accounts is created
 //	group.delete         yes        a group is deleted
 //	group.member         yes        an account joins or leaves a group
+//	role.create          yes        a role is defined from permissions
+//	role.delete          yes        a defined role is deleted (and taken from every account)
+//	role.assign          yes        a defined role is assigned to an account or taken from it
 //	transfer.create      yes        a transfer to another tenant is offered
 //	transfer.accept      yes        a transfer is accepted
 //	transfer.reject      yes        a transfer is rejected

@@ -60,6 +60,10 @@ const (
 	ActionGroupCreate = "group.create"
 	ActionGroupDelete = "group.delete"
 	ActionGroupMember = "group.member"
+	// Roles the tenant defines from permissions.
+	ActionRoleCreate = "role.create"
+	ActionRoleDelete = "role.delete"
+	ActionRoleAssign = "role.assign" // assign or unassign (details: op)
 
 	// Transfers between tenants.
 	ActionTransferCreate = "transfer.create"
@@ -136,6 +140,9 @@ var vocabulary = [...]actionInfo{
 	{ActionGroupCreate, true},
 	{ActionGroupDelete, true},
 	{ActionGroupMember, true},
+	{ActionRoleCreate, true},
+	{ActionRoleDelete, true},
+	{ActionRoleAssign, true},
 	{ActionTransferCreate, true},
 	{ActionTransferAccept, true},
 	{ActionTransferReject, true},

@@ -513,6 +513,9 @@ func acting(t *tenant.Tenant, tx *storage.Tx, p *Principal, a access.Action) (*r
 	}
 	// Tenant-wide actions depend on no grant: an empty policy decides them.
 	s := access.Subject{Account: r.ID, Name: r.Name, Role: access.Role(r.Role)}
+	if s.Perms, err = rolePermsTx(t, tx, r.ID); err != nil { // defined roles (roles.go)
+		return nil, err
+	}
 	if err := access.NewPolicy(nil, nil, nil).Check(s, access.Tenant, a); err != nil {
 		return nil, fmt.Errorf("%w: %s may not do this", ErrForbidden, r.Role)
 	}

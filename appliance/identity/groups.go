@@ -143,6 +143,10 @@ func subjectOf(t *tenant.Tenant, tx *storage.Tx, p *Principal) (access.Subject, 
 			return access.Subject{}, nil, err
 		}
 	}
+	// Defined roles (roles.go), read now so an unassignment counts at once.
+	if s.Perms, err = rolePermsTx(t, tx, r.ID); err != nil {
+		return access.Subject{}, nil, err
+	}
 	return s, r, nil
 }
 
