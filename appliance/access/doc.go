@@ -45,6 +45,18 @@
 // administration. A read-scoped app password never writes, whatever the
 // grants say.
 //
+// # Roles the tenant defines
+//
+// Besides its base role a subject may hold tenant-wide actions through
+// roles the tenant defined ([Subject.Perms], kept by appliance/identity):
+// any of [RolePerms] (admin.accounts, admin.groups, admin.settings,
+// accounts.read, grant.review, audit.read). [Policy.Check] allows a
+// tenant-wide action when the base role allows it or a role holds it.
+// No role holds grant.approve or folder.sensitive (four-eyes means a
+// second tenant admin, an account whose base role is admin) nor
+// admin.roles (only tenant admins define and assign roles); a role gives
+// no folder access, and an app password still acts on files only.
+//
 // # Four-eyes
 //
 // A tenant admin may mark a folder sensitive; everything below it is

@@ -570,7 +570,11 @@ func (a *Accounts) Create(ctx context.Context, t *tenant.Tenant, p *Principal, n
 	}
 	r := &record{ID: newID(), Name: name, Role: role, Hash: hash, RequireTwoFactor: n.RequireTwoFactor, Created: a.now().UTC()}
 	err = t.Update(ctx, func(tx *storage.Tx) error {
-		if _, err := acting(t, tx, p, access.AdminAccounts); err != nil {
+		by, err := acting(t, tx, p, access.AdminAccounts)
+		if err != nil {
+			return err
+		}
+		if err := mayManage(by, role); err != nil { // roles.go
 			return err
 		}
 		if old, err := lookup(t, tx, ikey, name); err != nil {
@@ -637,7 +641,8 @@ func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, 
 	now := a.now().UTC()
 	err = t.Update(ctx, func(tx *storage.Tx) error {
 		target = nil
-		if _, err := acting(t, tx, p, access.AdminAccounts); err != nil {
+		by, err := acting(t, tx, p, access.AdminAccounts)
+		if err != nil {
 			return err
 		}
 		r, err := lookup(t, tx, ikey, norm)
@@ -646,6 +651,9 @@ func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, 
 		}
 		if r == nil {
 			return fmt.Errorf("account %q: %w", norm, ErrNotFound)
+		}
+		if err := mayManage(by, r.Role); err != nil { // roles.go
+			return err
 		}
 		target = r
 		if r.Disabled {

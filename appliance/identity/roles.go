@@ -28,6 +28,10 @@ import (
 // whose base role is admin), and a role must not make anyone that second
 // pair of eyes. Nor does it hold admin.roles: only tenant admins define,
 // delete, assign and unassign roles, so no role hands out more roles.
+// An account that holds admin.accounts through a role, not as an admin,
+// creates, disables and resets only accounts whose base role is user
+// ([mayManage]): otherwise the Sekretariat could make itself an admin or
+// take over an admin's or auditor's account.
 // Roles give no folder access either (that is what grants are for), and
 // an app password acts on files only, whatever roles its account holds.
 //
@@ -419,6 +423,16 @@ func (a *Accounts) changeRole(ctx context.Context, t *tenant.Tenant, p *Principa
 		return DefinedRole{}, err
 	}
 	return out, nil
+}
+
+// mayManage refuses an account change by a non-admin (one that holds
+// admin.accounts through a defined role) on an account whose base role is
+// not user: a role never makes anyone more than a tenant admin chose.
+func mayManage(by *record, target Role) error {
+	if by == nil || by.Role == RoleAdmin || target == RoleUser {
+		return nil
+	}
+	return fmt.Errorf("%w: only a tenant admin may create, disable or reset a %s account", ErrForbidden, target)
 }
 
 func permList(ps []access.Action) string {

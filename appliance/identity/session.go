@@ -373,7 +373,8 @@ func (a *Accounts) setPassword(ctx context.Context, t *tenant.Tenant, p *Princip
 				return fmt.Errorf("%w: the password was changed meanwhile", ErrAuthFailed)
 			}
 		} else {
-			if _, err := acting(t, tx, p, access.AdminAccounts); err != nil {
+			by, err := acting(t, tx, p, access.AdminAccounts)
+			if err != nil {
 				return err
 			}
 			if r, err = lookup(t, tx, ikey, name); err != nil {
@@ -381,6 +382,9 @@ func (a *Accounts) setPassword(ctx context.Context, t *tenant.Tenant, p *Princip
 			}
 			if r == nil {
 				return fmt.Errorf("account %q: %w", name, ErrNotFound)
+			}
+			if err := mayManage(by, r.Role); err != nil { // roles.go
+				return err
 			}
 		}
 		r.Hash, r.PasswordChanged = hash, now
