@@ -58,6 +58,27 @@ var httpIsolation = map[string]httpRoute{
 	"POST /t/{tenant}/shares":          {form: "action=revoke&id={id}"},
 	"GET /t/{tenant}/shares.csv":       {},
 
+	"GET /t/{tenant}/admin/{$}":               {},
+	"GET /t/{tenant}/admin/users":             {},
+	"POST /t/{tenant}/admin/users":            {form: "name={name}&role=user&password=Ein-neues-Passwort-42"},
+	"POST /t/{tenant}/admin/users/disable":    {form: "name={name}&confirm=yes", object: true},
+	"POST /t/{tenant}/admin/users/reset":      {form: "name={name}&password=Ein-neues-Passwort-42", object: true},
+	"GET /t/{tenant}/admin/groups":            {},
+	"POST /t/{tenant}/admin/groups":           {form: "name=probe"},
+	"POST /t/{tenant}/admin/groups/delete":    {form: "name={name}", object: true},
+	"POST /t/{tenant}/admin/groups/members":   {form: "group={name}&account={name}&op=add", object: true},
+	"GET /t/{tenant}/admin/grants":            {},
+	"GET /t/{tenant}/admin/grants.csv":        {},
+	"POST /t/{tenant}/admin/grants":           {form: "path={path}&to=user:{name}&perm=read", object: true},
+	"POST /t/{tenant}/admin/grants/approve":   {form: "id={id}", object: true},
+	"POST /t/{tenant}/admin/grants/revoke":    {form: "id={id}", object: true},
+	"POST /t/{tenant}/admin/grants/sensitive": {form: "path={path}", object: true},
+	"GET /t/{tenant}/admin/settings":          {},
+	"POST /t/{tenant}/admin/settings":         {form: "password_min_length=5"},
+	"GET /t/{tenant}/audit":                   {suffix: "?actor={name}", object: true},
+	"GET /t/{tenant}/audit/entry":             {suffix: "?seq=1"},
+	"GET /t/{tenant}/audit/export":            {suffix: "?actor={name}", object: true, statusOnly: true},
+
 	"GET /t/{tenant}/login":                         {},
 	"POST /t/{tenant}/login":                        {form: "name=anna&password=wrong"},
 	"GET /t/{tenant}/login/code":                    {},
@@ -91,15 +112,20 @@ type httpRoute struct {
 	form   string // a url-encoded body ({id} filled in)
 	json   string // a JSON body
 	token  bool   // a share link route: compared on tokens, not tenants
+	object bool   // probe B's objects at A's URL even without {path}/{id} in suffix or form
+	// statusOnly compares statuses only: the answer is a fresh export of
+	// A's own log, which the previous probe's export entry changed.
+	statusOnly bool
+	// ({name} is an account or group name that exists only in B)
 	// throttled: not probed here. Share links slow a source down after
 	// five failures, which these probes would reach; appliance/share's
 	// tests compare revoked, expired and unknown tokens on every route.
 	throttled bool
 }
 
-// handleCallRE-free scan: the patterns passed as string literals to
-// Handle/HandleFunc in ui/ and appliance/ (the control socket's api.Mux
-// routes, under /v1/, have their own table in appliance/daemon).
+// sourceRoutes finds the route patterns in the non-test sources of ui/ and
+// appliance/ (the control socket's api.Mux routes, under /v1/, have their
+// own table in appliance/daemon).
 func sourceRoutes(t *testing.T) []string {
 	t.Helper()
 	fset := token.NewFileSet()
@@ -113,21 +139,16 @@ func sourceRoutes(t *testing.T) []string {
 			if err != nil {
 				return err
 			}
+			// Every string literal that reads like a route pattern naming
+			// a tenant or token counts, however it reaches the mux (Handle,
+			// HandleFunc, or a package's own helper around them).
 			ast.Inspect(f, func(n ast.Node) bool {
-				c, ok := n.(*ast.CallExpr)
-				if !ok || len(c.Args) != 2 {
-					return true
-				}
-				sel, ok := c.Fun.(*ast.SelectorExpr)
-				if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
-					return true
-				}
-				lit, ok := c.Args[0].(*ast.BasicLit)
+				lit, ok := n.(*ast.BasicLit)
 				if !ok || lit.Kind != token.STRING {
 					return true
 				}
-				s, _ := strconv.Unquote(lit.Value)
-				if strings.Contains(s, "{tenant}") || strings.Contains(s, "{token}") {
+				s, err := strconv.Unquote(lit.Value)
+				if err == nil && routePatternRE.MatchString(s) {
 					out = append(out, s)
 				}
 				return true
@@ -140,6 +161,10 @@ func sourceRoutes(t *testing.T) []string {
 	}
 	return out
 }
+
+// routePatternRE matches ServeMux patterns under /t/{tenant}, /dav/{tenant}
+// and /s/{token}.
+var routePatternRE = regexp.MustCompile(`^([A-Z]+ )?/(t|dav|s)/\{(tenant|token)\}`)
 
 // TestHTTPRoutesClassified: every HTTPS route that takes a tenant or a
 // token has an entry in httpIsolation.
@@ -163,6 +188,7 @@ func TestHTTPRoutesClassified(t *testing.T) {
 // isoSide is one tenant's credentials and things.
 type isoSide struct {
 	slug, app string
+	name      string // an account name only this tenant has
 	jar       http.CookieJar
 	csrf      string
 	path      string // a file only this tenant has
@@ -186,7 +212,7 @@ func TestE2EHTTPIsolation(t *testing.T) {
 		if err := json.Unmarshal([]byte(e.must(append([]string{"user", "app-password", "--label", "iso", "--json"}, as...)...)), &app); err != nil {
 			t.Fatal(err)
 		}
-		side := &isoSide{slug: s.slug, app: s.admin + ":" + app.Password}
+		side := &isoSide{slug: s.slug, app: s.admin + ":" + app.Password, name: s.admin}
 		// A file only this tenant has, named after it, uploaded over WebDAV.
 		dir := "Nur-" + s.slug
 		side.path = dir + "/akte-" + s.slug + ".txt"
@@ -259,7 +285,7 @@ func TestE2EHTTPIsolation(t *testing.T) {
 		sides[s.slug] = side
 	}
 	a, b := sides["kanzlei"], sides["notariat"]
-	nowhere := &isoSide{slug: "kanzlei", path: "Nirgends/akte-notariat.txt", upload: randomHex(16), token: strings.Repeat("A", 43)}
+	nowhere := &isoSide{slug: "kanzlei", name: "niemand", path: "Nirgends/akte-notariat.txt", upload: randomHex(16), token: strings.Repeat("A", 43)}
 
 	type answer struct {
 		status int
@@ -278,8 +304,9 @@ func TestE2EHTTPIsolation(t *testing.T) {
 		if i := strings.Index(path, "{"); i >= 0 {
 			path = path[:i]
 		}
-		suffix := strings.NewReplacer("{path}", obj.path, "{id}", obj.upload).Replace(r.suffix)
-		body := strings.NewReplacer("{id}", obj.upload).Replace(r.form)
+		fill := strings.NewReplacer("{path}", obj.path, "{id}", obj.upload, "{name}", obj.name)
+		suffix := fill.Replace(r.suffix)
+		body := fill.Replace(r.form)
 		ct := "application/x-www-form-urlencoded"
 		if r.json != "" {
 			body, ct = r.json, "application/json"
@@ -309,7 +336,7 @@ func TestE2EHTTPIsolation(t *testing.T) {
 		s := string(out)
 		// Names that differ between the two probes by construction.
 		for _, x := range []*isoSide{a, b, nowhere} {
-			for _, kv := range [][2]string{{x.path, "PATH"}, {url.QueryEscape(x.path), "PATH"}, {x.upload, "ID"}, {x.token, "TOKEN"}, {x.revoked, "TOKEN"}} {
+			for _, kv := range [][2]string{{x.path, "PATH"}, {url.QueryEscape(x.path), "PATH"}, {x.upload, "ID"}, {x.token, "TOKEN"}, {x.revoked, "TOKEN"}, {x.name, "NAME"}} {
 				if kv[0] != "" {
 					s = strings.ReplaceAll(s, kv[0], kv[1])
 				}
@@ -353,8 +380,11 @@ func TestE2EHTTPIsolation(t *testing.T) {
 				t.Fatalf("A's credentials at B: %d %.300q; no credentials: %d %.300q", got.status, got.body, want.status, want.body)
 			}
 			// B's objects at A's URL read like objects that exist nowhere.
-			if r.suffix != "" || strings.Contains(r.form, "{id}") {
+			if r.suffix != "" || r.object || strings.Contains(r.form, "{id}") {
 				got, want := do(pattern, r, a.slug, b, a), do(pattern, r, a.slug, nowhere, a)
+				if r.statusOnly {
+					got.body, want.body = "", ""
+				}
 				if got != want {
 					t.Fatalf("B's object at A: %d, no such object: %d; bodies differ at %s", got.status, want.status, diffAt(got.body, want.body))
 				}
