@@ -82,6 +82,7 @@ func (a *App) tenantRoutes(m *api.Mux) {
 	a.shareRoutes(m)
 	a.exportRoutes(m)
 	a.transferRoutes(m)
+	a.roleRoutes(m)
 }
 
 // socketAdmin is the appliance admin acting through the control socket.
