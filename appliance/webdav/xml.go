@@ -184,9 +184,6 @@ func (n *node) child(local string) *node {
 	return nil
 }
 
-// text returns the node's character data.
-func (n *node) text() string { return strings.Join(n.Text, "") }
-
 // inner serialises n's content (not n itself) as self-contained XML:
 // every element declares its namespace, so the fragment means the same
 // wherever it is pasted (a dead property's value, a lock's owner).

@@ -156,7 +156,9 @@ func TestShareHandlers(t *testing.T) {
 		t.Errorf("no message after revoking:\n%s", body)
 	}
 	// Revoke from the target's page.
-	_, _, body = c.form(action, url.Values{"action": {"create"}, "link_password": {"pw"}, "days": {"1"}})
+	if code, _, body := c.form(action, url.Values{"action": {"create"}, "link_password": {"pw"}, "days": {"1"}}); code != 200 {
+		t.Fatalf("create on the target's page: %d\n%s", code, body)
+	}
 	links, _ = svc.List(ctx, acc2(t, e, "kanzlei"), principal(t, e, "kanzlei"))
 	if len(links) != 1 {
 		t.Fatalf("links = %+v", links)
