@@ -317,6 +317,15 @@ func (b *Browser) event(method string, params json.RawMessage) {
 // Call sends a DevTools command and returns its result.
 func (b *Browser) Call(method string, params any) json.RawMessage {
 	b.t.Helper()
+	res, err := b.call(method, params)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return res
+}
+
+// call sends a DevTools command; an error answer is returned, not fatal.
+func (b *Browser) call(method string, params any) (json.RawMessage, error) {
 	b.mu.Lock()
 	b.nextID++
 	id := b.nextID
@@ -325,25 +334,45 @@ func (b *Browser) Call(method string, params any) json.RawMessage {
 	b.mu.Unlock()
 	msg, _ := json.Marshal(map[string]any{"id": id, "method": method, "params": params})
 	if err := b.writeText(msg); err != nil {
-		b.t.Fatalf("devtools %s: %v", method, err)
+		return nil, fmt.Errorf("devtools %s: %v", method, err)
 	}
 	select {
 	case r := <-ch:
 		if r.Error != nil {
-			b.t.Fatalf("devtools %s: %s", method, r.Error.Message)
+			return nil, fmt.Errorf("devtools %s: %s", method, r.Error.Message)
 		}
-		return r.Result
+		return r.Result, nil
 	case <-time.After(30 * time.Second):
-		b.t.Fatalf("devtools %s: no answer within 30s", method)
+		return nil, fmt.Errorf("devtools %s: no answer within 30s", method)
 	}
-	return nil
+}
+
+// navigating reports whether err says the page went away under an
+// evaluation (a navigation committed meanwhile); the expression did not
+// run, so it may be sent again.
+func navigating(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "Inspected target navigated or closed") ||
+		strings.Contains(m, "Execution context was destroyed") ||
+		strings.Contains(m, "Cannot find default execution context")
 }
 
 // Eval runs a JavaScript expression in the page and returns its value as
 // JSON-decoded into a string (objects are JSON text).
 func (b *Browser) Eval(expr string) string {
 	b.t.Helper()
-	res := b.Call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true})
+	var res json.RawMessage
+	for try := 0; ; try++ {
+		var err error
+		res, err = b.call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true})
+		if err == nil {
+			break
+		}
+		if !navigating(err) || try == 100 {
+			b.t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	var r struct {
 		Result struct {
 			Value any `json:"value"`
