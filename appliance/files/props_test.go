@@ -8,9 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"tresor/appliance/audit"
 	"tresor/appliance/identity"
+	"tresor/appliance/tenant"
+	"tresor/storage"
 )
 
 func TestPatchProps(t *testing.T) {
@@ -169,5 +172,58 @@ func TestPatchPropsLimitsAndScope(t *testing.T) {
 	}
 	if _, err := rt.Props(ctx, "/a"); err != nil {
 		t.Errorf("read-only Props = %v", err)
+	}
+}
+
+// TestPurgeDropsProps: purging a folder from the trash removes the dead
+// properties of it and of everything below it, and nothing else's.
+func TestPurgeDropsProps(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	if _, err := e.tn.UpdateSettings(ctx, applAdmin, func(s *tenant.Settings) error {
+		s.Retention.TrashDays = 0
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.tn = e.open()
+	e.tree = New(e.tn, e.p, WithClock(e.clock.now))
+	e.mkdir("/Akten")
+	e.write("/Akten/a.txt", []byte("a"))
+	e.write("/bleibt.txt", []byte("b"))
+	name := PropName{"http://example.com/ns", "author"}
+	for _, p := range []string{"/Akten", "/Akten/a.txt", "/bleibt.txt"} {
+		if err := e.tree.PatchProps(ctx, p, []PropPatch{{Name: name, Value: []byte("Anna")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	records := func() int {
+		n := 0
+		e.tn.View(func(tx *storage.Tx) error {
+			if b := tx.Bucket(bucketProps...); b != nil {
+				return b.ForEach(func(_, _ []byte) error { n++; return nil })
+			}
+			return nil
+		})
+		return n
+	}
+	if n := records(); n != 3 {
+		t.Fatalf("%d props records, want 3", n)
+	}
+	if _, err := e.tree.Delete(ctx, "/Akten"); err != nil {
+		t.Fatal(err)
+	}
+	if n := records(); n != 3 {
+		t.Fatalf("trash dropped props before the purge: %d records", n)
+	}
+	e.clock.add(time.Hour)
+	if rep, err := e.tree.Purge(ctx); err != nil || rep.Trash != 1 {
+		t.Fatalf("Purge = %+v, %v", rep, err)
+	}
+	if n := records(); n != 1 {
+		t.Fatalf("%d props records after the purge, want 1 (bleibt.txt)", n)
+	}
+	if got, err := e.tree.Props(ctx, "/bleibt.txt"); err != nil || len(got) != 1 {
+		t.Fatalf("props of the file that stays: %v, %v", got, err)
 	}
 }
