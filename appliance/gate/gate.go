@@ -151,7 +151,7 @@ func (g *Gate) Public(h Handler) http.Handler {
 			g.unavailable(w, err)
 			return
 		}
-		h(w, r, &Request{Tenant: t, Accounts: acc, Source: source(r)})
+		h(w, r, &Request{Tenant: t, Accounts: acc, Source: Source(r)})
 	})
 }
 
@@ -167,7 +167,7 @@ func (g *Gate) Session(h Handler) http.Handler {
 			g.unavailable(w, err)
 			return
 		}
-		q := &Request{Tenant: t, Accounts: acc, Source: source(r)}
+		q := &Request{Tenant: t, Accounts: acc, Source: Source(r)}
 		c, cerr := r.Cookie(CookieName(t.Slug()))
 		if cerr == nil {
 			q.Principal, err = acc.ResolveSession(r.Context(), t, c.Value)
@@ -181,7 +181,7 @@ func (g *Gate) Session(h Handler) http.Handler {
 			g.signInFirst(w, r, t.Slug())
 			return
 		}
-		q.CSRF = csrfToken(c.Value)
+		q.CSRF = CSRFToken(c.Value)
 		if unsafeMethod(r.Method) {
 			if err := g.cross.Check(r); err != nil {
 				http.Error(w, "cross-origin request refused", http.StatusForbidden)
@@ -238,7 +238,7 @@ func (g *Gate) Basic(h Handler) http.Handler {
 			challenge(w, slug)
 			return
 		}
-		src := source(r)
+		src := Source(r)
 		start := time.Now()
 		var p *identity.Principal
 		switch {
@@ -344,7 +344,7 @@ func (g *Gate) StartSession(w http.ResponseWriter, r *http.Request, q *Request, 
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
 	})
 	q.Principal = p
-	q.CSRF = csrfToken(token)
+	q.CSRF = CSRFToken(token)
 	return nil
 }
 
@@ -360,7 +360,9 @@ func (g *Gate) EndSession(w http.ResponseWriter, r *http.Request, q *Request) er
 	return q.Accounts.RevokeSession(context.WithoutCancel(r.Context()), q.Tenant, q.Principal, q.Principal.Session())
 }
 
-func csrfToken(session string) string {
+// CSRFToken is the CSRF token of a session: an HMAC of its token, so it
+// needs no storage and differs per session. The console uses it too.
+func CSRFToken(session string) string {
 	m := hmac.New(sha256.New, []byte(session))
 	m.Write([]byte("tresor csrf v1"))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
@@ -374,8 +376,9 @@ func unsafeMethod(m string) bool {
 	return true
 }
 
-// source is the client's IP address.
-func source(r *http.Request) string {
+// Source is the client's IP address (no port), for logs and throttles.
+// Every HTTP entry point (gate, share links, the console) reads it here.
+func Source(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"strings"
 
 	"tresor/appliance/files"
+	"tresor/appliance/gate"
 )
 
 // The non-HTML side of /s/<token>, which scripts use and the share page
@@ -35,16 +35,6 @@ const CookieName = "tresor-share"
 func (s *Service) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /s/{token}/download", s.serveDownload)
 	mux.Handle("POST /s/{token}/upload", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.serveUpload)))
-}
-
-// Source is the address a request comes from, for the throttle and the
-// audit log.
-func Source(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // Fail answers err the way the share routes do: one 404 for every link
@@ -75,7 +65,7 @@ func Fail(w http.ResponseWriter, err error) {
 // Authorize opens the link of the request's token and checks its password
 // (Basic auth or the page cookie).
 func (s *Service) Authorize(r *http.Request) (*Access, error) {
-	a, err := s.Open(r.Context(), r.PathValue("token"), Source(r))
+	a, err := s.Open(r.Context(), r.PathValue("token"), gate.Source(r))
 	if err != nil {
 		return nil, err
 	}

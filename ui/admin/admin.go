@@ -18,13 +18,9 @@ package admin
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -35,6 +31,7 @@ import (
 
 	"tresor/appliance/adminauth"
 	"tresor/appliance/audit"
+	"tresor/appliance/gate"
 	"tresor/ui/components"
 	"tresor/ui/i18n"
 	"tresor/ui/layout"
@@ -147,12 +144,6 @@ type req struct {
 
 func (q *req) actor() audit.Actor { return q.p.Actor() }
 
-func csrfFor(token string) string {
-	m := hmac.New(sha256.New, []byte(token))
-	m.Write([]byte("tresor console csrf v1"))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
 // session wraps a page that needs a signed-in admin. enrolOK lets a
 // session that has not enrolled a second factor yet through.
 func (h *Handler) session(enrolOK bool, fn func(*req)) http.Handler {
@@ -181,7 +172,7 @@ func (h *Handler) session(enrolOK bool, fn func(*req)) http.Handler {
 			http.Error(w, "sign in first", http.StatusUnauthorized)
 			return
 		}
-		q.csrf = csrfFor(c.Value)
+		q.csrf = gate.CSRFToken(c.Value)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if err := h.cross.Check(r); err != nil {
 				http.Error(w, "cross-origin request refused", http.StatusForbidden)
@@ -246,7 +237,7 @@ func (h *Handler) loginPost(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(v.Next, Path) {
 		v.Next = Path
 	}
-	p, err := auth.SignIn(r.Context(), v.Name, r.PostFormValue("password"), r.PostFormValue("code"), source(r))
+	p, err := auth.SignIn(r.Context(), v.Name, r.PostFormValue("password"), r.PostFormValue("code"), gate.Source(r))
 	if err != nil {
 		switch {
 		case errors.Is(err, adminauth.ErrLocked):
@@ -448,14 +439,6 @@ func (h *Handler) fail(q *req, err error) {
 	h.log.Error("console page failed", "path", q.r.URL.Path, "err", err)
 	h.render(q, http.StatusInternalServerError, q.lang.T("app.error"), "",
 		components.Flash(components.FlashError, q.lang.T("app.error"), q.lang.T("admin.error")))
-}
-
-func source(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func clip(s string, n int) string {

@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	"tresor/appliance/files"
+	"tresor/appliance/gate"
 	"tresor/appliance/share"
 	"tresor/ui/i18n"
 )
@@ -163,7 +164,7 @@ func unlocked(a *share.Access, r *http.Request) bool {
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 	v := newView(r)
-	a, err := h.b.Shares().Open(r.Context(), r.PathValue("token"), share.Source(r))
+	a, err := h.b.Shares().Open(r.Context(), r.PathValue("token"), gate.Source(r))
 	if err != nil {
 		h.refuse(w, r, v, err)
 		return
@@ -258,7 +259,7 @@ const maxForm = 16 << 10
 
 func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	v := newView(r)
-	a, err := h.b.Shares().Open(r.Context(), r.PathValue("token"), share.Source(r))
+	a, err := h.b.Shares().Open(r.Context(), r.PathValue("token"), gate.Source(r))
 	if err != nil {
 		h.refuse(w, r, v, err)
 		return
