@@ -14,6 +14,8 @@ import (
 // import the composition root, so the views are converted here.
 type console struct{ app *daemon.App }
 
+func (c console) SetupPending() bool { return c.app.SetupPending() }
+
 func (c console) ConsoleAuth() (*adminauth.Service, error) { return c.app.ConsoleAuth() }
 
 func (c console) Overview() (admin.Overview, error) {

@@ -49,6 +49,10 @@ func TestE2EWizard(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b), resp.Header.Get("Location")
 	}
+	// Before setup the console sends the admin to the wizard.
+	if code, _, loc := get("/admin/"); code != http.StatusSeeOther || loc != "/setup" {
+		t.Fatalf("GET /admin/ before setup = %d %q, want 303 to /setup", code, loc)
+	}
 	csrfRE := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 	step := func(name string, form url.Values, wantNext string) string {
 		t.Helper()

@@ -45,6 +45,9 @@ const CookieName = "__Host-tresor-admin"
 
 // Backend is what the console needs of the appliance.
 type Backend interface {
+	// SetupPending reports whether the appliance still waits for its
+	// first-boot setup; the console then sends the browser to /setup.
+	SetupPending() bool
 	ConsoleAuth() (*adminauth.Service, error)
 	Overview() (Overview, error)
 	Tenants() ([]Tenant, error)
@@ -148,6 +151,10 @@ func (q *req) actor() audit.Actor { return q.p.Actor() }
 // session that has not enrolled a second factor yet through.
 func (h *Handler) session(enrolOK bool, fn func(*req)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.b.SetupPending() && r.Method == http.MethodGet {
+			http.Redirect(w, r, "/setup", http.StatusSeeOther)
+			return
+		}
 		auth, err := h.b.ConsoleAuth()
 		if err != nil {
 			w.Header().Set("Retry-After", "30")
@@ -215,6 +222,10 @@ type loginView struct {
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	if h.b.SetupPending() {
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return
+	}
 	q := &req{w: w, r: r, lang: i18n.FromRequest(r)}
 	h.render(q, http.StatusOK, q.lang.T("admin.login.title"), "", loginPage(q, loginView{Next: layout.SafeNext(r.URL.Query().Get("next"))}))
 }
