@@ -130,6 +130,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /admin/tenants", h.session(false, h.tenantCreate))
 	mux.Handle("POST /admin/tenants/{slug}/{action}", h.session(false, h.tenantAction))
 	mux.Handle("GET /admin/audit", h.session(false, h.auditPage))
+	h.mountSections(mux)
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Path, http.StatusMovedPermanently)
 	})
@@ -205,9 +206,7 @@ func (h *Handler) render(q *req, status int, title string, nav string, c templ.C
 	q.w.WriteHeader(status)
 	p := layout.Page{Lang: q.lang, Title: title, Path: q.r.URL.Path}
 	if q.p != nil && !q.p.Enrolling {
-		for _, n := range []struct{ href, key string }{
-			{Path, "admin.nav.dashboard"}, {"/admin/tenants", "admin.nav.tenants"}, {"/admin/audit", "admin.nav.audit"},
-		} {
+		for _, n := range h.nav() {
 			p.Nav = append(p.Nav, layout.NavItem{Href: n.href, Label: q.lang.T(n.key), Current: n.href == nav})
 		}
 	}
