@@ -17,7 +17,11 @@ import (
 type ScrubProgress struct {
 	Namespace string
 	Objects   int64 // objects checked so far (all namespaces)
-	Bytes     int64 // shard bytes read so far
+	// ObjectsTotal is the number of objects when the scrub began (all
+	// namespaces), for a progress bar; objects written meanwhile may
+	// make Objects pass it.
+	ObjectsTotal int64
+	Bytes        int64 // shard bytes read so far
 }
 
 // ScrubReport is what a Scrub found and did.
@@ -68,7 +72,7 @@ func (p *Pool) Scrub(ctx context.Context, rate int64, progress func(ScrubProgres
 		return rep, fmt.Errorf("scrub: %w", err)
 	}
 	lim := &limiter{rate: rate, start: time.Now()}
-	prog := ScrubProgress{}
+	prog := ScrubProgress{ObjectsTotal: p.countObjects(list)}
 	for _, info := range list {
 		ns, err := p.Namespace(info.Name)
 		if errors.Is(err, ErrNotFound) {
@@ -108,6 +112,17 @@ func (ns *Namespace) scrub(ctx context.Context, lim *limiter, rep *ScrubReport, 
 	rep.MetaCopies[ns.name] = st
 	if err != nil {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("namespace %s database: %v", ns.name, err))
+	}
+	if ldb := ns.logDB(); ldb != nil {
+		if err := ns.begin(); err != nil {
+			return err
+		}
+		lst, err := ldb.Verify()
+		ns.mu.RUnlock()
+		rep.MetaCopies[ns.name+"/log"] = lst
+		if err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("namespace %s log database: %v", ns.name, err))
+		}
 	}
 	// Objects recorded as missing shards first.
 	pending := map[ID]uint64{}
@@ -411,6 +426,24 @@ func popcount(x uint64) int {
 	n := 0
 	for ; x != 0; x &= x - 1 {
 		n++
+	}
+	return n
+}
+
+// countObjects counts the objects of the namespaces in list (for progress).
+func (p *Pool) countObjects(list []NamespaceInfo) int64 {
+	var n int64
+	for _, info := range list {
+		ns, err := p.Namespace(info.Name)
+		if err != nil {
+			continue
+		}
+		_ = ns.View(func(tx *meta.Tx) error {
+			if b := tx.Bucket(bucketPool, bucketObjects); b != nil {
+				n += int64(b.Stats())
+			}
+			return nil
+		})
 	}
 	return n
 }
