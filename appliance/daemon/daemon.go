@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/base32"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tresor/appliance/adminauth"
@@ -63,6 +65,7 @@ type App struct {
 	started time.Time
 	now     func() time.Time
 	tls     *certs.Identity
+	serving atomic.Pointer[tls.Certificate] // what the listener serves (web_setup_system.go)
 
 	unlockMu   sync.Mutex // serialises unlock attempts
 	mu         sync.Mutex
@@ -116,7 +119,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	app := &App{cfg: cfg, dir: dir, log: cfg.Log, started: now(), now: now}
-	app.tls, err = certs.Ensure(dir.TLSDir(), certs.LocalNames(), now())
+	app.tls, err = certs.Ensure(dir.TLSDir(), app.certNames(), now())
 	if err != nil {
 		return fmt.Errorf("tls: %w", err)
 	}
@@ -137,7 +140,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if len(activated) > 0 {
 		ln = activated[0]
 	}
-	web, err := server.Listen(cfg.Listen, ln, certs.ServerConfig(app.tls), app.webMux(), app.log)
+	web, err := server.Listen(cfg.Listen, ln, app.serverTLSConfig(), app.webMux(), app.log)
 	if err != nil {
 		return err
 	}

@@ -47,11 +47,16 @@ func (a *App) RunSetup(ctx context.Context, req setup.Request) (*setup.Result, e
 	}
 	a.storage = &storageState{pool: p}
 	a.setupToken = ""
+	if err := a.applySystemLocked(); err != nil {
+		a.log.Error("system settings of setup not applied", "err", err)
+	}
 	if err := a.startRunningLocked(ctx); err != nil {
 		return nil, err
 	}
 	if err := a.logAdmin(ctx, a.storage, adminEntry(audit.ActionAdminAction, "", map[string]string{
 		"op": "setup", "pool": res.PoolID, "layout": res.Layout, "disks": fmt.Sprint(res.Disks), "admin": req.Admin, "auto_unlock": fmt.Sprint(req.AutoUnlock),
+		"hostname": req.Hostname, "time_zone": req.TimeZone, "tls": map[bool]string{true: setup.TLSCustom, false: setup.TLSLocal}[len(req.TLSCert) > 0],
+		"admin_2fa": map[bool]string{true: "enrolled in the wizard", false: "at first sign-in"}[len(req.SecondFactor) > 0],
 	})); err != nil {
 		return nil, err
 	}

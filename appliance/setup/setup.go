@@ -28,6 +28,19 @@ type Request struct {
 	Admin      string   `json:"admin"`
 	Password   string   `json:"password"`
 	AutoUnlock bool     `json:"auto_unlock,omitempty"`
+
+	// The wizard's system step (all optional: `tresor setup` leaves them
+	// empty and the box keeps its OS hostname and the local CA).
+	Hostname string `json:"hostname,omitempty"`
+	TimeZone string `json:"time_zone,omitempty"`
+	TLSCert  []byte `json:"tls_cert_pem,omitempty"` // PEM, leaf first
+	TLSKey   []byte `json:"tls_key_pem,omitempty"`
+
+	// SecondFactor is the admin's confirmed TOTP state as JSON
+	// (identity.SecondFactor), enrolled in the wizard; Run seals it under
+	// the new master key. Empty: the admin enrols at the first console
+	// sign-in. Never sent over the control socket.
+	SecondFactor []byte `json:"-"`
 }
 
 // Result is what the admin must see once.
@@ -76,8 +89,30 @@ func (r *Request) Validate() error {
 			return err
 		}
 	}
+	if r.Hostname != "" {
+		if err := CheckHostname(r.Hostname); err != nil {
+			return err
+		}
+	}
+	if r.TimeZone != "" {
+		if err := CheckTimeZone(r.TimeZone); err != nil {
+			return err
+		}
+	}
+	if len(r.TLSCert) > 0 || len(r.TLSKey) > 0 {
+		if r.Hostname == "" {
+			return errors.New("an uploaded certificate needs the hostname it names")
+		}
+		if _, err := CheckCertificate(r.TLSCert, r.TLSKey, r.Hostname, time.Now()); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// SecondFactorPurpose is the purpose an admin's second factor is sealed
+// under in the system metadata (appliance/adminauth opens it).
+func SecondFactorPurpose(name string) string { return "admin second factor " + name }
 
 // PoolFile is what the data directory remembers of the pool.
 type PoolFile struct {
@@ -136,8 +171,17 @@ func Run(ctx context.Context, dir *datadir.Dir, req Request, opts storage.Option
 	if err != nil {
 		return fail(err)
 	}
-	if err := SaveAdmin(ctx, p, Admin{Name: req.Admin, PasswordHash: hash, Created: time.Now().UTC()}); err != nil {
+	admin := Admin{Name: req.Admin, PasswordHash: hash, Created: time.Now().UTC()}
+	if len(req.SecondFactor) > 0 {
+		if admin.SecondFactor, err = p.SealValue(SecondFactorPurpose(req.Admin), req.SecondFactor); err != nil {
+			return fail(fmt.Errorf("admin second factor: %w", err))
+		}
+	}
+	if err := SaveAdmin(ctx, p, admin); err != nil {
 		return fail(err)
+	}
+	if err := writeSystem(dir, req); err != nil {
+		return fail(fmt.Errorf("system settings: %w", err))
 	}
 	if req.AutoUnlock {
 		key, err := p.EnableKeyFile()
