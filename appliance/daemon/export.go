@@ -243,7 +243,9 @@ func (a *App) streamExport(w http.ResponseWriter, r *http.Request, ts *tenantsSt
 	w.Header().Set("Content-Type", "application/zstd")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Slug()+".tresor-export.tar.zst"))
 	started := time.Now()
+	w, job := a.trackExport(w, by, t, ts)
 	sum, err := export.Export(ctx, w, export.Source{Tenant: t, Accounts: ts.accounts, Grants: a.grantStore(), By: by, Request: request})
+	job.finish(err, a.now())
 	lctx := context.WithoutCancel(ctx)
 	if err != nil {
 		a.log.Error("tenant export failed", "tenant", t.Slug(), "err", err)

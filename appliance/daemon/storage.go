@@ -121,6 +121,9 @@ func (a *App) registerJobs(st *storageState) error {
 	if err := st.sched.Register(a.grantExpiryJob(st)); err != nil {
 		return err
 	}
+	if err := a.registerCapacity(st); err != nil {
+		return err
+	}
 	return st.sched.Register(schedule.Job{
 		Name:    "scrub",
 		Spec:    schedule.MustParseSpec("weekly sun 03:00"),
