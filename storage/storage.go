@@ -24,6 +24,7 @@ type (
 	Options         = pool.Options
 	Layout          = pool.Layout
 	Namespace       = pool.Namespace
+	LogDB           = pool.LogDB
 	ObjectID        = pool.ID
 	ObjectInfo      = pool.ObjectInfo
 	PoolStatus      = pool.Status

@@ -90,6 +90,8 @@ type Log struct {
 	mu       sync.Mutex   // guards the append queue
 	queue    []*appendReq // appends waiting for the next batch
 	flushing bool         // a flush goroutine is running
+
+	out *outbox // nil unless opened with OpenSplit (outbox.go)
 }
 
 // Open opens the log called name ("appliance" or a tenant slug) in db.
@@ -351,9 +353,15 @@ func (l *Log) flush(ctx context.Context) {
 		l.queue = l.queue[n:]
 		l.mu.Unlock()
 
+		var drained int64
 		err := l.db.Update(ctx, func(tx *storage.Tx) error {
-			return l.appendBatch(tx, batch)
+			var err error
+			drained, err = l.appendBatch(tx, batch)
+			return err
 		})
+		if err == nil && l.out != nil {
+			l.out.published(drained)
+		}
 		for _, r := range batch {
 			if err != nil {
 				r.seq, r.err = -1, err
@@ -365,30 +373,48 @@ func (l *Log) flush(ctx context.Context) {
 
 // appendBatch appends the batch's entries in tx. An entry Append refuses
 // gets its error and is skipped; any other error fails the batch.
-func (l *Log) appendBatch(tx *storage.Tx, batch []*appendReq) error {
+// For a split log, entries waiting in the outbox go first (see drainTx);
+// drained is how far the outbox was drained.
+func (l *Log) appendBatch(tx *storage.Tx, batch []*appendReq) (drained int64, err error) {
 	bk, err := l.create(tx)
 	if err != nil {
-		return fmt.Errorf("audit log %s: %w", l.name, err)
+		return 0, fmt.Errorf("audit log %s: %w", l.name, err)
 	}
 	st, err := readState(bk)
 	if err != nil {
-		return fmt.Errorf("audit log %s: %w", l.name, err)
+		return 0, fmt.Errorf("audit log %s: %w", l.name, err)
 	}
-	for _, r := range batch {
-		r.seq, r.err = l.appendOne(bk, &st, r.e)
-		if r.err != nil && !errors.Is(r.err, ErrInvalidEntry) {
-			return r.err
+	if l.out != nil {
+		for more := true; more; {
+			var last int64
+			if last, more, err = l.drainTx(bk, &st); err != nil {
+				return 0, fmt.Errorf("audit log %s: drain outbox: %w", l.name, err)
+			}
+			drained = max(drained, last)
 		}
 	}
-	return writeState(bk, st)
+	for _, r := range batch {
+		r.seq, r.err = l.appendOne(bk, &st, r.e, time.Time{})
+		if r.err != nil && !errors.Is(r.err, ErrInvalidEntry) {
+			return 0, r.err
+		}
+	}
+	return drained, writeState(bk, st)
 }
 
 // AppendTx logs e inside tx, so that the entry commits together with the
 // action it records, or not at all. It has no effect outside tx: all it
 // needs is read from tx, so it may run again when the group commit retries.
+//
+// For a log opened with OpenSplit, tx is a transaction of the actions
+// database: the entry goes into its outbox and moves into the log when the
+// outbox drains, which gives it its position; AppendTx then returns -1.
 func (l *Log) AppendTx(tx *storage.Tx, e Entry) (int64, error) {
 	if err := e.check(); err != nil {
 		return -1, err
+	}
+	if l.out != nil {
+		return l.appendOutbox(tx, e)
 	}
 	bk, err := l.create(tx)
 	if err != nil {
@@ -398,7 +424,7 @@ func (l *Log) AppendTx(tx *storage.Tx, e Entry) (int64, error) {
 	if err != nil {
 		return -1, fmt.Errorf("audit log %s: %w", l.name, err)
 	}
-	seq, err := l.appendOne(bk, &st, e)
+	seq, err := l.appendOne(bk, &st, e, time.Time{})
 	if err != nil {
 		return -1, err
 	}
@@ -410,11 +436,15 @@ func (l *Log) AppendTx(tx *storage.Tx, e Entry) (int64, error) {
 
 // appendOne writes e and its tree hashes at position st.size and advances
 // st (which the caller writes). It refuses an oversized entry before
-// writing anything.
-func (l *Log) appendOne(bk *buckets, st *state, e Entry) (int64, error) {
+// writing anything. at is the entry's time (zero: now; an outbox entry
+// keeps the time it was written to the outbox).
+func (l *Log) appendOne(bk *buckets, st *state, e Entry, at time.Time) (int64, error) {
 	// The log never goes backwards in time: a clock that was set back
 	// gives entries the time of the last one.
-	now := l.clock().UTC()
+	now := at.UTC()
+	if at.IsZero() {
+		now = l.clock().UTC()
+	}
 	if last := time.Unix(0, st.last).UTC(); now.Before(last) {
 		now = last
 	}

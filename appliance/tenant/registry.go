@@ -240,7 +240,7 @@ func (r *Registry) build(ctx context.Context, by audit.Actor, slug string, rec r
 	if err != nil {
 		return nil, err
 	}
-	log, err := audit.OpenSealed(ns, slug, ns, r.cfg.Signer, r.cfg.VerifierKey, r.cfg.Clock)
+	log, err := openLog(ctx, ns, slug, r.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -256,6 +256,7 @@ func (r *Registry) build(ctx context.Context, by audit.Actor, slug string, rec r
 		_, err := log.AppendTx(tx, adminEntry(by, slug, audit.ActionTenantCreate, details))
 		return err
 	})
+	log.Kick()
 	if err != nil {
 		return h, err
 	}
@@ -438,7 +439,7 @@ func (r *Registry) handleLocked(slug string) (*handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", slug, err)
 	}
-	log, err := audit.OpenSealed(ns, slug, ns, r.cfg.Signer, r.cfg.VerifierKey, r.cfg.Clock)
+	log, err := openLog(context.Background(), ns, slug, r.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", slug, err)
 	}
@@ -637,4 +638,15 @@ func (r *Registry) Recover(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// openLog opens a tenant's audit log: in the tenant's log database, with
+// its outbox in the tenant's database (see appliance/audit's outbox), so
+// that logging does not queue with the file operations it records.
+func openLog(ctx context.Context, ns *storage.Namespace, slug string, cfg Config) (*audit.Log, error) {
+	ldb, err := ns.LogDB()
+	if err != nil {
+		return nil, err
+	}
+	return audit.OpenSplit(ctx, ldb, ns, slug, ns, cfg.Signer, cfg.VerifierKey, cfg.Clock)
 }

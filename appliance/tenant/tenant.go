@@ -109,7 +109,10 @@ func (t *Tenant) Update(ctx context.Context, fn func(*storage.Tx) error) error {
 	if !t.ok() {
 		return ErrNotOpened
 	}
-	return t.h.ns.Update(ctx, fn)
+	err := t.h.ns.Update(ctx, fn)
+	// fn may have logged with LogTx: its entries wait in the outbox.
+	t.h.log.Kick()
+	return err
 }
 
 // SealValue encrypts a small value (a name, a secret) under the tenant's
@@ -194,6 +197,7 @@ func (t *Tenant) UpdateSettings(ctx context.Context, by audit.Actor, fn func(*Se
 		}
 		return nil
 	})
+	t.h.log.Kick()
 	if err != nil {
 		return Settings{}, fmt.Errorf("tenant %s: update settings: %w", t.info.Slug, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -42,6 +43,19 @@ func init() {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			log := systemd.NewLogger(os.Stderr, level)
+			// TRESOR_CPUPROFILE: a CPU profile of the whole run, written at
+			// shutdown (for make bench and profiling; off on an appliance).
+			if path := os.Getenv("TRESOR_CPUPROFILE"); path != "" {
+				f, err := os.Create(path)
+				if err != nil {
+					return fmt.Errorf("serve: cpu profile: %w", err)
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					f.Close()
+					return fmt.Errorf("serve: cpu profile: %w", err)
+				}
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
 			err = daemon.Run(ctx, daemon.Config{
 				DataDir:         dir,
 				Listen:          listen,

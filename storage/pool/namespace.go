@@ -24,6 +24,9 @@ type Namespace struct {
 	mu      sync.RWMutex
 	key     *seal.Key // nil once deleted
 	deleted bool
+
+	logMu sync.Mutex
+	log   *meta.DB // the log database (logdb.go), once opened
 }
 
 // Bucket names of the pool's data in a namespace database.
@@ -204,6 +207,7 @@ func (p *Pool) DeleteNamespace(ctx context.Context, name string) error {
 			ns.key = nil
 		}
 		ns.db.Close()
+		ns.closeLog()
 		ns.mu.Unlock()
 		p.heal.forget(name)
 	}
@@ -284,7 +288,7 @@ func (ns *Namespace) close() error {
 		ns.key = nil
 	}
 	ns.deleted = true
-	return ns.db.Close()
+	return errors.Join(ns.db.Close(), ns.closeLog())
 }
 
 // Name returns the namespace's name.

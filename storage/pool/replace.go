@@ -99,6 +99,11 @@ func (p *Pool) Replace(ctx context.Context, old, newPath string, progress func(R
 			if err := ns.db.Replace(idx, metaPath(d, nsMetaFile(ns.name))); err != nil {
 				return fmt.Errorf("replace disk %d: namespace %s database: %w", idx, ns.name, err)
 			}
+			if ldb := ns.logDB(); ldb != nil {
+				if err := ldb.Replace(idx, metaPath(d, nsLogFile(ns.name))); err != nil {
+					return fmt.Errorf("replace disk %d: namespace %s log database: %w", idx, ns.name, err)
+				}
+			}
 		}
 		spaces = append(spaces, ns)
 	}

@@ -1,0 +1,194 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"tresor/storage"
+)
+
+// openSplit opens the log "kanzlei" in the namespace's log database with
+// its outbox in the namespace's database, as the tenant registry does.
+func openSplit(t testing.TB, env *testEnv, k testKey, clock *fakeClock) *Log {
+	t.Helper()
+	ldb, err := env.ns.LogDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := OpenSplit(context.Background(), ldb, env.ns, "kanzlei", env.ns, k.signer, k.vkey, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// act commits one "action" in the namespace database that logs entry i
+// with AppendTx, the way files and identity do, without kicking the
+// drain: what a crash right after the commit leaves on disk.
+func act(t testing.TB, env *testEnv, l *Log, i int) {
+	t.Helper()
+	err := env.ns.Update(context.Background(), func(tx *storage.Tx) error {
+		b, err := tx.CreateBucketIfNotExists("files-test")
+		if err != nil {
+			return err
+		}
+		if err := b.Put(fmt.Appendf(nil, "f%04d", i), []byte("x")); err != nil {
+			return err
+		}
+		_, err = l.AppendTx(tx, sample(i))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func details(t testing.TB, l *Log) []string {
+	t.Helper()
+	var got []string
+	if err := l.Entries(Filter{}, func(e Entry) error {
+		got = append(got, e.Details["n"])
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// An entry logged with AppendTx in an action's transaction comes before an
+// entry appended after the action was acknowledged, reads see it at once,
+// and the tree verifies.
+func TestOutboxOrder(t *testing.T) {
+	env := newEnv(t, false)
+	k := newKey(t, "k")
+	l := openSplit(t, env, k, newClock())
+	act(t, env, l, 1)
+	if _, err := l.Append(context.Background(), sample(2)); err != nil {
+		t.Fatal(err)
+	}
+	act(t, env, l, 3)
+	if got := fmt.Sprint(details(t, l)); got != "[1 2 3]" {
+		t.Fatalf("log = %s, want [1 2 3]", got)
+	}
+	var last Entry
+	if err := l.Entries(Filter{}, func(e Entry) error {
+		if e.Time.Before(last.Time) {
+			t.Errorf("entry %d at %v before the one before it (%v)", e.Seq, e.Time, last.Time)
+		}
+		last = e
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint(t, l)
+	mustVerify(t, l)
+	// The entries are in the log database, not in the tenant's.
+	err := env.ns.View(func(tx *storage.Tx) error {
+		if tx.Bucket(bucketAudit, "kanzlei") != nil {
+			t.Error("the log has buckets in the tenant's database")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A crash after an action committed but before its outbox entry moved:
+// the entry is in the log after the restart, exactly once, even when the
+// restart happens again; drained entries are deleted from the outbox.
+func TestOutboxCrashBeforeDrain(t *testing.T) {
+	env := newEnv(t, true)
+	k := newKey(t, "k")
+	clock := newClock()
+	l := openSplit(t, env, k, clock)
+	for i := range 5 {
+		act(t, env, l, i)
+	}
+	env.reopen() // no drain ran: nothing read the log, nothing kicked it
+	l = openSplit(t, env, k, clock)
+	if got := fmt.Sprint(details(t, l)); got != "[0 1 2 3 4]" {
+		t.Fatalf("after restart: log = %s, want [0 1 2 3 4]", got)
+	}
+	env.reopen()
+	l = openSplit(t, env, k, clock)
+	act(t, env, l, 5)
+	if got := fmt.Sprint(details(t, l)); got != "[0 1 2 3 4 5]" {
+		t.Fatalf("after a second restart: log = %s", got)
+	}
+	mustVerify(t, l)
+	// AppendTx of entry 5 deleted the five drained entries.
+	var left int
+	err := env.ns.View(func(tx *storage.Tx) error {
+		if b := tx.Bucket(bucketOutbox, "kanzlei"); b != nil {
+			left = b.Stats()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left != 1 {
+		t.Fatalf("outbox holds %d entries, want 1 (the last, drained after)", left)
+	}
+}
+
+// A log kept in the tenant's database by an earlier version moves into
+// the log database at open, entries, hashes and checkpoints intact; a
+// restart after the move changes nothing.
+func TestOutboxMovesOldLog(t *testing.T) {
+	env := newEnv(t, false)
+	k := newKey(t, "k")
+	old := openLog(t, env.ns, "kanzlei", k, nil)
+	fill(t, old, 0, 300)
+	cp := checkpoint(t, old)
+	fill(t, old, 300, 20)
+
+	l := openSplit(t, env, k, newClock())
+	if n, err := l.Size(); err != nil || n != 320 {
+		t.Fatalf("Size after the move = %d, %v; want 320", n, err)
+	}
+	mustVerify(t, l, cp.Note)
+	got, err := l.LatestCheckpoint()
+	if err != nil || got.Size != 300 {
+		t.Fatalf("latest checkpoint after the move = %d, %v", got.Size, err)
+	}
+	err = env.ns.View(func(tx *storage.Tx) error {
+		if tx.Bucket(bucketAudit, "kanzlei") != nil {
+			t.Error("the old log is still in the tenant's database")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	act(t, env, l, 320)
+	env.reopen()
+	l = openSplit(t, env, k, newClock())
+	if n, _ := l.Size(); n != 321 {
+		t.Fatalf("Size after restart = %d, want 321", n)
+	}
+	mustVerify(t, l, cp.Note)
+}
+
+// A move interrupted after the copy (the old bucket still there) is
+// finished at the next open without copying again.
+func TestOutboxMoveInterrupted(t *testing.T) {
+	env := newEnv(t, false)
+	k := newKey(t, "k")
+	old := openLog(t, env.ns, "kanzlei", k, nil)
+	fill(t, old, 0, 50)
+	ldb, err := env.ns.LogDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := copyLog(context.Background(), env.ns, ldb, "kanzlei"); err != nil {
+		t.Fatal(err)
+	}
+	l := openSplit(t, env, k, newClock())
+	if n, _ := l.Size(); n != 50 {
+		t.Fatalf("Size = %d, want 50", n)
+	}
+	mustVerify(t, l)
+}

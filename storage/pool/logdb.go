@@ -1,0 +1,108 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+
+	"tresor/storage/meta"
+)
+
+// nsLogFile is a namespace's second database: its audit log. It sits in
+// the namespace's directory, so deleting the namespace removes it too.
+func nsLogFile(ns string) string { return nsDir(ns) + "/log.db" }
+
+// keyLogDB, in the main database's pool bucket, says the log database
+// was made.
+const keyLogDB = "logdb"
+
+// LogDB is a namespace's log database: a metadata database of its own,
+// with its own copies and its own group committer, next to the
+// namespace's main database.
+//
+// Why a second database: the audit log takes an entry for every read and
+// every listing, thousands a second on a busy appliance. In the main
+// database those commits would queue with the file operations they record
+// (one committer per database), and every upload would wait behind a batch
+// of log entries. Apart, each commits at its own pace; the log's entries
+// for an action are still written before the action is acknowledged (see
+// appliance/audit's outbox).
+type LogDB struct {
+	ns *Namespace
+	db *meta.DB
+}
+
+// LogDB returns the namespace's log database, creating it on first use.
+func (ns *Namespace) LogDB() (*LogDB, error) {
+	if err := ns.begin(); err != nil {
+		return nil, err
+	}
+	defer ns.mu.RUnlock()
+	ns.logMu.Lock()
+	defer ns.logMu.Unlock()
+	if ns.log != nil {
+		return &LogDB{ns: ns, db: ns.log}, nil
+	}
+	// The main database records that the log database exists, so that a
+	// log database whose copies are all lost is reported, never silently
+	// made anew and empty.
+	var exists bool
+	if err := ns.db.View(func(tx *meta.Tx) error {
+		exists = tx.Bucket(bucketPool).Get([]byte(keyLogDB)) != nil
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("namespace %s: %w", ns.name, err)
+	}
+	db, err := ns.p.openDB(ns.p.metaPaths(nsLogFile(ns.name)), exists, nil)
+	if err != nil {
+		return nil, fmt.Errorf("namespace %s: open log database: %w", ns.name, err)
+	}
+	if !exists {
+		err := ns.db.Update(context.Background(), func(tx *meta.Tx) error {
+			return tx.Bucket(bucketPool).Put([]byte(keyLogDB), []byte{1})
+		})
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("namespace %s: record log database: %w", ns.name, err)
+		}
+	}
+	ns.log = db
+	return &LogDB{ns: ns, db: db}, nil
+}
+
+// logDB returns the log database if it was opened, else nil.
+func (ns *Namespace) logDB() *meta.DB {
+	ns.logMu.Lock()
+	defer ns.logMu.Unlock()
+	return ns.log
+}
+
+// closeLog closes the log database if it was opened.
+func (ns *Namespace) closeLog() error {
+	ns.logMu.Lock()
+	defer ns.logMu.Unlock()
+	if ns.log == nil {
+		return nil
+	}
+	err := ns.log.Close()
+	ns.log = nil
+	return err
+}
+
+// Update runs fn in a write transaction of the log database; it returns
+// once the commit is durable on every available copy.
+func (l *LogDB) Update(ctx context.Context, fn func(*meta.Tx) error) error {
+	if err := l.ns.begin(); err != nil {
+		return err
+	}
+	defer l.ns.mu.RUnlock()
+	return l.db.Update(ctx, fn)
+}
+
+// View runs fn in a read transaction of the log database.
+func (l *LogDB) View(fn func(*meta.Tx) error) error {
+	if err := l.ns.begin(); err != nil {
+		return err
+	}
+	defer l.ns.mu.RUnlock()
+	return l.db.View(fn)
+}
