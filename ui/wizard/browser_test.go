@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"tresor/appliance/identity"
 	"tresor/ui/browsertest"
 )
 
@@ -64,13 +66,37 @@ func TestBrowserWizard(t *testing.T) {
 	set("password", "Sehr-geheime-Passphrase")
 	set("password2", "Sehr-geheime-Passphrase")
 	click(next)
+	b.WaitPath("/setup/2fa")
+	if b.Eval(`String(document.querySelector("svg.qr") !== null)`) != "true" {
+		t.Fatal("the 2FA page shows no QR code")
+	}
+	shot("03-2fa")
+	set("code", "123456")
+	click(next)
+	b.WaitPath("/setup/2fa")
+	if !strings.Contains(text(), "Der Code passt nicht") {
+		t.Fatalf("wrong TOTP code: no error:\n%s", text())
+	}
+	code, err := identity.TOTPCode(b.Eval(`document.getElementById("totp-secret").dataset.secret`), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	set("code", code)
+	click(next)
+	b.WaitPath("/setup/system")
+	if !strings.Contains(text(), "AB:CD:EF") || b.Eval(`document.getElementById("hostname").value`) != "tresor-test" {
+		t.Fatalf("system page lacks the CA fingerprint or the proposed hostname:\n%s", text())
+	}
+	set("hostname", "tresor.kanzlei.test")
+	shot("04-system")
+	click(next)
 	b.WaitPath("/setup/disks")
 	if !strings.Contains(text(), "2 Daten- und 1 Paritätsteile") {
 		t.Fatalf("disks page lacks the proposal:\n%s", text())
 	}
-	shot("03-disks")
+	shot("05-disks")
 	b.Viewport(390, 844, true)
-	shot("03-disks-phone")
+	shot("05-disks-phone")
 	if w := b.Eval(`String(document.documentElement.scrollWidth)`); w != "390" {
 		t.Errorf("on a phone the page is %s px wide, want 390 (no horizontal scrolling)", w)
 	}
@@ -78,19 +104,31 @@ func TestBrowserWizard(t *testing.T) {
 	click(next)
 	b.WaitPath("/setup/key")
 	click("#auto_unlock")
-	shot("04-key")
+	shot("06-key")
+	click(next)
+	b.WaitPath("/setup/tenant")
+	set("slug", "kanzlei")
+	set("tenant_name", "Kanzlei Muster")
+	set("tenant_admin", "anna")
+	set("tenant_password", "Mandanten-Passphrase-42")
+	set("tenant_password2", "Mandanten-Passphrase-42")
+	shot("07-tenant")
 	click(next)
 	b.WaitPath("/setup/summary")
 
 	// Back and forward again keeps the choice.
+	click(`button[value=back]`)
+	b.WaitPath("/setup/tenant")
 	click(`button[value=back]`)
 	b.WaitPath("/setup/key")
 	if b.Eval(`String(document.getElementById("auto_unlock").checked)`) != "true" {
 		t.Fatal("going back lost the auto-unlock choice")
 	}
 	click(next)
+	b.WaitPath("/setup/tenant")
+	click(next)
 	b.WaitPath("/setup/summary")
-	shot("05-summary")
+	shot("08-summary")
 
 	// The language switch in the header.
 	click(`a[hreflang=en]`)
@@ -98,19 +136,22 @@ func TestBrowserWizard(t *testing.T) {
 	if !strings.Contains(text(), "Please check your answers") {
 		t.Fatalf("language switch to English did not apply:\n%s", text())
 	}
-	shot("05-summary-en")
+	shot("08-summary-en")
 	click(`a[hreflang=de]`)
 	b.WaitPath("/setup/summary")
 
 	click(next)
 	b.WaitPath("/setup/recovery")
 	key := b.Eval(`document.getElementById("recovery-key").innerText`)
-	if len(key) < 20 || len(e.b.reqs) != 1 || !e.b.reqs[0].AutoUnlock {
-		t.Fatalf("recovery key %q, setup requests %+v", key, e.b.reqs)
+	if len(key) < 20 || len(e.b.reqs) != 1 || !e.b.reqs[0].AutoUnlock || e.b.reqs[0].Hostname != "tresor.kanzlei.test" || len(e.b.tenants) != 1 {
+		t.Fatalf("recovery key %q, setup requests %+v, tenants %+v", key, e.b.reqs, e.b.tenants)
 	}
-	shot("06-recovery")
+	shot("09-recovery")
 	b.Call("Emulation.setEmulatedMedia", map[string]any{"media": "print"})
-	shot("06-recovery-print")
+	shot("09-recovery-print")
+	if v := b.Eval(`getComputedStyle(document.querySelector("svg.qr")).display`); v == "none" {
+		t.Error("in print the QR code of the key is hidden")
+	}
 	if v := b.Eval(`getComputedStyle(document.querySelector(".actions")).display`); v != "none" {
 		t.Errorf("in print the buttons show (display %q)", v)
 	}
@@ -118,16 +159,16 @@ func TestBrowserWizard(t *testing.T) {
 
 	click(next)
 	b.WaitPath("/setup/recovery")
-	if !strings.Contains(text(), "Bitte bestätigen Sie") {
+	if !strings.Contains(text(), "nicht die letzte Gruppe") {
 		t.Fatalf("unconfirmed: no error:\n%s", text())
 	}
-	click("#stored")
+	set("last_group", key[strings.LastIndex(key, "-")+1:])
 	click(next)
 	b.WaitPath("/setup/recovery")
 	if strings.Contains(text(), key) || !strings.Contains(text(), "nicht mehr angezeigt") {
 		t.Fatalf("after confirming:\n%s", text())
 	}
-	shot("07-finished")
+	shot("10-finished")
 
 	for _, p := range b.Problems() {
 		t.Errorf("browser: %s", p)

@@ -16,12 +16,18 @@ type Disk struct {
 	Size uint64 // bytes of the file system it is on
 	Free uint64 // bytes available
 	Used bool   // not empty: carries data already
+
+	// Block devices of a real box (BlockDisks).
+	Block      bool
+	Model      string
+	Serial     string
+	Rotational bool
+	Smart      string // SmartPassed, SmartFailed or SmartUnknown
 }
 
 // DevDisks lists the subdirectories of dir as disks (development and tests:
 // `make run` sets TRESOR_DEV_DISKS to var/disks with 1..6 in it). A real box
-// lists block devices instead; that comes with the disk management of the
-// console.
+// lists block devices instead (BlockDisks).
 func DevDisks(dir string) ([]Disk, error) {
 	if dir == "" {
 		return nil, nil

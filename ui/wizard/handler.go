@@ -1,6 +1,8 @@
 // Package wizard is the first-boot setup wizard at /setup: language, the
-// appliance admin, the disks with the proposed pool layout, the master key
-// options, a summary, and the recovery key shown once.
+// appliance admin with the enrolment of its second factor (TOTP), the
+// system (hostname, time zone, TLS certificate), the disks with the
+// proposed pool layout, the master key options, the first tenant and its
+// admin, a summary, and the recovery key shown once as a printable page.
 //
 // Access: only while setup is pending and only with the one-time token that
 // `tresor serve` prints. The first request carries it in the URL
@@ -12,9 +14,11 @@
 // session that ran setup, which sees the recovery key until it confirms
 // having stored it.
 //
-// Progress (without the password) is kept in memory and in DATA/setup.json,
-// so the wizard resumes after a reboot. Each step can be gone back to until
-// the final confirmation.
+// Progress is kept in memory and in DATA/setup.json, so the wizard resumes
+// after a reboot at the furthest step; secrets are in that file only sealed
+// under the admin's password (see progress), so after a restart the admin
+// enters the password again. Each step can be gone back to until the final
+// confirmation.
 package wizard
 
 import (
@@ -23,19 +27,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"log/slog"
 	"net/http"
 	"os"
-	"regexp"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/a-h/templ"
 
 	"tresor/appliance/setup"
-	"tresor/storage"
 	"tresor/ui/i18n"
 )
 
@@ -47,6 +47,11 @@ type Backend interface {
 	CheckSetupToken(t string) bool
 	// RunSetup makes the pool and starts the appliance.
 	RunSetup(ctx context.Context, req setup.Request) (*setup.Result, error)
+	// SetupFirstTenant makes the first tenant and its admin right after
+	// RunSetup, as the appliance admin by.
+	SetupFirstTenant(ctx context.Context, by string, t setup.FirstTenant) error
+	// LocalCAFingerprint is the SHA-256 fingerprint of the local CA.
+	LocalCAFingerprint() string
 }
 
 // Options configure the wizard.
@@ -61,6 +66,8 @@ type Options struct {
 	DevDiskDir string
 	Log        *slog.Logger
 	Now        func() time.Time
+	// Hostname proposes the appliance's name (default os.Hostname).
+	Hostname func() string
 }
 
 // CookieName is the wizard's session cookie.
@@ -88,18 +95,29 @@ type finished struct {
 	session string
 	result  setup.Result
 	at      time.Time
+	prog    progress // what setup was run with (for the tenant retry and the links)
+	codes   []string // the admin's second-factor recovery codes
+	// tenantErr is why the first tenant could not be made (setup itself
+	// ran); the recovery page offers to try again.
+	tenantErr error
+	tenantOK  bool
 }
 
 // New returns the wizard, resuming saved progress if there is any.
 func New(b Backend, opt Options) *Handler {
-	if opt.Disks == nil {
-		opt.Disks = func() ([]Disk, error) { return nil, nil }
-	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Hostname == nil {
+		opt.Hostname = func() string { h, _ := os.Hostname(); return h }
+	}
+	if opt.Disks == nil {
+		// A real box: its block devices (development passes its
+		// directories as Disks).
+		opt.Disks = BlockDisks
 	}
 	h := &Handler{b: b, opt: opt, secret: make([]byte, 32), sessions: map[string]string{}}
 	_, _ = rand.Read(h.secret)
@@ -245,206 +263,6 @@ func (h *Handler) csrfToken(session string) string {
 	m := hmac.New(sha256.New, h.secret)
 	m.Write([]byte("csrf\x00" + session))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
-	id, step, ok := h.guard(w, r)
-	if !ok {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	if !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(h.csrfToken(id))) {
-		v := h.newView(r, id, step)
-		v.flash(flashErr, v.L.T("err.csrf"))
-		h.render(w, r, v, http.StatusForbidden)
-		return
-	}
-	if step == stepRecovery {
-		h.confirmRecovery(w, r, id)
-		return
-	}
-	if r.PostFormValue("action") == "back" {
-		h.keepInput(r, step)
-		prev := max(step-1, stepLang)
-		http.Redirect(w, r, Path+"/"+stepNames[prev], http.StatusSeeOther)
-		return
-	}
-	v := h.newView(r, id, step)
-	var next int
-	switch step {
-	case stepLang:
-		next = h.submitLang(w, r, v)
-	case stepAdmin:
-		next = h.submitAdmin(r, v)
-	case stepDisks:
-		next = h.submitDisks(r, v)
-	case stepKey:
-		h.mu.Lock()
-		h.prog.AutoUnlock = r.PostFormValue("auto_unlock") == "on"
-		h.mu.Unlock()
-		next = stepSummary
-	case stepSummary:
-		h.finish(w, r, v)
-		return
-	}
-	if next < 0 {
-		h.render(w, r, h.withInput(v, r), http.StatusUnprocessableEntity)
-		return
-	}
-	if next == step {
-		// The disks step recomputed its proposal (no JavaScript needed).
-		h.render(w, r, h.withInput(v, r), http.StatusOK)
-		return
-	}
-	h.mu.Lock()
-	h.prog.Reached = max(h.prog.Reached, next)
-	p := h.prog
-	h.mu.Unlock()
-	if err := p.save(h.opt.ProgressFile); err != nil {
-		h.opt.Log.Warn("setup progress not saved; it will not survive a restart", "err", err)
-	}
-	http.Redirect(w, r, Path+"/"+stepNames[next], http.StatusSeeOther)
-}
-
-// keepInput keeps what a step's form held when the admin goes back without
-// submitting it, so nothing typed is lost.
-func (h *Handler) keepInput(r *http.Request, step int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	switch step {
-	case stepAdmin:
-		if n := r.PostFormValue("admin"); adminName.MatchString(n) {
-			h.prog.Admin = n
-		}
-	case stepKey:
-		h.prog.AutoUnlock = r.PostFormValue("auto_unlock") == "on"
-	}
-}
-
-func (h *Handler) submitLang(w http.ResponseWriter, r *http.Request, v *view) int {
-	l, ok := i18n.Parse(r.PostFormValue("lang"))
-	if !ok || r.PostFormValue("lang") == "" {
-		v.Errors["lang"] = v.L.T("err.lang")
-		return -1
-	}
-	h.mu.Lock()
-	h.prog.Lang = l
-	h.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: i18n.CookieName, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
-		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	return stepAdmin
-}
-
-// adminName is appliance/setup's rule for admin names; RunSetup checks it
-// again, this copy only gives the admin the error next to the field.
-var adminName = regexp.MustCompile(`^[a-z][a-z0-9._-]{0,63}$`)
-
-func (h *Handler) submitAdmin(r *http.Request, v *view) int {
-	name, pw, pw2 := r.PostFormValue("admin"), r.PostFormValue("password"), r.PostFormValue("password2")
-	if !adminName.MatchString(name) {
-		v.Errors["admin"] = v.L.T("err.admin.name")
-	}
-	switch {
-	case len([]rune(pw)) < setup.MinPasswordLen:
-		v.Errors["password"] = v.L.T("err.admin.short", setup.MinPasswordLen)
-	case pw != pw2:
-		v.Errors["password2"] = v.L.T("err.admin.mismatch")
-	}
-	if len(v.Errors) > 0 {
-		return -1
-	}
-	h.mu.Lock()
-	h.prog.Admin, h.prog.password = name, pw
-	h.mu.Unlock()
-	return stepDisks
-}
-
-func (h *Handler) submitDisks(r *http.Request, v *view) int {
-	chosen := r.PostForm["disk"]
-	found := map[string]Disk{}
-	for _, d := range v.Disks {
-		found[d.Path] = d
-	}
-	for _, p := range chosen {
-		d, ok := found[p]
-		switch {
-		case !ok:
-			v.Errors["disk"] = v.L.T("err.disks.unknown", p)
-		case d.Used:
-			v.Errors["disk"] = v.L.T("err.disks.used", p)
-		}
-	}
-	if len(chosen) == 0 {
-		v.Errors["disk"] = v.L.T("err.disks.none")
-	}
-	h.mu.Lock()
-	h.prog.Disks, h.prog.DisksSet = slices.Clone(chosen), true
-	h.mu.Unlock()
-	if len(v.Errors) > 0 {
-		return -1
-	}
-	if r.PostFormValue("action") == "recompute" {
-		return stepDisks
-	}
-	return stepKey
-}
-
-// finish runs setup after the final confirmation.
-func (h *Handler) finish(w http.ResponseWriter, r *http.Request, v *view) {
-	h.mu.Lock()
-	p := h.prog
-	h.mu.Unlock()
-	if p.password == "" {
-		// Restarted since the admin step: the password was never stored.
-		h.mu.Lock()
-		h.prog.Reached = stepAdmin
-		h.mu.Unlock()
-		http.Redirect(w, r, Path+"/admin", http.StatusSeeOther)
-		return
-	}
-	req := setup.Request{Disks: slices.Clone(p.Disks), Admin: p.Admin, Password: p.password, AutoUnlock: p.AutoUnlock}
-	res, err := h.b.RunSetup(r.Context(), req)
-	if err != nil {
-		h.opt.Log.Warn("setup from the wizard failed", "err", err)
-		msg := v.L.T("err.setup.failed", err.Error())
-		if errors.Is(err, storage.ErrForeignDisk) {
-			msg = v.L.T("err.disks.used", "") + " (" + err.Error() + ")"
-		}
-		v.flash(flashErr, msg)
-		h.render(w, r, v, http.StatusUnprocessableEntity)
-		return
-	}
-	id := v.session
-	h.mu.Lock()
-	h.done = &finished{session: id, result: *res, at: h.opt.Now()}
-	h.prog = progress{Lang: p.Lang}
-	h.mu.Unlock()
-	if h.opt.ProgressFile != "" {
-		if err := os.Remove(h.opt.ProgressFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-			h.opt.Log.Warn("remove setup progress", "err", err)
-		}
-	}
-	http.Redirect(w, r, Path+"/recovery", http.StatusSeeOther)
-}
-
-func (h *Handler) confirmRecovery(w http.ResponseWriter, r *http.Request, id string) {
-	v := h.newView(r, id, stepRecovery)
-	if r.PostFormValue("stored") != "on" {
-		v.Errors["stored"] = v.L.T("err.recovery.confirm")
-		h.render(w, r, v, http.StatusUnprocessableEntity)
-		return
-	}
-	h.mu.Lock()
-	h.done = nil
-	h.sessions = map[string]string{}
-	h.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: Path, MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
-	v.Result, v.Finished = nil, true
-	h.render(w, r, v, http.StatusOK)
 }
 
 func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,8 @@ package wizard
 
 import (
 	"context"
+	"encoding/base32"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -14,9 +16,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"tresor/appliance/datadir"
+	"tresor/appliance/identity"
 	"tresor/appliance/setup"
+	"tresor/appliance/tenant"
 	"tresor/storage"
 	"tresor/storage/keys"
 	"tresor/ui/assets"
@@ -33,7 +38,31 @@ type testBackend struct {
 	mu      sync.Mutex
 	pending bool
 	reqs    []setup.Request
+	tenants []setup.FirstTenant
+	// tenantFail makes SetupFirstTenant fail (the retry on the recovery
+	// page).
+	tenantFail error
 }
+
+// SetupFirstTenant records the tenant after the checks the daemon's
+// registry makes first (cmd/tresor's e2e makes a real one).
+func (b *testBackend) SetupFirstTenant(ctx context.Context, by string, t setup.FirstTenant) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending {
+		return errors.New("setup has not run")
+	}
+	if b.tenantFail != nil {
+		return b.tenantFail
+	}
+	if err := tenant.CheckSlug(t.Slug); err != nil {
+		return err
+	}
+	b.tenants = append(b.tenants, t)
+	return nil
+}
+
+func (b *testBackend) LocalCAFingerprint() string { return "AB:CD:EF" }
 
 func (b *testBackend) SetupPending() bool {
 	b.mu.Lock()
@@ -104,7 +133,8 @@ func (e *env) start() {
 		e.srv.Close()
 	}
 	e.h = New(e.b, Options{ProgressFile: e.progress, DevDiskDir: e.disks,
-		Disks: func() ([]Disk, error) { return DevDisks(e.disks) }})
+		Disks:    func() ([]Disk, error) { return DevDisks(e.disks) },
+		Hostname: func() string { return "tresor-test" }})
 	mux := http.NewServeMux()
 	e.h.Mount(mux)
 	mux.Handle("GET "+assets.Prefix, assets.Handler())
@@ -319,21 +349,57 @@ func (e *env) lang(c *http.Client) i18n.Lang {
 	return i18n.DE
 }
 
+// totpCode reads the TOTP key off the 2FA page and returns its current
+// code, as the admin's authenticator app would.
+func (e *env) totpCode(c *http.Client) string {
+	e.t.Helper()
+	_, page, _ := e.get(c, "/setup/2fa")
+	m := secretRE.FindStringSubmatch(page)
+	if m == nil && strings.Contains(page, `value="reenrol"`) {
+		return "" // enrolled already: the step just goes on
+	}
+	if m == nil {
+		e.t.Fatalf("2FA page shows no key:\n%s", page)
+	}
+	code, err := identity.TOTPCode(m[1], time.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return code
+}
+
+var secretRE = regexp.MustCompile(`data-secret="([A-Z2-7]+)"`)
+
+const tenantPW = "Mandanten-Passphrase-42"
+
 // walkTo takes c through the steps before step with valid input.
 func (e *env) walkTo(c *http.Client, step int) {
 	e.t.Helper()
 	forms := []struct {
 		step string
-		form url.Values
+		form func() url.Values
 	}{
-		{"lang", url.Values{"lang": {string(e.lang(c))}}},
-		{"admin", url.Values{"admin": {"kanzlei-admin"}, "password": {"Sehr-geheime-Passphrase"}, "password2": {"Sehr-geheime-Passphrase"}}},
-		{"disks", url.Values{"disk": {filepath.Join(e.disks, "1"), filepath.Join(e.disks, "2"), filepath.Join(e.disks, "3")}}},
-		{"key", url.Values{"auto_unlock": {"on"}}},
+		{"lang", func() url.Values { return url.Values{"lang": {string(e.lang(c))}} }},
+		{"admin", func() url.Values {
+			return url.Values{"admin": {"kanzlei-admin"}, "password": {"Sehr-geheime-Passphrase"}, "password2": {"Sehr-geheime-Passphrase"}}
+		}},
+		{"2fa", func() url.Values { return url.Values{"code": {e.totpCode(c)}} }},
+		{"system", func() url.Values {
+			return url.Values{"hostname": {"tresor.kanzlei.test"}, "timezone": {"Europe/Berlin"}, "tls": {"local"}}
+		}},
+		{"disks", func() url.Values {
+			return url.Values{"disk": {filepath.Join(e.disks, "1"), filepath.Join(e.disks, "2"), filepath.Join(e.disks, "3")}}
+		}},
+		{"key", func() url.Values { return url.Values{"auto_unlock": {"on"}} }},
+		{"tenant", func() url.Values {
+			return url.Values{"slug": {"kanzlei"}, "tenant_name": {"Kanzlei Muster"}, "tenant_admin": {"anna"},
+				"tenant_password": {tenantPW}, "tenant_password2": {tenantPW}, "require_2fa": {"on"}}
+		}},
 	}
 	for i, f := range forms[:step] {
-		f.form.Set("action", "next")
-		code, body, loc := e.post(c, f.step, f.form)
+		form := f.form()
+		form.Set("action", "next")
+		code, body, loc := e.post(c, f.step, form)
 		if code != 303 || loc != "/setup/"+stepNames[i+1] {
 			e.t.Fatalf("POST /setup/%s = %d → %q, want 303 → /setup/%s\n%s", f.step, code, loc, stepNames[i+1], body)
 		}
@@ -344,37 +410,58 @@ func TestSteps(t *testing.T) {
 	e := newEnv(t)
 	c := e.open(i18n.EN)
 	d := func(n string) string { return filepath.Join(e.disks, n) }
+	type form = func() url.Values
+	fixed := func(v url.Values) form { return func() url.Values { return v } }
+	tenantForm := func(slug, name, admin, pw, pw2 string) form {
+		return fixed(url.Values{"slug": {slug}, "tenant_name": {name}, "tenant_admin": {admin}, "tenant_password": {pw}, "tenant_password2": {pw2}, "require_2fa": {"on"}})
+	}
 	tests := []struct {
 		step     string
-		form     url.Values
+		form     form
 		wantCode int
 		wantText string
 	}{
-		{"lang", url.Values{"lang": {"fr"}}, 422, "Please choose one of the offered languages"},
-		{"lang", url.Values{"lang": {"en"}}, 303, ""},
-		{"admin", url.Values{"admin": {"Admin!"}, "password": {"Sehr-geheime-Passphrase"}, "password2": {"Sehr-geheime-Passphrase"}}, 422, "Invalid user name"},
-		{"admin", url.Values{"admin": {"admin"}, "password": {"kurz"}, "password2": {"kurz"}}, 422, "too short: at least 12"},
-		{"admin", url.Values{"admin": {"admin"}, "password": {"Sehr-geheime-Passphrase"}, "password2": {"Sehr-geheime-Passphrase!"}}, 422, "The two passwords differ"},
-		{"admin", url.Values{"admin": {"admin"}, "password": {"Sehr-geheime-Passphrase"}, "password2": {"Sehr-geheime-Passphrase"}}, 303, ""},
-		{"disks", url.Values{}, 422, "Choose at least one disk"},
-		{"disks", url.Values{"disk": {d("1"), d("used")}}, 422, "is not empty. It is already in use"},
-		{"disks", url.Values{"disk": {d("1"), "/etc"}}, 422, "is not (or no longer) present"},
-		{"disks", url.Values{"disk": {d("1"), d("2")}, "action": {"recompute"}}, 200, "1 data and 1 parity shards (1+1)"},
-		{"disks", url.Values{"disk": {d("1"), d("2"), d("3")}}, 303, ""},
-		{"key", url.Values{}, 303, ""},
+		{"lang", fixed(url.Values{"lang": {"fr"}}), 422, "Please choose one of the offered languages"},
+		{"lang", fixed(url.Values{"lang": {"en"}}), 303, ""},
+		{"admin", fixed(url.Values{"admin": {"Admin!"}, "password": {"Sehr-geheime-Passphrase"}, "password2": {"Sehr-geheime-Passphrase"}}), 422, "Invalid user name"},
+		{"admin", fixed(url.Values{"admin": {"admin"}, "password": {"kurz"}, "password2": {"kurz"}}), 422, "too short: at least 12"},
+		{"admin", fixed(url.Values{"admin": {"admin"}, "password": {"Sehr-geheime-Passphrase"}, "password2": {"Sehr-geheime-Passphrase!"}}), 422, "The two passwords differ"},
+		{"admin", fixed(url.Values{"admin": {"admin"}, "password": {"Sehr-geheime-Passphrase"}, "password2": {"Sehr-geheime-Passphrase"}}), 303, ""},
+		{"2fa", fixed(url.Values{"code": {"000000"}}), 422, "The code does not match"},
+		{"2fa", fixed(url.Values{"code": {"abc"}}), 422, "The code does not match"},
+		{"2fa", func() url.Values { return url.Values{"code": {e.totpCode(c)}} }, 303, ""},
+		{"system", fixed(url.Values{"hostname": {"-bad-.example"}, "timezone": {"Europe/Berlin"}, "tls": {"local"}}), 422, "Invalid hostname"},
+		{"system", fixed(url.Values{"hostname": {"tresor.example"}, "timezone": {"Mars/Olympus"}, "tls": {"local"}}), 422, "There is no time zone “Mars/Olympus”"},
+		{"system", fixed(url.Values{"hostname": {"tresor.example"}, "timezone": {"Europe/Berlin"}, "tls": {"custom"}}), 422, "Choose the certificate file"},
+		{"system", fixed(url.Values{"hostname": {"tresor.example"}, "timezone": {"Europe/Berlin"}, "tls": {"local"}}), 303, ""},
+		{"disks", fixed(url.Values{}), 422, "Choose at least one disk"},
+		{"disks", fixed(url.Values{"disk": {d("1"), d("used")}}), 422, "is not empty. It is already in use"},
+		{"disks", fixed(url.Values{"disk": {d("1"), "/etc"}}), 422, "is not (or no longer) present"},
+		{"disks", fixed(url.Values{"disk": {d("1"), d("2")}, "action": {"recompute"}}), 200, "1 data and 1 parity shards (1+1)"},
+		{"disks", fixed(url.Values{"disk": {d("1"), d("2"), d("3")}}), 303, ""},
+		{"key", fixed(url.Values{}), 303, ""},
+		{"tenant", tenantForm("Admin", "Kanzlei", "anna", tenantPW, tenantPW), 422, "Invalid short name"},
+		{"tenant", tenantForm("admin", "Kanzlei", "anna", tenantPW, tenantPW), 422, "reserved names"},
+		{"tenant", tenantForm("kanzlei", "", "anna", tenantPW, tenantPW), 422, "Enter a display name"},
+		{"tenant", tenantForm("kanzlei", "Kanzlei", "-anna", tenantPW, tenantPW), 422, "Invalid user name"},
+		{"tenant", tenantForm("kanzlei", "Kanzlei", "anna", "kurz", "kurz"), 422, "too short: at least 12"},
+		{"tenant", tenantForm("kanzlei", "Kanzlei", "anna", "anna-passwort-123", "anna-passwort-123"), 422, "contains the user name"},
+		{"tenant", tenantForm("kanzlei", "Kanzlei", "anna", tenantPW, tenantPW+"x"), 422, "The two passwords differ"},
+		{"tenant", tenantForm("kanzlei", "Kanzlei Muster", "anna", tenantPW, tenantPW), 303, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.step+" "+tt.wantText, func(t *testing.T) {
-			if tt.form.Get("action") == "" {
-				tt.form.Set("action", "next")
+			form := tt.form()
+			if form.Get("action") == "" {
+				form.Set("action", "next")
 			}
-			code, body, _ := e.post(c, tt.step, tt.form)
+			code, body, _ := e.post(c, tt.step, form)
 			expect(t, "POST /setup/"+tt.step, code, tt.wantCode, body, tt.wantText)
 			if code == 422 && !strings.Contains(body, `aria-invalid="true"`) && !strings.Contains(body, "field-error") {
 				t.Errorf("refused step shows no inline error")
 			}
-			if strings.Contains(body, "Sehr-geheime") {
-				t.Errorf("a page echoes the password")
+			if strings.Contains(body, "Sehr-geheime") || strings.Contains(body, tenantPW) {
+				t.Errorf("a page echoes a password")
 			}
 		})
 	}
@@ -382,15 +469,22 @@ func TestSteps(t *testing.T) {
 	// The summary shows what was chosen, with the proposed layout.
 	code, body, _ := e.get(c, "/setup/summary")
 	expect(t, "GET /setup/summary", code, 200, body, "2 data and 1 parity shards (2+1)")
-	for _, want := range []string{"admin", d("3"), "two-factor sign-in"} {
+	for _, want := range []string{"admin", d("3"), "tresor.example", "Europe/Berlin", "local certificate authority", "kanzlei", "Kanzlei Muster", "anna",
+		`href="/setup/2fa"`, `href="/setup/system"`, `href="/setup/tenant"`, `href="/setup/key"`, `href="/setup/disks"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("summary lacks %q", want)
 		}
 	}
-	// Progress is on disk without the password.
+	// Progress is on disk without anything secret in the clear.
 	saved, err := os.ReadFile(e.progress)
-	if err != nil || strings.Contains(string(saved), "Sehr-geheime") || !strings.Contains(string(saved), `"reached": 4`) {
-		t.Fatalf("setup.json = %s (%v), want reached 4 and no password", saved, err)
+	if err != nil || !strings.Contains(string(saved), `"reached": 7`) {
+		t.Fatalf("setup.json = %s (%v), want reached 7", saved, err)
+	}
+	secret := secretOf(t, e)
+	for _, s := range []string{"Sehr-geheime", tenantPW, secret, "second_factor", "recovery_codes"} {
+		if strings.Contains(string(saved), s) {
+			t.Errorf("setup.json holds %q in the clear", s)
+		}
 	}
 
 	// Final confirmation runs setup; the recovery key is shown once.
@@ -398,8 +492,15 @@ func TestSteps(t *testing.T) {
 	if code != 303 || loc != "/setup/recovery" {
 		t.Fatalf("POST /setup/summary = %d → %q\n%s", code, loc, body)
 	}
-	if len(e.b.reqs) != 1 || e.b.reqs[0].Admin != "admin" || len(e.b.reqs[0].Disks) != 3 || e.b.reqs[0].AutoUnlock {
+	if len(e.b.reqs) != 1 {
 		t.Fatalf("setup requests = %+v", e.b.reqs)
+	}
+	r := e.b.reqs[0]
+	if r.Admin != "admin" || len(r.Disks) != 3 || r.AutoUnlock || r.Hostname != "tresor.example" || r.TimeZone != "Europe/Berlin" || len(r.TLSCert) != 0 || len(r.SecondFactor) == 0 {
+		t.Fatalf("setup request = %+v", r)
+	}
+	if len(e.b.tenants) != 1 || e.b.tenants[0] != (setup.FirstTenant{Slug: "kanzlei", Name: "Kanzlei Muster", Admin: "anna", Password: tenantPW, RequireTwoFactor: true}) {
+		t.Fatalf("first tenant = %+v", e.b.tenants)
 	}
 	if e.b.dir.Fresh() {
 		t.Fatal("data dir still fresh after setup")
@@ -409,6 +510,10 @@ func TestSteps(t *testing.T) {
 	}
 	code, body, _ = e.get(c, "/setup/recovery")
 	expect(t, "GET /setup/recovery", code, 200, body, `class="recovery-key"`)
+	key := regexp.MustCompile(`id="recovery-key">([^<]+)<`).FindStringSubmatch(body)[1]
+	if !strings.Contains(body, "<svg") || !strings.Contains(body, `id="totp-codes"`) || !strings.Contains(body, "has been created") {
+		t.Errorf("recovery page lacks the QR code, the 2FA recovery codes or the tenant:\n%s", body)
+	}
 	if code, _, h := e.get(c, "/setup/admin"); code != 303 || h.Get("Location") != "/setup/recovery" {
 		t.Errorf("going back after setup = %d → %q, want the recovery page", code, h.Get("Location"))
 	}
@@ -416,15 +521,32 @@ func TestSteps(t *testing.T) {
 		t.Error("another browser sees the recovery key")
 	}
 	code, body, _ = e.post(c, "recovery", url.Values{})
-	expect(t, "POST /setup/recovery unconfirmed", code, 422, body, "Please confirm that you have stored the key")
-	code, body, _ = e.post(c, "recovery", url.Values{"stored": {"on"}})
+	expect(t, "POST /setup/recovery unconfirmed", code, 422, body, "That is not the key")
+	code, body, _ = e.post(c, "recovery", url.Values{"last_group": {"ZZZZ"}})
+	expect(t, "POST /setup/recovery wrong group", code, 422, body, "That is not the key")
+	code, body, _ = e.post(c, "recovery", url.Values{"last_group": {" " + strings.ToLower(lastGroup(key)) + " "}})
 	expect(t, "POST /setup/recovery confirmed", code, 200, body, "no longer shown")
-	if strings.Contains(body, "recovery-key") {
+	if strings.Contains(body, "recovery-key") || strings.Contains(body, key) {
 		t.Error("the key is shown after the confirmation")
+	}
+	if !strings.Contains(body, `href="/t/kanzlei/login"`) {
+		t.Errorf("finished page does not link the tenant's sign-in:\n%s", body)
 	}
 	if code, _, h := e.get(c, "/setup/recovery"); code != 303 || h.Get("Location") != "/admin/" {
 		t.Errorf("recovery page after confirmation = %d → %q, want 303 → /admin/", code, h.Get("Location"))
 	}
+}
+
+// secretOf is the TOTP key the wizard holds in memory.
+func secretOf(t *testing.T, e *env) string {
+	t.Helper()
+	e.h.mu.Lock()
+	defer e.h.mu.Unlock()
+	var f identity.SecondFactor
+	if err := json.Unmarshal(e.h.prog.sec.SecondFactor, &f); err != nil || !f.Active() {
+		t.Fatalf("no confirmed second factor in memory: %v", err)
+	}
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(f.Secret)
 }
 
 func TestBackNavigation(t *testing.T) {
@@ -435,8 +557,9 @@ func TestBackNavigation(t *testing.T) {
 		t.Fatalf("GET a later step = %d → %q, want 303 → /setup/lang", code, h.Get("Location"))
 	}
 	e.walkTo(c, stepSummary)
-	for _, step := range []string{"key", "disks", "admin"} {
-		code, body, loc := e.post(c, step, url.Values{"action": {"back"}, "admin": {"neuer-name"}, "auto_unlock": {"on"}})
+	for _, step := range []string{"tenant", "key", "disks", "system", "2fa", "admin"} {
+		code, body, loc := e.post(c, step, url.Values{"action": {"back"}, "admin": {"neuer-name"}, "auto_unlock": {"on"},
+			"hostname": {"neu.kanzlei.test"}, "timezone": {"Europe/Vienna"}, "slug": {"neue-kanzlei"}, "require_2fa": {"on"}})
 		if i, _ := stepIndex(step); code != 303 || loc != "/setup/"+stepNames[i-1] {
 			t.Fatalf("back from %s = %d → %q\n%s", step, code, loc, body)
 		}
@@ -444,18 +567,31 @@ func TestBackNavigation(t *testing.T) {
 	// Every step stays reachable, and what was entered is kept.
 	code, body, _ := e.get(c, "/setup/admin")
 	expect(t, "GET /setup/admin after back", code, 200, body, `value="neuer-name"`)
+	code, body, _ = e.get(c, "/setup/2fa")
+	expect(t, "GET /setup/2fa after back", code, 200, body, "ist eingerichtet")
 	code, body, _ = e.get(c, "/setup/disks")
 	expect(t, "GET /setup/disks after back", code, 200, body, "2 Daten- und 1 Paritätsteile")
 	code, body, _ = e.get(c, "/setup/summary")
 	expect(t, "GET /setup/summary after back", code, 200, body, "neuer-name")
-	if !strings.Contains(body, "Automatisch entsperren</dt><dd>Ja") {
-		t.Errorf("summary lost the auto-unlock choice:\n%s", body)
+	for _, want := range []string{"Automatisch entsperren</dt><dd>Ja", "neu.kanzlei.test", "Europe/Vienna", "neue-kanzlei"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("summary lost %q:\n%s", want, body)
+		}
+	}
+	// Going back to the tenant keeps its password: not asked again.
+	code, body, _ = e.get(c, "/setup/tenant")
+	expect(t, "GET /setup/tenant after back", code, 200, body, "Lassen Sie die Felder leer")
+	code, _, loc := e.post(c, "tenant", url.Values{"action": {"next"}, "slug": {"kanzlei"}, "tenant_name": {"K"}, "tenant_admin": {"anna"}, "require_2fa": {"on"}})
+	if code != 303 || loc != "/setup/summary" {
+		t.Fatalf("tenant step with the kept password = %d → %q", code, loc)
 	}
 }
 
 func TestResumeAfterRestart(t *testing.T) {
 	e := newEnv(t)
-	e.walkTo(e.open(i18n.DE), stepSummary)
+	first := e.open(i18n.DE)
+	e.walkTo(first, stepSummary)
+	secret := secretOf(t, e)
 
 	e.start() // the daemon restarts: memory is gone, setup.json is not
 	c := e.open(i18n.DE)
@@ -465,7 +601,10 @@ func TestResumeAfterRestart(t *testing.T) {
 	}
 	code, body, _ := e.get(c, "/setup/summary")
 	expect(t, "GET /setup/summary after restart", code, 200, body, "nach einem Neustart fortgesetzt")
-	if !strings.Contains(body, "kanzlei-admin") || !strings.Contains(body, filepath.Join(e.disks, "3")) {
+	if !strings.Contains(body, "Administrator“ dasselbe Passwort") {
+		t.Errorf("the resumed page does not say to enter the password again:\n%s", body)
+	}
+	if !strings.Contains(body, "kanzlei-admin") || !strings.Contains(body, filepath.Join(e.disks, "3")) || !strings.Contains(body, "tresor.kanzlei.test") {
 		t.Fatalf("summary after restart lost the answers:\n%s", body)
 	}
 	// The password was never stored: finishing asks for it again.
@@ -476,9 +615,73 @@ func TestResumeAfterRestart(t *testing.T) {
 	if len(e.b.reqs) != 0 {
 		t.Fatal("setup ran without a password")
 	}
-	e.walkTo(c, stepSummary)
+	// The same password opens the sealed entries: straight back to the
+	// summary, the second factor and the tenant's password are back.
+	code, _, loc = e.post(c, "admin", url.Values{"action": {"next"}, "admin": {"kanzlei-admin"}, "password": {"Sehr-geheime-Passphrase"}, "password2": {"Sehr-geheime-Passphrase"}})
+	if code != 303 || loc != "/setup/summary" {
+		t.Fatalf("re-entering the password = %d → %q, want the summary", code, loc)
+	}
+	if got := secretOf(t, e); got != secret {
+		t.Fatal("the second factor changed over the restart")
+	}
 	if code, _, loc := e.post(c, "summary", url.Values{"action": {"next"}}); code != 303 || loc != "/setup/recovery" {
 		t.Fatalf("finishing after re-entering = %d → %q", code, loc)
+	}
+	if len(e.b.tenants) != 1 || e.b.tenants[0].Password != tenantPW {
+		t.Fatalf("tenant after resume = %+v", e.b.tenants)
+	}
+}
+
+func TestResumeWithAnotherPassword(t *testing.T) {
+	e := newEnv(t)
+	e.walkTo(e.open(i18n.EN), stepSummary)
+	e.start()
+	c := e.open(i18n.EN)
+	code, _, loc := e.post(c, "admin", url.Values{"action": {"next"}, "admin": {"kanzlei-admin"}, "password": {"Eine-andere-Passphrase"}, "password2": {"Eine-andere-Passphrase"}})
+	if code != 303 || loc != "/setup/2fa" {
+		t.Fatalf("another password = %d → %q, want the 2FA step (sealed entries lost)", code, loc)
+	}
+	// Finishing sends the admin to each lost entry in turn.
+	if code, _, loc := e.post(c, "summary", url.Values{"action": {"next"}}); code != 303 || loc != "/setup/2fa" {
+		t.Fatalf("finish without the second factor = %d → %q", code, loc)
+	}
+	code, body, _ := e.get(c, "/setup/tenant")
+	expect(t, "GET /setup/tenant", code, 200, body, "enter the tenant administrator")
+	if len(e.b.reqs) != 0 {
+		t.Fatal("setup ran without the second factor")
+	}
+}
+
+func TestSealedProgress(t *testing.T) {
+	var p progress
+	p.setPassword("Sehr-geheime-Passphrase")
+	p.sec = secrets{TLSKey: []byte("-----BEGIN PRIVATE KEY-----"), TenantPass: tenantPW}
+	if err := p.seal(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "setup.json")
+	if err := p.save(path); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	if strings.Contains(string(raw), "PRIVATE KEY") || strings.Contains(string(raw), tenantPW) {
+		t.Fatalf("setup.json holds a secret in the clear: %s", raw)
+	}
+	got, _, err := loadProgress(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.unseal("Falsches-Passwort-123") {
+		t.Fatal("a wrong password opened the sealed secrets")
+	}
+	if !got.unseal("Sehr-geheime-Passphrase") || got.sec.TenantPass != tenantPW || string(got.sec.TLSKey) != "-----BEGIN PRIVATE KEY-----" {
+		t.Fatalf("unsealed = %+v", got.sec)
+	}
+	// A flipped bit is refused, not misread.
+	got.Sealed[len(got.Sealed)-1] ^= 1
+	got.password, got.key = "", nil
+	if got.unseal("Sehr-geheime-Passphrase") {
+		t.Fatal("tampered sealed secrets opened")
 	}
 }
 
@@ -499,6 +702,26 @@ func TestSetupFailureExplains(t *testing.T) {
 	}
 }
 
+func TestTenantFailureRetry(t *testing.T) {
+	e := newEnv(t)
+	c := e.open(i18n.EN)
+	e.walkTo(c, stepSummary)
+	e.b.tenantFail = errors.New("tenant store full")
+	if code, _, loc := e.post(c, "summary", url.Values{"action": {"next"}}); code != 303 || loc != "/setup/recovery" {
+		t.Fatalf("setup = %d → %q", code, loc)
+	}
+	code, body, _ := e.get(c, "/setup/recovery")
+	expect(t, "GET /setup/recovery", code, 200, body, "could not be created: tenant store full. Try again")
+	e.b.mu.Lock()
+	e.b.tenantFail = nil
+	e.b.mu.Unlock()
+	code, body, _ = e.post(c, "recovery", url.Values{"action": {"tenant"}})
+	expect(t, "retry the tenant", code, 200, body, "has been created")
+	if len(e.b.tenants) != 1 || !strings.Contains(body, `id="recovery-key"`) {
+		t.Fatalf("after the retry: tenants %+v, key still shown: %v", e.b.tenants, strings.Contains(body, `id="recovery-key"`))
+	}
+}
+
 // keyRE finds catalog keys leaking into a page (a missing translation).
 var keyRE = regexp.MustCompile(`\b(app|nav|btn|badge|steps?|setup|err)\.[a-z0-9]+(\.[a-z0-9]+)*\b`)
 
@@ -513,11 +736,13 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 				e.walkTo(c, i)
 				_, pages[stepNames[i]], _ = e.get(c, "/setup/"+stepNames[i])
 			}
+			_, pages["2fa-done"], _ = e.get(c, "/setup/2fa")
 			e.post(c, "summary", url.Values{"action": {"next"}})
 			_, pages["recovery"], _ = e.get(c, "/setup/recovery")
-			_, pages["finished"], _ = e.post(c, "recovery", url.Values{"stored": {"on"}})
+			key := regexp.MustCompile(`id="recovery-key">([^<]+)<`).FindStringSubmatch(pages["recovery"])[1]
+			_, pages["finished"], _ = e.post(c, "recovery", url.Values{"last_group": {lastGroup(key)}})
 			for name, body := range pages {
-				if m := keyRE.FindString(strings.ReplaceAll(body, "tresor.", "")); m != "" {
+				if m := keyRE.FindString(strings.ReplaceAll(strings.ReplaceAll(body, "tresor.", ""), "kanzlei.test", "")); m != "" {
 					t.Errorf("%s page shows the key %q: a translation is missing", name, m)
 				}
 				if !strings.Contains(body, `<html lang="`+string(l)+`"`) {

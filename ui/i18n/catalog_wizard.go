@@ -1,0 +1,118 @@
+package i18n
+
+// wizardCatalog holds the first-boot wizard's strings (ui/wizard) beyond
+// the early ones in catalog.go; init merges it into catalog.
+var wizardCatalog = map[string]map[Lang]string{
+	"step.2fa":    {DE: "Zwei-Faktor", EN: "Two-factor"},
+	"step.system": {DE: "System", EN: "System"},
+	"step.tenant": {DE: "Erster Mandant", EN: "First tenant"},
+
+	"setup.resumed.sealed": {DE: "Die Einrichtung wurde nach einem Neustart fortgesetzt. Ihre Angaben sind erhalten. Passwörter, der zweite Faktor und ein hochgeladener TLS-Schlüssel liegen nur mit Ihrem Administrator-Passwort versiegelt vor: geben Sie im Schritt „Administrator“ dasselbe Passwort erneut ein, dann geht es hier weiter.",
+		EN: "Setup resumed after a restart. Your answers are kept. Passwords, the second factor and an uploaded TLS key are kept only sealed with your administrator password: enter the same password again in the “Administrator” step and you continue here."},
+	"setup.resumed.lost": {DE: "Mit einem anderen Passwort ließen sich die versiegelten Angaben nicht öffnen: richten Sie den zweiten Faktor neu ein, laden Sie ein eigenes TLS-Zertifikat erneut hoch und geben Sie das Passwort des Mandanten-Administrators erneut ein.",
+		EN: "With a different password the sealed entries could not be opened: set up the second factor again, upload your own TLS certificate again and enter the tenant administrator's password again."},
+	"setup.admin.totp": {DE: "Im nächsten Schritt richten Sie für dieses Konto die Zwei-Faktor-Anmeldung mit einer Authenticator-App ein; die Verwaltung fragt danach bei jeder Anmeldung nach dem Code.",
+		EN: "In the next step you set up two-factor sign-in with an authenticator app for this account; the console then asks for the code at every sign-in."},
+
+	"setup.totp.intro": {DE: "Scannen Sie den QR-Code mit Ihrer Authenticator-App (z. B. FreeOTP, Aegis, Google oder Microsoft Authenticator) und geben Sie den angezeigten sechsstelligen Code ein.",
+		EN: "Scan the QR code with your authenticator app (e.g. FreeOTP, Aegis, Google or Microsoft Authenticator) and enter the six-digit code it shows."},
+	"setup.totp.qr":        {DE: "QR-Code für die Authenticator-App", EN: "QR code for the authenticator app"},
+	"setup.totp.secret":    {DE: "Oder geben Sie diesen Schlüssel von Hand ein:", EN: "Or enter this key by hand:"},
+	"setup.totp.link":      {DE: "In der Authenticator-App öffnen (auf dem Telefon)", EN: "Open in the authenticator app (on the phone)"},
+	"setup.totp.code":      {DE: "Code aus der App", EN: "Code from the app"},
+	"setup.totp.code.hint": {DE: "Sechs Ziffern; der Code wechselt alle 30 Sekunden.", EN: "Six digits; the code changes every 30 seconds."},
+	"setup.totp.done": {DE: "Der zweite Faktor für %s ist eingerichtet. Die Wiederherstellungscodes erhalten Sie am Ende mit dem Wiederherstellungsschlüssel zum Ausdrucken.",
+		EN: "The second factor for %s is set up. You get the recovery codes at the end, with the recovery key, to print."},
+	"setup.totp.reenrol": {DE: "Neu einrichten (neuer Schlüssel)", EN: "Set up again (new key)"},
+	"setup.totp.password": {DE: "Nach dem Neustart fehlt das Administrator-Passwort, das den zweiten Faktor versiegelt. Geben Sie es im Schritt „Administrator“ erneut ein.",
+		EN: "After the restart the administrator password that seals the second factor is missing. Enter it again in the “Administrator” step."},
+
+	"setup.system.intro": {DE: "Wie heißt das Gerät im Netz, in welcher Zeitzone steht es, und mit welchem Zertifikat meldet es sich bei den Browsern?",
+		EN: "What is the appliance called on the network, which time zone is it in, and which certificate does it show browsers?"},
+	"setup.system.hostname":      {DE: "Hostname", EN: "Hostname"},
+	"setup.system.hostname.hint": {DE: "Der Name, unter dem die Arbeitsplätze das Gerät erreichen, z. B. tresor.kanzlei.local (Buchstaben, Ziffern, Bindestriche, durch Punkte getrennt).", EN: "The name office PCs reach the appliance by, e.g. tresor.kanzlei.local (letters, digits, hyphens, separated by dots)."},
+	"setup.system.timezone":      {DE: "Zeitzone", EN: "Time zone"},
+	"setup.system.timezone.hint": {DE: "Name aus der Zeitzonen-Datenbank, z. B. Europe/Berlin.", EN: "A name from the time zone database, e.g. Europe/Berlin."},
+	"setup.system.host": {DE: "Auf dem tresor-Geräteabbild werden Hostname und Zeitzone auch im Betriebssystem gesetzt. Im Entwicklungsbetrieb werden sie nur gespeichert und vom Dienst verwendet (Zertifikat, Anzeige).",
+		EN: "On the tresor appliance image, hostname and time zone are also set in the operating system. In development they are only recorded and used by the service (certificate, display)."},
+	"setup.system.tls":             {DE: "TLS-Zertifikat", EN: "TLS certificate"},
+	"setup.system.tls.local":       {DE: "Zertifikat der lokalen Zertifizierungsstelle verwenden", EN: "Use the local certificate authority's certificate"},
+	"setup.system.tls.local.hint":  {DE: "Die Arbeitsplätze vertrauen einmalig der Zertifizierungsstelle des Geräts (Download unter /ca.crt). Fingerabdruck (SHA-256):", EN: "Office PCs trust the appliance's certificate authority once (download at /ca.crt). Fingerprint (SHA-256):"},
+	"setup.system.tls.custom":      {DE: "Eigenes Zertifikat hochladen", EN: "Upload your own certificate"},
+	"setup.system.tls.custom.hint": {DE: "PEM-Dateien: das Serverzertifikat (ggf. mit Zwischenzertifikaten) und sein privater Schlüssel. Das Zertifikat muss den Hostnamen nennen und gültig sein.", EN: "PEM files: the server certificate (with intermediates, if any) and its private key. The certificate must name the hostname and be valid."},
+	"setup.system.cert":            {DE: "Zertifikat (PEM)", EN: "Certificate (PEM)"},
+	"setup.system.key":             {DE: "Privater Schlüssel (PEM)", EN: "Private key (PEM)"},
+	"setup.system.cert.current":    {DE: "Hochgeladenes Zertifikat", EN: "Uploaded certificate"},
+	"setup.system.cert.subject":    {DE: "Inhaber: %s", EN: "Subject: %s"},
+	"setup.system.cert.names":      {DE: "Namen: %s", EN: "Names: %s"},
+	"setup.system.cert.expires":    {DE: "Gültig bis: %s", EN: "Valid until: %s"},
+	"setup.system.cert.keep":       {DE: "Lassen Sie die Dateifelder leer, um es zu behalten.", EN: "Leave the file fields empty to keep it."},
+	"err.system.hostname":          {DE: "Ungültiger Hostname: Teile aus Buchstaben, Ziffern und Bindestrichen (nicht am Anfang oder Ende), je höchstens 63 Zeichen, durch Punkte getrennt.", EN: "Invalid hostname: parts of letters, digits and hyphens (not at either end), at most 63 characters each, separated by dots."},
+	"err.system.timezone":          {DE: "Die Zeitzone „%s“ gibt es nicht. Wählen Sie eine aus der Liste, z. B. Europe/Berlin.", EN: "There is no time zone “%s”. Choose one from the list, e.g. Europe/Berlin."},
+	"err.system.tls":               {DE: "Wählen Sie, welches Zertifikat das Gerät verwenden soll.", EN: "Choose which certificate the appliance uses."},
+	"err.system.cert.missing":      {DE: "Wählen Sie die Zertifikatsdatei (PEM) aus.", EN: "Choose the certificate file (PEM)."},
+	"err.system.key.missing":       {DE: "Wählen Sie die Datei mit dem privaten Schlüssel (PEM) aus.", EN: "Choose the private key file (PEM)."},
+	"err.system.cert.parse":        {DE: "Die Datei enthält kein lesbares PEM-Zertifikat. Exportieren Sie das Zertifikat im PEM-Format („-----BEGIN CERTIFICATE-----“).", EN: "The file holds no readable PEM certificate. Export the certificate in PEM format (“-----BEGIN CERTIFICATE-----”)."},
+	"err.system.cert.ca":           {DE: "Das erste Zertifikat ist ein CA-Zertifikat. Das Serverzertifikat muss zuerst in der Datei stehen.", EN: "The first certificate is a CA certificate. The server certificate must come first in the file."},
+	"err.system.key.parse":         {DE: "Die Datei enthält keinen lesbaren privaten Schlüssel (PEM, PKCS#8, PKCS#1 oder EC). Ein verschlüsselter Schlüssel muss zuvor entschlüsselt werden.", EN: "The file holds no readable private key (PEM, PKCS#8, PKCS#1 or EC). An encrypted key must be decrypted first."},
+	"err.system.key.mismatch":      {DE: "Der Schlüssel gehört nicht zu diesem Zertifikat. Laden Sie den passenden Schlüssel hoch.", EN: "The key does not belong to this certificate. Upload the matching key."},
+	"err.system.cert.expired":      {DE: "Das Zertifikat ist abgelaufen. Lassen Sie ein neues ausstellen oder verwenden Sie die lokale Zertifizierungsstelle.", EN: "The certificate has expired. Have a new one issued or use the local certificate authority."},
+	"err.system.cert.notyet":       {DE: "Das Zertifikat ist noch nicht gültig. Prüfen Sie die Uhrzeit des Geräts oder warten Sie bis zum Gültigkeitsbeginn.", EN: "The certificate is not valid yet. Check the appliance's clock or wait until it becomes valid."},
+	"err.system.cert.hostname":     {DE: "Das Zertifikat nennt den Hostnamen %s nicht. Ändern Sie den Hostnamen oder laden Sie ein Zertifikat für diesen Namen hoch.", EN: "The certificate does not name the hostname %s. Change the hostname or upload a certificate for that name."},
+
+	"setup.disks.block":         {DE: "%s, %s, Seriennummer %s, %s, SMART: %s", EN: "%s, %s, serial %s, %s, SMART: %s"},
+	"setup.disks.hdd":           {DE: "Festplatte (rotierend)", EN: "hard disk (rotating)"},
+	"setup.disks.ssd":           {DE: "SSD", EN: "SSD"},
+	"setup.disks.smart.passed":  {DE: "in Ordnung", EN: "passed"},
+	"setup.disks.smart.failed":  {DE: "FEHLER – nicht verwenden", EN: "FAILED – do not use"},
+	"setup.disks.smart.unknown": {DE: "unbekannt", EN: "unknown"},
+
+	"setup.tenant.intro": {DE: "Ein Mandant ist eine abgeschottete Einheit, z. B. eine Kanzlei, mit eigenen Konten und eigenem Schlüssel. Legen Sie den ersten Mandanten und seinen Administrator an.",
+		EN: "A tenant is a sealed-off unit, e.g. a law firm, with its own accounts and its own key. Create the first tenant and its administrator."},
+	"setup.tenant.slug":          {DE: "Kurzname", EN: "Short name"},
+	"setup.tenant.slug.hint":     {DE: "2–63 Zeichen: Kleinbuchstaben, Ziffern, Bindestrich; erscheint in der Adresse (/t/kurzname/).", EN: "2–63 characters: lower-case letters, digits, hyphen; appears in the address (/t/short-name/)."},
+	"setup.tenant.name":          {DE: "Anzeigename", EN: "Display name"},
+	"setup.tenant.admin":         {DE: "Benutzername des Mandanten-Administrators", EN: "User name of the tenant administrator"},
+	"setup.tenant.admin.hint":    {DE: "Buchstaben, Ziffern, „.“, „_“, „@“ oder „-“.", EN: "Letters, digits, “.”, “_”, “@” or “-”."},
+	"setup.tenant.password":      {DE: "Passwort des Mandanten-Administrators", EN: "Password of the tenant administrator"},
+	"setup.tenant.password.hint": {DE: "Mindestens 12 Zeichen, nicht der Benutzername, kein bekanntes Passwort.", EN: "At least 12 characters, not the user name, not a common password."},
+	"setup.tenant.password.kept": {DE: "Ein Passwort wurde bereits eingegeben. Lassen Sie die Felder leer, um es zu behalten.", EN: "A password was entered already. Leave the fields empty to keep it."},
+	"setup.tenant.2fa":           {DE: "Zwei-Faktor-Anmeldung für alle Konten des Mandanten verlangen", EN: "Require two-factor sign-in for all of the tenant's accounts"},
+	"setup.tenant.2fa.hint":      {DE: "Empfohlen. Der Administrator richtet den zweiten Faktor bei der ersten Anmeldung ein.", EN: "Recommended. The administrator sets up the second factor at the first sign-in."},
+	"setup.tenant.failed":        {DE: "Der Speicher ist eingerichtet, aber der Mandant „%s“ konnte nicht angelegt werden: %s. Versuchen Sie es erneut, oder legen Sie ihn später in der Verwaltung an.", EN: "The storage is set up, but the tenant “%s” could not be created: %s. Try again, or create it later in the console."},
+	"setup.tenant.retry":         {DE: "Mandanten erneut anlegen", EN: "Create the tenant again"},
+	"setup.tenant.made":          {DE: "Der Mandant „%s“ mit dem Administrator %s ist angelegt.", EN: "The tenant “%s” with the administrator %s has been created."},
+	"err.tenant.slug":            {DE: "Ungültiger Kurzname: 2–63 Zeichen aus Kleinbuchstaben, Ziffern und „-“ (nicht am Anfang oder Ende); reservierte Namen wie „admin“ sind nicht erlaubt.", EN: "Invalid short name: 2–63 characters of lower-case letters, digits and “-” (not at either end); reserved names such as “admin” are not allowed."},
+	"err.tenant.name":            {DE: "Geben Sie einen Anzeigenamen ein (höchstens 200 Zeichen, ohne Steuerzeichen).", EN: "Enter a display name (at most 200 characters, no control characters)."},
+	"err.tenant.admin":           {DE: "Ungültiger Benutzername: 1–64 Zeichen aus Buchstaben, Ziffern, „.“, „_“, „@“ und „-“, beginnend mit Buchstabe oder Ziffer.", EN: "Invalid user name: 1–64 characters of letters, digits, “.”, “_”, “@” and “-”, starting with a letter or digit."},
+	"err.tenant.password":        {DE: "Dieses Passwort ist nicht erlaubt: es enthält den Benutzernamen oder ist ein bekanntes Passwort.", EN: "This password is not allowed: it contains the user name or is a common password."},
+	"err.totp.code":              {DE: "Der Code passt nicht. Prüfen Sie die Uhrzeit des Telefons und geben Sie den aktuell angezeigten Code ein.", EN: "The code does not match. Check the phone's clock and enter the code it shows now."},
+	"err.totp.password":          {DE: "Geben Sie zuerst im Schritt „Administrator“ das Passwort erneut ein.", EN: "First enter the password again in the “Administrator” step."},
+
+	"setup.summary.2fa":         {DE: "Zwei-Faktor-Anmeldung", EN: "Two-factor sign-in"},
+	"setup.summary.hostname":    {DE: "Hostname", EN: "Hostname"},
+	"setup.summary.timezone":    {DE: "Zeitzone", EN: "Time zone"},
+	"setup.summary.tls":         {DE: "TLS-Zertifikat", EN: "TLS certificate"},
+	"setup.summary.tenant":      {DE: "Erster Mandant", EN: "First tenant"},
+	"setup.summary.tenantadmin": {DE: "Mandanten-Administrator", EN: "Tenant administrator"},
+	"setup.summary.tenant2fa":   {DE: "Zwei-Faktor im Mandanten verlangt", EN: "Two-factor required in the tenant"},
+	"setup.summary.after":       {DE: "Sicherungsziele, E-Mail-Versand und weitere Mandanten richten Sie danach in der Verwaltung ein.", EN: "Backup targets, mail relay and further tenants are set up afterwards in the console."},
+
+	"setup.recovery.qr":             {DE: "Wiederherstellungsschlüssel als QR-Code", EN: "Recovery key as a QR code"},
+	"setup.recovery.codes":          {DE: "Wiederherstellungscodes für den zweiten Faktor von %s (jeder gilt einmal)", EN: "Recovery codes for the second factor of %s (each works once)"},
+	"setup.recovery.lastgroup":      {DE: "Letzte Vierergruppe des Schlüssels", EN: "Last group of four of the key"},
+	"setup.recovery.lastgroup.hint": {DE: "Zur Bestätigung, dass Sie den Schlüssel notiert oder gedruckt haben: tippen Sie seine letzte Gruppe von Hand ab.", EN: "To confirm that you wrote down or printed the key: type its last group by hand."},
+	"err.recovery.lastgroup":        {DE: "Das ist nicht die letzte Gruppe des Schlüssels. Lesen Sie sie vom Ausdruck ab und tippen Sie sie erneut.", EN: "That is not the key's last group. Read it off the printout and type it again."},
+	"setup.recovery.done":           {DE: "Die Einrichtung ist abgeschlossen; der Wiederherstellungsschlüssel wird nicht mehr angezeigt und der Einrichtungs-Link gilt nicht mehr.", EN: "Setup is complete; the recovery key is no longer shown and the setup link no longer works."},
+	"setup.finished.console":        {DE: "Zur Verwaltung (Anmeldung mit Passwort und Code aus der App)", EN: "To the console (sign in with password and the code from the app)"},
+	"setup.finished.tenant":         {DE: "Zur Anmeldung des Mandanten %s", EN: "To the sign-in of the tenant %s"},
+}
+
+func init() {
+	for k, v := range wizardCatalog {
+		if _, dup := catalog[k]; dup {
+			panic("i18n: key " + k + " defined twice") // programmer error, caught by every test
+		}
+		catalog[k] = v
+	}
+}
