@@ -331,7 +331,7 @@ func (h *Handler) dashboard(q *req) {
 		h.fail(q, err)
 		return
 	}
-	h.render(q, http.StatusOK, q.lang.T("admin.nav.dashboard"), Path, dashboardPage(q, o))
+	h.render(q, http.StatusOK, q.lang.T("admin.nav.dashboard"), Path, dashboardPage(q, o, h.dashboardExtras(q, o)))
 }
 
 // tenantsView is the tenants page's state.

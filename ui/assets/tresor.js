@@ -260,3 +260,41 @@ document.addEventListener("click", function (ev) {
     copied();
   }
 });
+
+// Long jobs (ui/admin): [data-job-events] names a job's stream of
+// server-sent events; each event moves the bar and the status text, the
+// "end" event closes the stream. Without the script the page has a link
+// that loads the latest state.
+document.querySelectorAll("[data-job-events]").forEach(function (el) {
+  if (!window.EventSource) return;
+  var bar = el.querySelector("#job-progress"), status = el.querySelector("#job-status");
+  var badge = el.querySelector("#job-state .badge"), error = el.querySelector("#job-error");
+  var reload = el.querySelector("#job-reload");
+  var es = new EventSource(el.getAttribute("data-job-events"));
+  function show(ev) {
+    var j = JSON.parse(ev.data);
+    if (j.total > 0 || j.state !== "running") {
+      bar.max = 100;
+      bar.value = j.percent;
+      bar.textContent = j.percent + " %";
+    }
+    status.textContent = j.text;
+    if (badge) {
+      badge.textContent = j.badge;
+      badge.className = "badge badge-" + (j.state === "done" ? "ok" : j.state === "failed" ? "err" : "warn");
+    }
+    if (j.error) { error.textContent = j.error; error.hidden = false; }
+    el.setAttribute("data-state", j.state);
+    return j;
+  }
+  es.addEventListener("progress", show);
+  es.addEventListener("end", function (ev) {
+    es.close();
+    show(ev);
+    if (reload) reload.hidden = true;
+  });
+  es.onerror = function () {
+    // The stream broke off (a restart): stop; the reload link stays.
+    es.close();
+  };
+});

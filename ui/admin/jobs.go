@@ -1,0 +1,152 @@
+package admin
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Long jobs (scrub, resilver, tenant export) with live progress: a page
+// per job with a progress bar that works without script (a reload link
+// shows the latest state), and /admin/jobs/{id}/events, a stream of
+// server-sent events the script in tresor.js follows to move the bar. The
+// stream ends when the job ends.
+
+// LongJob is a long job as the console shows it.
+type LongJob struct {
+	ID, Kind, By, Target string
+	Started, Ended       time.Time
+	// Done of Total units ("objects" or "bytes"); Total 0: unknown.
+	Done, Total          int64
+	Unit, Message, State string // State: running, done, failed
+	Error                string
+}
+
+// Running reports whether the job has not ended.
+func (j LongJob) Running() bool { return j.State == "running" }
+
+// JobsBackend is what the job pages need of the appliance.
+type JobsBackend interface {
+	// LongJobs lists the jobs of this run of the appliance, newest first.
+	LongJobs() []LongJob
+	// LongJob returns a job and a channel closed at its next change.
+	LongJob(id string) (LongJob, <-chan struct{}, bool)
+}
+
+// jobEvent is the data of one server-sent event.
+type jobEvent struct {
+	State   string `json:"state"`
+	Done    int64  `json:"done"`
+	Total   int64  `json:"total"`
+	Text    string `json:"text"`
+	Badge   string `json:"badge"`
+	Error   string `json:"error,omitempty"`
+	Percent int    `json:"percent"`
+}
+
+// jobText says how far a job got, in the reader's language.
+func jobText(q *req, j LongJob) string {
+	amount := func(n int64) string {
+		if j.Unit == "bytes" {
+			return q.lang.Bytes(uint64(max(n, 0)))
+		}
+		return fmt.Sprint(n)
+	}
+	if j.Unit == "bytes" {
+		if j.Total > 0 {
+			return q.lang.T("console.job.progress-bytes", amount(j.Done), amount(j.Total), jobPercent(j))
+		}
+		return q.lang.T("console.job.progress-open-bytes", amount(j.Done))
+	}
+	unit := q.lang.T("console.job.unit." + j.Unit)
+	if j.Total > 0 {
+		return q.lang.T("console.job.progress", amount(j.Done), amount(j.Total), unit, jobPercent(j))
+	}
+	return q.lang.T("console.job.progress-open", amount(j.Done), unit)
+}
+
+func jobPercent(j LongJob) int {
+	if j.Total <= 0 {
+		if j.Running() {
+			return 0
+		}
+		return 100
+	}
+	return int(min(j.Done*100/j.Total, 100))
+}
+
+func (h *Handler) jobsBackend() JobsBackend {
+	jb, _ := h.b.(JobsBackend)
+	return jb
+}
+
+func (h *Handler) jobPage(q *req) {
+	jb := h.jobsBackend()
+	j, _, ok := jb.LongJob(q.r.PathValue("id"))
+	if !ok {
+		h.render(q, http.StatusNotFound, q.lang.T("console.job.missing"), "/admin/disks", jobMissing(q))
+		return
+	}
+	h.render(q, http.StatusOK, q.lang.T("console.job.kind."+j.Kind), "/admin/disks", jobPage(q, j))
+}
+
+// jobEvents streams a job's progress as server-sent events: a "progress"
+// event at every change (at most four a second), and an "end" event when
+// the job has ended, after which the stream closes.
+func (h *Handler) jobEvents(q *req) {
+	jb := h.jobsBackend()
+	j, changed, ok := jb.LongJob(q.r.PathValue("id"))
+	if !ok {
+		http.NotFound(q.w, q.r)
+		return
+	}
+	w := q.w
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	rc := http.NewResponseController(w)
+	send := func(event string, j LongJob) bool {
+		e := jobEvent{State: j.State, Done: j.Done, Total: j.Total, Text: jobText(q, j), Badge: q.lang.T("console.job.state." + j.State),
+			Error: j.Error, Percent: jobPercent(j)}
+		b, _ := json.Marshal(e)
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	ctx := q.r.Context()
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		if !j.Running() {
+			send("end", j)
+			return
+		}
+		if !send("progress", j) {
+			return
+		}
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-keepalive.C:
+				if _, err := fmt.Fprint(w, ": still running\n\n"); err != nil || rc.Flush() != nil {
+					return
+				}
+			case <-changed:
+				break wait
+			}
+		}
+		// Coalesce bursts of progress.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+		if j, changed, ok = jb.LongJob(j.ID); !ok {
+			return
+		}
+	}
+}
