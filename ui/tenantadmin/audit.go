@@ -1,12 +1,8 @@
 package tenantadmin
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -27,12 +23,23 @@ var (
 	ErrBadFilter = errors.New("bad audit filter")
 )
 
-// Query is the viewer's filter as given in the URL.
+// Query is the viewer's filter as given in the URL, and the page's
+// position.
 type Query struct {
 	User, Path, Action string
 	From, To           string // dates (2006-01-02) or local times (2006-01-02T15:04), UTC
-	Before             int64  // show entries before this position; 0: the newest
+	// Before shows the entries before this position (newest first); 0:
+	// from the newest. After (when Forward) shows the entries from this
+	// position on: the "newer" link.
+	Before  int64
+	After   int64
+	Forward bool
 }
+
+// maxScan bounds the entries one page of the viewer reads: a filter that
+// matches rarely answers after that many with what it found and a
+// "continue searching" link. A variable for tests.
+var maxScan = 10000
 
 // maxParam bounds a filter parameter.
 const maxParam = 1024
@@ -78,6 +85,13 @@ func ParseQuery(v url.Values) (Query, audit.Filter, error) {
 		}
 		q.Before = n
 	}
+	if a := v.Get("after"); a != "" {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || n < 0 || q.Before != 0 {
+			return q, f, fmt.Errorf("%w: after %q", ErrBadFilter, a)
+		}
+		q.After, q.Forward = n, true
+	}
 	return q, f, nil
 }
 
@@ -117,18 +131,33 @@ func (q Query) values() url.Values {
 type auditView struct {
 	F       tenantpage.Frame
 	Q       Query
-	Entries []audit.Entry // newest first
-	Older   int64         // position for the next page; 0: none
+	P       audit.Page // Entries newest first
 	Actions []string
 	Error   string
 }
 
 func auditPath(slug string) string { return "/t/" + slug + "/audit" }
 
-func (v *auditView) olderHref() string {
+// at returns the filter's URL with one position parameter.
+func (v *auditView) at(param string, pos int64) string {
 	p := v.Q.values()
-	p.Set("before", strconv.FormatInt(v.Older, 10))
+	p.Set(param, strconv.FormatInt(pos, 10))
 	return auditPath(v.F.Slug) + "?" + p.Encode()
+}
+
+func (v *auditView) olderHref() string { return v.at("before", v.P.Older) }
+func (v *auditView) newerHref() string { return v.at("after", v.P.Newer) }
+
+// paged reports whether the page is not the newest one.
+func (v *auditView) paged() bool { return v.Q.Before != 0 || v.Q.Forward }
+
+// continueHref continues a search that stopped at its bound, in the
+// direction it went.
+func (v *auditView) continueHref() string {
+	if v.Q.Forward {
+		return v.newerHref()
+	}
+	return v.olderHref()
 }
 
 func (v *auditView) exportHref() string {
@@ -144,46 +173,24 @@ func (v *auditView) newestHref() string {
 }
 
 func entryHref(slug string, e audit.Entry) string {
-	p := url.Values{"seq": {strconv.FormatInt(e.Seq, 10)}, "t": {e.Time.UTC().Format(time.RFC3339Nano)}, "a": {e.Action}}
-	return auditPath(slug) + "/entry?" + p.Encode()
+	return auditPath(slug) + "/entry?seq=" + strconv.FormatInt(e.Seq, 10)
 }
 
-// page returns the newest PageSize entries matching f before position
-// before (0: all), newest first, and the position of the next older page
-// (0 if there is none). It holds at most PageSize+1 entries.
-func page(l *audit.Log, f audit.Filter, before int64) ([]audit.Entry, int64, error) {
-	ring := make([]audit.Entry, 0, PageSize+1)
-	start := 0 // index of the oldest kept entry once the ring is full
-	err := l.Entries(f, func(e audit.Entry) error {
-		if before > 0 && e.Seq >= before {
-			return errStop
-		}
-		if len(ring) < PageSize+1 {
-			ring = append(ring, e)
-			return nil
-		}
-		ring[start] = e
-		start = (start + 1) % len(ring)
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return nil, 0, err
-	}
-	// Oldest to newest, then reversed.
-	ordered := append(append([]audit.Entry{}, ring[start:]...), ring[:start]...)
-	var older int64
-	if len(ordered) > PageSize {
-		ordered = ordered[1:]
-		older = ordered[0].Seq
-	}
-	out := make([]audit.Entry, len(ordered))
-	for i, e := range ordered {
-		out[len(ordered)-1-i] = e
-	}
-	return out, older, nil
+func proofHref(slug string, seq int64) string {
+	return auditPath(slug) + "/proof?seq=" + strconv.FormatInt(seq, 10)
 }
 
-var errStop = errors.New("stop")
+// pageQuery is the audit package's query for the viewer's.
+func pageQuery(q Query, f audit.Filter) audit.PageQuery {
+	pq := audit.PageQuery{Before: -1, Limit: PageSize, MaxScan: maxScan, Filter: f}
+	if q.Before > 0 {
+		pq.Before = q.Before
+	}
+	if q.Forward {
+		pq.Forward, pq.After = true, q.After
+	}
+	return pq
+}
 
 // objectText is what an entry was about: its path, or its object's ID.
 func objectText(e audit.Entry) string {
@@ -215,7 +222,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, q *gate.Request)
 		render(w, r, http.StatusBadRequest, v.page())
 		return
 	}
-	if v.Entries, v.Older, err = page(q.Tenant.Audit(), f, query.Before); err != nil {
+	if v.P, err = q.Tenant.Audit().Page(r.Context(), pageQuery(query, f)); err != nil {
 		h.internal(w, "reading the audit log failed", err)
 		return
 	}
@@ -224,115 +231,79 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, q *gate.Request)
 
 // entryView is one entry with its proof.
 type entryView struct {
-	F          tenantpage.Frame
-	Entry      audit.Entry
-	Canonical  string
-	Checkpoint string   // the signed note the proof leads to
-	Size       int64    // its tree size
-	Proof      []string // the record proof's hashes, base64
-	Verified   bool
-	Problem    string
-	Back       string
+	F        tenantpage.Frame
+	Seq      int64
+	Entry    audit.Entry
+	Proof    audit.Proof
+	Verified bool
+	Problem  string
+	Back     string
 }
 
-// exportLine is what the viewer reads of an export's lines.
-type exportLine struct {
-	Type  string          `json:"type"`
-	Index int64           `json:"index"`
-	Size  int64           `json:"size"`
-	Note  string          `json:"note"`
-	Entry json.RawMessage `json:"entry"`
-	Proof []string        `json:"proof"`
-}
-
-// proof exports the entries of l at instant at with action (normally
-// one: the entry at seq), verifies the export as it streams with the
-// log's own key, and returns the entry's line, the latest checkpoint
-// note and the verification's report.
-func proof(ctx context.Context, l *audit.Log, seq int64, at time.Time, action string) (line *exportLine, note string, rep audit.Report, verr error, err error) {
-	f := audit.Filter{From: at, To: at.Add(time.Nanosecond), Actions: []string{action}}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	exportR, exportW := io.Pipe()
-	verifyR, verifyW := io.Pipe()
-	go func() { exportW.CloseWithError(l.Export(ctx, exportW, f)) }()
-	readErr := make(chan error, 1)
-	go func() {
-		// Every line goes on to the verifier; the entry's line and the
-		// latest checkpoint are kept for the page.
-		br := bufio.NewReader(exportR)
-		var err error
-		for {
-			var b []byte
-			b, err = br.ReadBytes('\n')
-			if len(b) > 0 {
-				var ln exportLine
-				if json.Unmarshal(b, &ln) == nil {
-					switch {
-					case ln.Type == "checkpoint":
-						note = ln.Note
-					case ln.Type == "entry" && ln.Index == seq:
-						line = &ln
-					}
-				}
-				if _, werr := verifyW.Write(b); werr != nil {
-					err = werr
-					break
-				}
-			}
-			if err != nil {
-				break
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			err = nil
-		}
-		verifyW.CloseWithError(err)
-		readErr <- err
-	}()
-	rep, verr = audit.VerifyExport(verifyR, l.VerifierKey())
-	_, _ = io.Copy(io.Discard, verifyR) // let the reader finish if verification stopped early
-	if err = <-readErr; err != nil {
-		return nil, "", rep, nil, err
+// proofFor makes the inclusion proof of the entry at the URL's seq and
+// verifies it with the log's own key. ok is false when the request was
+// answered already (404 or an error).
+func (h *Handler) proofFor(w http.ResponseWriter, r *http.Request, q *gate.Request) (p audit.Proof, rep audit.ProofReport, verr error, ok bool) {
+	seq, err := strconv.ParseInt(r.URL.Query().Get("seq"), 10, 64)
+	if err != nil || seq < 0 {
+		http.NotFound(w, r)
+		return p, rep, nil, false
 	}
-	if verr != nil && !errors.Is(verr, audit.ErrTampered) {
-		return nil, "", rep, nil, verr
+	l := q.Tenant.Audit()
+	p, err = l.Prove(r.Context(), seq)
+	switch {
+	case errors.Is(err, audit.ErrNoEntry), errors.Is(err, audit.ErrPruned):
+		http.NotFound(w, r)
+		return p, rep, nil, false
+	case err != nil:
+		h.internal(w, "proving an audit entry failed", err)
+		return p, rep, nil, false
 	}
-	return line, note, rep, verr, nil
+	rep, verr = audit.VerifyProof(p, l.VerifierKey())
+	return p, rep, verr, true
 }
 
 func (h *Handler) auditEntry(w http.ResponseWriter, r *http.Request, q *gate.Request) {
 	if !h.allowed(w, r, q, access.ReadAudit, tenantpage.Audit) {
 		return
 	}
-	p := r.URL.Query()
-	seq, err1 := strconv.ParseInt(p.Get("seq"), 10, 64)
-	at, err2 := time.Parse(time.RFC3339Nano, p.Get("t"))
-	action := p.Get("a")
-	if err1 != nil || err2 != nil || seq < 0 || !audit.KnownAction(action) {
-		http.NotFound(w, r)
+	p, rep, verr, ok := h.proofFor(w, r, q)
+	if !ok {
 		return
 	}
-	line, note, rep, verr, err := proof(r.Context(), q.Tenant.Audit(), seq, at.UTC(), action)
-	if err != nil {
-		h.internal(w, "proving an audit entry failed", err)
-		return
-	}
-	if line == nil {
-		http.NotFound(w, r)
-		return
-	}
-	e, err := audit.ParseEntry(line.Entry)
-	if err != nil {
-		h.internal(w, "reading an exported audit entry failed", err)
-		return
-	}
-	v := &entryView{F: frame(r, q, "tadmin.audit.entry_title", tenantpage.Audit), Entry: e, Canonical: strings.TrimSpace(string(line.Entry)),
-		Checkpoint: note, Size: line.Size, Proof: line.Proof, Verified: verr == nil && rep.Problem == nil, Back: auditPath(q.Tenant.Slug())}
-	if rep.Problem != nil {
-		v.Problem = rep.Problem.String()
+	v := &entryView{F: frame(r, q, "tadmin.audit.entry_title", tenantpage.Audit), Seq: p.Index, Proof: p,
+		Entry: rep.Entry, Verified: verr == nil, Back: auditPath(q.Tenant.Slug())}
+	if verr != nil {
+		v.Problem = verr.Error()
+		h.log.Warn("an audit entry's proof does not verify", "tenant", q.Tenant.Slug(), "seq", p.Index, "err", verr)
 	}
 	render(w, r, http.StatusOK, v.page())
+}
+
+// auditProof downloads an entry's proof as a file that `tresor audit
+// verify --proof` checks offline. It is logged like an export.
+func (h *Handler) auditProof(w http.ResponseWriter, r *http.Request, q *gate.Request) {
+	if !h.allowed(w, r, q, access.ReadAudit, tenantpage.Audit) {
+		return
+	}
+	p, _, verr, ok := h.proofFor(w, r, q)
+	if !ok {
+		return
+	}
+	if verr != nil {
+		h.internal(w, "an audit entry's proof does not verify", verr)
+		return
+	}
+	seq := strconv.FormatInt(p.Index, 10)
+	if err := q.Tenant.Log(r.Context(), audit.Entry{Actor: q.Principal.Actor(), Action: audit.ActionAuditExport,
+		Outcome: audit.OutcomeSuccess, Details: map[string]string{"format": "proof", "via": "web", "seq": seq}}); err != nil {
+		h.internal(w, "logging a proof download failed", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="audit-proof-%s-%s.json"`, q.Tenant.Slug(), seq))
+	_ = p.WriteJSON(w)
 }
 
 func (h *Handler) auditExport(w http.ResponseWriter, r *http.Request, q *gate.Request) {
