@@ -42,6 +42,11 @@ const (
 	// Shares is the link review (ui/files: /t/<tenant>/shares), open to
 	// every signed-in account (each sees the links it may manage).
 	Shares Section = "shares"
+	// Transfers (transfers between tenants) and Pending (the four-eyes
+	// overview) are tenantadmin pages too, shown to admins and auditors
+	// and to those who may approve.
+	Transfers Section = "transfers"
+	Pending   Section = "pending"
 	// None marks no entry (the login pages).
 	None Section = ""
 )
@@ -55,6 +60,8 @@ var guards = []struct {
 	{Admin, access.AdminSettings},
 	{Grants, access.ReviewGrants},
 	{Audit, access.ReadAudit},
+	{Pending, access.ApproveGrant},
+	{Transfers, access.ReadAudit},
 }
 
 // Frame describes the frame around a tenant page.
@@ -122,6 +129,10 @@ func (f Frame) SectionPath(s Section) string {
 		return f.Base() + "admin/grants"
 	case Audit:
 		return f.Base() + "audit"
+	case Transfers:
+		return f.Base() + "admin/transfers"
+	case Pending:
+		return f.Base() + "admin/pending"
 	}
 	return f.Base()
 }

@@ -1,0 +1,146 @@
+package tenantadmin
+
+import (
+	"errors"
+	"net/http"
+
+	"tresor/appliance/access"
+	"tresor/appliance/files"
+	"tresor/appliance/gate"
+	"tresor/appliance/identity"
+	"tresor/appliance/share"
+	"tresor/ui/tenantpage"
+)
+
+// The four-eyes overview: everything that waits for a second tenant
+// admin in one list, the grants on sensitive folders (access.Store) and
+// the share links into them (share.Service), each with an approve button
+// for whoever may approve (access.ApproveGrant, which no defined role
+// holds) and did not ask for it. The stores decide and log: the
+// requester's own approval is refused there too (access.ErrSameApprover,
+// share.ErrFourEyes) and shown inline.
+
+// Shares is what the four-eyes overview needs of a Backend beyond Gate to
+// list pending links; the daemon's App has it. A Backend without it lists
+// grants only.
+type Shares interface {
+	Shares() *share.Service
+}
+
+func pendingPath(slug string) string { return "/t/" + slug + "/admin/pending" }
+
+// pendingView is the four-eyes overview.
+type pendingView struct {
+	F       tenantpage.Frame
+	Grants  []access.Grant
+	Links   []share.Link
+	Approve bool   // may approve (not its own requests)
+	Me      string // the principal's account ID
+	MyName  string // and name (links name their creator)
+	Success string
+	Error   string
+}
+
+func (h *Handler) pendingView(r *http.Request, q *gate.Request) (*pendingView, error) {
+	ctx := r.Context()
+	s, err := identity.Subject(q.Tenant, q.Principal)
+	if err != nil {
+		return nil, err
+	}
+	v := &pendingView{F: frame(r, q, "tadmin.pending.title", tenantpage.Pending), Approve: can(q, access.ApproveGrant),
+		Me: s.Account, MyName: q.Principal.Account().Name}
+	tree := files.New(q.Tenant, q.Principal, files.WithClock(h.now))
+	all, err := h.store().List(ctx, q.Tenant, s, tree, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range all {
+		if g.Pending() {
+			v.Grants = append(v.Grants, g)
+		}
+	}
+	if sh, ok := h.b.(Shares); ok {
+		links, err := sh.Shares().List(ctx, q.Tenant, q.Principal)
+		if err != nil && !errors.Is(err, share.ErrForbidden) {
+			return nil, err
+		}
+		for _, l := range links {
+			if l.State == share.StatePending {
+				v.Links = append(v.Links, l)
+			}
+		}
+	}
+	return v, nil
+}
+
+func (h *Handler) pending(w http.ResponseWriter, r *http.Request, q *gate.Request) {
+	if !h.allowed(w, r, q, access.ReviewGrants, tenantpage.Pending) {
+		return
+	}
+	v, err := h.pendingView(r, q)
+	if err != nil {
+		h.internal(w, "listing pending approvals failed", err)
+		return
+	}
+	if r.URL.Query().Get("done") == "approved" {
+		v.Success = v.F.Lang.T("tadmin.pending.done")
+	}
+	render(w, r, http.StatusOK, v.page())
+}
+
+// pendingApprove approves a grant (kind=grant) or a link (kind=link).
+func (h *Handler) pendingApprove(w http.ResponseWriter, r *http.Request, q *gate.Request) {
+	if !h.allowed(w, r, q, access.ApproveGrant, tenantpage.Pending) {
+		return
+	}
+	ctx := r.Context()
+	id := r.PostFormValue("id")
+	var err error
+	switch r.PostFormValue("kind") {
+	case "grant":
+		var s access.Subject
+		if s, err = identity.Subject(q.Tenant, q.Principal); err == nil {
+			_, err = h.store().Approve(ctx, q.Tenant, s, id)
+		}
+	case "link":
+		sh, ok := h.b.(Shares)
+		if !ok {
+			err = share.ErrNotFound
+			break
+		}
+		_, err = sh.Shares().Approve(ctx, q.Tenant, q.Principal, id)
+	default:
+		err = access.ErrNoGrant
+	}
+	if err == nil {
+		done(w, r, pendingPath(q.Tenant.Slug()), "approved")
+		return
+	}
+	v, lerr := h.pendingView(r, q)
+	if lerr != nil {
+		h.internal(w, "listing pending approvals failed", lerr)
+		return
+	}
+	l := v.F.Lang
+	status := http.StatusForbidden
+	switch {
+	case errors.Is(err, access.ErrSameApprover), errors.Is(err, share.ErrFourEyes):
+		v.Error = l.T("tadmin.pending.same")
+	case errors.Is(err, access.ErrDenied):
+		v.Error = l.T("tadmin.forbidden.text")
+	case errors.Is(err, access.ErrNoGrant), errors.Is(err, share.ErrNotFound):
+		status, v.Error = http.StatusNotFound, l.T("tadmin.pending.not_found")
+	case errors.Is(err, access.ErrNotPending), errors.Is(err, share.ErrNotPending):
+		status, v.Error = http.StatusConflict, l.T("tadmin.pending.not_pending")
+	default:
+		h.internal(w, "approving failed", err)
+		return
+	}
+	render(w, r, status, v.page())
+}
+
+// mayApproveGrant: the button is shown to a second admin only.
+func (v *pendingView) mayApproveGrant(g access.Grant) bool { return v.Approve && g.By.ID != v.Me }
+
+// mayApproveLink: likewise for a link (links name their creator).
+func (v *pendingView) mayApproveLink(l share.Link) bool { return v.Approve && l.Creator != v.MyName }
