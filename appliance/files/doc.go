@@ -68,9 +68,13 @@
 //
 // Delete moves a file or folder (with everything below it) to the trash;
 // [Tree.Restore] puts it back where it was. [Tree.Purge], which the caller
-// schedules, removes trash older than the tenant's Retention.TrashDays and
-// old versions beyond Retention.Versions or older than
-// Retention.VersionDays, and deletes objects no longer referenced.
+// schedules (the daemon daily), removes trash older than the tenant's
+// Retention.TrashDays and thins old versions by age (tenant.RetentionPolicy):
+// every version superseded less than KeepAllDays ago stays, then the
+// newest written on each UTC calendar day up to VersionDays, none older,
+// and at most the newest Versions of them; the current version is never
+// removed. It deletes objects no longer referenced, which frees their
+// bytes from the quota, and logs each removal and a summary of each run.
 //
 // # Quota
 //

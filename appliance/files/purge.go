@@ -9,6 +9,7 @@ import (
 
 	"tresor/appliance/access"
 	"tresor/appliance/audit"
+	"tresor/appliance/tenant"
 	"tresor/storage"
 )
 
@@ -22,9 +23,13 @@ type PurgeReport struct {
 
 // Purge applies the tenant's retention: it removes trash items deleted
 // more than Retention.TrashDays ago (all of them when TrashDays is 0), and
-// old versions beyond the newest Retention.Versions or superseded more
-// than Retention.VersionDays ago; objects nobody references any more are
-// deleted. The caller schedules it; it may run with a nil principal
+// thins old versions by tenant.RetentionPolicy: all kept for
+// KeepAllDays, then the newest of each UTC day up to VersionDays, none
+// after, at most the newest Versions of them; the current version is
+// never removed. Objects nobody references any more are deleted, which
+// frees their bytes from the quota. Each removal is logged (file.delete,
+// reason retention), and each run once more with what it removed
+// (file.delete on "/", details summary "run"). The caller schedules it; it may run with a nil principal
 // (logged as the system). Each removal is its own transaction: a purge
 // cut short leaves a consistent tree and the next one goes on.
 func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
@@ -58,10 +63,12 @@ func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
 			if err != nil {
 				return err
 			}
-			keep := len(n.Versions) - ret.Versions
-			for i, ver := range n.Versions {
-				if i < keep || (ret.VersionDays > 0 && now.Sub(ver.Superseded) > days(ret.VersionDays)) {
-					drops = append(drops, drop{id, ver.Object})
+			if len(n.Versions) == 0 {
+				return nil
+			}
+			for i, gone := range thinVersions(n.Versions, n.Written, ret, now) {
+				if gone {
+					drops = append(drops, drop{id, n.Versions[i].Object})
 				}
 			}
 			return nil
@@ -100,7 +107,24 @@ func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
 		}
 		rep.Trash++
 	}
+	// One summary entry per run, beside the entry of each removal: what
+	// the run removed under which policy.
+	if err := tr.t.Log(ctx, audit.Entry{Actor: tr.actor(), Action: audit.ActionFileDelete,
+		Object: audit.Object{Path: "/"}, Outcome: audit.OutcomeSuccess, Details: rep.details(ret)}); err != nil {
+		return rep, fmt.Errorf("purge: %w", err)
+	}
 	return rep, nil
+}
+
+// details are the audit details of a purge run's summary entry.
+func (rep PurgeReport) details(ret tenant.RetentionPolicy) map[string]string {
+	return map[string]string{
+		"reason": "retention", "summary": "run",
+		"versions": fmt.Sprint(rep.Versions), "trash": fmt.Sprint(rep.Trash),
+		"objects": fmt.Sprint(rep.Objects), "bytes": fmt.Sprint(rep.Bytes),
+		"policy": fmt.Sprintf("keep_all_days=%d version_days=%d versions=%d trash_days=%d (days in UTC)",
+			ret.KeepAllDays, ret.VersionDays, ret.Versions, ret.TrashDays),
+	}
 }
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }

@@ -14,7 +14,13 @@ import (
 // SettingsVersion is the version of the settings document this build
 // writes. ParseSettings reads every version up to it (older documents get
 // the defaults of fields they lack) and refuses newer ones.
-const SettingsVersion = 1
+//
+// Version 2 added retention.keep_all_days (the version thinning of
+// RetentionPolicy). A document without it (version 1) gets
+// DefaultKeepAllDays, or its version_days when that is shorter (so it
+// stays valid); one whose version_days is 0 (never delete) gets
+// MaxRetentionDays, so that it keeps every version as before.
+const SettingsVersion = 2
 
 // Errors of ParseSettings and Settings.Validate.
 var (
@@ -82,12 +88,36 @@ func (p AuditPolicy) Logs(action string) bool {
 	return audit.Mandatory(action) || slices.Contains(p.Optional, action)
 }
 
-// RetentionPolicy bounds how long old data is kept.
+// RetentionPolicy bounds how long old data is kept. Old versions are
+// thinned by age, the age of an old version being the time since it was
+// superseded (stopped being the current one):
+//
+//   - younger than KeepAllDays: every version is kept;
+//   - from KeepAllDays up to VersionDays: at most one per calendar day
+//     (UTC), the newest written that day; a day whose newest version is a
+//     younger one (or the current one) keeps none of these;
+//   - older than VersionDays: removed (VersionDays 0: never).
+//
+// Of what the tiers keep, at most the newest Versions old versions stay
+// (the cap). The current version is never removed. files.Tree.Purge
+// applies the policy; the daemon runs it daily.
 type RetentionPolicy struct {
-	Versions    int `json:"versions"`     // old versions kept per file, 0 to 1000
-	VersionDays int `json:"version_days"` // old versions are deleted after this many days; 0: never
-	TrashDays   int `json:"trash_days"`   // deleted files are purged after this many days; 0: at once
+	Versions    int `json:"versions"`      // old versions kept per file at most, 0 (none) to 1000
+	KeepAllDays int `json:"keep_all_days"` // every old version younger than this is kept; 0 to version_days
+	VersionDays int `json:"version_days"`  // end of the daily tier: older versions are deleted; 0: never
+	TrashDays   int `json:"trash_days"`    // deleted files are purged after this many days; 0: at once
 }
+
+// Retention defaults of a new tenant: every version for 30 days, then one
+// a day for a year, at most 500 old versions per file, trash for 30 days.
+const (
+	DefaultKeepAllDays = 30
+	DefaultVersionDays = 365
+	DefaultVersions    = 500
+	DefaultTrashDays   = 30
+	// MaxRetentionDays bounds every retention in days (100 years).
+	MaxRetentionDays = 36500
+)
 
 // Duration is a time.Duration written as text ("30m0s") in JSON.
 type Duration time.Duration
@@ -122,8 +152,9 @@ func Defaults() Settings {
 			ExternalLinks: true, PasswordRequired: true, ExpiryRequired: true,
 			MaxLifetime: Duration(30 * 24 * time.Hour),
 		},
-		Audit:     AuditPolicy{Optional: []string{}},
-		Retention: RetentionPolicy{Versions: 20, VersionDays: 365, TrashDays: 30},
+		Audit: AuditPolicy{Optional: []string{}},
+		Retention: RetentionPolicy{Versions: DefaultVersions, KeepAllDays: DefaultKeepAllDays,
+			VersionDays: DefaultVersionDays, TrashDays: DefaultTrashDays},
 	}
 }
 
@@ -151,6 +182,11 @@ func (s Settings) Validate() error {
 		return bad("retention versions %d: want 0 to 1000", s.Retention.Versions)
 	case s.Retention.VersionDays < 0 || s.Retention.VersionDays > 36500:
 		return bad("retention version_days %d: want 0 to 36500", s.Retention.VersionDays)
+	case s.Retention.KeepAllDays < 0 || s.Retention.KeepAllDays > MaxRetentionDays:
+		return bad("retention keep_all_days %d: want 0 to %d", s.Retention.KeepAllDays, MaxRetentionDays)
+	case s.Retention.VersionDays > 0 && s.Retention.KeepAllDays > s.Retention.VersionDays:
+		return bad("retention keep_all_days %d: longer than version_days %d, after which old versions are deleted; want at most %d",
+			s.Retention.KeepAllDays, s.Retention.VersionDays, s.Retention.VersionDays)
 	case s.Retention.TrashDays < 0 || s.Retention.TrashDays > 36500:
 		return bad("retention trash_days %d: want 0 to 36500", s.Retention.TrashDays)
 	case s.WebDAVAccountPassword && s.TwoFactorRequired:
@@ -205,6 +241,25 @@ func ParseSettings(b []byte) (Settings, error) {
 	}
 	if dec.More() {
 		return Settings{}, fmt.Errorf("%w: data after the document", ErrBadSettings)
+	}
+	// Version 1 had no keep_all_days: the default, but never beyond the
+	// document's own version_days (which would not validate), and no
+	// thinning where old versions were never to be deleted.
+	var ret struct {
+		Retention struct {
+			KeepAllDays *int `json:"keep_all_days"`
+		} `json:"retention"`
+	}
+	_ = json.Unmarshal(b, &ret) // the document decoded above
+	if ret.Retention.KeepAllDays == nil {
+		switch d := s.Retention.VersionDays; {
+		case d == 0:
+			s.Retention.KeepAllDays = MaxRetentionDays
+		case d < DefaultKeepAllDays:
+			s.Retention.KeepAllDays = d
+		default:
+			s.Retention.KeepAllDays = DefaultKeepAllDays
+		}
 	}
 	s.Version = SettingsVersion
 	if s.Audit.Optional == nil {
