@@ -65,6 +65,7 @@ func (a *App) apiMux() *api.Mux {
 		return map[string]string{"verifier_key": st.auditVerifier}, nil
 	})
 	a.tenantRoutes(m)
+	a.adminRoutes(m) // console_admins.go
 	return m
 }
 
