@@ -38,6 +38,7 @@
 //	GET  /t/{tenant}/audit                   the audit log, filtered, newest first
 //	GET  /t/{tenant}/audit/entry             one entry with its inclusion proof
 //	GET  /t/{tenant}/audit/export            JSON lines with proofs, as filtered
+//	GET  /t/{tenant}/audit/proof             one entry's proof as a file (tresor audit verify --proof)
 //
 // # Authorisation
 //
@@ -55,19 +56,22 @@
 //
 // The viewer reads the tenant's own log (which holds the appliance
 // admin's actions on the tenant too, and nothing of other tenants) with
-// audit.Log.Entries and an audit.Filter (account, path prefix, action,
-// time range). Pages are newest first, PageSize entries each; a page
-// holds at most PageSize+1 entries in memory. The audit package offers
-// only a forward scan, so a page costs one pass over the log's entries
-// (decoded in chunks of a read transaction each), not one over the page.
+// audit.Log.Page and an audit.Filter (account, path prefix, action, time
+// range). Pages are newest first, PageSize entries each, and go by
+// position: "older" continues before the page's lowest position,
+// "newer" after its highest, so a page costs its own entries, not a pass
+// over the log; a time range is found by binary search. One page reads
+// at most maxScan entries: a rare filter answers with what it found and a
+// "continue searching" link. Positions whose bodies retention removed
+// are counted, not read.
 //
-// An entry's proof is made by the audit package itself: the log is
-// exported (audit.Log.Export, which signs a checkpoint first) with a
-// filter that selects the entry's instant and action, the stream is
-// checked as it is produced with audit.VerifyExport against the log's own
-// key, and the page shows the entry's record proof (hashes), the signed
-// checkpoint it leads to and whether the verification passed. Nothing
-// is buffered but the one entry and the latest checkpoint.
+// An entry's proof (audit.Log.Prove) is its record proof against the
+// latest signed checkpoint (one is signed if none covers the entry yet),
+// verified on the server with audit.VerifyProof against the log's own
+// key before it is shown: the checkpoint note, the leaf hash, the proof
+// hashes and whether they lead to the signed root. The same proof is a
+// download (logged like an export) that `tresor audit verify --proof`
+// checks offline.
 package tenantadmin
 
 import (
@@ -159,6 +163,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	s("GET /t/{tenant}/audit", h.audit)
 	s("GET /t/{tenant}/audit/entry", h.auditEntry)
 	s("GET /t/{tenant}/audit/export", h.auditExport)
+	s("GET /t/{tenant}/audit/proof", h.auditProof)
 }
 
 // bounded limits what a handler reads of a request body (the gate has
