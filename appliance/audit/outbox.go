@@ -206,7 +206,7 @@ func (l *Log) openOutbox(id int64, v []byte) ([]byte, error) {
 // the background. Reads drain anyway; Kick makes the entries' positions
 // and checkpoints come soon. No effect on a log without an outbox.
 func (l *Log) Kick() {
-	if l.out == nil {
+	if l == nil || l.out == nil {
 		return
 	}
 	l.out.dirty.Add(1)

@@ -315,6 +315,7 @@ func (s *Subtree) Write(ctx context.Context, rel, name string, r io.Reader, opts
 		info, err = s.writeNode(x, parent, dir, name, obj, opts.ModTime, overwrite)
 		return err
 	})
+	s.tr.t.Audit().Kick() // the entry logged in the transaction moves into the log now
 	if err != nil {
 		return Info{}, err
 	}

@@ -79,6 +79,7 @@ func (tr *Tree) Write(ctx context.Context, path string, r io.Reader, opts WriteO
 		info, err = x.writeNode(p, obj, opts.ModTime)
 		return err
 	})
+	tr.t.Audit().Kick() // the entry logged in the transaction moves into the log now
 	if err != nil {
 		return fail(err)
 	}

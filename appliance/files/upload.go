@@ -321,6 +321,7 @@ func (tr *Tree) PutChunk(ctx context.Context, id UploadID, n int, r io.Reader, s
 		u = rec.upload(id, p)
 		return x.putUpload(id, rec)
 	})
+	tr.t.Audit().Kick() // the entry logged in the transaction moves into the log now
 	if errors.Is(err, errDupChunk) {
 		return tr.Upload(ctx, id)
 	}
@@ -401,6 +402,7 @@ func (tr *Tree) CommitUpload(ctx context.Context, id UploadID) (Info, error) {
 		cur.Done = true
 		return x.putUpload(id, cur)
 	})
+	tr.t.Audit().Kick() // the entry logged in the transaction moves into the log now
 	if err != nil {
 		return fail(err)
 	}

@@ -229,6 +229,7 @@ func (im *Importer) WriteVersion(ctx context.Context, path string, r io.Reader, 
 		info, err = x.importVersion(p, obj, m)
 		return err
 	})
+	im.tr.t.Audit().Kick() // the entry logged in the transaction moves into the log now
 	if err != nil {
 		return fail(err)
 	}
