@@ -1,6 +1,7 @@
 // Package audit keeps tresor's tamper-evident audit logs: one append-only
-// log per tenant (in the tenant's database) and one for the appliance (in
-// the system database). Offices use them to prove to auditors who accessed
+// log per tenant (in the tenant's log database, storage.LogDB, next to the
+// tenant's main database) and one for the appliance (in the system
+// database). Offices use them to prove to auditors who accessed
 // which client file when, and that the record was not altered afterwards.
 //
 // # Entries
@@ -34,6 +35,14 @@
 // database; concurrent appends share one group commit. [Log.AppendTx] logs
 // inside the caller's transaction, so an action and its record commit
 // together or not at all: log the action before acknowledging it.
+//
+// A tenant's log is opened with [OpenSplit]: its entries live in a
+// database of their own, so that thousands of logged reads a second do not
+// queue with the uploads in the tenant's database (one group committer per
+// database). AppendTx then writes into an outbox in the tenant's database,
+// atomically with the action; the outbox drains into the log in order,
+// exactly once, before every read of the log and before every batch of
+// Append (outbox.go has the details).
 //
 // # Checkpoints
 //
