@@ -36,6 +36,7 @@ const (
 	fAbsolute    = "absolute_hours"
 	fMaxLifetime = "share_max_days"
 	fVersions    = "versions"
+	fKeepAllDays = "keep_all_days"
 	fVersionDays = "version_days"
 	fTrashDays   = "trash_days"
 )
@@ -53,6 +54,7 @@ func newSettingsView(r *http.Request, q *gate.Request, s tenant.Settings) *setti
 		fAbsolute:    strconv.FormatInt(int64(time.Duration(s.Session.Absolute)/time.Hour), 10),
 		fMaxLifetime: strconv.FormatInt(int64(time.Duration(s.Share.MaxLifetime)/(24*time.Hour)), 10),
 		fVersions:    strconv.Itoa(s.Retention.Versions),
+		fKeepAllDays: strconv.Itoa(s.Retention.KeepAllDays),
 		fVersionDays: strconv.Itoa(s.Retention.VersionDays),
 		fTrashDays:   strconv.Itoa(s.Retention.TrashDays),
 	}
@@ -103,6 +105,9 @@ func ParseSettingsForm(form map[string][]string, cur tenant.Settings) (tenant.Se
 	s.Share.ExpiryRequired = on("share_expiry")
 	s.Share.MaxLifetime = tenant.Duration(time.Duration(num(fMaxLifetime)) * 24 * time.Hour)
 	s.Retention.Versions = num(fVersions)
+	if _, ok := form[fKeepAllDays]; ok { // a form of an older page lacks it: kept
+		s.Retention.KeepAllDays = num(fKeepAllDays)
+	}
 	s.Retention.VersionDays = num(fVersionDays)
 	s.Retention.TrashDays = num(fTrashDays)
 	s.Audit.Optional = []string{}
@@ -125,6 +130,7 @@ func fieldOf(err error) string {
 		{"share expiry_required", fMaxLifetime},
 		{"share max_lifetime", fMaxLifetime},
 		{"retention versions", fVersions},
+		{"retention keep_all_days", fKeepAllDays},
 		{"retention version_days", fVersionDays},
 		{"retention trash_days", fTrashDays},
 		{"webdav_account_password", "two_factor"},
