@@ -78,6 +78,7 @@ var httpIsolation = map[string]httpRoute{
 	"GET /t/{tenant}/audit":                   {suffix: "?actor={name}", object: true},
 	"GET /t/{tenant}/audit/entry":             {suffix: "?seq=1"},
 	"GET /t/{tenant}/audit/export":            {suffix: "?actor={name}", object: true, statusOnly: true},
+	"GET /t/{tenant}/audit/proof":             {suffix: "?seq=1"},
 
 	"GET /t/{tenant}/login":                         {},
 	"POST /t/{tenant}/login":                        {form: "name=anna&password=wrong"},
