@@ -1,0 +1,132 @@
+package admin
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tresor/ui/i18n"
+)
+
+// memJobs is a job list in memory with the daemon's semantics: a channel
+// closed at every change.
+type memJobs struct {
+	Backend // not used by the job pages
+	mu      sync.Mutex
+	job     LongJob
+	changed chan struct{}
+}
+
+func (m *memJobs) LongJobs() []LongJob {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return []LongJob{m.job}
+}
+
+func (m *memJobs) LongJob(id string) (LongJob, <-chan struct{}, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.job, m.changed, id == m.job.ID
+}
+
+func (m *memJobs) set(f func(*LongJob)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f(&m.job)
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// TestJobEvents: the stream sends the job's state at once, a progress
+// event at each change, and an end event when the job ends, then closes.
+func TestJobEvents(t *testing.T) {
+	m := &memJobs{job: LongJob{ID: "j1", Kind: "resilver", State: "running", Unit: "objects", Total: 10}, changed: make(chan struct{})}
+	h := New(m, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.SetPathValue("id", strings.TrimPrefix(r.URL.Path, "/"))
+		h.jobEvents(&req{w: w, r: r, lang: i18n.EN})
+	}))
+	defer srv.Close()
+
+	if res, err := http.Get(srv.URL + "/nope"); err != nil || res.StatusCode != 404 {
+		t.Fatalf("unknown job: %v %v", res.StatusCode, err)
+	}
+	res, err := http.Get(srv.URL + "/j1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	br := bufio.NewReader(res.Body)
+	next := func() (string, jobEvent) {
+		t.Helper()
+		var name string
+		var ev jobEvent
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("stream ended early: %v", err)
+			}
+			line = strings.TrimRight(line, "\n")
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev); err != nil {
+					t.Fatal(err)
+				}
+			case line == "" && name != "":
+				return name, ev
+			}
+		}
+	}
+	if name, ev := next(); name != "progress" || ev.Done != 0 || ev.State != "running" || ev.Text != "0 of 10 objects (0%)" {
+		t.Fatalf("first event %s %+v", name, ev)
+	}
+	m.set(func(j *LongJob) { j.Done = 5 })
+	if name, ev := next(); name != "progress" || ev.Done != 5 || ev.Percent != 50 || ev.Badge != "running" {
+		t.Fatalf("after progress: %s %+v", name, ev)
+	}
+	m.set(func(j *LongJob) { j.Done, j.State, j.Ended = 10, "done", time.Now() })
+	if name, ev := next(); name != "end" || ev.State != "done" || ev.Percent != 100 || ev.Badge != "finished" {
+		t.Fatalf("at the end: %s %+v", name, ev)
+	}
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Fatalf("after the end event: %q %v", rest, err)
+	}
+}
+
+// TestProblems: the dashboard lists a degraded pool, a failed disk, disk
+// errors, a failed scheduled job, a failed long job and a certificate
+// that ends within 30 days; a healthy appliance has none.
+func TestProblems(t *testing.T) {
+	q := &req{lang: i18n.EN}
+	m := &memJobs{job: LongJob{ID: "j1", Kind: "scrub", State: "failed", Error: "disk 2: input/output error"}}
+	o := Overview{Health: "degraded", CertExpires: time.Now().Add(10 * 24 * time.Hour),
+		Disks: []Disk{{Index: 0, Path: "/srv/d0", State: "online"}, {Index: 1, Path: "/srv/d1", State: "failed"}, {Index: 2, Path: "/srv/d2", State: "degraded", ChecksumErrors: 3}},
+		Jobs:  []Job{{Name: "retention", LastResult: "failed", LastError: "tenant x: locked"}}}
+	ps := problems(q, o, dashboardView{CertDays: 9}, m)
+	var all []string
+	for _, p := range ps {
+		all = append(all, p.Text)
+	}
+	got := strings.Join(all, "\n")
+	for _, want := range []string{"Storage pool: degraded", "Disk 1 (/srv/d1): failed", "Disk 2 (/srv/d2) reports errors (read/write/checksum: 0 / 0 / 3)",
+		"Scheduled job retention failed", "Scrub failed", "disk 2: input/output error", "certificate expires", "(9 days left)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems lack %q:\n%s", want, got)
+		}
+	}
+	healthy := Overview{Health: "ok", CertExpires: time.Now().Add(300 * 24 * time.Hour), Disks: []Disk{{State: "online"}}, Jobs: []Job{{Name: "scrub", LastResult: "ok"}}}
+	if ps := problems(q, healthy, dashboardView{CertDays: 299}, &memJobs{job: LongJob{State: "done"}}); len(ps) != 0 {
+		t.Fatalf("healthy appliance has problems: %+v", ps)
+	}
+}
