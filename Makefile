@@ -12,7 +12,7 @@ GOFLAGS_TEST ?=
 
 export CGO_ENABLED=0
 
-.PHONY: all build run test test-short test-shipping lint fmt generate bench soak crash clean deps
+.PHONY: all build run test test-short test-shipping lint fmt generate bench soak crash clean deps bench-tree
 
 all: build
 
@@ -73,6 +73,13 @@ lint:
 # bench measures the storage engine against the machine's own disk (dd).
 bench: build
 	bash scripts/bench.sh
+
+# bench-tree builds a 1,000,000-file tenant tree on a real pool and times
+# listings, a deep lookup, a folder rename, search and the tenant's cold
+# open (scripts/bench-tree; BENCH_DIR chooses the file system).
+bench-tree:
+	$(GO) build -o bin/tresor-bench-tree ./scripts/bench-tree
+	bin/tresor-bench-tree $(if $(BENCH_DIR),-dir $(BENCH_DIR))
 
 # crash runs the SIGKILL crash test with many rounds (make test runs a few).
 crash:
