@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -429,5 +430,36 @@ func TestPages2BothLanguages(t *testing.T) {
 				t.Errorf("%s %s shows the raw key %s", lang, p, k)
 			}
 		}
+	}
+}
+
+// readArchive reads the export archive at path through export.Reader
+// (which checks every member against the manifest) and fails unless a
+// member's name contains want.
+func readArchive(t *testing.T, path, want string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := export.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	found := false
+	for {
+		m, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the archive does not read back: %v", err)
+		}
+		found = found || strings.Contains(m.Name, want)
+	}
+	if !found {
+		t.Errorf("no member %q in the archive", want)
 	}
 }
