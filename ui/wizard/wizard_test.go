@@ -396,7 +396,26 @@ func (e *env) walkTo(c *http.Client, step int) {
 				"tenant_password": {tenantPW}, "tenant_password2": {tenantPW}, "require_2fa": {"on"}}
 		}},
 	}
-	for i, f := range forms[:step] {
+	if step < 0 { // walkFrom
+		e.walk(c, forms[-step:], -step)
+		return
+	}
+	e.walk(c, forms[:step], 0)
+}
+
+// walkFrom takes c through the steps from step up to the summary.
+func (e *env) walkFrom(c *http.Client, step int) {
+	e.t.Helper()
+	e.walkTo(c, -step)
+}
+
+func (e *env) walk(c *http.Client, forms []struct {
+	step string
+	form func() url.Values
+}, first int) {
+	e.t.Helper()
+	for i, f := range forms {
+		i += first
 		form := f.form()
 		form.Set("action", "next")
 		code, body, loc := e.post(c, f.step, form)
