@@ -45,6 +45,9 @@
 //	children  parent ID ‖ child ID → ""
 //	trash     node ID → trash record (JSON; the original path sealed)
 //	refs      object ID → how many versions reference the object (8 bytes)
+//	versions  node ID → the file's old versions (JSON), apart from the node
+//	          record so that listings and searches do not read them (records
+//	          written before carry them inline until their next change)
 //
 // File and folder names are personal data (client names in a law firm's
 // folder names): no name is on disk in plaintext. Audit entries carry the

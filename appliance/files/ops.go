@@ -61,7 +61,7 @@ func (tr *Tree) List(ctx context.Context, path string) ([]Info, error) {
 			} else if err != nil {
 				return err
 			}
-			n, err := x.node(id)
+			n, err := x.head(id) // no versions needed
 			if err != nil {
 				return err
 			}

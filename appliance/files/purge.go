@@ -234,7 +234,7 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, rep *PurgeReport) error {
 			}
 		}
 		for _, n := range nodes {
-			if err := x.b(bucketNodes).Delete(n[:]); err != nil {
+			if err := x.dropNode(n); err != nil {
 				return err
 			}
 			// Dead properties (WebDAV) go with their node.

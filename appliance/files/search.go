@@ -116,7 +116,7 @@ func (tr *Tree) Search(ctx context.Context, under, query string, opt SearchOptio
 				} else if err != nil {
 					return err
 				}
-				n, err := x.node(id)
+				n, err := x.head(id) // no versions needed
 				if err != nil {
 					return err
 				}

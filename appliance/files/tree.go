@@ -119,6 +119,7 @@ var (
 	bucketChildren = []string{"files", "children"}
 	bucketTrash    = []string{"files", "trash"}
 	bucketRefs     = []string{"files", "refs"}
+	bucketVersions = []string{"files", "versions"}
 )
 
 const (
@@ -449,7 +450,7 @@ func (tr *Tree) indexKey(ctx context.Context) ([]byte, error) {
 			if err != nil {
 				return err
 			}
-			for _, path := range [][]string{bucketNodes, bucketNames, bucketChildren, bucketTrash, bucketRefs} {
+			for _, path := range [][]string{bucketNodes, bucketNames, bucketChildren, bucketTrash, bucketRefs, bucketVersions} {
 				if _, err := tx.CreateBucketIfNotExists(path...); err != nil {
 					return err
 				}
@@ -489,7 +490,29 @@ type txn struct {
 
 func (x txn) b(path []string) *storage.Bucket { return x.tx.Bucket(path...) }
 
+// node reads the record of node id with its old versions.
 func (x txn) node(id ID) (*node, error) {
+	n, err := x.head(id)
+	if err != nil {
+		return nil, err
+	}
+	if b := x.b(bucketVersions); b != nil {
+		if v := b.Get(id[:]); v != nil {
+			n.Versions = nil
+			if err := json.Unmarshal(v, &n.Versions); err != nil {
+				return nil, fmt.Errorf("node %s: bad versions: %w", id, err)
+			}
+		}
+	}
+	return n, nil
+}
+
+// head reads the record of node id without the old versions, which are
+// kept apart (bucket versions): listings and searches need none of them,
+// and decoding a file's months of daily versions costs far more than the
+// rest. A record written before the versions moved there still carries
+// them. Never pass a head to putNode: it would drop the versions.
+func (x txn) head(id ID) (*node, error) {
 	v := x.b(bucketNodes).Get(id[:])
 	if v == nil {
 		return nil, fmt.Errorf("node %s: %w", id, ErrNotFound)
@@ -501,12 +524,45 @@ func (x txn) node(id ID) (*node, error) {
 	return &n, nil
 }
 
+// putNode writes the record of node id, its old versions apart from it.
 func (x txn) putNode(id ID, n *node) error {
-	v, err := json.Marshal(n)
+	rec := *n
+	rec.Versions = nil
+	v, err := json.Marshal(&rec)
 	if err != nil {
 		return err
 	}
-	return x.b(bucketNodes).Put(id[:], v)
+	if err := x.b(bucketNodes).Put(id[:], v); err != nil {
+		return err
+	}
+	vb := x.b(bucketVersions)
+	if len(n.Versions) == 0 {
+		if vb == nil {
+			return nil
+		}
+		return vb.Delete(id[:])
+	}
+	if vb == nil {
+		if vb, err = x.tx.CreateBucketIfNotExists(bucketVersions...); err != nil {
+			return err
+		}
+	}
+	vv, err := json.Marshal(n.Versions)
+	if err != nil {
+		return err
+	}
+	return vb.Put(id[:], vv)
+}
+
+// dropNode removes the record of node id and its old versions.
+func (x txn) dropNode(id ID) error {
+	if err := x.b(bucketNodes).Delete(id[:]); err != nil {
+		return err
+	}
+	if vb := x.b(bucketVersions); vb != nil {
+		return vb.Delete(id[:])
+	}
+	return nil
 }
 
 func (x txn) name(id ID, n *node) (string, error) {
