@@ -12,14 +12,15 @@ import (
 )
 
 func init() {
-	var file, key, checkpoints string
+	var file, key, checkpoints, proof string
 	var acc asAccount
 	register(&command{
 		name:  "audit verify",
-		args:  "[--file F [--key K]] [--checkpoints F] [--tenant T --as NAME --password-file F [--totp C]]",
-		short: "verify the appliance's audit log, with --tenant the tenant's own log (its auditors and admins), or offline an export (--file; no daemon needed)",
+		args:  "[--file F | --proof F [--key K]] [--checkpoints F] [--tenant T --as NAME --password-file F [--totp C]]",
+		short: "verify the appliance's audit log, with --tenant the tenant's own log (its auditors and admins), or offline an export (--file) or one entry's proof from the web viewer (--proof; no daemon needed)",
 		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
 			fs.StringVar(&file, "file", "", "the JSON lines export (tresor audit export)")
+			fs.StringVar(&proof, "proof", "", "one entry's inclusion proof, as the audit viewer downloads it (audit-proof-TENANT-N.json)")
 			fs.StringVar(&key, "key", "", "the appliance's audit verifier key, or a file holding it (without it the key in the export is used, which proves nothing about who made it)")
 			fs.StringVar(&checkpoints, "checkpoints", "", "also check the log against the checkpoints in this file (the syslog server's file that tresor audit ship sends them to): a deleted tail shows")
 			acc.flags(fs)
@@ -27,6 +28,12 @@ func init() {
 		run: func(c *cmdEnv, args []string) error {
 			if len(args) > 0 {
 				return usagef("audit verify takes no arguments, got %q", args[0])
+			}
+			if proof != "" {
+				if file != "" || checkpoints != "" || acc.tenant != "" || acc.as != "" {
+					return usagef("--proof verifies one proof file offline; it takes only --key")
+				}
+				return verifyProofFile(c, proof, key)
 			}
 			if file == "" {
 				return verifyOnline(c, &acc, checkpoints)
@@ -58,6 +65,40 @@ func init() {
 			}
 			return c.print(rep, func(w io.Writer) { printVerifyReport(w, rep) })
 		},
+	})
+}
+
+// verifyProofFile checks one entry's proof file offline.
+func verifyProofFile(c *cmdEnv, file, key string) error {
+	vkey, err := verifierKeyArg(key)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("--proof: %w", err)
+	}
+	defer f.Close()
+	p, err := audit.ReadProof(f)
+	if err != nil {
+		return fmt.Errorf("%s: NOT OK: %w", file, err)
+	}
+	rep, err := audit.VerifyProof(p, vkey)
+	if err != nil {
+		return fmt.Errorf("%s: NOT OK: %w", file, err)
+	}
+	return c.print(rep, func(w io.Writer) {
+		e := rep.Entry
+		fmt.Fprintf(w, "OK: entry %d of audit log %s is included, unchanged, in the signed checkpoint over %d entries (root %s)\n",
+			rep.Index, rep.Log, rep.Size, rep.Root)
+		fmt.Fprintf(w, "Entry: %s %s by %s %s\n", e.Time.UTC().Format("2006-01-02T15:04:05Z"), e.Action, e.Actor.Kind, e.Actor.Name)
+		name, _, _ := strings.Cut(rep.Key, "+")
+		if rep.KeyPinned {
+			fmt.Fprintf(w, "Signed by the given key %q.\n", name)
+			return
+		}
+		fmt.Fprintf(w, "WARNING: no --key given: checked against the key named in the proof itself (%q),\n", name)
+		fmt.Fprintln(w, "which proves the proof intact but not who made it. Pass --key with the appliance's audit key.")
 	})
 }
 

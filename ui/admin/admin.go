@@ -130,6 +130,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /admin/tenants", h.session(false, h.tenantCreate))
 	mux.Handle("POST /admin/tenants/{slug}/{action}", h.session(false, h.tenantAction))
 	mux.Handle("GET /admin/audit", h.session(false, h.auditPage))
+	mux.Handle("GET /admin/audit/entry", h.session(false, h.auditEntry))
 	h.mountSections(mux)
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Path, http.StatusMovedPermanently)
@@ -434,15 +435,6 @@ func parseGiB(s string) (int64, error) {
 		return 0, errors.New("quota: give a number of GiB between 0 and 1048576")
 	}
 	return int64(f * (1 << 30)), nil
-}
-
-func (h *Handler) auditPage(q *req) {
-	es, err := h.b.ApplianceLog(200)
-	if err != nil {
-		h.fail(q, err)
-		return
-	}
-	h.render(q, http.StatusOK, q.lang.T("admin.nav.audit"), "/admin/audit", auditPage(q, es))
 }
 
 func (h *Handler) fail(q *req, err error) {

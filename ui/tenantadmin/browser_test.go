@@ -1,11 +1,14 @@
 package tenantadmin
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"tresor/appliance/audit"
 	"tresor/ui/browsertest"
 )
 
@@ -129,6 +132,77 @@ func TestBrowserTenantAdmin(t *testing.T) {
 	if b.Eval(`String(document.querySelector("#proof .badge-ok") !== null)`) != "true" {
 		t.Fatalf("proof not verified:\n%s", text())
 	}
+
+	if b.Eval(`String(document.getElementById("leaf-hash").textContent.length)`) != "44" ||
+		!strings.HasPrefix(b.Eval(`document.getElementById("proof-download").getAttribute("href")`), "/t/kanzlei/audit/proof?seq=") {
+		t.Fatalf("proof page lacks the leaf hash or the download:\n%s", text())
+	}
+
+	// Paging by position: 70 file reads, older and newer pages of 50.
+	tn, anna := e.principal("kanzlei", "anna")
+	for i := range 70 {
+		if err := tn.Log(context.Background(), audit.Entry{Actor: anna.Actor(), Action: audit.ActionFileRead,
+			Object: audit.Object{Path: fmt.Sprintf("/Mandanten/Müller/%02d.pdf", i)}, Outcome: audit.OutcomeSuccess}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seqs := func() []string {
+		return strings.Fields(b.Eval(`[...document.querySelectorAll("#audit tbody tr")].map(r => r.dataset.seq).join(" ")`))
+	}
+	b.Navigate(base + "/audit")
+	b.WaitPath("/t/kanzlei/audit")
+	set("f-action", "file.read")
+	set("f-path", "/Mandanten/Müller")
+	b.Click("#audit-filter-submit")
+	b.WaitPath("/t/kanzlei/audit")
+	newest := seqs()
+	if len(newest) != PageSize || b.Eval(`String(document.getElementById("audit-newer") === null)`) != "true" {
+		t.Fatalf("newest page: %d rows\n%s", len(newest), text())
+	}
+	shot("10-audit-newest")
+	b.Click("#audit-older")
+	b.WaitPath("/t/kanzlei/audit")
+	older := seqs()
+	if len(older) != 20 || b.Eval(`String(document.getElementById("audit-older") === null)`) != "true" {
+		t.Fatalf("older page: %d rows\n%s", len(older), text())
+	}
+	// The older page reads the positions below the newest page's, no more.
+	before := b.Eval(`new URLSearchParams(location.search).get("before")`)
+	if sc := b.Eval(`document.getElementById("audit-scanned").textContent`); !strings.HasPrefix(sc, before+" ") {
+		t.Fatalf("older page before %s read %q", before, sc)
+	}
+	clean("older page")
+	shot("11-audit-older")
+	b.Click("#audit-newer")
+	b.WaitPath("/t/kanzlei/audit")
+	if got := seqs(); strings.Join(got, " ") != strings.Join(newest, " ") {
+		t.Fatalf("newer page %v, want %v", got, newest)
+	}
+	shot("12-audit-newer")
+	// A time range that selects nothing of today, then the path filter
+	// narrowed to one file and its proof.
+	set("f-from", "2001-01-01")
+	set("f-to", "2001-12-31")
+	b.Click("#audit-filter-submit")
+	b.WaitPath("/t/kanzlei/audit")
+	if n := len(seqs()); n != 0 {
+		t.Fatalf("time range of 2001: %d rows", n)
+	}
+	set("f-from", "")
+	set("f-to", "")
+	set("f-path", "/Mandanten/Müller/07.pdf")
+	b.Click("#audit-filter-submit")
+	b.WaitPath("/t/kanzlei/audit")
+	if n := len(seqs()); n != 1 {
+		t.Fatalf("one file: %d rows\n%s", n, text())
+	}
+	b.Click(`#audit tbody a[data-proof]`)
+	b.WaitPath("/t/kanzlei/audit/entry")
+	expect("file proof", "/Mandanten/Müller/07.pdf", "tresor audit kanzlei")
+	if b.Eval(`String(document.querySelector("#proof .badge-ok") !== null)`) != "true" {
+		t.Fatalf("file proof not verified:\n%s", text())
+	}
+	shot("13-file-proof")
 
 	// On a phone the pages keep to the screen's width.
 	b.Viewport(390, 844, true)
