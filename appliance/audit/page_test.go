@@ -82,6 +82,9 @@ func randomFilter(rnd *rand.Rand, start time.Time, span time.Duration) Filter {
 	if rnd.IntN(3) == 0 {
 		f.Actions = []string{[]string{ActionFileRead, ActionFileWrite, ActionLogin, ActionShareCreate, ActionAuditPrune}[rnd.IntN(5)]}
 	}
+	if rnd.IntN(5) == 0 {
+		f.Tenant = []string{"kanzlei", "notariat"}[rnd.IntN(2)]
+	}
 	if rnd.IntN(4) == 0 {
 		f.PathPrefix = fmt.Sprintf("/Mandanten/Akte-%03d", rnd.IntN(40))
 	}
