@@ -53,6 +53,8 @@ const (
 	// cleanEvery is how often Drain deletes drained entries itself, for
 	// tenants where no AppendTx comes along to do it.
 	cleanEvery = 30 * time.Second
+	// kickDelay is how long a kicked drain waits for more entries.
+	kickDelay = 25 * time.Millisecond
 )
 
 // outbox is the state of a log opened with OpenSplit.
@@ -215,6 +217,9 @@ func (l *Log) Kick() {
 	}
 	go func() {
 		for {
+			// A short wait gathers the entries of the actions that follow
+			// into one commit; they are durable in the outbox already.
+			time.Sleep(kickDelay)
 			if err := l.Drain(context.Background()); err != nil {
 				// Left for the next kick or read, which report it.
 				l.out.running.Store(false)
@@ -245,6 +250,23 @@ func (l *Log) Drain(ctx context.Context) error {
 	defer o.mu.Unlock()
 	o.dirty.Store(0)
 	for {
+		// Nothing new: no commit (an empty one would still sync).
+		var pending bool
+		from := key(o.drained.Load() + 1)
+		if err := o.db.View(func(tx *storage.Tx) error {
+			if b := tx.Bucket(bucketOutbox, l.name); b != nil {
+				return b.Scan(nil, from, func(k, _ []byte) (bool, error) {
+					_, pending = keyNum(k)
+					return !pending, nil
+				})
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("audit log %s: read outbox: %w", l.name, err)
+		}
+		if !pending {
+			break
+		}
 		var last int64
 		var more bool
 		err := l.logDB().Update(ctx, func(tx *storage.Tx) error {
