@@ -1,6 +1,9 @@
 package i18n
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // tenantAdmin2Catalog holds the strings of the tenant administration's
 // roles, transfers, export and four-eyes pages (ui/tenantadmin) and their
@@ -158,4 +161,21 @@ func Incomplete() []string {
 func IsKey(s string) bool {
 	_, ok := catalog[s]
 	return ok
+}
+
+// KeyPrefixes returns the first segments of the catalog's keys ("app",
+// "tadmin", …), sorted: a text that starts with one and a dot and is no
+// key's text is a key shown raw.
+func KeyPrefixes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for k := range catalog {
+		p, _, _ := strings.Cut(k, ".")
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
