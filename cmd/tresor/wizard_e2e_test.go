@@ -120,6 +120,11 @@ func TestE2EWizard(t *testing.T) {
 
 	b.Navigate(d.setup)
 	b.WaitPath("/setup/lang")
+	// The token opened the browser's session; it opens no second one.
+	u, _ := url.Parse(d.setup)
+	if code, _ := status(u.RequestURI()); code != http.StatusForbidden {
+		t.Fatalf("the setup link in a second browser = %d, want 403", code)
+	}
 	both("01-lang", "/setup/lang")
 	b.Click("#lang-de")
 	b.Click(next)
@@ -214,7 +219,6 @@ func TestE2EWizard(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.State != "running" || st.Pool.Layout != "2+1" {
 		t.Fatalf("status after the wizard = %d %q %s", code, out, errOut)
 	}
-	u, _ := url.Parse(d.setup)
 	for _, p := range []string{u.RequestURI(), "/setup", "/setup/lang", "/setup/recovery"} {
 		if code, loc := status(p); code != http.StatusSeeOther || loc != "/admin/" {
 			t.Errorf("GET %s after setup = %d → %q, want 303 → /admin/", p, code, loc)

@@ -7,6 +7,8 @@ var wizardCatalog = map[string]map[Lang]string{
 	"step.system": {DE: "System", EN: "System"},
 	"step.tenant": {DE: "Erster Mandant", EN: "First tenant"},
 
+	"setup.forbidden.used": {DE: "Dieser Einrichtungs-Link wurde bereits in einem anderen Browser geöffnet und gilt nur einmal. Setzen Sie die Einrichtung in jenem Browser fort, oder starten Sie tresor neu: dann gilt ein neuer Link.",
+		EN: "This setup link was opened in another browser already and works only once. Continue setup in that browser, or restart tresor: a new link then applies."},
 	"setup.resumed.sealed": {DE: "Die Einrichtung wurde nach einem Neustart fortgesetzt. Ihre Angaben sind erhalten. Passwörter, der zweite Faktor und ein hochgeladener TLS-Schlüssel liegen nur mit Ihrem Administrator-Passwort versiegelt vor: geben Sie im Schritt „Administrator“ dasselbe Passwort erneut ein, dann geht es hier weiter.",
 		EN: "Setup resumed after a restart. Your answers are kept. Passwords, the second factor and an uploaded TLS key are kept only sealed with your administrator password: enter the same password again in the “Administrator” step and you continue here."},
 	"setup.resumed.lost": {DE: "Mit einem anderen Passwort ließen sich die versiegelten Angaben nicht öffnen: richten Sie den zweiten Faktor neu ein, laden Sie ein eigenes TLS-Zertifikat erneut hoch und geben Sie das Passwort des Mandanten-Administrators erneut ein.",

@@ -5,7 +5,8 @@
 // admin, a summary, and the recovery key shown once as a printable page.
 //
 // Access: only while setup is pending and only with the one-time token that
-// `tresor serve` prints. The first request carries it in the URL
+// `tresor serve` prints; the token opens one session (one browser), and
+// dies when setup is done. The first request carries it in the URL
 // (/setup?token=…); the wizard answers with an HttpOnly, Secure,
 // SameSite=Strict cookie naming a session bound to that token and redirects,
 // so the token leaves the address bar. Every POST carries a CSRF token
@@ -87,6 +88,7 @@ type Handler struct {
 	prog     progress
 	resumed  bool
 	sessions map[string]string // session id → the setup token it was opened with
+	used     map[string]bool   // tokens that opened a session (each opens one)
 	done     *finished
 }
 
@@ -119,7 +121,7 @@ func New(b Backend, opt Options) *Handler {
 		// directories as Disks).
 		opt.Disks = BlockDisks
 	}
-	h := &Handler{b: b, opt: opt, secret: make([]byte, 32), sessions: map[string]string{}}
+	h := &Handler{b: b, opt: opt, secret: make([]byte, 32), sessions: map[string]string{}, used: map[string]bool{}}
 	_, _ = rand.Read(h.secret)
 	p, ok, err := loadProgress(opt.ProgressFile)
 	if err != nil {
@@ -158,8 +160,26 @@ func (h *Handler) entry(w http.ResponseWriter, r *http.Request) {
 			h.forbidden(w, r)
 			return
 		}
-		id := newID()
+		if _, ok := h.session(r); ok {
+			// The browser that opened the wizard follows the link again.
+			v := &view{L: i18n.FromRequest(r), Step: -1, Path: Path, Errors: map[string]string{}, Next: h.current()}
+			h.renderPage(w, r, v, continuePage(v), http.StatusOK)
+			return
+		}
+		// The token opens one session: whoever reads it in the journal
+		// after the admin started cannot open a second one. A new token
+		// comes with the next start of tresor.
 		h.mu.Lock()
+		if h.used[tok] {
+			h.mu.Unlock()
+			h.opt.Log.Warn("setup token presented again by another browser; refused")
+			l := i18n.FromRequest(r)
+			v := &view{L: l, Step: -1, Path: r.URL.Path, Errors: map[string]string{}, Used: true}
+			h.renderPage(w, r, v, forbiddenPage(v), http.StatusForbidden)
+			return
+		}
+		h.used[tok] = true
+		id := newID()
 		h.sessions[id] = tok
 		h.mu.Unlock()
 		http.SetCookie(w, &http.Cookie{

@@ -47,6 +47,7 @@ type view struct {
 	At       time.Time
 	Finished bool
 	Next     string // where the continue page moves on to
+	Used     bool   // the forbidden page: the token opened a session already
 
 	// The 2FA step: the enrolment on show, or done.
 	Enrol    *identity.TOTPEnrolment

@@ -250,6 +250,7 @@ func TestTokenGuard(t *testing.T) {
 	}
 
 	t.Run("token sets a strict cookie", func(t *testing.T) {
+		e := newEnv(t)
 		resp, err := e.client(i18n.DE).Get(e.srv.URL + "/setup?token=" + token)
 		if err != nil {
 			t.Fatal(err)
@@ -273,6 +274,7 @@ func TestTokenGuard(t *testing.T) {
 	})
 
 	t.Run("session works without the token in the URL", func(t *testing.T) {
+		e := newEnv(t)
 		c := e.open(i18n.DE)
 		code, _, h := e.get(c, "/setup")
 		if code != 303 || h.Get("Location") != "/setup/lang" {
@@ -282,7 +284,21 @@ func TestTokenGuard(t *testing.T) {
 		expect(t, "GET /setup/lang", code, 200, body, "Sprache der Oberfläche")
 	})
 
+	t.Run("the token opens one session", func(t *testing.T) {
+		e := newEnv(t)
+		c := e.open(i18n.DE)
+		code, body, _ := e.get(e.client(i18n.EN), "/setup?token="+token)
+		expect(t, "GET /setup?token in a second browser", code, 403, body, "opened in another browser already")
+		// The first browser following the link again just goes on.
+		code, body, _ = e.get(c, "/setup?token="+token)
+		expect(t, "GET /setup?token in the first browser", code, 200, body, `url=/setup/lang`)
+		if code, _, _ := e.get(c, "/setup/lang"); code != 200 {
+			t.Fatalf("the first browser lost its session: %d", code)
+		}
+	})
+
 	t.Run("a new token invalidates old sessions", func(t *testing.T) {
+		e := newEnv(t)
 		c := e.open(i18n.DE)
 		e.b.mu.Lock()
 		e.b.token = "another"
@@ -294,6 +310,7 @@ func TestTokenGuard(t *testing.T) {
 	})
 
 	t.Run("after setup everything redirects", func(t *testing.T) {
+		e := newEnv(t)
 		c := e.open(i18n.DE)
 		e.b.mu.Lock()
 		e.b.pending = false
@@ -315,9 +332,7 @@ func TestTokenGuard(t *testing.T) {
 func TestCSRF(t *testing.T) {
 	e := newEnv(t)
 	c := e.open(i18n.EN)
-	other := e.open(i18n.EN)
-	_, otherPage, _ := e.get(other, "/setup/lang")
-	otherToken := csrfRE.FindStringSubmatch(otherPage)[1]
+	otherToken := e.h.csrfToken("another-session")
 	tests := []struct {
 		name string
 		csrf string
