@@ -28,6 +28,7 @@ import (
 
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
+	"tresor/appliance/gctune"
 	"tresor/appliance/identity"
 	"tresor/appliance/password"
 	"tresor/appliance/tenant"
@@ -45,6 +46,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	nosync := flag.Bool("nosync", false, "skip fsync of the metadata (to tell I/O from CPU; not what an appliance does)")
 	flag.Parse()
+	gctune.Apply() // as tresor serve runs
 	if *quick {
 		*phase, *rounds = time.Second, 1
 	}
