@@ -124,9 +124,6 @@ func (h *Handler) newView(r *http.Request, session string, step int) *view {
 	if v.Prog.TimeZone == "" {
 		v.Prog.TimeZone = "Europe/Berlin"
 	}
-	if v.Prog.Tenant == "" && !v.Prog.TenantEntered {
-		v.Prog.TenantNo2FA = false
-	}
 	h.mu.Unlock()
 	if resumed && step <= stepSummary {
 		v.flash(components.FlashInfo, v.L.T("setup.resumed.sealed"))
@@ -265,14 +262,6 @@ var timeZones = []string{"Europe/Berlin", "Europe/Vienna", "Europe/Zurich", "Eur
 
 // tenantURL is where the first tenant signs in.
 func (v *view) tenantURL() string { return "/t/" + v.Prog.Tenant + "/login" }
-
-// hostURL is the appliance's address by its new name.
-func (v *view) hostURL(port string) string {
-	if v.Prog.Hostname == "" {
-		return ""
-	}
-	return "https://" + v.Prog.Hostname + port
-}
 
 func (v *view) yesNo(b bool) string {
 	if b {
