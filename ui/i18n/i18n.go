@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -122,10 +123,32 @@ func (l Lang) Bytes(n uint64) string {
 	return s + "\u00a0" + units[i]
 }
 
-// Date formats a point in time as the locale writes it: "24.11.2026, 14:05"
-// in German, "24 Nov 2026, 14:05" in English (unambiguous across the
-// Atlantic).
+// zone is where the appliance stands (the wizard's and the console's time
+// zone): pages show times in it, not in UTC. Logs and exports keep UTC.
+var zone atomic.Pointer[time.Location]
+
+// SetZone sets the time zone pages show times in (nil: UTC). The daemon
+// calls it at start and when the admin changes the time zone.
+func SetZone(loc *time.Location) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	zone.Store(loc)
+}
+
+// Zone returns the time zone pages show times in.
+func Zone() *time.Location {
+	if loc := zone.Load(); loc != nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// Date formats a point in time as the locale writes it, in the appliance's
+// time zone: "24.11.2026, 14:05" in German, "24 Nov 2026, 14:05" in
+// English (unambiguous across the Atlantic).
 func (l Lang) Date(t time.Time) string {
+	t = t.In(Zone())
 	if l == DE {
 		return t.Format("02.01.2006, 15:04")
 	}

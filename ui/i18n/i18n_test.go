@@ -108,3 +108,23 @@ func FuzzFromAcceptLanguage(f *testing.F) {
 		}
 	})
 }
+
+// Pages show times in the appliance's time zone (winter and summer time).
+func TestDateInZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no zoneinfo:", err)
+	}
+	SetZone(berlin)
+	defer SetZone(nil)
+	if got := DE.Date(time.Date(2026, 11, 24, 14, 5, 0, 0, time.UTC)); got != "24.11.2026, 15:05" {
+		t.Errorf("DE.Date in Berlin, winter = %q", got)
+	}
+	if got := EN.Date(time.Date(2026, 7, 1, 23, 30, 0, 0, time.UTC)); got != "2 Jul 2026, 01:30" {
+		t.Errorf("EN.Date in Berlin, summer = %q", got)
+	}
+	SetZone(nil)
+	if Zone() != time.UTC {
+		t.Error("SetZone(nil) does not go back to UTC")
+	}
+}
