@@ -62,7 +62,9 @@ var wizardCatalog = map[string]map[Lang]string{
 	"err.system.cert.notyet":       {DE: "Das Zertifikat ist noch nicht gültig. Prüfen Sie die Uhrzeit des Geräts oder warten Sie bis zum Gültigkeitsbeginn.", EN: "The certificate is not valid yet. Check the appliance's clock or wait until it becomes valid."},
 	"err.system.cert.hostname":     {DE: "Das Zertifikat nennt den Hostnamen %s nicht. Ändern Sie den Hostnamen oder laden Sie ein Zertifikat für diesen Namen hoch.", EN: "The certificate does not name the hostname %s. Change the hostname or upload a certificate for that name."},
 
-	"setup.disks.block":         {DE: "%s, %s, Seriennummer %s, %s, SMART: %s", EN: "%s, %s, serial %s, %s, SMART: %s"},
+	"setup.disks.block": {DE: "%s, %s, Seriennummer %s, %s, SMART: %s", EN: "%s, %s, serial %s, %s, SMART: %s"},
+	"err.disks.block": {DE: "%s ist eine Festplatte ohne Dateisystem. Diese Version legt noch keine Dateisysteme an: legen Sie eines an (z. B. mkfs.ext4), hängen Sie es ein und starten Sie tresor mit den eingehängten Verzeichnissen (tresor setup --disk).",
+		EN: "%s is a disk without a file system. This version does not make file systems yet: make one (e.g. mkfs.ext4), mount it and set tresor up with the mounted directories (tresor setup --disk)."},
 	"setup.disks.hdd":           {DE: "Festplatte (rotierend)", EN: "hard disk (rotating)"},
 	"setup.disks.ssd":           {DE: "SSD", EN: "SSD"},
 	"setup.disks.smart.passed":  {DE: "in Ordnung", EN: "passed"},

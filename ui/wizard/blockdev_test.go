@@ -1,9 +1,12 @@
 package wizard
 
 import (
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+
+	"tresor/ui/i18n"
 )
 
 // mountinfo and swaps of the fixture machine: the root file system is on
@@ -102,4 +105,31 @@ func FuzzBusyDevices(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDisksStepBlockDevice: on a real box the block devices are listed
+// with their details; choosing one says what to do (the pool is made of
+// mounted directories).
+func TestDisksStepBlockDevice(t *testing.T) {
+	for _, l := range []i18n.Lang{i18n.DE, i18n.EN} {
+		e := newEnv(t)
+		e.h.opt.Disks = func() ([]Disk, error) {
+			return blockDisks("testdata/sys", []byte(fixtureMountinfo), []byte(fixtureSwaps), func(string) string { return SmartFailed })
+		}
+		e.h.opt.DevDiskDir = ""
+		c := e.open(l)
+		e.walkTo(c, stepDisks)
+		_, page, _ := e.get(c, "/setup/disks")
+		for _, want := range []string{"/dev/sda", "WDC WD20EFRX-68E", "WD-WCC4M1234567", "/dev/nvme0n1", "SMART: " + l.T("setup.disks.smart.failed")} {
+			if !strings.Contains(page, want) {
+				t.Fatalf("%s: disks page lacks %q", l, want)
+			}
+		}
+		if strings.Contains(page, "/dev/sdb") {
+			t.Fatalf("%s: the root disk is offered", l)
+		}
+		code, body, _ := e.post(c, "disks", url.Values{"action": {"next"}, "disk": {"/dev/sda"}})
+		want := map[i18n.Lang]string{i18n.DE: "legen Sie eines an", i18n.EN: "make one (e.g. mkfs.ext4)"}[l]
+		expect(t, "POST /setup/disks with a block device", code, 422, body, want)
+	}
 }

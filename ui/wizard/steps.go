@@ -404,6 +404,10 @@ func (h *Handler) submitDisks(r *http.Request, v *view) int {
 			v.Errors["disk"] = v.L.T("err.disks.unknown", p)
 		case d.Used:
 			v.Errors["disk"] = v.L.T("err.disks.used", p)
+		case d.Block:
+			// The pool is made of mounted directories; making the file
+			// system on a raw block device is not built in yet.
+			v.Errors["disk"] = v.L.T("err.disks.block", p)
 		}
 	}
 	if len(chosen) == 0 {
