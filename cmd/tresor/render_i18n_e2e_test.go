@@ -133,6 +133,21 @@ func TestE2EPagesTranslated(t *testing.T) {
 	}
 	check(t, "de", "/admin/enrol (recovery codes)", string(page))
 
+	// The test data shows where it belongs: the pending link (a
+	// sensitive folder) on the four-eyes page through the daemon's share
+	// service, the incoming transfer on the transfers page.
+	for path, want := range map[string]string{"/t/kanzlei/admin/pending": `data-link="`, "/t/kanzlei/admin/transfers": `data-accept="`} {
+		res, err := tc.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s = %d without %s", path, res.StatusCode, want)
+		}
+	}
+
 	for _, l := range []string{"de", "en"} {
 		*lang = l
 		seen := crawl(t, tc, base, "/t/kanzlei/", []string{
