@@ -215,9 +215,15 @@ func (a *App) apiScrub(ctx context.Context, body json.RawMessage, progress func(
 			return nil, err
 		}
 	}
+	job := a.jobs().start(JobScrub, "root", "", "objects", a.now()) // the console shows it too
 	rep, err := st.pool.Scrub(ctx, req.RateMBps<<20, func(p storage.ScrubProgress) {
+		job.progress(p.Objects, max(p.ObjectsTotal, p.Objects), scrubMessage(p))
 		progress(api.Progress{Done: p.Objects, Message: scrubMessage(p)})
 	})
+	job.finish(err, a.now())
+	if rerr := recordScrub(st, "root", rep, err, a.now()); rerr != nil {
+		a.log.Error("recording the scrub failed", "err", rerr)
+	}
 	e := adminEntry(audit.ActionPoolChange, "", scrubDetails(rep))
 	if err != nil {
 		e.Outcome, e.Details["error"] = audit.OutcomeFailure, err.Error()
@@ -249,9 +255,12 @@ func (a *App) apiReplace(ctx context.Context, body json.RawMessage, progress fun
 	if req.Old == "" || req.New == "" {
 		return nil, api.Errorf(http.StatusBadRequest, "replace needs the old disk (index or path) and the new disk's path")
 	}
+	job := a.jobs().start(JobResilver, "root", req.Old+": "+req.New, "objects", a.now()) // the console shows it too
 	err = st.pool.Replace(ctx, req.Old, req.New, func(p storage.ReplaceProgress) {
+		job.progress(p.Objects, p.ObjectsTotal, fmt.Sprintf("disk %d: %s", p.Index, p.Namespace))
 		progress(api.Progress{Done: p.Objects, Total: p.ObjectsTotal, Message: fmt.Sprintf("disk %d: rebuilding %s", p.Index, p.Namespace)})
 	})
+	job.finish(err, a.now())
 	e := adminEntry(audit.ActionPoolChange, "", map[string]string{"op": "replace", "old": req.Old, "new": req.New})
 	if err != nil {
 		e.Outcome, e.Details["error"] = audit.OutcomeFailure, err.Error()

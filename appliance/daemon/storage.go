@@ -130,9 +130,15 @@ func (a *App) registerJobs(st *storageState) error {
 		CatchUp: true,
 		Run: func(ctx context.Context, progress schedule.ProgressFunc) error {
 			// A bounded rate keeps office users' reads fast while it runs.
+			job := a.jobs().start(JobScrub, "scheduler", "", "objects", a.now()) // the console shows it too
 			rep, err := st.pool.Scrub(ctx, 50<<20, func(p storage.ScrubProgress) {
-				progress(p.Objects, 0, scrubMessage(p))
+				job.progress(p.Objects, max(p.ObjectsTotal, p.Objects), scrubMessage(p))
+				progress(p.Objects, p.ObjectsTotal, scrubMessage(p))
 			})
+			job.finish(err, a.now())
+			if rerr := recordScrub(st, "scheduler", rep, err, a.now()); rerr != nil {
+				a.log.Error("recording the scrub failed", "err", rerr)
+			}
 			e := audit.Entry{Actor: audit.Actor{Kind: audit.ActorSystem, Name: "scheduler"}, Action: audit.ActionPoolChange,
 				Outcome: audit.OutcomeSuccess, Details: scrubDetails(rep)}
 			if err != nil {

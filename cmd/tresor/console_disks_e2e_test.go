@@ -254,6 +254,28 @@ func TestE2EConsoleDisks(t *testing.T) {
 		t.Fatal("pool.json does not list the new disk")
 	}
 
+	// A tenant export from the console is a job too: the disks page lists
+	// it with the bytes it wrote.
+	b.Navigate(base + "/admin/tenants")
+	b.WaitPath("/admin/tenants")
+	got = b.Eval(`(async () => {
+		const f = document.querySelector('form[action="/admin/tenants/kanzlei/export"]');
+		f.querySelector('input[name=request]').value = 'Az. 4711';
+		const r = await fetch(f.action, {method: 'POST', body: new URLSearchParams(new FormData(f))});
+		return r.status + ' ' + (await r.arrayBuffer()).byteLength;
+	})()`)
+	var status, size int
+	if _, err := fmt.Sscan(got, &status, &size); err != nil || status != 200 || size < files*(96<<10)/2 {
+		t.Fatalf("console export: %s", got)
+	}
+	b.Navigate(base + "/admin/disks")
+	b.WaitPath("/admin/disks")
+	jobs := b.Eval(`document.getElementById("long-jobs").innerText`)
+	if !strings.Contains(jobs, "Mandanten-Export") || !strings.Contains(jobs, "kanzlei") || strings.Count(jobs, "abgeschlossen") != 3 {
+		t.Fatalf("long jobs after the export:\n%s", jobs)
+	}
+	shot("10-jobs")
+
 	// The appliance log names the admin for the scrub and the replacement.
 	b.Navigate(base + "/admin/audit")
 	b.WaitPath("/admin/audit")
