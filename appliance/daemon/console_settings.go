@@ -149,12 +149,12 @@ func CheckUploadedCertificate(certPEM, keyPEM []byte, hostname string, now time.
 			return bad("tls.chain", "certificate %d is not signed by certificate %d: %v", i+1, i+2, err)
 		}
 		if now.After(chain[i+1].NotAfter) {
-			return bad("tls.chain", "certificate %d of the chain expired on %s", i+2, chain[i+1].NotAfter.UTC().Format(time.DateOnly))
+			return bad("tls.chain-expired", "certificate %d of the chain expired on %s", i+2, chain[i+1].NotAfter.UTC().Format(time.DateOnly))
 		}
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return bad("tls.key-mismatch", "the key does not belong to the certificate: %v", err)
+		return tls.Certificate{}, &ConsoleError{Code: "tls.key-mismatch", Msg: "the key does not belong to the certificate: " + err.Error(), Status: http.StatusBadRequest}
 	}
 	return pair, nil
 }
@@ -449,7 +449,7 @@ func (a *App) SetMailRelay(ctx context.Context, by audit.Actor, c mailrelay.Conf
 	if err := c.Validate(); err != nil {
 		var me *mailrelay.Error
 		if errors.As(err, &me) {
-			return refuse(http.StatusBadRequest, "mail."+me.Code, "%s", me.Error())
+			return &ConsoleError{Code: "mail." + me.Code, Msg: me.Error(), Status: http.StatusBadRequest}
 		}
 		return err
 	}

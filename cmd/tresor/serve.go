@@ -42,7 +42,9 @@ func init() {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			log := systemd.NewLogger(os.Stderr, level)
+			// Every record also goes into the ring the console's system
+			// log page shows (console_settings.go).
+			log := slog.New(systemLog.Handler(systemd.NewLogger(os.Stderr, level).Handler()))
 			// TRESOR_CPUPROFILE: a CPU profile of the whole run, written at
 			// shutdown (for make bench and profiling; off on an appliance).
 			if path := os.Getenv("TRESOR_CPUPROFILE"); path != "" {

@@ -32,12 +32,35 @@ type Section struct {
 	// Mount registers the section's routes. Wrap each handler in
 	// h.Page (signed-in, enrolled admin; CSRF checked on POST).
 	Mount func(h *Handler, mux *http.ServeMux)
+	// Placeholder marks a hook for a page a later issue fills (backup,
+	// hardening: hooks.go): its page says the feature is not configured
+	// yet. A section registered with the same Href and Placeholder false
+	// replaces it, whichever init runs first; a placeholder never replaces
+	// a real section.
+	Placeholder bool
 }
 
 var sections []Section
 
-// RegisterSection adds a console section; call it from init.
+// RegisterSection adds a console section; call it from init. A section
+// whose Href is taken replaces a placeholder of that Href (and is dropped
+// if it is a placeholder itself); two real sections of one Href are a
+// programmer error.
 func RegisterSection(s Section) {
+	for i, o := range sections {
+		if o.Href != s.Href {
+			continue
+		}
+		switch {
+		case s.Placeholder:
+			return
+		case o.Placeholder:
+			sections = slices.Delete(sections, i, i+1)
+		default:
+			panic("admin: two sections registered for " + s.Href)
+		}
+		break
+	}
 	sections = append(sections, s)
 	slices.SortStableFunc(sections, func(a, b Section) int { return a.Order - b.Order })
 }
