@@ -108,6 +108,7 @@ var wizardCatalog = map[string]map[Lang]string{
 	"setup.recovery.lastgroup.hint": {DE: "Zur Bestätigung, dass Sie den Schlüssel notiert oder gedruckt haben: tippen Sie seine letzte Gruppe von Hand ab.", EN: "To confirm that you wrote down or printed the key: type its last group by hand."},
 	"err.recovery.lastgroup":        {DE: "Das ist nicht die letzte Gruppe des Schlüssels. Lesen Sie sie vom Ausdruck ab und tippen Sie sie erneut.", EN: "That is not the key's last group. Read it off the printout and type it again."},
 	"setup.recovery.done":           {DE: "Die Einrichtung ist abgeschlossen; der Wiederherstellungsschlüssel wird nicht mehr angezeigt und der Einrichtungs-Link gilt nicht mehr.", EN: "Setup is complete; the recovery key is no longer shown and the setup link no longer works."},
+	"setup.finished.host":           {DE: "Sobald der Name im Netz auflösbar ist (DNS oder Hosts-Datei), erreichen die Arbeitsplätze das Gerät unter", EN: "Once the name resolves on the network (DNS or hosts file), office PCs reach the appliance at"},
 	"setup.finished.console":        {DE: "Zur Verwaltung (Anmeldung mit Passwort und Code aus der App)", EN: "To the console (sign in with password and the code from the app)"},
 	"setup.finished.tenant":         {DE: "Zur Anmeldung des Mandanten %s", EN: "To the sign-in of the tenant %s"},
 }

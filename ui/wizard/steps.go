@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -569,6 +570,13 @@ func (h *Handler) recoveryPost(w http.ResponseWriter, r *http.Request, id string
 	v.Result, v.Finished, v.Codes = nil, true, nil
 	v.Prog = d.prog
 	v.TenantOK = d.tenantOK
+	if d.prog.Hostname != "" {
+		// The appliance by the name it was given (the port it is reached on).
+		v.HostURL = "https://" + d.prog.Hostname
+		if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "443" {
+			v.HostURL += ":" + port
+		}
+	}
 	h.render(w, r, v, http.StatusOK)
 }
 

@@ -48,6 +48,7 @@ type view struct {
 	Finished bool
 	Next     string // where the continue page moves on to
 	Used     bool   // the forbidden page: the token opened a session already
+	HostURL  string // the finished page: the appliance by its hostname
 
 	// The 2FA step: the enrolment on show, or done.
 	Enrol    *identity.TOTPEnrolment

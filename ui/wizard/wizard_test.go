@@ -563,7 +563,7 @@ func TestSteps(t *testing.T) {
 	if strings.Contains(body, "recovery-key") || strings.Contains(body, key) {
 		t.Error("the key is shown after the confirmation")
 	}
-	if !strings.Contains(body, `href="/t/kanzlei/login"`) {
+	if !strings.Contains(body, `href="/t/kanzlei/login"`) || !regexp.MustCompile(`<code>https://tresor\.example:\d+/</code>`).MatchString(body) {
 		t.Errorf("finished page does not link the tenant's sign-in:\n%s", body)
 	}
 	if code, _, h := e.get(c, "/setup/recovery"); code != 303 || h.Get("Location") != "/admin/" {
