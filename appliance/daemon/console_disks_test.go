@@ -1,0 +1,130 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tresor/appliance/api"
+	"tresor/appliance/audit"
+)
+
+// TestCapacityHistory: samples are stored with the pool's capacity and
+// each tenant's use (numbers only) and read back oldest first.
+func TestCapacityHistory(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	now := time.Now()
+	for _, at := range []time.Time{now.Add(-3 * time.Hour), now.Add(-3*time.Hour + time.Minute), now} {
+		if err := recordCapacity(context.Background(), ta.st, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := ta.a.CapacityHistory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The two samples of one hour thin to its last.
+	if len(h) != 2 || !h[0].Time.Equal(now.Add(-3*time.Hour+time.Minute).UTC().Truncate(time.Second)) || !h[1].Time.Equal(now.UTC().Truncate(time.Second)) {
+		t.Fatalf("history: %+v", h)
+	}
+	s := h[1]
+	if s.Capacity == 0 || s.Used+s.Free != s.Capacity || len(s.Tenants) != 2 || s.Tenants[0] < s.Tenants[1] {
+		t.Fatalf("sample: %+v", s)
+	}
+}
+
+// TestConsoleScrubAndReplaceChecks: a console scrub runs as a job, is
+// logged as the admin and recorded as the last scrub; a replacement is
+// refused for a disk that works, a disk that does not exist, a relative
+// path, a directory that is not empty and a disk of the pool; a second
+// pool job waits for the first.
+func TestConsoleScrubAndReplaceChecks(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	by := audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "rita", Addr: "192.0.2.7"}
+	status := func(err error) int {
+		var ae *api.Error
+		if errors.As(err, &ae) {
+			return ae.Status
+		}
+		return 0
+	}
+	if _, ok, err := ta.a.LastScrub(); ok || err != nil {
+		t.Fatalf("last scrub before any: %v %v", ok, err)
+	}
+	// While a resilver runs, no scrub starts (nor another replacement).
+	busy := ta.a.jobs().start(JobResilver, "root", "1: /srv/disk5", "objects", time.Now())
+	if _, err := ta.a.ConsoleScrub(context.Background(), by); status(err) != 409 {
+		t.Fatalf("scrub during a resilver: %v", err)
+	}
+	if _, err := ta.a.ConsoleReplace(context.Background(), by, 1, t.TempDir()); status(err) != 409 {
+		t.Fatalf("replacement during a resilver: %v", err)
+	}
+	busy.finish(nil, time.Now())
+	id, err := ta.a.ConsoleScrub(context.Background(), by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	for {
+		j, ch, ok := ta.a.ConsoleJob(id)
+		if !ok {
+			t.Fatal("scrub job gone")
+		}
+		if j.State != JobRunning {
+			if j.State != JobDone || j.By != "rita" || j.Kind != JobScrub {
+				t.Fatalf("scrub job ended as %+v", j)
+			}
+			break
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatal("scrub did not end")
+		}
+	}
+	// The job ends after the record is written.
+	if s, ok, err := ta.a.LastScrub(); !ok || err != nil || s.Result != "ok" || s.By != "rita" {
+		t.Fatalf("last scrub: %+v %v %v", s, ok, err)
+	}
+	log, err := ta.a.ApplianceLog(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range log {
+		if e.Action == audit.ActionPoolChange && e.Actor.Name == "rita" && e.Details["op"] == "scrub" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d scrub entries by rita in the appliance log, want start and done", n)
+	}
+
+	disks := ta.st.pool.Status().Disks
+	empty := t.TempDir()
+	full := t.TempDir()
+	os.WriteFile(filepath.Join(full, "x"), []byte("x"), 0o600)
+	if _, err := ta.a.ConsoleReplace(context.Background(), by, 0, empty); status(err) != 409 || !strings.Contains(err.Error(), "online") {
+		t.Fatalf("replacing a working disk: %v", err)
+	}
+	if _, err := ta.a.ConsoleReplace(context.Background(), by, 7, empty); status(err) != 400 {
+		t.Fatalf("replacing disk 7 of 3: %v", err)
+	}
+	if err := os.RemoveAll(disks[1].Path); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"disk5", full, disks[2].Path, filepath.Join(empty, "nope")} {
+		if _, err := ta.a.ConsoleReplace(context.Background(), by, 1, bad); status(err) != 400 {
+			t.Errorf("replacing disk 1 by %s: %v", bad, err)
+		}
+	}
+	if _, ok := ta.a.jobs().running(JobResilver); ok {
+		t.Fatal("a refused replacement left a job")
+	}
+}
