@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/export"
 	"tresor/appliance/files"
@@ -339,6 +340,29 @@ func TestExportPage(t *testing.T) {
 	if len(logged) != 2 || logged[0].Details["request"] != "Schreiben vom 3. März" || logged[1].Details["phase"] != "done" || logged[1].Details["manifest_sha256"] == "" {
 		t.Errorf("export log: %+v", logged)
 	}
+	// The archive imported as a new tenant brings kanzlei's log along as
+	// an archived log: listed on the export page (to an auditor too),
+	// downloaded unchanged and logged as audit.export.
+	if _, err := export.Import(ctx, bytes.NewReader(archive), export.Target{Registry: e.b.reg, Accounts: e.b.acc, Grants: access.New(access.Options{}),
+		By: applAdmin, Slug: "kanzlei-neu", Admin: "anna", AdminPassword: []byte(pw)}); err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	n := e.login("kanzlei-neu", "anna")
+	_, body := n.get("/t/kanzlei-neu/admin/export")
+	if !strings.Contains(body, `id="archived"`) || !strings.Contains(body, "/t/kanzlei-neu/admin/export/archived?n=1") {
+		t.Fatalf("the archived log is not listed:\n%s", body)
+	}
+	st, jsonl := n.get("/t/kanzlei-neu/admin/export/archived?n=1")
+	if st != 200 || !strings.Contains(jsonl, "tenant.export") {
+		t.Fatalf("archived log download = %d %.300s", st, jsonl)
+	}
+	if got := e.logged("kanzlei-neu", audit.ActionAuditExport); len(got) != 1 || got[0].Details["archived"] != "1" {
+		t.Errorf("the download is not logged: %+v", got)
+	}
+	if st, _ := n.get("/t/kanzlei-neu/admin/export/archived?n=x"); st != 404 {
+		t.Errorf("archived log n=x = %d", st)
+	}
+
 	// No archived logs here; an unknown one is 404 on the page.
 	if st, body := c.get("/t/kanzlei/admin/export/archived?n=1"); st != 404 || !strings.Contains(body, "There is no such archived log.") {
 		t.Errorf("unknown archived log = %d", st)
