@@ -45,9 +45,14 @@
 // Handlers decide nothing themselves. A page first asks
 // identity.Allowed for the tenant-wide action it is for
 // (access.AdminAccounts for users, AdminGroups for groups, ReviewGrants
-// for the review, AdminSettings for settings, ReadAudit for the log) and
-// answers 403 otherwise; the service methods (identity.Accounts,
-// access.Store) check again and log refusals. Buttons a page shows are
+// for the review, AdminSettings for settings, ReadAudit for the log,
+// ReadAccounts for roles, ReviewGrants for the four-eyes overview,
+// ReadAudit for transfers and the export page) and answers 403
+// otherwise; changes ask the action they need (AdminRoles for roles,
+// ApproveGrant for approvals, and AdminRoles, which only base-role admins
+// hold, for offering, accepting or rejecting transfers and exporting the
+// tenant). The service methods (identity.Accounts, access.Store,
+// share.Service, transfer.Service) check again and log refusals. Buttons a page shows are
 // chosen with the same calls, so a user sees only what it may press; the
 // server refuses anyway (the requester of a four-eyes grant sees no
 // approve button and access.Store.Approve refuses them).

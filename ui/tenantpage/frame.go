@@ -1,7 +1,8 @@
 // Package tenantpage is the frame of every page inside a tenant
 // (/t/<tenant>/…): the layout's header with the tenant's navigation
 // (Dateien/Files, Konto/Account, and for whom the access policy allows
-// them Verwaltung/Admin, Zugriffe/Access review and Protokoll/Audit log),
+// them Verwaltung/Admin, Zugriffe/Access review, Protokoll/Audit log,
+// Freigaben/Approvals and Übermittlungen/Transfers),
 // a bar naming the tenant and the
 // signed-in account with a sign-out button (a POST form carrying the
 // session's CSRF token: signing out changes state, so a link could be
