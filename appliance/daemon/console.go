@@ -44,7 +44,9 @@ type Overview struct {
 // Overview gathers the dashboard.
 func (a *App) Overview() (Overview, error) {
 	o := Overview{Status: a.status()}
-	if a.tls != nil && a.tls.Server.Leaf != nil {
+	if c := a.serving.Load(); c != nil && c.Leaf != nil { // what is served (an upload: console_settings.go)
+		o.CertExpires = c.Leaf.NotAfter
+	} else if a.tls != nil && a.tls.Server.Leaf != nil {
 		o.CertExpires = a.tls.Server.Leaf.NotAfter
 	}
 	st, err := a.running()

@@ -157,6 +157,9 @@ func TestCertificateSwap(t *testing.T) {
 	if _, err := handshake(addr, local, "localhost"); err == nil {
 		t.Fatal("the local CA still verifies the served certificate")
 	}
+	if o, err := a.Overview(); err != nil || !o.CertExpires.Equal(info.NotAfter) {
+		t.Fatalf("dashboard's certificate expiry %v, served %v (%v)", o.CertExpires, info.NotAfter, err)
+	}
 	if e := lastEntry(t, a); e.Action != audit.ActionSettingsChange || e.Details["setting"] != "tls" || e.Details["fingerprint"] != info.Fingerprint || e.Actor.Name != "root" {
 		t.Fatalf("upload logged as %+v", e)
 	}
