@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -128,5 +129,34 @@ func TestProblems(t *testing.T) {
 	healthy := Overview{Health: "ok", CertExpires: time.Now().Add(300 * 24 * time.Hour), Disks: []Disk{{State: "online"}}, Jobs: []Job{{Name: "scrub", LastResult: "ok"}}}
 	if ps := problems(q, healthy, dashboardView{CertDays: 299}, &memJobs{job: LongJob{State: "done"}}); len(ps) != 0 {
 		t.Fatalf("healthy appliance has problems: %+v", ps)
+	}
+}
+
+// TestJobProgressWithoutScript: a running job's bar carries the event
+// stream for the script, and without script the page reloads itself and
+// links to itself; a finished job's page has neither.
+func TestJobProgressWithoutScript(t *testing.T) {
+	render := func(j LongJob) string {
+		var b strings.Builder
+		if err := jobProgress(&req{lang: i18n.DE}, j).Render(context.Background(), &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	running := render(LongJob{ID: "j1", Kind: "scrub", State: "running", Unit: "objects", Done: 3, Total: 12})
+	for _, want := range []string{`data-job-events="/admin/jobs/j1/events"`, `<noscript><meta http-equiv="refresh" content="5"></noscript>`,
+		`<a href="/admin/jobs/j1">`, `value="25" max="100"`, "3 von 12 Objekten (25 %)"} {
+		if !strings.Contains(running, want) {
+			t.Errorf("running job lacks %s:\n%s", want, running)
+		}
+	}
+	done := render(LongJob{ID: "j1", Kind: "scrub", State: "done", Unit: "objects", Done: 12, Total: 12})
+	for _, not := range []string{"data-job-events", "refresh", `href="/admin/jobs/j1"`} {
+		if strings.Contains(done, not) {
+			t.Errorf("finished job has %s:\n%s", not, done)
+		}
+	}
+	if !strings.Contains(done, `value="100"`) {
+		t.Errorf("finished job's bar not full:\n%s", done)
 	}
 }
