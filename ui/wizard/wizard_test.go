@@ -503,6 +503,9 @@ func TestSteps(t *testing.T) {
 	// The summary shows what was chosen, with the proposed layout.
 	code, body, _ := e.get(c, "/setup/summary")
 	expect(t, "GET /setup/summary", code, 200, body, "2 data and 1 parity shards (2+1)")
+	if strings.Contains(body, "@edit") || strings.Contains(body, "</code><a") {
+		t.Errorf("summary shows template text or glues a value to its link:\n%s", body)
+	}
 	for _, want := range []string{"admin", d("3"), "tresor.example", "Europe/Berlin", "local certificate authority", "kanzlei", "Kanzlei Muster", "anna",
 		`href="/setup/2fa"`, `href="/setup/system"`, `href="/setup/tenant"`, `href="/setup/key"`, `href="/setup/disks"`} {
 		if !strings.Contains(body, want) {
