@@ -32,6 +32,9 @@ const (
 type chartTick struct {
 	Pos   float64
 	Label string
+	// Anchor is the label's text-anchor: the last time label ends at the
+	// right edge instead of running over it.
+	Anchor string
 }
 
 // chartRow is a row of the table fallback.
@@ -102,11 +105,15 @@ func buildChart(points []CapacityPoint, l i18n.Lang) chartView {
 		v.YTicks = append(v.YTicks, chartTick{Pos: y(n), Label: l.Bytes(n)})
 	}
 	if span <= 0 {
-		v.XTicks = []chartTick{{Pos: x(t0), Label: chartTime(l, t0, 0)}}
+		v.XTicks = []chartTick{{Pos: x(t0), Label: chartTime(l, t0, 0), Anchor: "middle"}}
 	} else {
 		for i := range 4 {
 			t := t0.Add(span * time.Duration(i) / 3)
-			v.XTicks = append(v.XTicks, chartTick{Pos: x(t), Label: chartTime(l, t, span)})
+			anchor := "middle"
+			if i == 3 {
+				anchor = "end"
+			}
+			v.XTicks = append(v.XTicks, chartTick{Pos: x(t), Label: chartTime(l, t, span), Anchor: anchor})
 		}
 	}
 	first, last := points[0], points[len(points)-1]
