@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -116,7 +117,9 @@ func (tr *Tree) Search(ctx context.Context, under, query string, opt SearchOptio
 				} else if err != nil {
 					return err
 				}
-				n, err := x.head(id) // no versions needed
+				// Only the kind and the name of each visited node; the
+				// whole record of the hits.
+				n, err := x.kindName(id)
 				if err != nil {
 					return err
 				}
@@ -124,12 +127,20 @@ func (tr *Tree) Search(ctx context.Context, under, query string, opt SearchOptio
 				if err != nil {
 					return err
 				}
-				cp := d.p.Child(name)
+				var cp Path
 				if n.Kind == KindFolder {
+					cp = d.p.Child(name)
 					queue = append(queue, dir{id, cp, cc})
 				}
 				if strings.Contains(FoldName(name), q) {
-					i, err := x.info(id, n, cp)
+					if cp == nil {
+						cp = d.p.Child(name)
+					}
+					full, err := x.head(id)
+					if err != nil {
+						return err
+					}
+					i, err := x.info(id, full, cp)
 					if err != nil {
 						return err
 					}
@@ -152,6 +163,24 @@ func (tr *Tree) Search(ctx context.Context, under, query string, opt SearchOptio
 		Object: audit.Object{Path: p.String(), ID: start.String()}, Outcome: audit.OutcomeSuccess,
 		Details: map[string]string{"search": q, "found": fmt.Sprint(res.Found), "truncated": fmt.Sprint(res.Truncated)}})
 	return res, err
+}
+
+// kindName reads only the kind and the sealed name of node id: what a
+// search looks at in every node it visits (decoding the whole record,
+// with its times, took half of a search's time).
+func (x txn) kindName(id ID) (*node, error) {
+	v := x.b(bucketNodes).Get(id[:])
+	if v == nil {
+		return nil, fmt.Errorf("node %s: %w", id, ErrNotFound)
+	}
+	var kn struct {
+		Name []byte `json:"name"`
+		Kind Kind   `json:"kind"`
+	}
+	if err := json.Unmarshal(v, &kn); err != nil {
+		return nil, fmt.Errorf("node %s: bad record: %w", id, err)
+	}
+	return &node{Name: kn.Name, Kind: kn.Kind}, nil
 }
 
 // errStop ends a scan early.
