@@ -62,6 +62,7 @@ var tenantAdmin2Catalog = map[string]map[Lang]string{
 	"tadmin.transfers.into":            {DE: "Zielordner", EN: "Destination folder"},
 	"tadmin.transfers.accept":          {DE: "Annehmen", EN: "Accept"},
 	"tadmin.transfers.reject":          {DE: "Ablehnen", EN: "Reject"},
+	"tadmin.transfers.reason":          {DE: "Grund (für beide Protokolle)", EN: "Reason (for both logs)"},
 	"tadmin.transfers.offer":           {DE: "Übermittlung anbieten", EN: "Offer a transfer"},
 	"tadmin.transfers.offer_hint":      {DE: "Der andere Mandant sieht das Angebot und nimmt es an oder lehnt es ab. Übermittelt wird der Stand beim Anbieten.", EN: "The other tenant sees the offer and accepts or rejects it. What is transferred is the content as it is when offered."},
 	"tadmin.transfers.path":            {DE: "Datei oder Ordner", EN: "File or folder"},

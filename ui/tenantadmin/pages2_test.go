@@ -269,11 +269,14 @@ func TestTransfersPage(t *testing.T) {
 	}
 	_, body = p.get("/t/praxis/admin/transfers")
 	id2 := regexp.MustCompile(`data-reject="([^"]+)"`).FindStringSubmatch(body)[1]
-	if st, loc, _ := p.form("/t/praxis/admin/transfers/decide", url.Values{"id": {id2}, "action": {"reject"}}); st != 303 || !strings.HasSuffix(loc, "done=rejected") {
+	if st, loc, _ := p.form("/t/praxis/admin/transfers/decide", url.Values{"id": {id2}, "action": {"reject"}, "reason": {"nicht zuständig"}}); st != 303 || !strings.HasSuffix(loc, "done=rejected") {
 		t.Fatalf("reject = %d", st)
 	}
 	if _, err := files.New(ptn, panna).Stat(ctx, "/Schmidt-kanzlei"); !errors.Is(err, files.ErrNotFound) {
 		t.Errorf("a rejected transfer arrived: %v", err)
+	}
+	if r := e.logged("kanzlei", audit.ActionTransferReject); len(r) != 1 || r[0].Details["reason"] != "nicht zuständig" {
+		t.Errorf("the reason is not in the sender's log: %+v", r)
 	}
 	for _, a := range []string{audit.ActionTransferCreate, audit.ActionTransferAccept, audit.ActionTransferReject} {
 		if len(e.logged("kanzlei", a)) == 0 || len(e.logged("praxis", a)) == 0 {
