@@ -269,6 +269,7 @@ func TestE2EConsoleSettingsHTTP(t *testing.T) {
 		{"bad mode", post("/admin/settings/mail", mail("mail.kanzlei.test", "587", "ssl", "", "tresor@kanzlei.test")), "cs.err.mail.mode.invalid", nil},
 		{"login in the clear", post("/admin/settings/mail", mail("mail.kanzlei.test", "25", "none", "tresor", "tresor@kanzlei.test")), "cs.err.mail.user.needs-tls", nil},
 		{"bad sender", post("/admin/settings/mail", mail("mail.kanzlei.test", "587", "starttls", "", "Tresor")), "cs.err.mail.from.invalid", nil},
+		{"login without a password", post("/admin/settings/mail", url.Values{"host": {"mail.kanzlei.test"}, "port": {"587"}, "mode": {"starttls"}, "user": {"tresor"}, "from": {"tresor@kanzlei.test"}}), "cs.err.mail.password-missing", nil},
 		{"test mail without a relay", post("/admin/settings/mail-test", url.Values{"to": {"it@kanzlei.test"}}), "cs.err.mail.not-configured", nil},
 	} {
 		for _, lang := range []i18n.Lang{i18n.DE, i18n.EN} {
@@ -344,8 +345,23 @@ func TestE2EConsoleSettingsHTTP(t *testing.T) {
 		t.Fatalf("the SMTP server received %q", msg)
 	}
 
+	// A relay that is down: the test mail fails, in both languages.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	down := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	if st, _ := cc.post("/admin/settings/mail", "", url.Values{"host": {"127.0.0.1"}, "port": {strconv.Itoa(down)}, "mode": {"none"}, "from": {"tresor@kanzlei-weber.test"}}); st != 303 {
+		t.Fatalf("mail relay: %d", st)
+	}
+	for _, lang := range []i18n.Lang{i18n.DE, i18n.EN} {
+		st, body := cc.post("/admin/settings/mail-test", string(lang), url.Values{"to": {"it@kanzlei-weber.test"}})
+		want, _, _ := strings.Cut(lang.T("cs.err.mail.send-failed", "x"), ":")
+		if st != 400 || !strings.Contains(body, html.EscapeString(want)) || !strings.Contains(body, "connection refused") {
+			t.Errorf("test mail to a relay that is down, in %s: %d, want %q", lang, st, want)
+		}
+	}
+
 	// System log: the daemon's records, without the setup token.
-	st, page = cc.do("GET", "/admin/system-log?q=test+mail", "en", nil)
+	st, page = cc.do("GET", "/admin/system-log?q=test+mail+sent", "en", nil)
 	if st != 200 || !strings.Contains(page, "test mail sent") || !strings.Contains(page, "1 records") {
 		t.Fatalf("system log filtered by text: %d\n%s", st, page)
 	}
@@ -356,8 +372,8 @@ func TestE2EConsoleSettingsHTTP(t *testing.T) {
 	if _, page = cc.do("GET", "/admin/system-log", "en", nil); strings.Contains(page, tok) || !strings.Contains(page, "tresor listening") {
 		t.Fatalf("system log shows the setup token or lacks the start:\n%s", page)
 	}
-	if _, page = cc.do("GET", "/admin/system-log?level=error", "en", nil); strings.Contains(page, "test mail sent") {
-		t.Fatal("level filter lets info records through")
+	if _, page = cc.do("GET", "/admin/system-log?level=warn&q=test+mail", "en", nil); strings.Contains(page, "test mail sent") || !strings.Contains(page, "2 records") {
+		t.Fatalf("level filter (warnings: the two failed test mails):\n%s", page)
 	}
 
 	// Everything above is logged as berta.
@@ -506,5 +522,47 @@ func TestE2EConsoleSettingsBrowser(t *testing.T) {
 	}
 	if p := b.Problems(); len(p) > 0 {
 		t.Fatalf("browser problems: %v", p)
+	}
+}
+
+// TestConsoleRefusalsTranslated: every refusal code the daemon's console
+// operations and the mail relay's validation can give has a German and an
+// English message with the same format verbs (found in their source, so
+// a new code without a message fails here).
+func TestConsoleRefusalsTranslated(t *testing.T) {
+	codeRE := regexp.MustCompile(`(?:refuse\([^,]+, |bad\(|Code: )"([a-z0-9.-]+)"`)
+	relayRE := regexp.MustCompile(`bad\("[a-z]+", "([a-z0-9.-]+)"`)
+	verbs := regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`)
+	codes := map[string]bool{}
+	for _, f := range []string{"../../appliance/daemon/console_admins.go", "../../appliance/daemon/console_settings.go"} {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range codeRE.FindAllStringSubmatch(string(src), -1) {
+			codes[m[1]] = true
+		}
+	}
+	src, err := os.ReadFile("../../appliance/mailrelay/mailrelay.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range relayRE.FindAllStringSubmatch(string(src), -1) {
+		codes["mail."+m[1]] = true
+	}
+	delete(codes, "mail.") // the prefix the daemon puts before the relay's codes
+	if len(codes) < 30 {
+		t.Fatalf("found only %d codes: %v", len(codes), codes)
+	}
+	for c := range codes {
+		key := "cs.err." + c
+		de, en := i18n.DE.T(key), i18n.EN.T(key)
+		if de == key || en == key {
+			t.Errorf("refusal %s has no message in both languages", c)
+			continue
+		}
+		if dv, ev := verbs.FindAllString(de, -1), verbs.FindAllString(en, -1); strings.Join(dv, " ") != strings.Join(ev, " ") {
+			t.Errorf("%s: German verbs %v, English %v", key, dv, ev)
+		}
 	}
 }
