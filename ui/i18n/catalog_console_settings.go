@@ -135,6 +135,7 @@ var consoleSettingsCatalog = map[string]map[Lang]string{
 	"cs.err.mail.send-failed":      {DE: "Die Testnachricht wurde nicht verschickt: %v", EN: "The test message was not sent: %v"},
 
 	"cs.syslog.intro":       {DE: "Die Meldungen des Dienstes selbst (nicht das Prüfprotokoll), die neuesten zuerst. Das Gerät behält die letzten 5.000 im Speicher; Dateinamen der Mandanten und Geheimnisse stehen nie darin.", EN: "The service's own messages (not the audit log), newest first. The appliance keeps the last 5,000 in memory; tenants' file names and secrets are never in them."},
+	"cs.syslog.time":        {DE: "Zeit", EN: "Time"},
 	"cs.syslog.level":       {DE: "Stufe", EN: "Level"},
 	"cs.syslog.level.all":   {DE: "alle", EN: "all"},
 	"cs.syslog.level.debug": {DE: "ab Debug", EN: "debug and above"},
