@@ -182,6 +182,10 @@ func (db *DB) check(c *dbCopy) verdict {
 			return verdict{err: err}
 		}
 		v.opened = b
+		if st, ok := trustClean(c.path, b); ok {
+			v.st = st
+			return v
+		}
 	}
 	v.st, v.err = verifyBolt(b)
 	return v

@@ -240,7 +240,11 @@ func (db *DB) Close() error {
 	defer db.commitMu.Unlock()
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	return db.closeAll()
+	if err := db.closeAll(); err != nil {
+		return err
+	}
+	db.writeCleanRecords()
+	return nil
 }
 
 func (db *DB) closeAll() error {
