@@ -8,10 +8,12 @@ package ui
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"tresor/ui/admin"
 	"tresor/ui/assets"
 	"tresor/ui/files"
+	"tresor/ui/i18n"
 	"tresor/ui/layout"
 	"tresor/ui/sharepage"
 	"tresor/ui/signin"
@@ -41,6 +43,10 @@ type Options struct {
 
 // Mount registers every page and the assets on mux.
 func Mount(app App, mux *http.ServeMux, opt Options) {
+	// Pages show times in the appliance's time zone.
+	if z, ok := app.(interface{ Location() *time.Location }); ok {
+		i18n.SetZoneSource(z.Location)
+	}
 	mux.Handle("GET "+assets.Prefix, assets.Handler())
 	mux.HandleFunc("GET "+layout.LangPath, layout.SwitchLang)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

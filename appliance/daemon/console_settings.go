@@ -385,6 +385,7 @@ func (a *App) SetTimeZone(ctx context.Context, by audit.Actor, zone string) erro
 	if err := setup.SaveSystem(a.dir, sys); err != nil {
 		return err
 	}
+	a.forgetZone()
 	if err := a.logSetting(ctx, by, map[string]string{"setting": "time_zone", "from": old, "to": zone, "applied_to_host": strconv.FormatBool(applied)}); err != nil {
 		return err
 	}

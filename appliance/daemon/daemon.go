@@ -66,6 +66,7 @@ type App struct {
 	now     func() time.Time
 	tls     *certs.Identity
 	serving atomic.Pointer[tls.Certificate] // what the listener serves (web_setup_system.go)
+	zone    zoneCache                       // the time zone pages show (location.go)
 
 	unlockMu   sync.Mutex // serialises unlock attempts
 	mu         sync.Mutex

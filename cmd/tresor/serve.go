@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tresor/appliance/daemon"
+	"tresor/appliance/gctune"
 	"tresor/appliance/systemd"
 	"tresor/ui"
 )
@@ -45,6 +46,7 @@ func init() {
 			// Every record also goes into the ring the console's system
 			// log page shows (console_settings.go).
 			log := slog.New(systemLog.Handler(systemd.NewLogger(os.Stderr, level).Handler()))
+			gctune.Apply()
 			// TRESOR_CPUPROFILE: a CPU profile of the whole run, written at
 			// shutdown (for make bench and profiling; off on an appliance).
 			if path := os.Getenv("TRESOR_CPUPROFILE"); path != "" {

@@ -136,8 +136,26 @@ func SetZone(loc *time.Location) {
 	zone.Store(loc)
 }
 
+// zoneSource, when set, is asked for the zone at every call (the daemon
+// caches it); SetZone's value is used otherwise.
+var zoneSource atomic.Pointer[func() *time.Location]
+
+// SetZoneSource makes Zone ask src (nil: back to SetZone's value).
+func SetZoneSource(src func() *time.Location) {
+	if src == nil {
+		zoneSource.Store(nil)
+		return
+	}
+	zoneSource.Store(&src)
+}
+
 // Zone returns the time zone pages show times in.
 func Zone() *time.Location {
+	if src := zoneSource.Load(); src != nil {
+		if loc := (*src)(); loc != nil {
+			return loc
+		}
+	}
 	if loc := zone.Load(); loc != nil {
 		return loc
 	}

@@ -128,3 +128,20 @@ func TestDateInZone(t *testing.T) {
 		t.Error("SetZone(nil) does not go back to UTC")
 	}
 }
+
+// A zone source (the daemon's cached setting) wins over SetZone.
+func TestZoneSource(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no zoneinfo:", err)
+	}
+	SetZoneSource(func() *time.Location { return berlin })
+	defer SetZoneSource(nil)
+	if got := DE.Date(time.Date(2026, 11, 24, 14, 5, 0, 0, time.UTC)); got != "24.11.2026, 15:05" {
+		t.Errorf("DE.Date with a Berlin source = %q", got)
+	}
+	SetZoneSource(nil)
+	if Zone() != time.UTC {
+		t.Error("without a source Zone is not UTC")
+	}
+}
