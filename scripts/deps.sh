@@ -14,6 +14,7 @@ packages=(
   davfs2      # WebDAV mount in e2e tests (where FUSE is available)
   tar         # extracts tenant export archives in e2e tests (GNU tar --zstd)
   zstd        # the compressor GNU tar calls for .tar.zst
+  fdisk       # sfdisk: the wizard partitions block devices (appliance/diskprep; loop-device tests)
   python3-aiosmtpd # a real SMTP server for the console's test mail (daemon, cmd/tresor e2e)
 )
 

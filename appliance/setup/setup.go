@@ -14,9 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"tresor/appliance/datadir"
+	"tresor/appliance/diskprep"
 	"tresor/appliance/password"
 	"tresor/storage"
 )
@@ -41,6 +44,16 @@ type Request struct {
 	// the new master key. Empty: the admin enrols at the first console
 	// sign-in. Never sent over the control socket.
 	SecondFactor []byte `json:"-"`
+
+	// Devices are whole block devices (/dev/…) to erase, format and
+	// mount as further pool disks before the pool is made (see
+	// appliance/diskprep); the wizard fills them in after the admin
+	// confirmed the erasure.
+	Devices []string `json:"devices,omitempty"`
+	// DiskPrep configures that preparation; Run takes loop devices and
+	// the mount directory from the environment (diskprep.FromEnv) and
+	// persists the mounts on the appliance image only.
+	DiskPrep diskprep.Options `json:"-"`
 }
 
 // Result is what the admin must see once.
@@ -50,6 +63,9 @@ type Result struct {
 	Disks       int    `json:"disks"`
 	RecoveryKey string `json:"recovery_key"`
 	AutoUnlock  bool   `json:"auto_unlock"`
+
+	// Prepared are the block devices made pool disks (Request.Devices).
+	Prepared []diskprep.Result `json:"prepared,omitempty"`
 }
 
 // MinPasswordLen is the minimum length of the appliance admin's password,
@@ -63,8 +79,21 @@ var ErrDone = errors.New("setup is already done on this data directory")
 
 // Validate checks a request without touching anything.
 func (r *Request) Validate() error {
-	if len(r.Disks) == 0 {
+	if len(r.Disks) == 0 && len(r.Devices) == 0 {
 		return errors.New("no disks given: name at least one with --disk")
+	}
+	for _, d := range r.Devices {
+		if !strings.HasPrefix(d, "/dev/") || filepath.Clean(d) != d {
+			return fmt.Errorf("device %q: name a block device as /dev/<name>", d)
+		}
+		if slices.Contains(r.Disks, d) {
+			return fmt.Errorf("device %s given twice", d)
+		}
+	}
+	for i, d := range r.Devices {
+		if slices.Contains(r.Devices[:i], d) {
+			return fmt.Errorf("device %s given twice", d)
+		}
 	}
 	seen := map[string]bool{}
 	for i, d := range r.Disks {
@@ -159,6 +188,13 @@ func Run(ctx context.Context, dir *datadir.Dir, req Request, opts storage.Option
 		l, _ := storage.ParseLayout(req.Layout)
 		opts.Layout = l
 	}
+	prepared, err := PrepareDevices(ctx, req.Devices, req.DiskPrep)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range prepared {
+		req.Disks = append(req.Disks, r.Dir)
+	}
 	p, recovery, err := storage.Create(req.Disks, []byte(req.Password), opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create pool: %w", err)
@@ -197,11 +233,33 @@ func Run(ctx context.Context, dir *datadir.Dir, req Request, opts storage.Option
 	}
 	return p, &Result{
 		PoolID:      p.ID().String(),
+		Prepared:    prepared,
 		Layout:      p.Layout().String(),
 		Disks:       len(req.Disks),
 		RecoveryKey: recovery,
 		AutoUnlock:  req.AutoUnlock,
 	}, nil
+}
+
+// PrepareDevices erases, formats and mounts whole block devices as pool
+// disks (appliance/diskprep), in order, stopping at the first failure.
+// The options are completed from the environment (diskprep.FromEnv), and
+// the mounts are made persistent only on the appliance image
+// (ApplianceMarker). A device prepared by an earlier attempt and still
+// mounted is kept as it is, so setup can simply be run again.
+func PrepareDevices(ctx context.Context, devs []string, o diskprep.Options) ([]diskprep.Result, error) {
+	if len(devs) == 0 {
+		return nil, nil
+	}
+	o = diskprep.FromEnv(o)
+	if _, err := os.Stat(ApplianceMarker); err == nil {
+		o.Persist = true
+	}
+	res, err := diskprep.PrepareAll(ctx, devs, o)
+	if err != nil {
+		return res, fmt.Errorf("prepare disks: %w", err)
+	}
+	return res, nil
 }
 
 // Admin is an appliance admin account.
