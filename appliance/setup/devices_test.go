@@ -170,4 +170,3 @@ func blkid(t *testing.T, tag, dev string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
-
