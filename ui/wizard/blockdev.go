@@ -28,13 +28,18 @@ const (
 // disk itself or one of its partitions mounted, used as swap, or held by
 // LVM, RAID or dm-crypt: that covers the boot and root disk). SMART health
 // comes from `smartctl -H -j` when smartctl is installed, else "unknown".
-func BlockDisks() ([]Disk, error) {
+func BlockDisks() ([]Disk, error) { return BlockDisksWith(false) }
+
+// BlockDisksWith is BlockDisks that, with allowLoop, also lists attached
+// loop devices (tests: real block devices without spare disks; never on
+// by default).
+func BlockDisksWith(allowLoop bool) ([]Disk, error) {
 	mounts, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("list disks: %w", err)
 	}
 	swaps, _ := os.ReadFile("/proc/swaps")
-	return blockDisks("/sys", mounts, swaps, smartHealth)
+	return listBlockDisks("/sys", mounts, swaps, smartHealth, allowLoop)
 }
 
 // virtualPrefixes name block devices that are not disks.
@@ -44,6 +49,10 @@ var virtualPrefixes = []string{"loop", "ram", "zram", "dm-", "md", "sr", "nbd", 
 // fixture in tests), the text of /proc/self/mountinfo and /proc/swaps, and
 // a SMART probe.
 func blockDisks(sys string, mountinfo, swaps []byte, smart func(dev string) string) ([]Disk, error) {
+	return listBlockDisks(sys, mountinfo, swaps, smart, false)
+}
+
+func listBlockDisks(sys string, mountinfo, swaps []byte, smart func(dev string) string, allowLoop bool) ([]Disk, error) {
 	entries, err := os.ReadDir(filepath.Join(sys, "block"))
 	if err != nil {
 		return nil, fmt.Errorf("list disks: %w", err)
@@ -52,7 +61,8 @@ func blockDisks(sys string, mountinfo, swaps []byte, smart func(dev string) stri
 	var disks []Disk
 	for _, e := range entries {
 		name := e.Name()
-		if hasAnyPrefix(name, virtualPrefixes) {
+		loop := allowLoop && strings.HasPrefix(name, "loop")
+		if hasAnyPrefix(name, virtualPrefixes) && !loop {
 			continue
 		}
 		dir := filepath.Join(sys, "block", name)
@@ -73,6 +83,9 @@ func blockDisks(sys string, mountinfo, swaps []byte, smart func(dev string) stri
 		}
 		if d.Serial == "" {
 			d.Serial = readTrim(filepath.Join(dir, "device", "vpd_pg80"))
+		}
+		if loop {
+			d.Model = "loop " + readTrim(filepath.Join(dir, "loop", "backing_file"))
 		}
 		d.Free = d.Size
 		d.Smart = SmartUnknown
@@ -193,4 +206,38 @@ func parseSmartctl(out []byte) string {
 		return SmartPassed
 	}
 	return SmartFailed
+}
+
+// anyBlock reports whether block devices are offered (the disks step then
+// asks to confirm their erasure).
+func (v *view) anyBlock() bool {
+	for _, d := range v.Disks {
+		if d.Block {
+			return true
+		}
+	}
+	return false
+}
+
+// isBlock reports whether a chosen disk is a block device (erased at the
+// final confirmation).
+func (v *view) isBlock(path string) bool {
+	if strings.HasPrefix(path, "/dev/") {
+		return true
+	}
+	for _, d := range v.Disks {
+		if d.Path == path {
+			return d.Block
+		}
+	}
+	return false
+}
+
+func (v *view) anyChosenBlock() bool {
+	for _, p := range v.Prog.Disks {
+		if v.isBlock(p) {
+			return true
+		}
+	}
+	return false
 }

@@ -108,8 +108,8 @@ func FuzzBusyDevices(f *testing.F) {
 }
 
 // TestDisksStepBlockDevice: on a real box the block devices are listed
-// with their details; choosing one says what to do (the pool is made of
-// mounted directories).
+// with their details; choosing one asks to confirm its erasure by typing
+// LÖSCHEN or ERASE.
 func TestDisksStepBlockDevice(t *testing.T) {
 	for _, l := range []i18n.Lang{i18n.DE, i18n.EN} {
 		e := newEnv(t)
@@ -129,7 +129,13 @@ func TestDisksStepBlockDevice(t *testing.T) {
 			t.Fatalf("%s: the root disk is offered", l)
 		}
 		code, body, _ := e.post(c, "disks", url.Values{"action": {"next"}, "disk": {"/dev/sda"}})
-		want := map[i18n.Lang]string{i18n.DE: "legen Sie eines an", i18n.EN: "make one (e.g. mkfs.ext4)"}[l]
-		expect(t, "POST /setup/disks with a block device", code, 422, body, want)
+		expect(t, "POST /setup/disks with a block device, unconfirmed", code, 422, body, l.T("err.disks.erase", "/dev/sda"))
+		word := map[i18n.Lang]string{i18n.DE: "LÖSCHEN", i18n.EN: "ERASE"}[l]
+		code, body, _ = e.post(c, "disks", url.Values{"action": {"next"}, "disk": {"/dev/sda"}, "erase_confirm": {"ERASE!"}})
+		expect(t, "POST /setup/disks with a wrong confirmation", code, 422, body, word)
+		code, body, loc := e.post(c, "disks", url.Values{"action": {"next"}, "disk": {"/dev/sda"}, "erase_confirm": {" " + strings.ToLower(word) + " "}})
+		if code != 303 || loc != "/setup/key" {
+			t.Fatalf("%s: confirmed erasure = %d → %q\n%s", l, code, loc, body)
+		}
 	}
 }

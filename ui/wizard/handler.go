@@ -69,6 +69,10 @@ type Options struct {
 	Now        func() time.Time
 	// Hostname proposes the appliance's name (default os.Hostname).
 	Hostname func() string
+	// AllowLoop lists loop devices among the block devices (tests only;
+	// TRESOR_ALLOW_LOOP=1 does the same for the real binary). Only when
+	// Disks is nil.
+	AllowLoop bool
 }
 
 // CookieName is the wizard's session cookie.
@@ -119,7 +123,8 @@ func New(b Backend, opt Options) *Handler {
 	if opt.Disks == nil {
 		// A real box: its block devices (development passes its
 		// directories as Disks).
-		opt.Disks = BlockDisks
+		allowLoop := opt.AllowLoop || os.Getenv("TRESOR_ALLOW_LOOP") == "1"
+		opt.Disks = func() ([]Disk, error) { return BlockDisksWith(allowLoop) }
 	}
 	h := &Handler{b: b, opt: opt, secret: make([]byte, 32), sessions: map[string]string{}, used: map[string]bool{}}
 	_, _ = rand.Read(h.secret)

@@ -51,12 +51,15 @@ func stepIndex(name string) (int, bool) {
 // admin enters the password again and everything sealed comes back; with a
 // different password it is gone and the wizard asks for it again.
 type progress struct {
-	Reached    int       `json:"reached"` // furthest step the admin may visit
-	Lang       i18n.Lang `json:"lang"`
-	Admin      string    `json:"admin,omitempty"`
-	Disks      []string  `json:"disks,omitempty"`
-	DisksSet   bool      `json:"disks_set,omitempty"` // the admin chose (else: all free disks)
-	AutoUnlock bool      `json:"auto_unlock,omitempty"`
+	Reached  int       `json:"reached"` // furthest step the admin may visit
+	Lang     i18n.Lang `json:"lang"`
+	Admin    string    `json:"admin,omitempty"`
+	Disks    []string  `json:"disks,omitempty"`
+	DisksSet bool      `json:"disks_set,omitempty"` // the admin chose (else: all free disks)
+	// EraseConfirmed: the admin typed the word that confirms erasing the
+	// chosen block devices.
+	EraseConfirmed bool `json:"erase_confirmed,omitempty"`
+	AutoUnlock     bool `json:"auto_unlock,omitempty"`
 
 	Hostname string `json:"hostname,omitempty"`
 	TimeZone string `json:"time_zone,omitempty"`

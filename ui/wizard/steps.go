@@ -392,8 +392,16 @@ func readPart(fh *multipart.FileHeader) []byte {
 	return b
 }
 
+// eraseConfirmed reports whether the admin typed the word that confirms
+// erasing the chosen block devices (LÖSCHEN or ERASE, any case).
+func eraseConfirmed(typed string) bool {
+	typed = strings.TrimSpace(typed)
+	return strings.EqualFold(typed, "LÖSCHEN") || strings.EqualFold(typed, "LOESCHEN") || strings.EqualFold(typed, "ERASE")
+}
+
 func (h *Handler) submitDisks(r *http.Request, v *view) int {
 	chosen := r.PostForm["disk"]
+	var block []string
 	found := map[string]Disk{}
 	for _, d := range v.Disks {
 		found[d.Path] = d
@@ -406,16 +414,21 @@ func (h *Handler) submitDisks(r *http.Request, v *view) int {
 		case d.Used:
 			v.Errors["disk"] = v.L.T("err.disks.used", p)
 		case d.Block:
-			// The pool is made of mounted directories; making the file
-			// system on a raw block device is not built in yet.
-			v.Errors["disk"] = v.L.T("err.disks.block", p)
+			block = append(block, p)
 		}
 	}
 	if len(chosen) == 0 {
 		v.Errors["disk"] = v.L.T("err.disks.none")
 	}
+	// Block devices are erased at the final confirmation: the admin types
+	// the word that says so (either language's).
+	confirmed := len(block) > 0 && eraseConfirmed(r.PostFormValue("erase_confirm"))
+	if len(block) > 0 && !confirmed && r.PostFormValue("action") != "recompute" {
+		v.Errors["erase_confirm"] = v.L.T("err.disks.erase", strings.Join(block, ", "))
+	}
 	h.mu.Lock()
 	h.prog.Disks, h.prog.DisksSet = slices.Clone(chosen), true
+	h.prog.EraseConfirmed = confirmed
 	h.mu.Unlock()
 	if len(v.Errors) > 0 {
 		return -1
@@ -497,7 +510,22 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	h.mu.Unlock()
-	req := setup.Request{Disks: p.Disks, Admin: p.Admin, Password: p.password, AutoUnlock: p.AutoUnlock,
+	// Block devices (listed as such now, or named /dev/… when an earlier
+	// attempt prepared and mounted them) are erased and mounted by setup
+	// before the pool is made; only with the admin's confirmation.
+	var dirs, devices []string
+	for _, d := range p.Disks {
+		if strings.HasPrefix(d, "/dev/") || slices.ContainsFunc(v.Disks, func(x Disk) bool { return x.Path == d && x.Block }) {
+			devices = append(devices, d)
+		} else {
+			dirs = append(dirs, d)
+		}
+	}
+	if len(devices) > 0 && !p.EraseConfirmed {
+		http.Redirect(w, r, Path+"/"+stepNames[stepDisks], http.StatusSeeOther)
+		return
+	}
+	req := setup.Request{Disks: dirs, Devices: devices, Admin: p.Admin, Password: p.password, AutoUnlock: p.AutoUnlock,
 		Hostname: p.Hostname, TimeZone: p.TimeZone, SecondFactor: slices.Clone(p.sec.SecondFactor)}
 	if p.TLS == setup.TLSCustom {
 		req.TLSCert, req.TLSKey = []byte(p.TLSCert), slices.Clone(p.sec.TLSKey)
@@ -508,6 +536,9 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, v *view) {
 		msg := v.L.T("err.setup.failed", err.Error())
 		if errors.Is(err, storage.ErrForeignDisk) {
 			msg = v.L.T("err.disks.used", "") + " (" + err.Error() + ")"
+		}
+		if len(devices) > 0 && strings.Contains(err.Error(), "prepare disks") {
+			msg = v.L.T("err.disks.prepare", err.Error())
 		}
 		v.flash(flashErr, msg)
 		h.render(w, r, v, http.StatusUnprocessableEntity)

@@ -1,0 +1,82 @@
+package wizard
+
+import (
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"tresor/appliance/diskprep/looptest"
+	"tresor/appliance/setup"
+	"tresor/ui/i18n"
+)
+
+func TestEraseConfirmed(t *testing.T) {
+	for s, want := range map[string]bool{"LÖSCHEN": true, "löschen": true, " Loeschen ": true, "ERASE": true, "erase": true,
+		"": false, "ja": false, "LÖSCHEN!": false, "delete": false} {
+		if got := eraseConfirmed(s); got != want {
+			t.Errorf("eraseConfirmed(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestWizardOnLoopDevices runs the wizard over HTTP with three loop
+// devices offered as block devices (TRESOR_ALLOW_LOOP=1): the disks step
+// lists them and wants the erasure confirmed, and the final confirmation
+// erases, formats and mounts them and makes the pool on them (the real
+// setup.Run).
+func TestWizardOnLoopDevices(t *testing.T) {
+	looptest.Require(t)
+	base := filepath.Join(t.TempDir(), "disks")
+	t.Setenv("TRESOR_ALLOW_LOOP", "1")
+	t.Setenv("TRESOR_DISK_DIR", base)
+	old := setup.ApplianceMarker
+	setup.ApplianceMarker = filepath.Join(t.TempDir(), "no-marker")
+	t.Cleanup(func() { setup.ApplianceMarker = old })
+	devs := looptest.Devices(t, 3, 300<<20, base)
+
+	e := newEnv(t)
+	e.h.opt.Disks = func() ([]Disk, error) { return BlockDisksWith(true) }
+	e.h.opt.DevDiskDir = ""
+	c := e.open(i18n.EN)
+	e.walkTo(c, stepDisks)
+	_, page, _ := e.get(c, "/setup/disks")
+	for _, want := range append(slices.Clone(devs), "loop /", i18n.EN.T("setup.disks.erase.warn"), `name="erase_confirm"`) {
+		if !strings.Contains(page, want) {
+			t.Fatalf("disks page lacks %q:\n%s", want, page)
+		}
+	}
+	code, body, _ := e.post(c, "disks", url.Values{"action": {"next"}, "disk": devs})
+	expect(t, "POST /setup/disks unconfirmed", code, 422, body, "Type ERASE to confirm")
+	code, body, loc := e.post(c, "disks", url.Values{"action": {"next"}, "disk": devs, "erase_confirm": {"ERASE"}})
+	if code != 303 || loc != "/setup/key" {
+		t.Fatalf("confirmed = %d → %q\n%s", code, loc, body)
+	}
+	e.walkFrom(c, stepKey)
+	code, body, _ = e.get(c, "/setup/summary")
+	expect(t, "GET /setup/summary", code, 200, body, i18n.EN.T("setup.summary.format"))
+	if strings.Count(body, i18n.EN.T("setup.summary.erased")) != 3 {
+		t.Fatalf("summary does not mark the three devices:\n%s", body)
+	}
+	code, body, loc = e.post(c, "summary", url.Values{"action": {"next"}})
+	if code != 303 || loc != "/setup/recovery" {
+		t.Fatalf("setup = %d → %q\n%s", code, loc, body)
+	}
+	req := e.b.reqs[len(e.b.reqs)-1]
+	if !slices.Equal(req.Devices, devs) || len(req.Disks) != 0 {
+		t.Fatalf("setup got devices %q, directories %q", req.Devices, req.Disks)
+	}
+	pf, err := setup.ReadPoolFile(e.b.dir)
+	if err != nil || len(pf.Disks) != 3 {
+		t.Fatalf("pool file %+v, %v", pf, err)
+	}
+	for _, d := range pf.Disks {
+		src, fstype, opts, ok := looptest.Mounted(d)
+		if filepath.Dir(d) != base || !ok || fstype != "ext4" || !strings.Contains(opts, "noatime") || !strings.HasPrefix(src, "/dev/loop") {
+			t.Fatalf("pool disk %s: mounted %v from %s (%s, %s)", d, ok, src, fstype, opts)
+		}
+	}
+	code, body, _ = e.get(c, "/setup/recovery")
+	expect(t, "GET /setup/recovery", code, 200, body, "2+1")
+}
