@@ -62,7 +62,7 @@ func TestLogDB(t *testing.T) {
 		t.Fatalf("log database copies = %v", got)
 	}
 	// One copy lost: rebuilt from the other.
-	p, ns = reopen(t, p, paths, opts)
+	p, _ = reopen(t, p, paths, opts)
 	os.Remove(copies()[0])
 	p, ns = reopen(t, p, paths, opts)
 	if ldb, err = ns.LogDB(); err != nil || !has(ldb, "a") {
