@@ -416,6 +416,13 @@ func (l *Log) AppendTx(tx *storage.Tx, e Entry) (int64, error) {
 	if l.out != nil {
 		return l.appendOutbox(tx, e)
 	}
+	return l.appendInLog(tx, e)
+}
+
+// appendInLog appends e in tx, a transaction of the log's own database
+// (the log's own records, such as a change of its retention). A split
+// log's waiting outbox entries go first, as in Append.
+func (l *Log) appendInLog(tx *storage.Tx, e Entry) (int64, error) {
 	bk, err := l.create(tx)
 	if err != nil {
 		return -1, fmt.Errorf("audit log %s: %w", l.name, err)
@@ -423,6 +430,13 @@ func (l *Log) AppendTx(tx *storage.Tx, e Entry) (int64, error) {
 	st, err := readState(bk)
 	if err != nil {
 		return -1, fmt.Errorf("audit log %s: %w", l.name, err)
+	}
+	if l.out != nil {
+		for more := true; more; {
+			if _, more, err = l.drainTx(bk, &st); err != nil {
+				return -1, fmt.Errorf("audit log %s: drain outbox: %w", l.name, err)
+			}
+		}
 	}
 	seq, err := l.appendOne(bk, &st, e, time.Time{})
 	if err != nil {

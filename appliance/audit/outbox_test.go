@@ -192,3 +192,19 @@ func TestOutboxMoveInterrupted(t *testing.T) {
 	}
 	mustVerify(t, l)
 }
+
+// The log's own records (a change of its retention) go into the log, not
+// into an outbox in the log's database, and after the outbox entries of
+// actions acknowledged before.
+func TestOutboxRetentionEntry(t *testing.T) {
+	env := newEnv(t, false)
+	l := openSplit(t, env, newKey(t, "k"), newClock())
+	act(t, env, l, 1)
+	if _, err := l.SetRetentionDays(context.Background(), 400, sample(2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(details(t, l)); got != "[1 2]" {
+		t.Fatalf("log = %s, want [1 2]", got)
+	}
+	mustVerify(t, l)
+}

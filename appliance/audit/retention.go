@@ -95,7 +95,11 @@ func (l *Log) SetRetentionDays(ctx context.Context, days int, e Entry) (int, err
 		}
 		d["setting"], d["from"], d["to"] = "retention days", strconv.Itoa(from), strconv.Itoa(days)
 		e.Details = d
-		_, err = l.AppendTx(tx, e)
+		if err := e.check(); err != nil {
+			return err
+		}
+		// In the log's own database: never into an outbox.
+		_, err = l.appendInLog(tx, e)
 		return err
 	})
 	if err != nil {
