@@ -41,9 +41,19 @@ func (a *App) RunSetup(ctx context.Context, req setup.Request) (*setup.Result, e
 	if err := req.Validate(); err != nil {
 		return nil, badSetupError{err}
 	}
+	if req.DiskPrep.Log == nil {
+		req.DiskPrep.Log = a.log // each step of a block device's preparation
+	}
 	p, res, err := setup.Run(ctx, a.dir, req, a.poolOptions())
 	if err != nil {
 		return nil, badSetupError{err}
+	}
+	for _, r := range res.Prepared {
+		a.log.Info("block device made a pool disk", "device", r.Device, "label", r.Label, "uuid", r.UUID, "dir", r.Dir,
+			"unit", r.UnitPath, "persisted", r.Persisted, "reused", r.Reused)
+		if !r.Persisted {
+			a.log.Info("development: the appliance image would write and enable this mount unit", "unit", r.UnitPath, "text", r.UnitText)
+		}
 	}
 	a.storage = &storageState{pool: p}
 	a.setupToken = ""
