@@ -368,7 +368,16 @@ func TestE2EConsoleSettingsHTTP(t *testing.T) {
 	if _, page = cc.do("GET", "/admin/system-log?q=setup+pending", "en", nil); !strings.Contains(page, "token=[redacted]") {
 		t.Fatalf("system log lacks the setup notice:\n%s", page)
 	}
-	tok := e.d.setup[strings.Index(e.d.setup, "token=")+6:]
+	// The setup line may come after the daemon said it was ready.
+	setupURL := e.d.setup
+	if m := setupRE.FindStringSubmatch(e.d.out.String()); setupURL == "" && m != nil {
+		setupURL = m[1]
+	}
+	i := strings.Index(setupURL, "token=")
+	if i < 0 {
+		t.Fatalf("no setup URL in the daemon's output:\n%s", e.d.out.String())
+	}
+	tok := setupURL[i+6:]
 	if _, page = cc.do("GET", "/admin/system-log", "en", nil); strings.Contains(page, tok) || !strings.Contains(page, "tresor listening") {
 		t.Fatalf("system log shows the setup token or lacks the start:\n%s", page)
 	}
