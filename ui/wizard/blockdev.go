@@ -86,6 +86,7 @@ func listBlockDisks(sys string, mountinfo, swaps []byte, smart func(dev string) 
 		}
 		if loop {
 			d.Model = "loop " + readTrim(filepath.Join(dir, "loop", "backing_file"))
+			d.Serial = "–" // a file has none
 		}
 		d.Free = d.Size
 		d.Smart = SmartUnknown

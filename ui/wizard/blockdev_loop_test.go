@@ -48,7 +48,7 @@ func TestWizardOnLoopDevices(t *testing.T) {
 		}
 	}
 	code, body, _ := e.post(c, "disks", url.Values{"action": {"next"}, "disk": devs})
-	expect(t, "POST /setup/disks unconfirmed", code, 422, body, "Type ERASE to confirm")
+	expect(t, "POST /setup/disks unconfirmed", code, 422, body, i18n.EN.T("err.disks.erase", strings.Join(devs, ", ")))
 	code, body, loc := e.post(c, "disks", url.Values{"action": {"next"}, "disk": devs, "erase_confirm": {"ERASE"}})
 	if code != 303 || loc != "/setup/key" {
 		t.Fatalf("confirmed = %d → %q\n%s", code, loc, body)
