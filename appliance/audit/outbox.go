@@ -225,6 +225,10 @@ func (l *Log) Kick() {
 				l.out.running.Store(false)
 				return
 			}
+			// Only here, never on a read's drain: a caller may read the
+			// log inside a read transaction of the tenant's database,
+			// and this writes to it.
+			_ = l.cleanOutbox(context.Background())
 			l.out.running.Store(false)
 			if l.out.dirty.Load() == 0 || !l.out.running.CompareAndSwap(false, true) {
 				return
@@ -291,7 +295,7 @@ func (l *Log) Drain(ctx context.Context) error {
 			break
 		}
 	}
-	return l.cleanOutbox(ctx)
+	return nil
 }
 
 // drainTx appends outbox entries not yet in the log (at most drainBatch)
