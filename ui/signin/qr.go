@@ -2,35 +2,12 @@ package signin
 
 import (
 	"encoding/base64"
-	"fmt"
-	"strings"
 
-	goqr "github.com/piglig/go-qr"
+	"tresor/ui/components"
 )
 
-// qrSVG draws text as a QR code (error correction M) in SVG: one path of
-// unit squares with a four-module quiet zone, black on white, scaled by
-// the page's CSS.
-func qrSVG(text string) (string, error) {
-	q, err := goqr.EncodeText(text, goqr.Medium)
-	if err != nil {
-		return "", fmt.Errorf("QR code: %w", err)
-	}
-	n := q.Size()
-	const quiet = 4
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges">`, n+2*quiet, n+2*quiet)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#fff"/><path fill="#000" d="`)
-	for y := range n {
-		for x := range n {
-			if q.Module(x, y) {
-				fmt.Fprintf(&b, "M%d %dh1v1h-1z", x+quiet, y+quiet)
-			}
-		}
-	}
-	b.WriteString(`"/></svg>`)
-	return b.String(), nil
-}
+// qrSVG is the QR code of text in SVG (components.QRSVG).
+func qrSVG(text string) (string, error) { return components.QRSVG(text) }
 
 // qrDataURI is the QR code of text as a data: URI for an <img>; empty if
 // the text does not fit a QR code (the secret is shown as text anyway).

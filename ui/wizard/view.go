@@ -239,7 +239,7 @@ func (v *view) field(id, typ, value, autocomplete, hint string) components.Field
 
 // qr draws text as an inline SVG QR code (empty when it does not fit).
 func qr(text string) templ.Component {
-	svg, err := qrSVG(text)
+	svg, err := components.QRSVG(text)
 	if err != nil {
 		return templ.NopComponent
 	}

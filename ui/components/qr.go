@@ -1,4 +1,4 @@
-package wizard
+package components
 
 import (
 	"fmt"
@@ -7,10 +7,11 @@ import (
 	goqr "github.com/piglig/go-qr"
 )
 
-// qrSVG draws text as a QR code (error correction M) in SVG: one path of
+// QRSVG draws text as a QR code (error correction M) in SVG: one path of
 // unit squares with a four-module quiet zone, black on white, scaled by
-// the page's CSS. (The same drawing as ui/signin's enrolment page.)
-func qrSVG(text string) (string, error) {
+// the page's CSS (class "qr"). The wizard's recovery key and every TOTP
+// enrolment use it; no script, no image request.
+func QRSVG(text string) (string, error) {
 	q, err := goqr.EncodeText(text, goqr.Medium)
 	if err != nil {
 		return "", fmt.Errorf("QR code: %w", err)
