@@ -500,10 +500,16 @@ func (l *Log) sealContext(pos int64) []byte {
 
 // seal returns what is stored for the canonical entry data at pos.
 func (l *Log) seal(pos int64, data []byte) ([]byte, error) {
+	return l.sealIn(l.sealContext(pos), data)
+}
+
+// sealIn seals data bound to context (kept in the clear without a
+// Sealer); the outbox uses it with its own context.
+func (l *Log) sealIn(context, data []byte) ([]byte, error) {
 	if l.sealer == nil {
 		return data, nil
 	}
-	sealed, err := l.sealer.SealValue(l.sealContext(pos), data)
+	sealed, err := l.sealer.SealValue(context, data)
 	if err != nil {
 		return nil, fmt.Errorf("seal entry: %w", err)
 	}
@@ -513,15 +519,20 @@ func (l *Log) seal(pos int64, data []byte) ([]byte, error) {
 // plain returns the canonical entry stored as v at pos: v itself when it
 // was stored in the clear, else its opened copy.
 func (l *Log) plain(pos int64, v []byte) ([]byte, error) {
+	return l.openIn(l.sealContext(pos), v, "entry", pos)
+}
+
+// openIn is the reverse of sealIn; what and n name the value in errors.
+func (l *Log) openIn(context, v []byte, what string, n int64) ([]byte, error) {
 	if len(v) == 0 || v[0] != sealedMark {
 		return v, nil
 	}
 	if l.sealer == nil {
-		return nil, fmt.Errorf("%w: entry %d: no sealer", ErrSealed, pos)
+		return nil, fmt.Errorf("%w: %s %d: no sealer", ErrSealed, what, n)
 	}
-	data, err := l.sealer.OpenValue(l.sealContext(pos), v[1:])
+	data, err := l.sealer.OpenValue(context, v[1:])
 	if err != nil {
-		return nil, fmt.Errorf("%w: entry %d: %v", ErrSealed, pos, err)
+		return nil, fmt.Errorf("%w: %s %d: %v", ErrSealed, what, n, err)
 	}
 	return data, nil
 }

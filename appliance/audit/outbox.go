@@ -179,28 +179,11 @@ func (l *Log) outboxContext(id int64) []byte {
 }
 
 func (l *Log) sealOutbox(id int64, data []byte) ([]byte, error) {
-	if l.sealer == nil {
-		return data, nil
-	}
-	sealed, err := l.sealer.SealValue(l.outboxContext(id), data)
-	if err != nil {
-		return nil, fmt.Errorf("audit log %s: seal outbox entry: %w", l.name, err)
-	}
-	return append([]byte{sealedMark}, sealed...), nil
+	return l.sealIn(l.outboxContext(id), data)
 }
 
 func (l *Log) openOutbox(id int64, v []byte) ([]byte, error) {
-	if len(v) == 0 || v[0] != sealedMark {
-		return v, nil
-	}
-	if l.sealer == nil {
-		return nil, fmt.Errorf("%w: outbox entry %d: no sealer", ErrSealed, id)
-	}
-	data, err := l.sealer.OpenValue(l.outboxContext(id), v[1:])
-	if err != nil {
-		return nil, fmt.Errorf("%w: outbox entry %d: %v", ErrSealed, id, err)
-	}
-	return data, nil
+	return l.openIn(l.outboxContext(id), v, "outbox entry", id)
 }
 
 // Kick tells a split log that a transaction of the actions database has
