@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"tresor/storage"
 )
@@ -257,4 +258,47 @@ func TestOutboxAcknowledgedSurvivesCrash(t *testing.T) {
 		t.Fatalf("after the crash: log = %s, want [0 1 2 3]", got)
 	}
 	mustVerify(t, after, cp.Note)
+}
+
+// Closing the pool while the outbox drains (a kick, a reader, a
+// checkpoint) finishes: the drain's commit reads the tenant's database,
+// and closing used to wait for that with the namespace locked (a deadlock
+// found at daemon shutdown).
+func TestOutboxCloseWhileDraining(t *testing.T) {
+	for round := range 20 {
+		env := newEnv(t, false)
+		k := newKey(t, "k")
+		l := openSplit(t, env, k, newClock())
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := env.ns.Update(context.Background(), func(tx *storage.Tx) error {
+					_, err := l.AppendTx(tx, sample(i))
+					return err
+				})
+				if err != nil {
+					return // closed
+				}
+				l.Kick()
+				_, _ = l.Size()
+			}
+		}()
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		closed := make(chan error, 1)
+		go func() { closed <- env.pool.Close() }()
+		select {
+		case <-closed:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("round %d: closing the pool while the outbox drains did not finish", round)
+		}
+		close(stop)
+		<-done
+	}
 }

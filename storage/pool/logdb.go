@@ -42,6 +42,9 @@ func (ns *Namespace) LogDB() (*LogDB, error) {
 	if ns.log != nil {
 		return &LogDB{ns: ns, db: ns.log}, nil
 	}
+	if ns.logClosed {
+		return nil, fmt.Errorf("namespace %s: log database: %w", ns.name, ErrClosed)
+	}
 	// The main database records that the log database exists, so that a
 	// log database whose copies are all lost is reported, never silently
 	// made anew and empty.
@@ -80,6 +83,7 @@ func (ns *Namespace) logDB() *meta.DB {
 func (ns *Namespace) closeLog() error {
 	ns.logMu.Lock()
 	defer ns.logMu.Unlock()
+	ns.logClosed = true // the namespace is closing: never opened again
 	if ns.log == nil {
 		return nil
 	}
@@ -90,11 +94,16 @@ func (ns *Namespace) closeLog() error {
 
 // Update runs fn in a write transaction of the log database; it returns
 // once the commit is durable on every available copy.
+//
+// Unlike the namespace's operations it does not hold the namespace's
+// lock while it runs: its functions read the main database (the audit
+// outbox), and closing waits for this database first (see
+// DeleteNamespace), which then answers ErrClosed.
 func (l *LogDB) Update(ctx context.Context, fn func(*meta.Tx) error) error {
 	if err := l.ns.begin(); err != nil {
 		return err
 	}
-	defer l.ns.mu.RUnlock()
+	l.ns.mu.RUnlock()
 	return l.db.Update(ctx, fn)
 }
 
@@ -103,6 +112,6 @@ func (l *LogDB) View(fn func(*meta.Tx) error) error {
 	if err := l.ns.begin(); err != nil {
 		return err
 	}
-	defer l.ns.mu.RUnlock()
+	l.ns.mu.RUnlock()
 	return l.db.View(fn)
 }

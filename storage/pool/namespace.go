@@ -25,8 +25,11 @@ type Namespace struct {
 	key     *seal.Key // nil once deleted
 	deleted bool
 
-	logMu sync.Mutex
-	log   *meta.DB // the log database (logdb.go), once opened
+	logMu     sync.Mutex
+	log       *meta.DB // the log database (logdb.go), once opened
+	logClosed bool     // closeLog ran: the namespace is closing
+
+	keyMu sync.RWMutex // guards key for SealValue and OpenValue (see clearKey)
 }
 
 // Bucket names of the pool's data in a namespace database.
@@ -200,14 +203,14 @@ func (p *Pool) DeleteNamespace(ctx context.Context, name string) error {
 	delete(p.spaces, name)
 	p.nsMu.Unlock()
 	if ns != nil {
+		// The log database first, before waiting for operations: its
+		// committer reads the main database (audit outbox), and a reader
+		// queued behind a waiting Lock would never let it finish.
+		ns.closeLog()
 		ns.mu.Lock()
 		ns.deleted = true
-		if ns.key != nil {
-			clear(ns.key[:])
-			ns.key = nil
-		}
+		ns.clearKey()
 		ns.db.Close()
-		ns.closeLog()
 		ns.mu.Unlock()
 		p.heal.forget(name)
 	}
@@ -281,14 +284,26 @@ func (p *Pool) metaPathsLocked(name string) []string {
 }
 
 func (ns *Namespace) close() error {
+	// The log database first: see DeleteNamespace.
+	lerr := ns.closeLog()
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
+	ns.clearKey()
+	ns.deleted = true
+	return errors.Join(ns.db.Close(), lerr)
+}
+
+// clearKey wipes the data key. The caller holds mu exclusively, so no
+// operation is running; keyMu stops SealValue and OpenValue, which do
+// not take mu (they run inside operations' transactions, and a second
+// read lock of mu behind a waiting Lock would deadlock).
+func (ns *Namespace) clearKey() {
+	ns.keyMu.Lock()
+	defer ns.keyMu.Unlock()
 	if ns.key != nil {
 		clear(ns.key[:])
 		ns.key = nil
 	}
-	ns.deleted = true
-	return errors.Join(ns.db.Close(), ns.closeLog())
 }
 
 // Name returns the namespace's name.

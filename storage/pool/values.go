@@ -47,8 +47,8 @@ func (p *Pool) valueKey(purpose string) (seal.Key, error) {
 // namespace's metadata and shredded with the namespace. context is bound as
 // additional data (for example the bucket and key it is stored under).
 func (ns *Namespace) SealValue(context, value []byte) ([]byte, error) {
-	ns.mu.RLock()
-	defer ns.mu.RUnlock()
+	ns.keyMu.RLock()
+	defer ns.keyMu.RUnlock()
 	if ns.key == nil {
 		return nil, fmt.Errorf("namespace %s: %w", ns.name, ErrNotFound)
 	}
@@ -57,8 +57,8 @@ func (ns *Namespace) SealValue(context, value []byte) ([]byte, error) {
 
 // OpenValue decrypts what SealValue sealed with the same context.
 func (ns *Namespace) OpenValue(context, sealed []byte) ([]byte, error) {
-	ns.mu.RLock()
-	defer ns.mu.RUnlock()
+	ns.keyMu.RLock()
+	defer ns.keyMu.RUnlock()
 	if ns.key == nil {
 		return nil, fmt.Errorf("namespace %s: %w", ns.name, ErrNotFound)
 	}
