@@ -390,7 +390,11 @@ func TestSessions(t *testing.T) {
 	if _, err := e.acc.ResolveSession(ctx, e.open1("notariat"), tok); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("the token in another tenant = %v", err)
 	}
-	for _, bad := range []string{"", "x", tok[:42] + "A"} {
+	last := "A" // a token with its last character changed
+	if tok[42] == 'A' {
+		last = "E"
+	}
+	for _, bad := range []string{"", "x", tok[:42] + last} {
 		if _, err := e.acc.ResolveSession(ctx, tn, bad); !errors.Is(err, ErrNoSession) {
 			t.Fatalf("ResolveSession(%q) = %v", bad, err)
 		}
