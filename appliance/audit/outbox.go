@@ -64,6 +64,7 @@ type outbox struct {
 	drained  atomic.Int64 // IDs up to this are in the log
 	dirty    atomic.Int64 // appends or commits since a drain started
 	running  atomic.Bool  // an asynchronous drain is under way
+	draining atomic.Bool  // Drain is moving entries (see syncedDB.View)
 	lastKick atomic.Int64 // Unix nanoseconds of the last cleanup
 }
 
@@ -106,7 +107,9 @@ type syncedDB struct {
 }
 
 func (s syncedDB) View(fn func(*storage.Tx) error) error {
-	if s.l.out.dirty.Load() > 0 {
+	// A drain under way (a kick's) has reset dirty but may not have
+	// committed yet: wait for it too.
+	if o := s.l.out; o.dirty.Load() > 0 || o.draining.Load() {
 		if err := s.l.Drain(context.Background()); err != nil {
 			return err
 		}
@@ -235,6 +238,10 @@ func (l *Log) Drain(ctx context.Context) error {
 	o := l.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// draining is set before dirty is reset and cleared once the moved
+	// entries are committed, so a reader always sees one or the other.
+	o.draining.Store(true)
+	defer o.draining.Store(false)
 	o.dirty.Store(0)
 	for {
 		// Nothing new: no commit (an empty one would still sync).
