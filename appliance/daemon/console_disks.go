@@ -67,19 +67,9 @@ func recordScrub(st *storageState, by string, rep storage.ScrubReport, err error
 		s.Result = "failed"
 		s.Error = strings.Join(append(append([]string{}, rep.Errors...), rep.Unhealed...), "; ")
 	}
-	v, merr := json.Marshal(s)
-	if merr != nil {
-		return merr
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return st.pool.Update(ctx, func(tx *storage.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(consoleBucket...)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(keyLastScrub), v)
-	})
+	return putJSON(ctx, st.pool, consoleBucket, []byte(keyLastScrub), s)
 }
 
 // LastScrub returns how the last scrub ended: the console's or the

@@ -475,17 +475,7 @@ func (a *App) SetMailRelay(ctx context.Context, by audit.Actor, c mailrelay.Conf
 	if c.User != "" && len(r.Password) == 0 {
 		return refuse(http.StatusBadRequest, "mail.password-missing", "a login needs a password")
 	}
-	v, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	if err := st.pool.Update(ctx, func(tx *storage.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(settingsBucket...)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(relayKey), v)
-	}); err != nil {
+	if err := putJSON(ctx, st.pool, settingsBucket, []byte(relayKey), r); err != nil {
 		return err
 	}
 	if err := a.logSetting(ctx, by, map[string]string{"setting": "mail_relay", "host": c.Host, "port": strconv.Itoa(c.Port),

@@ -222,19 +222,9 @@ func (s *jobStore) LoadJobState(name string) (schedule.State, bool, error) {
 }
 
 func (s *jobStore) SaveJobState(name string, st schedule.State) error {
-	v, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return s.pool.Update(ctx, func(tx *storage.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(jobsBucket...)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(name), v)
-	})
+	return putJSON(ctx, s.pool, jobsBucket, []byte(name), st)
 }
 
 func scrubMessage(p storage.ScrubProgress) string {
