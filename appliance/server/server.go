@@ -47,11 +47,25 @@ func Listen(addr string, ln net.Listener, tlsConf *tls.Config, h http.Handler, l
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
+			HTTP2:             http2Config(),
 			// TLS handshake noise from scanners is not worth an error log each.
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
 	}
 	return s, nil
+}
+
+// http2Config widens HTTP/2's receive windows from Go's 1 MiB defaults, so
+// that an upload over one stream is not throttled by window updates (with
+// the defaults, a 1 GiB WebDAV PUT over HTTP/2 ran at about 60 % of the
+// same PUT over HTTP/1.1). The connection window bounds what one client
+// can make the server buffer, whatever its number of streams.
+func http2Config() *http.HTTP2Config {
+	const window = 4<<20 - 1 // the largest Go accepts
+	return &http.HTTP2Config{
+		MaxReceiveBufferPerConnection: window,
+		MaxReceiveBufferPerStream:     window,
+	}
 }
 
 // Addr is the address the server listens on.
