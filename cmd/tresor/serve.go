@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -59,6 +60,19 @@ func init() {
 					return fmt.Errorf("serve: cpu profile: %w", err)
 				}
 				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+			// TRESOR_TRACE: an execution trace of the whole run (go tool
+			// trace; its -pprof=syscall|sync views show where requests wait).
+			if path := os.Getenv("TRESOR_TRACE"); path != "" {
+				f, err := os.Create(path)
+				if err != nil {
+					return fmt.Errorf("serve: trace: %w", err)
+				}
+				if err := trace.Start(f); err != nil {
+					f.Close()
+					return fmt.Errorf("serve: trace: %w", err)
+				}
+				defer func() { trace.Stop(); f.Close() }()
 			}
 			err = daemon.Run(ctx, daemon.Config{
 				DataDir:         dir,

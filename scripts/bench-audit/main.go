@@ -22,6 +22,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -163,14 +164,17 @@ func run(dir string, phase time.Duration, rounds, rate int, nosync bool) (bool, 
 	}
 	var alone, loaded, auditRates []float64
 	for r := 0; r < rounds; r++ {
+		c0 := cpuTime()
 		a, err := writes(phase)
 		if err != nil {
 			return false, err
 		}
+		c1 := cpuTime()
 		alone = append(alone, a)
 		stop, got := auditLoad(ctx, tn, rate)
 		l, err := writes(phase)
 		entries, secs := stop()
+		c2 := cpuTime()
 		if err != nil {
 			return false, err
 		}
@@ -179,7 +183,13 @@ func run(dir string, phase time.Duration, rounds, rate int, nosync bool) (bool, 
 		}
 		loaded = append(loaded, l)
 		auditRates = append(auditRates, float64(entries)/secs)
-		fmt.Printf("  round %d: alone %7.1f writes/s   loaded %7.1f writes/s   audit %7.0f entries/s\n", r+1, a, l, float64(entries)/secs)
+		// CPU the process used per second of each phase, and the audit's
+		// share per entry: what the loaded phase took beyond the writes it
+		// did (at the alone phase's CPU per write).
+		perWrite := (c1 - c0).Seconds() / (a * phase.Seconds())
+		extra := (c2-c1).Seconds() - perWrite*l*secs
+		fmt.Printf("  round %d: alone %7.1f writes/s   loaded %7.1f writes/s   audit %7.0f entries/s   cpu %.2f / %.2f cores, audit ≈%.0f µs/entry\n",
+			r+1, a, l, float64(entries)/secs, (c1-c0).Seconds()/phase.Seconds(), (c2-c1).Seconds()/secs, extra/float64(entries)*1e6)
 	}
 	ma, ml, mr := median(alone), median(loaded), median(auditRates)
 	slow := (1 - ml/ma) * 100
@@ -253,6 +263,15 @@ func auditLoad(ctx context.Context, t *tenant.Tenant, rate int) (stop func() (in
 		*failed = first
 		return count.Load(), secs
 	}, failed
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func median(v []float64) float64 {
