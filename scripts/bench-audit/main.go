@@ -187,7 +187,7 @@ func run(dir string, phase time.Duration, rounds, rate int, nosync bool) (bool, 
 		// share per entry: what the loaded phase took beyond the writes it
 		// did (at the alone phase's CPU per write).
 		perWrite := (c1 - c0).Seconds() / (a * phase.Seconds())
-		extra := (c2-c1).Seconds() - perWrite*l*secs
+		extra := (c2 - c1).Seconds() - perWrite*l*secs
 		fmt.Printf("  round %d: alone %7.1f writes/s   loaded %7.1f writes/s   audit %7.0f entries/s   cpu %.2f / %.2f cores, audit ≈%.0f µs/entry\n",
 			r+1, a, l, float64(entries)/secs, (c1-c0).Seconds()/phase.Seconds(), (c2-c1).Seconds()/secs, extra/float64(entries)*1e6)
 	}
