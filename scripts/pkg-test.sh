@@ -124,6 +124,10 @@ check "install: tresor.service enabled (multi-user.target.wants)" \
 	test -L "$r/etc/systemd/system/multi-user.target.wants/tresor.service"
 check "install: tresor-smart.timer enabled" \
 	test -L "$r/etc/systemd/system/timers.target.wants/tresor-smart.timer"
+check "install: tresor-privileged.path enabled (paths.target.wants)" \
+	test -L "$r/etc/systemd/system/paths.target.wants/tresor-privileged.path"
+check "install: tresor-privileged.service watches the daemon's request directory" \
+	bash -c 'grep -q "^PathExistsGlob=/var/lib/tresor/privileged/\*.req.json$" "$1/lib/systemd/system/tresor-privileged.path" && grep -q "^Environment=TRESOR_PRIVILEGED_DIR=/var/lib/tresor/privileged$" "$1/lib/systemd/system/tresor.service"' _ "$r"
 check "install: /etc/default/tresor present" test -f "$r/etc/default/tresor"
 check "install: /srv/tresor exists for disk mounts" test -d "$r/srv/tresor"
 
@@ -133,6 +137,7 @@ out=$(in_root dpkg -i /tmp/tresor.deb 2>&1) || { fail "dpkg -i (upgrade path)"; 
 check "upgrade: data kept" grep -q "secret client file" "$r/var/lib/tresor/data.bin"
 check "upgrade: changed conffile kept" grep -q "TRESOR_LISTEN=:9443" "$r/etc/default/tresor"
 check "upgrade: still enabled" test -L "$r/etc/systemd/system/multi-user.target.wants/tresor.service"
+check "upgrade: tresor-privileged.path still enabled" test -L "$r/etc/systemd/system/paths.target.wants/tresor-privileged.path"
 
 out=$(in_root dpkg -r tresor 2>&1) || { fail "dpkg -r"; echo "$out"; }
 check "remove: binary gone" test ! -e "$r/usr/bin/tresor"

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +22,7 @@ import (
 	"tresor/appliance/datadir"
 	"tresor/appliance/diskprep"
 	"tresor/appliance/password"
+	"tresor/appliance/privileged"
 	"tresor/storage"
 )
 
@@ -247,9 +249,23 @@ func Run(ctx context.Context, dir *datadir.Dir, req Request, opts storage.Option
 // the mounts are made persistent only on the appliance image
 // (ApplianceMarker). A device prepared by an earlier attempt and still
 // mounted is kept as it is, so setup can simply be run again.
+//
+// Where the daemon has a privileged helper (privileged.EnvDir set: the
+// packaged unit, which may not touch devices or mount), root does it
+// through the helper, which checks every device again (PrivilegedHandler).
 func PrepareDevices(ctx context.Context, devs []string, o diskprep.Options) ([]diskprep.Result, error) {
 	if len(devs) == 0 {
 		return nil, nil
+	}
+	if dir := os.Getenv(privileged.EnvDir); dir != "" {
+		resp, err := privileged.Client{Dir: dir}.Do(ctx, privileged.Request{Op: privileged.OpPrepareDisks, Devices: devs})
+		if err != nil {
+			return resp.Results, fmt.Errorf("prepare disks: %w", err)
+		}
+		if o.Log != nil {
+			o.Log.Info("disks prepared by the privileged helper", "devices", devs)
+		}
+		return resp.Results, nil
 	}
 	o = diskprep.FromEnv(o)
 	if _, err := os.Stat(ApplianceMarker); err == nil {
@@ -260,6 +276,52 @@ func PrepareDevices(ctx context.Context, devs []string, o diskprep.Options) ([]d
 		return res, fmt.Errorf("prepare disks: %w", err)
 	}
 	return res, nil
+}
+
+// PrivilegedHandler carries out the privileged helper's requests as root
+// (`tresor privileged run`), checking each again: devices through
+// diskprep (a free whole disk, not the system's, not mounted or held;
+// o.BaseDir is where they are mounted, a directory only root may change),
+// the hostname (CheckHostname) and the time zone (CheckTimeZone). A
+// prepared disk's mount point is handed to owner, the daemon's user.
+func PrivilegedHandler(o diskprep.Options) privileged.Handler {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return func(ctx context.Context, r privileged.Request, owner privileged.Owner) privileged.Response {
+		var resp privileged.Response
+		var err error
+		switch r.Op {
+		case privileged.OpPrepareDisks:
+			o := o
+			if _, serr := os.Stat(ApplianceMarker); serr == nil {
+				o.Persist = true
+			}
+			resp.Results, err = diskprep.PrepareAll(ctx, r.Devices, o)
+			for _, res := range resp.Results {
+				if cerr := os.Chown(res.Dir, owner.UID, owner.GID); cerr != nil && err == nil {
+					err = fmt.Errorf("hand %s to the daemon: %w", res.Dir, cerr)
+				}
+			}
+		case privileged.OpSetHostname:
+			if err = CheckHostname(r.Hostname); err == nil {
+				err = hostCommand(ctx, "hostnamectl", "set-hostname", r.Hostname)
+			}
+		case privileged.OpSetTimeZone:
+			if err = CheckTimeZone(r.TimeZone); err == nil {
+				err = hostCommand(ctx, "timedatectl", "set-timezone", r.TimeZone)
+			}
+		default:
+			err = fmt.Errorf("%w: operation %q", privileged.ErrInvalid, r.Op)
+		}
+		if err != nil {
+			resp.Error = err.Error()
+			o.Log.Warn("privileged request failed", "op", r.Op, "id", r.ID, "err", err)
+		} else {
+			o.Log.Info("privileged request done", "op", r.Op, "id", r.ID)
+		}
+		return resp
+	}
 }
 
 // Admin is an appliance admin account.

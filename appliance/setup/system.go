@@ -2,6 +2,7 @@ package setup
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -25,6 +26,7 @@ import (
 	_ "time/tzdata"
 
 	"tresor/appliance/datadir"
+	"tresor/appliance/privileged"
 )
 
 // System is what the wizard's system step records about the box: its name,
@@ -237,27 +239,49 @@ func writeSystem(dir *datadir.Dir, req Request) error {
 // ApplyToHost sets hostname and time zone on the host operating system
 // with hostnamectl and timedatectl, only on the appliance image (marker
 // file present). It reports whether it applied them; in development it
-// does nothing and the settings are recorded only.
+// does nothing and the settings are recorded only. Where the daemon has a
+// privileged helper (privileged.EnvDir set: the packaged unit, whose
+// sandbox forbids both), the helper applies them as root.
 func ApplyToHost(s System) (bool, error) {
 	if _, err := os.Stat(ApplianceMarker); err != nil {
 		return false, nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	var errs []error
-	run := func(name string, args ...string) {
-		var out bytes.Buffer
-		cmd := exec.Command(name, args...)
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			errs = append(errs, fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out.Bytes())))
+	if dir := os.Getenv(privileged.EnvDir); dir != "" {
+		c := privileged.Client{Dir: dir}
+		if s.Hostname != "" {
+			if _, err := c.Do(ctx, privileged.Request{Op: privileged.OpSetHostname, Hostname: s.Hostname}); err != nil {
+				errs = append(errs, fmt.Errorf("set hostname: %w", err))
+			}
 		}
+		if s.TimeZone != "" {
+			if _, err := c.Do(ctx, privileged.Request{Op: privileged.OpSetTimeZone, TimeZone: s.TimeZone}); err != nil {
+				errs = append(errs, fmt.Errorf("set time zone: %w", err))
+			}
+		}
+		return len(errs) == 0, errors.Join(errs...)
 	}
 	if s.Hostname != "" {
-		run("hostnamectl", "set-hostname", s.Hostname)
+		errs = append(errs, hostCommand(ctx, "hostnamectl", "set-hostname", s.Hostname))
 	}
 	if s.TimeZone != "" {
-		run("timedatectl", "set-timezone", s.TimeZone)
+		errs = append(errs, hostCommand(ctx, "timedatectl", "set-timezone", s.TimeZone))
 	}
-	return len(errs) == 0, errors.Join(errs...)
+	err := errors.Join(errs...)
+	return err == nil, err
+}
+
+// hostCommand runs a command that changes the host (tests replace it).
+var hostCommand = func(ctx context.Context, name string, args ...string) error {
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out.Bytes()))
+	}
+	return nil
 }
 
 // FirstTenant is the tenant the wizard makes right after setup, with its

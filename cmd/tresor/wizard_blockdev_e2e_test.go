@@ -3,13 +3,17 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"tresor/appliance/diskprep/looptest"
 	"tresor/appliance/identity"
+	"tresor/appliance/privileged"
 	"tresor/ui/browsertest"
 )
 
@@ -20,12 +24,59 @@ import (
 // final confirmation erases, partitions, formats and mounts them and
 // makes the 2+1 pool on them. Screenshots of the disks step, the refusal
 // and the summary.
-func TestE2EWizardBlockDevices(t *testing.T) {
+func TestE2EWizardBlockDevices(t *testing.T) { wizardBlockDevices(t, false) }
+
+// TestE2EWizardBlockDevicesPrivileged is the same setup as the packaged
+// appliance does it: the daemon may not touch devices, so it leaves its
+// request in its request directory (TRESOR_PRIVILEGED_DIR), and root's
+// `tresor privileged run`, started here whenever a request appears as
+// tresor-privileged.path starts it, checks the devices again, prepares
+// them and hands the mount points to the directory's owner (the daemon's
+// user; uid 65534 here).
+func TestE2EWizardBlockDevicesPrivileged(t *testing.T) { wizardBlockDevices(t, true) }
+
+func wizardBlockDevices(t *testing.T, viaHelper bool) {
 	looptest.Require(t)
 	dataDir := shortTemp(t)
 	base := filepath.Join(shortTemp(t), "disks")
 	devs := looptest.Devices(t, 3, 300<<20, base) // detached after the daemon stopped
-	d := startDaemon(t, dataDir, "TRESOR_ALLOW_LOOP=1", "TRESOR_DISK_DIR="+base)
+	env := []string{"TRESOR_ALLOW_LOOP=1", "TRESOR_DISK_DIR=" + base}
+	const daemonUID = 65534
+	var helperRuns atomic.Int32
+	var helperOut syncBuffer
+	if viaHelper {
+		priv := filepath.Join(shortTemp(t), "privileged")
+		if err := os.Mkdir(priv, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(priv, daemonUID, daemonUID); err != nil {
+			t.Fatal(err)
+		}
+		env = append(env, privileged.EnvDir+"="+priv)
+		stop := make(chan struct{})
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				if m, _ := filepath.Glob(filepath.Join(priv, "*.req.json")); len(m) == 0 {
+					continue
+				}
+				helperRuns.Add(1)
+				cmd := exec.Command(binPath, "privileged", "run", "--dir", priv, "--disk-dir", base, "--allow-loop")
+				cmd.Stdout, cmd.Stderr = &helperOut, &helperOut
+				if err := cmd.Run(); err != nil {
+					helperOut.Write([]byte("privileged run: " + err.Error() + "\n"))
+				}
+			}
+		}()
+		t.Cleanup(func() { close(stop); <-stopped })
+	}
+	d := startDaemon(t, dataDir, env...)
 	for i := 0; i < 50 && d.setup == ""; i++ {
 		if m := setupRE.FindStringSubmatch(d.out.String()); m != nil {
 			d.setup = m[1]
@@ -139,5 +190,20 @@ func TestE2EWizardBlockDevices(t *testing.T) {
 	}
 	if !strings.Contains(d.out.String(), "would write and enable this mount unit") {
 		t.Errorf("the daemon's log does not report the mount unit it would write:\n%s", d.out.String())
+	}
+	if !viaHelper {
+		return
+	}
+	if helperRuns.Load() == 0 || !strings.Contains(helperOut.String(), "privileged request done") || !strings.Contains(d.out.String(), "disks prepared by the privileged helper") {
+		t.Fatalf("the disks were not prepared through the helper (%d runs):\n%s\ndaemon:\n%s", helperRuns.Load(), helperOut.String(), d.out.String())
+	}
+	for _, dir := range pf.Disks {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != daemonUID || st.Gid != daemonUID || fi.Mode().Perm() != 0o700 {
+			t.Errorf("pool disk %s: owner %d:%d mode %v, want %d:%d 0700 (handed to the daemon's user)", dir, st.Uid, st.Gid, fi.Mode().Perm(), daemonUID, daemonUID)
+		}
 	}
 }
