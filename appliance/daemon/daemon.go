@@ -69,6 +69,7 @@ type App struct {
 	zone    zoneCache                       // the time zone pages show (location.go)
 
 	unlockMu   sync.Mutex // serialises unlock attempts
+	setupMu    sync.Mutex // serialises setups (RunSetup)
 	mu         sync.Mutex
 	state      State
 	setupToken string

@@ -67,11 +67,13 @@ func (a *App) ServingCertificate() *tls.Certificate { return a.serving.Load() }
 // wizard shows so the admin can compare it with the one office PCs see.
 func (a *App) LocalCAFingerprint() string { return certs.Fingerprint(a.tls.CA) }
 
-// applySystemLocked puts the system settings setup just recorded into
+// applySystem puts the system settings setup just recorded into
 // effect: a local server certificate that names the hostname, the
 // uploaded certificate, the host's hostname and time zone (appliance image
-// only). Called with a.mu held, after setup.Run.
-func (a *App) applySystemLocked() error {
+// only). Called after setup, without a.mu: it changes only what the
+// listener serves (an atomic) and the host, which may take a while through
+// the privileged helper.
+func (a *App) applySystem() error {
 	sys, err := setup.LoadSystem(a.dir)
 	if err != nil {
 		return err

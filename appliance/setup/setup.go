@@ -293,10 +293,6 @@ func PrivilegedHandler(o diskprep.Options) privileged.Handler {
 		var err error
 		switch r.Op {
 		case privileged.OpPrepareDisks:
-			o := o
-			if _, serr := os.Stat(ApplianceMarker); serr == nil {
-				o.Persist = true
-			}
 			resp.Results, err = diskprep.PrepareAll(ctx, r.Devices, o)
 			for _, res := range resp.Results {
 				if cerr := os.Chown(res.Dir, owner.UID, owner.GID); cerr != nil && err == nil {

@@ -23,7 +23,7 @@ import (
 
 func init() {
 	var dir, diskDir string
-	var allowLoop bool
+	var allowLoop, persist bool
 	register(&command{
 		name:  "privileged run",
 		args:  "[--dir D] [--disk-dir D]",
@@ -32,6 +32,7 @@ func init() {
 			fs.StringVar(&dir, "dir", "/var/lib/tresor/privileged", "the daemon's request directory")
 			fs.StringVar(&diskDir, "disk-dir", "/srv/tresor", "where prepared pool disks are mounted")
 			fs.BoolVar(&allowLoop, "allow-loop", os.Getenv("TRESOR_ALLOW_LOOP") == "1", "admit loop devices (tests only)")
+			fs.BoolVar(&persist, "persist", true, "write and enable a .mount unit for each prepared disk, so that it is mounted at boot (false: tests)")
 		},
 		run: func(c *cmdEnv, args []string) error {
 			if len(args) != 0 {
@@ -43,7 +44,7 @@ func init() {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			h := setup.PrivilegedHandler(diskprep.Options{BaseDir: diskDir, AllowLoop: allowLoop, Log: log})
+			h := setup.PrivilegedHandler(diskprep.Options{BaseDir: diskDir, AllowLoop: allowLoop, Persist: persist, Log: log})
 			n, err := privileged.Serve(ctx, dir, h)
 			log.Info("privileged requests answered", "count", n)
 			return err

@@ -67,7 +67,7 @@ func wizardBlockDevices(t *testing.T, viaHelper bool) {
 					continue
 				}
 				helperRuns.Add(1)
-				cmd := exec.Command(binPath, "privileged", "run", "--dir", priv, "--disk-dir", base, "--allow-loop")
+				cmd := exec.Command(binPath, "privileged", "run", "--dir", priv, "--disk-dir", base, "--allow-loop", "--persist=false")
 				cmd.Stdout, cmd.Stderr = &helperOut, &helperOut
 				if err := cmd.Run(); err != nil {
 					helperOut.Write([]byte("privileged run: " + err.Error() + "\n"))

@@ -144,6 +144,14 @@ install -m 0644 "$here/tresor-image.conf" "$root/etc/systemd/system/tresor.servi
 mkdir -p "$root/etc/issue.d"
 install -m 0644 "$here/tresor.issue" "$root/etc/issue.d/tresor.issue"
 
+# The appliance marker (setup.ApplianceMarker): on the image tresor owns
+# the box, so the wizard's hostname and time zone are applied to the host
+# (through tresor-privileged.service); a package installed on some other
+# server only records them.
+mkdir -p "$root/etc/tresor"
+printf '# tresor appliance image: tresor sets hostname and time zone (setup wizard, console).\n' >"$root/etc/tresor/appliance"
+chmod 0644 "$root/etc/tresor/appliance"
+
 # First boot: grow the root partition and file system to fill the disk.
 install -m 0755 "$here/tresor-growroot" "$root/usr/local/sbin/tresor-growroot"
 install -m 0644 "$here/tresor-growroot.service" "$root/etc/systemd/system/tresor-growroot.service"
