@@ -152,6 +152,9 @@ type Client struct {
 	// Taken bounds the wait until a helper takes the request (default 30 s):
 	// the path unit starts the helper within a second when it is enabled.
 	Taken time.Duration
+	// Answered bounds the wait for the answer once the helper took the
+	// request (default 31 minutes: the service's TimeoutStartSec is 30).
+	Answered time.Duration
 	// Poll is the interval of looking for the answer (default 200 ms).
 	Poll time.Duration
 }
@@ -183,14 +186,18 @@ func (c Client) Do(ctx context.Context, r Request) (Response, error) {
 		os.Remove(tmp)
 		return Response{}, fmt.Errorf("privileged request: %w", err)
 	}
-	taken, poll := c.Taken, c.Poll
+	taken, answered, poll := c.Taken, c.Answered, c.Poll
 	if taken <= 0 {
 		taken = 30 * time.Second
+	}
+	if answered <= 0 {
+		answered = 31 * time.Minute
 	}
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
 	}
 	deadline := time.Now().Add(taken)
+	isTaken := false
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -210,13 +217,16 @@ func (c Client) Do(ctx context.Context, r Request) (Response, error) {
 			return Response{}, fmt.Errorf("privileged helper: %w", err)
 		}
 		if time.Now().After(deadline) {
+			if isTaken {
+				return Response{}, fmt.Errorf("privileged helper: took the %s request but gave no answer within %v (journalctl -u tresor-privileged)", r.Op, answered)
+			}
 			// Still not taken: withdraw it, unless the helper took it
-			// just now (then the rename fails and we go on waiting).
+			// just now (then the rename fails and we wait for the answer).
 			if os.Rename(filepath.Join(c.Dir, reqName(r.ID)), tmp) == nil {
 				os.Remove(tmp)
 				return Response{}, fmt.Errorf("%s: %w", r.Op, ErrNotTaken)
 			}
-			deadline = time.Now().Add(24 * time.Hour) // taken: the answer comes
+			isTaken, deadline = true, time.Now().Add(answered)
 		}
 		select {
 		case <-ctx.Done():

@@ -270,3 +270,22 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestTakenNoAnswer: a helper that took the request and died is reported
+// after the answer's bound, not waited for forever.
+func TestTakenNoAnswer(t *testing.T) {
+	dir := reqDir(t)
+	go func() {
+		for range 200 {
+			if m, _ := filepath.Glob(filepath.Join(dir, "*.req.json")); len(m) == 1 {
+				_ = os.Rename(m[0], strings.TrimSuffix(m[0], ".req.json")+".taken")
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	_, err := Client{Dir: dir, Taken: 100 * time.Millisecond, Answered: 200 * time.Millisecond, Poll: 10 * time.Millisecond}.Do(t.Context(), Request{Op: OpSetHostname, Hostname: "tresor"})
+	if err == nil || !strings.Contains(err.Error(), "gave no answer") {
+		t.Fatalf("err = %v", err)
+	}
+}
