@@ -17,13 +17,15 @@ import (
 
 // Status is what `tresor status` shows.
 type Status struct {
-	Version string      `json:"version"`
-	State   State       `json:"state"`
-	Started time.Time   `json:"started"`
-	Uptime  string      `json:"uptime"`
-	Listen  string      `json:"listen"`
-	DataDir string      `json:"data_dir"`
-	Pool    *PoolBrief  `json:"pool,omitempty"`
+	Version string     `json:"version"`
+	State   State      `json:"state"`
+	Started time.Time  `json:"started"`
+	Uptime  string     `json:"uptime"`
+	Listen  string     `json:"listen"`
+	DataDir string     `json:"data_dir"`
+	Pool    *PoolBrief `json:"pool,omitempty"`
+	// Problem says why the pool is unavailable.
+	Problem string      `json:"problem,omitempty"`
 	Jobs    []JobStatus `json:"jobs,omitempty"`
 }
 
@@ -82,6 +84,9 @@ func (a *App) status() Status {
 	}
 	if a.listenAddr != nil {
 		s.Listen = a.listenAddr.String()
+	}
+	if a.openErr != nil {
+		s.Problem = a.openErr.Error()
 	}
 	if a.storage != nil {
 		p := a.storage.pool
@@ -156,6 +161,9 @@ func (a *App) apiUnlock(ctx context.Context, body json.RawMessage) (any, error) 
 		return nil, api.Errorf(http.StatusConflict, "setup pending: there is no pool to unlock")
 	case StateRunning:
 		return map[string]string{"state": string(state)}, nil
+	case StateUnavailable:
+		_, err := a.running()
+		return nil, err
 	}
 	p := st.pool
 	var err error

@@ -39,13 +39,20 @@ const (
 	StateSetup   State = "setup pending" // no pool yet: the wizard or `tresor setup` makes one
 	StateLocked  State = "locked"        // pool found, master key not unlocked: nothing readable
 	StateRunning State = "running"
+	// StateUnavailable: set up, but the pool does not open (disks missing
+	// or unreadable beyond what its layout tolerates). The daemon serves
+	// anyway, says why, and tries again (Config.RetryOpen).
+	StateUnavailable State = "pool unavailable"
 )
 
 // Config is what `tresor serve` passes in.
 type Config struct {
 	DataDir string
 	Listen  string // default ":8443"
-	Version string
+	// RetryOpen is how often a pool that did not open is tried again
+	// (default 15 s): disks that come up late, a disk put back.
+	RetryOpen time.Duration
+	Version   string
 	// Out receives the lines an admin must see on the console (setup URL).
 	Out io.Writer
 	Log *slog.Logger
@@ -72,6 +79,7 @@ type App struct {
 	setupMu    sync.Mutex // serialises setups (RunSetup)
 	mu         sync.Mutex
 	state      State
+	openErr    error // why the pool did not open (StateUnavailable)
 	setupToken string
 	listenAddr net.Addr
 	storage    *storageState
@@ -155,6 +163,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { errc <- apiSrv.Serve() }()
 
 	app.announce()
+	go app.retryOpen(ctx)
 	if _, err := systemd.Notify(systemd.Ready); err != nil {
 		app.log.Warn("readiness notification failed", "err", err)
 	}
@@ -198,6 +207,9 @@ func (a *App) announce() {
 	case StateLocked:
 		fmt.Fprintf(a.cfg.Out, "Pool locked. Unlock it with: tresor unlock --data-dir %s\n", a.dir.Root())
 		systemd.Status("locked: run tresor unlock")
+	case StateUnavailable:
+		fmt.Fprintf(a.cfg.Out, "Pool unavailable (%v); check the disks, tried again every %v\n", a.unavailable(), a.retryEvery())
+		systemd.Status("pool unavailable: check the disks")
 	default:
 		systemd.Status("running")
 	}

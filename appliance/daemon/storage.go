@@ -58,10 +58,19 @@ func (a *App) openStorage(ctx context.Context) error {
 	}
 	p, err := storage.Open(pf.Disks, a.poolOptions())
 	if err != nil {
-		return fmt.Errorf("open pool: %w", err)
+		// Not fatal: a box whose disks are missing still serves, so that
+		// its admin learns why in the console and in tresor status, and it
+		// opens the pool by itself once the disks are back (retryOpen).
+		// Exiting would only make systemd restart it until it gave up.
+		err = fmt.Errorf("open pool: %w", err)
+		if a.openErr == nil || a.openErr.Error() != err.Error() { // not every retry
+			a.log.Error("pool unavailable; serving without it and trying again", "err", err, "disks", pf.Disks)
+		}
+		a.state, a.openErr = StateUnavailable, err
+		return nil
 	}
+	a.state, a.openErr = StateLocked, nil
 	a.storage = &storageState{pool: p}
-	a.state = StateLocked
 	key, err := os.ReadFile(a.dir.KeyFile())
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -194,8 +203,49 @@ func (a *App) running() (*storageState, error) {
 		return nil, api.Errorf(http.StatusConflict, "setup pending: run tresor setup or open the setup wizard")
 	case StateLocked:
 		return nil, api.Errorf(http.StatusConflict, "pool locked: run tresor unlock")
+	case StateUnavailable:
+		return nil, api.Errorf(http.StatusServiceUnavailable, "pool unavailable: %v (check the disks; tried again every %v)", a.openErr, a.retryEvery())
 	}
 	return a.storage, nil
+}
+
+// unavailable is why the pool did not open, or nil.
+func (a *App) unavailable() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.openErr
+}
+
+func (a *App) retryEvery() time.Duration {
+	if a.cfg.RetryOpen > 0 {
+		return a.cfg.RetryOpen
+	}
+	return 15 * time.Second
+}
+
+// retryOpen tries again to open a pool that did not open, until it does
+// or ctx ends.
+func (a *App) retryOpen(ctx context.Context) {
+	t := time.NewTicker(a.retryEvery())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if a.State() != StateUnavailable {
+			continue
+		}
+		if err := a.openStorage(ctx); err != nil {
+			a.log.Error("pool: open again", "err", err)
+			continue
+		}
+		if s := a.State(); s != StateUnavailable {
+			a.log.Info("pool opened after all", "state", string(s))
+			a.announce()
+		}
+	}
 }
 
 // jobStore keeps the scheduler's job states in the system metadata.

@@ -23,6 +23,9 @@ func init() {
 			}
 			return c.print(s, func(w io.Writer) {
 				fmt.Fprintf(w, "tresor %s\nstate:    %s\nuptime:   %s\nlisten:   %s\ndata dir: %s\n", s.Version, s.State, s.Uptime, s.Listen, s.DataDir)
+				if s.Problem != "" {
+					fmt.Fprintf(w, "problem:  %s\n", s.Problem)
+				}
 				if s.Pool != nil {
 					fmt.Fprintf(w, "pool:     %s (layout %s)", s.Pool.ID, s.Pool.Layout)
 					if s.Pool.Health != "" {

@@ -160,7 +160,7 @@ func (h *Handler) session(enrolOK bool, fn func(*req)) http.Handler {
 		auth, err := h.b.ConsoleAuth()
 		if err != nil {
 			w.Header().Set("Retry-After", "30")
-			http.Error(w, "the appliance is not unlocked yet; try again later", http.StatusServiceUnavailable)
+			http.Error(w, "the appliance is not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		q := &req{w: w, r: r, auth: auth, lang: i18n.FromRequest(r)}
@@ -240,7 +240,7 @@ func (h *Handler) loginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	auth, err := h.b.ConsoleAuth()
 	if err != nil {
-		http.Error(w, "the appliance is not unlocked yet; try again later", http.StatusServiceUnavailable)
+		http.Error(w, "the appliance is not ready: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
