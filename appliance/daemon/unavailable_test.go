@@ -3,12 +3,9 @@ package daemon
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -33,34 +30,11 @@ func TestPoolUnavailableThenBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	start := func() (*App, context.CancelFunc, chan error, *lockedBuffer) {
-		out := &lockedBuffer{}
-		apps := make(chan *App, 1)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- Run(ctx, Config{DataDir: data, Listen: "127.0.0.1:0", Version: "test", Out: out, RetryOpen: 50 * time.Millisecond,
-				Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-				Web: func(app *App, mux *http.ServeMux) { apps <- app }, ShutdownTimeout: 5 * time.Second})
-		}()
-		for deadline := time.Now().Add(20 * time.Second); !regexp.MustCompile(`listening on`).MatchString(out.String()); time.Sleep(10 * time.Millisecond) {
-			select {
-			case err := <-done:
-				t.Fatalf("daemon exited: %v\n%s", err, out.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("daemon did not start: %s", out.String())
-			}
-		}
-		return <-apps, cancel, done, out
-	}
-	app, stop, done, _ := start()
-	if _, err := app.RunSetup(context.Background(), setup.Request{Disks: disks, Admin: "admin", Password: "Sehr-geheime-Passphrase", AutoUnlock: true}); err != nil {
+	d := runDaemon(t, data, 50*time.Millisecond)
+	if _, err := d.app.RunSetup(context.Background(), setup.Request{Disks: disks, Admin: "admin", Password: "Sehr-geheime-Passphrase", AutoUnlock: true}); err != nil {
 		t.Fatal(err)
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := d.stop(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -70,8 +44,9 @@ func TestPoolUnavailableThenBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	app, stop, done, out := start()
-	defer func() { stop(); <-done }()
+	d = runDaemon(t, data, 50*time.Millisecond)
+	defer d.stop()
+	app, out := d.app, d.out
 	s := app.status()
 	if s.State != StateUnavailable || s.Problem == "" {
 		t.Fatalf("status with the disks missing: %+v", s)

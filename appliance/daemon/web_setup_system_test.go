@@ -9,13 +9,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
-	"log/slog"
 	"math/big"
-	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -39,27 +35,8 @@ func TestWizardSetupServesUploadedCertificate(t *testing.T) {
 	for _, d := range append(slices.Clone(disks), data) {
 		os.Mkdir(d, 0o700)
 	}
-	start := func() (*App, string, context.CancelFunc, chan error) {
-		out := &lockedBuffer{}
-		apps := make(chan *App, 1)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- Run(ctx, Config{DataDir: data, Listen: "127.0.0.1:0", Version: "test", Out: out,
-				Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-				Web: func(app *App, mux *http.ServeMux) { apps <- app }, ShutdownTimeout: 5 * time.Second})
-		}()
-		re := regexp.MustCompile(`listening on https://(\S+)`)
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			if m := re.FindStringSubmatch(out.String()); m != nil {
-				return <-apps, m[1], cancel, done
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("daemon did not start: %s", out.String())
-			}
-		}
-	}
-	app, addr, stop, done := start()
+	d := runDaemon(t, data, 0)
+	app, addr := d.app, d.addr
 
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	now := time.Now()
@@ -117,13 +94,13 @@ func TestWizardSetupServesUploadedCertificate(t *testing.T) {
 		t.Fatal("setup ran twice")
 	}
 	_ = res
-	stop()
-	<-done
+	d.stop()
 
 	// After a restart (locked: no auto-unlock) the uploaded certificate
 	// is served from the start.
-	_, addr, stop, done = start()
-	defer func() { stop(); <-done }()
+	d = runDaemon(t, data, 0)
+	addr = d.addr
+	defer d.stop()
 	if err := handshake(addr); err != nil {
 		t.Fatalf("after a restart the uploaded certificate is not served: %v", err)
 	}

@@ -2,12 +2,8 @@ package daemon
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,27 +27,9 @@ func TestSetupKeepsWatchdogFed(t *testing.T) {
 		}
 	}
 	t.Setenv(privileged.EnvDir, priv) // and no helper answers
-	out := &lockedBuffer{}
-	apps := make(chan *App, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Config{DataDir: data, Listen: "127.0.0.1:0", Version: "test", Out: out,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Web: func(app *App, mux *http.ServeMux) { apps <- app }, ShutdownTimeout: 5 * time.Second})
-	}()
-	defer func() { cancel(); <-done }()
-	var app *App
-	select {
-	case app = <-apps:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("daemon did not start: %s", out.String())
-	}
-	for deadline := time.Now().Add(20 * time.Second); !regexp.MustCompile(`listening on`).MatchString(out.String()); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon did not start: %s", out.String())
-		}
-	}
+	d := runDaemon(t, data, 0)
+	defer d.stop()
+	app := d.app
 
 	sctx, scancel := context.WithCancel(context.Background())
 	setupDone := make(chan error, 1)
