@@ -42,7 +42,11 @@
 // database). AppendTx then writes into an outbox in the tenant's database,
 // atomically with the action; the outbox drains into the log in order,
 // exactly once, before every read of the log and before every batch of
-// Append (outbox.go has the details).
+// Append (outbox.go has the details). Append on a tenant's log writes the
+// entry to the log database's journal (storage/journal): durable with one
+// write and one fdatasync per disk instead of a database commit, and moved
+// into the log by the same drain, merged with the outbox by the time each
+// entry was logged (journal.go).
 //
 // # Checkpoints
 //

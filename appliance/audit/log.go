@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -92,6 +93,11 @@ type Log struct {
 	flushing bool         // a flush goroutine is running
 
 	out *outbox // nil unless opened with OpenSplit (outbox.go)
+	jr  *jstate // nil unless opened with OpenSplit on a database with a journal (journal.go)
+
+	// lastStamp is the newest time given to an outbox or journal entry
+	// (Unix nanoseconds): see stamp.
+	lastStamp atomic.Int64
 }
 
 // Open opens the log called name ("appliance" or a tenant slug) in db.
@@ -302,7 +308,9 @@ func leafHash(b *storage.Bucket, n int64) (tlog.Hash, bool) {
 }
 
 // Append logs e and returns its sequence number once the entry is durable
-// (committed on every available copy of the database). Concurrent calls
+// (committed on every available copy of the database). On a split log
+// with a journal (journal.go) the entry is durable once journaled; its
+// position is given when it moves into the log, and Append returns -1. Concurrent calls
 // are batched: one transaction (and one group commit) for every entry
 // queued while the previous batch commits. Seq, Time and Log of e are set
 // by the log. Once queued, the entry is committed even if ctx ends; Append
@@ -353,6 +361,13 @@ func (l *Log) flush(ctx context.Context) {
 		l.queue = l.queue[n:]
 		l.mu.Unlock()
 
+		if l.jr != nil {
+			l.journalBatch(batch)
+			for _, r := range batch {
+				close(r.done)
+			}
+			continue
+		}
 		var drained int64
 		err := l.db.Update(ctx, func(tx *storage.Tx) error {
 			var err error
@@ -387,7 +402,7 @@ func (l *Log) appendBatch(tx *storage.Tx, batch []*appendReq) (drained int64, er
 	if l.out != nil {
 		for more := true; more; {
 			var last int64
-			if last, more, err = l.drainTx(bk, &st); err != nil {
+			if last, _, more, err = l.drainTx(bk, &st); err != nil {
 				return 0, fmt.Errorf("audit log %s: drain outbox: %w", l.name, err)
 			}
 			drained = max(drained, last)
@@ -433,7 +448,7 @@ func (l *Log) appendInLog(tx *storage.Tx, e Entry) (int64, error) {
 	}
 	if l.out != nil {
 		for more := true; more; {
-			if _, more, err = l.drainTx(bk, &st); err != nil {
+			if _, _, more, err = l.drainTx(bk, &st); err != nil {
 				return -1, fmt.Errorf("audit log %s: drain outbox: %w", l.name, err)
 			}
 		}
@@ -490,6 +505,21 @@ func (l *Log) appendOne(bk *buckets, st *state, e Entry, at time.Time) (int64, e
 	st.size++
 	st.last = now.UnixNano()
 	return e.Seq, nil
+}
+
+// stamp returns the time for an outbox or journal entry: the clock's, but
+// always later than the last one given. Drain merges the two by this time,
+// so it must follow the order of the calls even when the clock is set
+// back or reads the same twice.
+func (l *Log) stamp() time.Time {
+	now := l.clock().UnixNano()
+	for {
+		last := l.lastStamp.Load()
+		t := max(now, last+1)
+		if l.lastStamp.CompareAndSwap(last, t) {
+			return time.Unix(0, t).UTC()
+		}
+	}
 }
 
 // sealContext binds a sealed entry to its log and position, so that it

@@ -59,13 +59,14 @@ const (
 
 // outbox is the state of a log opened with OpenSplit.
 type outbox struct {
-	db       DB           // the database actions commit in
-	mu       sync.Mutex   // one drain at a time
-	drained  atomic.Int64 // IDs up to this are in the log
-	dirty    atomic.Int64 // appends or commits since a drain started
-	running  atomic.Bool  // an asynchronous drain is under way
-	draining atomic.Bool  // Drain is moving entries (see syncedDB.View)
-	lastKick atomic.Int64 // Unix nanoseconds of the last cleanup
+	db       DB            // the database actions commit in
+	mu       sync.Mutex    // one drain at a time
+	drained  atomic.Int64  // IDs up to this are in the log
+	dirty    atomic.Int64  // appends or commits since a drain started
+	running  atomic.Bool   // an asynchronous drain is under way
+	draining atomic.Bool   // Drain is moving entries (see syncedDB.View)
+	lastKick atomic.Int64  // Unix nanoseconds of the last cleanup
+	delay    time.Duration // kickDelay; tests that need entries to stay put set it before any append
 }
 
 // OpenSplit opens the log called name in logDB, with actions logged by
@@ -81,12 +82,16 @@ func OpenSplit(ctx context.Context, logDB, actions DB, name string, sealer Seale
 	if err := moveLog(ctx, actions, logDB, name); err != nil {
 		return nil, fmt.Errorf("open audit log %s: move into its own database: %w", name, err)
 	}
-	l.out = &outbox{db: actions}
+	l.out = &outbox{db: actions, delay: kickDelay}
 	l.db = syncedDB{DB: logDB, l: l}
 	err = logDB.View(func(tx *storage.Tx) error {
 		if root := tx.Bucket(bucketAudit, name); root != nil {
 			if v := root.Get([]byte(keyDrained)); len(v) == 8 {
 				l.out.drained.Store(int64(binary.BigEndian.Uint64(v)))
+			}
+			bk := l.buckets(tx)
+			if st, err := readState(bk); err == nil {
+				l.lastStamp.Store(st.last)
 			}
 		}
 		return nil
@@ -94,8 +99,16 @@ func OpenSplit(ctx context.Context, logDB, actions DB, name string, sealer Seale
 	if err != nil {
 		return nil, fmt.Errorf("open audit log %s: %w", name, err)
 	}
+	if err := l.openJournal(logDB); err != nil {
+		return nil, fmt.Errorf("open audit log %s: %w", name, err)
+	}
 	if err := l.Drain(ctx); err != nil {
 		return nil, fmt.Errorf("open audit log %s: %w", name, err)
+	}
+	if l.jr != nil {
+		if err := l.startJournal(); err != nil {
+			return nil, fmt.Errorf("open audit log %s: %w", name, err)
+		}
 	}
 	return l, nil
 }
@@ -109,7 +122,7 @@ type syncedDB struct {
 func (s syncedDB) View(fn func(*storage.Tx) error) error {
 	// A drain under way (a kick's) has reset dirty but may not have
 	// committed yet: wait for it too.
-	if o := s.l.out; o.dirty.Load() > 0 || o.draining.Load() {
+	if o := s.l.out; o.dirty.Load() > 0 || o.draining.Load() || s.l.jr.hasPending() {
 		if err := s.l.Drain(context.Background()); err != nil {
 			return err
 		}
@@ -129,7 +142,7 @@ func (l *Log) logDB() DB {
 // (a transaction of the actions database). The position is given when the
 // entry moves into the log, so it returns -1.
 func (l *Log) appendOutbox(tx *storage.Tx, e Entry) (int64, error) {
-	now := l.clock().UTC()
+	now := l.stamp()
 	e.Seq, e.Log, e.Time = 0, l.name, now
 	data, err := e.Canonical()
 	if err != nil {
@@ -205,7 +218,7 @@ func (l *Log) Kick() {
 		for {
 			// A short wait gathers the entries of the actions that follow
 			// into one commit; they are durable in the outbox already.
-			time.Sleep(kickDelay)
+			time.Sleep(l.out.delay)
 			if err := l.Drain(context.Background()); err != nil {
 				// Left for the next kick or read, which report it.
 				l.out.running.Store(false)
@@ -258,10 +271,11 @@ func (l *Log) Drain(ctx context.Context) error {
 		}); err != nil {
 			return fmt.Errorf("audit log %s: read outbox: %w", l.name, err)
 		}
-		if !pending {
+		if !pending && !l.jr.hasPending() {
 			break
 		}
 		var last int64
+		var jlast uint64
 		var more bool
 		err := l.logDB().Update(ctx, func(tx *storage.Tx) error {
 			bk, err := l.create(tx)
@@ -272,7 +286,7 @@ func (l *Log) Drain(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if last, more, err = l.drainTx(bk, &st); err != nil {
+			if last, jlast, more, err = l.drainTx(bk, &st); err != nil {
 				return err
 			}
 			return writeState(bk, st)
@@ -281,6 +295,11 @@ func (l *Log) Drain(ctx context.Context) error {
 			return fmt.Errorf("audit log %s: drain outbox: %w", l.name, err)
 		}
 		o.published(last)
+		if jlast > 0 {
+			if err := l.jr.drained(jlast); err != nil {
+				return fmt.Errorf("audit log %s: %w", l.name, err)
+			}
+		}
 		if !more {
 			break
 		}
@@ -288,19 +307,23 @@ func (l *Log) Drain(ctx context.Context) error {
 	return nil
 }
 
-// drainTx appends outbox entries not yet in the log (at most drainBatch)
-// in a transaction of the log database, advancing st (which the caller
-// writes) and the drained mark. more reports that entries are left.
-// Both Drain and every batch of Append run it, so an entry of an action
-// acknowledged before an Append is called comes before that Append's.
-// How far the log has drained is read from the transaction itself, so a
-// drain whose commit fails or runs twice moves nothing twice.
-func (l *Log) drainTx(bk *buckets, st *state) (last int64, more bool, err error) {
+// drainTx appends outbox and journal entries not yet in the log (at most
+// drainBatch of each) in a transaction of the log database, merged by
+// their time, advancing st (which the caller writes) and the drained
+// marks. last is the outbox's new mark (0: none moved); jlast the
+// journal's mark after this transaction (0: no journal). more reports
+// that entries are left. Both Drain and every batch of Append run it, so
+// an entry of an action acknowledged before an Append is called comes
+// before that Append's. How far the log has drained is read from the
+// transaction itself, so a drain whose commit fails or runs twice moves
+// nothing twice.
+func (l *Log) drainTx(bk *buckets, st *state) (last int64, jlast uint64, more bool, err error) {
 	var done int64
 	if v := bk.root.Get([]byte(keyDrained)); len(v) == 8 {
 		done = int64(binary.BigEndian.Uint64(v))
 	}
 	var items []outItem
+	var outMore bool
 	err = l.out.db.View(func(tx *storage.Tx) error {
 		b := tx.Bucket(bucketOutbox, l.name)
 		if b == nil {
@@ -312,7 +335,7 @@ func (l *Log) drainTx(bk *buckets, st *state) (last int64, more bool, err error)
 				return true, nil
 			}
 			if len(items) == drainBatch {
-				more = true
+				outMore = true
 				return false, nil
 			}
 			data, err := l.openOutbox(id, v)
@@ -323,25 +346,85 @@ func (l *Log) drainTx(bk *buckets, st *state) (last int64, more bool, err error)
 			return true, nil
 		})
 	})
-	if err != nil || len(items) == 0 {
-		return 0, false, err
+	if err != nil {
+		return 0, 0, false, err
 	}
-	for _, it := range items {
-		e, err := ParseEntry(it.data)
-		if err != nil {
-			return 0, false, fmt.Errorf("outbox entry %d: %w", it.id, err)
+	outs := make([]Entry, len(items))
+	for i, it := range items {
+		if outs[i], err = ParseEntry(it.data); err != nil {
+			return 0, 0, false, fmt.Errorf("outbox entry %d: %w", it.id, err)
+		}
+	}
+	var jitems []jItem
+	var jMore bool
+	if l.jr != nil {
+		if v := bk.root.Get([]byte(keyJournal)); len(v) == 8 {
+			jlast = binary.BigEndian.Uint64(v)
+		}
+		jitems = l.jr.after(jlast, drainBatch+1)
+		if jMore = len(jitems) > drainBatch; jMore {
+			jitems = jitems[:drainBatch]
+		}
+	}
+	// A source cut at drainBatch may have older entries than the other's
+	// later ones: take only what is no newer than the cut.
+	cut := time.Time{}
+	if outMore && len(outs) > 0 {
+		cut = outs[len(outs)-1].Time
+	}
+	if jMore && len(jitems) > 0 {
+		if t := jitems[len(jitems)-1].at; cut.IsZero() || t.Before(cut) {
+			cut = t
+		}
+	}
+	if !cut.IsZero() {
+		n := 0
+		for n < len(outs) && !outs[n].Time.After(cut) {
+			n++
+		}
+		outMore = outMore || n < len(outs)
+		items, outs = items[:n], outs[:n]
+		n = 0
+		for n < len(jitems) && !jitems[n].at.After(cut) {
+			n++
+		}
+		jMore = jMore || n < len(jitems)
+		jitems = jitems[:n]
+	}
+	if len(items) == 0 && len(jitems) == 0 {
+		return 0, jlast, outMore || jMore, nil
+	}
+	for i, k := 0, 0; i < len(outs) || k < len(jitems); {
+		var e Entry
+		// Ties: the outbox first (its time was taken before its commit).
+		if k == len(jitems) || (i < len(outs) && !outs[i].Time.After(jitems[k].at)) {
+			e = outs[i]
+			i++
+		} else {
+			if e, err = ParseEntry(jitems[k].data); err != nil {
+				return 0, 0, false, fmt.Errorf("journal entry %d: %w", jitems[k].id, err)
+			}
+			k++
 		}
 		if _, err := l.appendOne(bk, st, e, e.Time); err != nil && !errors.Is(err, ErrInvalidEntry) {
-			// An invalid entry was refused by AppendTx already; one that
-			// slipped through must not block the log.
-			return 0, false, err
+			// An invalid entry was refused by AppendTx or Append already;
+			// one that slipped through must not block the log.
+			return 0, 0, false, err
 		}
 	}
-	last = items[len(items)-1].id
-	if err := bk.root.Put([]byte(keyDrained), binary.BigEndian.AppendUint64(nil, uint64(last))); err != nil {
-		return 0, false, err
+	if len(items) > 0 {
+		last = items[len(items)-1].id
+		if err := bk.root.Put([]byte(keyDrained), binary.BigEndian.AppendUint64(nil, uint64(last))); err != nil {
+			return 0, 0, false, err
+		}
 	}
-	return last, more, nil
+	if len(jitems) > 0 {
+		jlast = jitems[len(jitems)-1].id
+		if err := bk.root.Put([]byte(keyJournal), binary.BigEndian.AppendUint64(nil, jlast)); err != nil {
+			return 0, 0, false, err
+		}
+	}
+	return last, jlast, outMore || jMore, nil
 }
 
 // published records that the outbox is drained up to last, once the

@@ -2,8 +2,10 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"tresor/storage/journal"
 	"tresor/storage/meta"
 )
 
@@ -87,9 +89,45 @@ func (ns *Namespace) closeLog() error {
 	if ns.log == nil {
 		return nil
 	}
+	var jerr error
+	if ns.journal != nil {
+		jerr = ns.journal.Close()
+		ns.journal, ns.journaled = nil, nil
+	}
 	err := ns.log.Close()
 	ns.log = nil
-	return err
+	return errors.Join(err, jerr)
+}
+
+// nsJournalFile is the journal next to each copy of the log database.
+func nsJournalFile(ns string) string { return nsLogFile(ns) + ".journal" }
+
+// Journal returns the log database's journal (see storage/journal): a
+// place where records become durable with one write and one fdatasync per
+// disk, for the owner of the log database to move them into it in larger
+// commits. records is what the journal held when it was opened: the
+// owner moves those it has not applied yet, then calls Start on the
+// journal. Both are the same for every call until the namespace closes.
+func (l *LogDB) Journal() (j *journal.Journal, records []journal.Record, err error) {
+	ns := l.ns
+	if err := ns.begin(); err != nil {
+		return nil, nil, err
+	}
+	defer ns.mu.RUnlock()
+	ns.logMu.Lock()
+	defer ns.logMu.Unlock()
+	if ns.logClosed || ns.log == nil {
+		return nil, nil, fmt.Errorf("namespace %s: journal: %w", ns.name, ErrClosed)
+	}
+	if ns.journal == nil {
+		paths := ns.p.metaPaths(nsJournalFile(ns.name))
+		j, recs, err := journal.Open(paths, journal.Options{NoSync: ns.p.opts.Meta.NoSync})
+		if err != nil {
+			return nil, nil, fmt.Errorf("namespace %s: %w", ns.name, err)
+		}
+		ns.journal, ns.journaled = j, recs
+	}
+	return ns.journal, ns.journaled, nil
 }
 
 // Update runs fn in a write transaction of the log database; it returns

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"tresor/storage/journal"
 	"tresor/storage/meta"
 )
 
@@ -88,5 +89,62 @@ func TestLogDB(t *testing.T) {
 	}
 	if _, err := ns.LogDB(); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("LogDB of a deleted namespace = %v, want ErrNotFound", err)
+	}
+}
+
+// The log database's journal has its files next to each copy, is the same
+// journal until the namespace closes, keeps what was appended across a
+// reopen of the pool, and goes with the namespace.
+func TestLogDBJournal(t *testing.T) {
+	p, paths, ns := newPool(t, 3, testOptions())
+	ldb, err := ns.LogDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, recs, err := ldb.Journal()
+	if err != nil || len(recs) != 0 {
+		t.Fatalf("journal: %v, %d records", err, len(recs))
+	}
+	if err := j.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append([]journal.Record{{ID: 1, Data: []byte("one")}}); err != nil {
+		t.Fatal(err)
+	}
+	if j2, _, err := ldb.Journal(); err != nil || j2 != j {
+		t.Fatalf("second call: %p %v, want the same journal %p", j2, err, j)
+	}
+	var files []string
+	for _, d := range paths {
+		if _, err := os.Stat(filepath.Join(d, filepath.FromSlash(nsLogFile("ns")))); err != nil {
+			continue // no copy of the log database on this disk
+		}
+		f := filepath.Join(d, filepath.FromSlash(nsJournalFile("ns")))
+		for _, slot := range []string{".0", ".1"} {
+			if _, err := os.Stat(f + slot); err != nil {
+				t.Fatalf("journal file on %s: %v", d, err)
+			}
+			files = append(files, f+slot)
+		}
+	}
+	if len(files) < 4 {
+		t.Fatalf("journal files %v, want both slots next to every copy (at least two)", files)
+	}
+	p2, ns2 := reopen(t, p, paths, testOptions())
+	ldb2, err := ns2.LogDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, recs, err = ldb2.Journal()
+	if err != nil || len(recs) != 1 || string(recs[0].Data) != "one" {
+		t.Fatalf("after reopen: %v, %+v", err, recs)
+	}
+	if err := p2.DeleteNamespace(context.Background(), "ns"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s after the namespace was deleted: %v", f, err)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"tresor/storage/journal"
 	"tresor/storage/meta"
 	"tresor/storage/seal"
 )
@@ -26,8 +27,10 @@ type Namespace struct {
 	deleted bool
 
 	logMu     sync.Mutex
-	log       *meta.DB // the log database (logdb.go), once opened
-	logClosed bool     // closeLog ran: the namespace is closing
+	log       *meta.DB         // the log database (logdb.go), once opened
+	journal   *journal.Journal // the log database's journal (logdb.go), once opened
+	journaled []journal.Record // what the journal held when opened, until Start
+	logClosed bool             // closeLog ran: the namespace is closing
 
 	keyMu sync.RWMutex // guards key for SealValue and OpenValue (see clearKey)
 }
