@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -54,9 +55,9 @@ type jstate struct {
 
 // jItem is one journaled entry waiting to move into the log.
 type jItem struct {
-	id   uint64
-	data []byte // canonical entry, opened
-	at   time.Time
+	id uint64
+	e  Entry // as journaled: its time set, no position yet
+	at time.Time
 }
 
 func (l *Log) journalContext(id uint64) []byte {
@@ -92,7 +93,7 @@ func (l *Log) openJournal(logDB DB) error {
 		if err != nil {
 			return fmt.Errorf("journal record %d: %w", r.ID, err)
 		}
-		jr.pending = append(jr.pending, jItem{id: r.ID, data: data, at: e.Time})
+		jr.pending = append(jr.pending, jItem{id: r.ID, e: e, at: e.Time})
 		if t := e.Time.UnixNano(); t > l.lastStamp.Load() {
 			l.lastStamp.Store(t)
 		}
@@ -158,7 +159,9 @@ func (l *Log) journalBatch(batch []*appendReq) {
 			continue
 		}
 		recs = append(recs, journal.Record{ID: id, Data: stored})
-		items = append(items, jItem{id: id, data: data, at: now})
+		// The caller may reuse its Details map once Append returns.
+		e.Details = maps.Clone(e.Details)
+		items = append(items, jItem{id: id, e: e, at: now})
 		taken = append(taken, r)
 	}
 	err := jr.j.Append(recs)

@@ -401,9 +401,7 @@ func (l *Log) drainTx(bk *buckets, st *state) (last int64, jlast uint64, more bo
 			e = outs[i]
 			i++
 		} else {
-			if e, err = ParseEntry(jitems[k].data); err != nil {
-				return 0, 0, false, fmt.Errorf("journal entry %d: %w", jitems[k].id, err)
-			}
+			e = jitems[k].e
 			k++
 		}
 		if _, err := l.appendOne(bk, st, e, e.Time); err != nil && !errors.Is(err, ErrInvalidEntry) {

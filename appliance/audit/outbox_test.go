@@ -417,3 +417,19 @@ func TestJournalConcurrentExactlyOnce(t *testing.T) {
 	}
 	mustVerify(t, l)
 }
+
+// A journaled entry is what was passed to Append, even when the caller
+// changes its Details map afterwards (before the drain).
+func TestJournalEntryIsASnapshot(t *testing.T) {
+	env := newEnv(t, false)
+	l := openSplit(t, env, newKey(t, "k"), newClock())
+	l.out.delay = time.Hour
+	e := sample(1)
+	if _, err := l.Append(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	e.Details["n"] = "changed later"
+	if got := fmt.Sprint(details(t, l)); got != "[1]" {
+		t.Fatalf("log = %s, want [1]", got)
+	}
+}
