@@ -16,6 +16,9 @@ go build -o bin/tresor-bench-audit ./scripts/bench-audit
 audit_args=()
 [ -n "${BENCH_DIR:-}" ] && audit_args+=(-dir "$BENCH_DIR")
 [ "${BENCH_QUICK:-}" = 1 ] && audit_args+=(-quick)
+# One client writing file after file (latency-bound), then eight at once
+# (an office's worth of clients, group-committed).
 bin/tresor-bench-audit "${audit_args[@]}"
+bin/tresor-bench-audit -writers 8 "${audit_args[@]}"
 # The file tree at 1,000,000 files (10 × 1,000 plus 10,000 with BENCH_QUICK=1): scripts/bench-tree.
 go build -o bin/tresor-bench-tree ./scripts/bench-tree && bin/tresor-bench-tree ${BENCH_DIR:+-dir "$BENCH_DIR"} $([ "${BENCH_QUICK:-}" = 1 ] && echo -quick)

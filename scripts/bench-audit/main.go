@@ -14,6 +14,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -45,6 +46,7 @@ func main() {
 	quick := flag.Bool("quick", false, "short phases for a smoke run")
 	strict := flag.Bool("strict", false, "exit 1 when the slowdown exceeds 5 %")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	writers := flag.Int("writers", 1, "concurrent file writers (1: one client writing file after file)")
 	nosync := flag.Bool("nosync", false, "skip fsync of the metadata (to tell I/O from CPU; not what an appliance does)")
 	flag.Parse()
 	gctune.Apply() // as tresor serve runs
@@ -64,7 +66,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ok, err := run(*dir, *phase, *rounds, *rate, *nosync)
+	ok, err := run(*dir, *phase, *rounds, *rate, *writers, *nosync)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-audit:", err)
 		pprof.StopCPUProfile()
@@ -76,7 +78,7 @@ func main() {
 	}
 }
 
-func run(dir string, phase time.Duration, rounds, rate int, nosync bool) (bool, error) {
+func run(dir string, phase time.Duration, rounds, rate, writers int, nosync bool) (bool, error) {
 	if dir == "" {
 		if err := os.MkdirAll("var", 0o755); err != nil {
 			return false, err
@@ -143,22 +145,33 @@ func run(dir string, phase time.Duration, rounds, rate int, nosync bool) (bool, 
 	tree := files.New(tn, p)
 	data := bytes.Repeat([]byte("tresor bench 64 KiB write. "), 64<<10/27+1)[:64<<10]
 	abs, _ := filepath.Abs(dir)
-	fmt.Printf("tresor audit-load benchmark: 64 KiB files.Tree writes, alone and with %d audit entries/s, in %s (layout 2+1, fsync on)\n", rate, abs)
+	fmt.Printf("tresor audit-load benchmark: 64 KiB files.Tree writes by %d writer(s), alone and with %d audit entries/s, in %s (layout 2+1, fsync on)\n", writers, rate, abs)
 
-	n := 0
+	// writes runs the writers for d and returns their writes per second.
+	var n atomic.Int64
 	writes := func(d time.Duration) (float64, error) {
 		start := time.Now()
-		ops := 0
-		for time.Since(start) < d {
-			n++
-			if _, err := tree.Write(ctx, fmt.Sprintf("/f%06d.bin", n), bytes.NewReader(data), files.WriteOptions{Size: int64(len(data))}); err != nil {
-				return 0, err
-			}
-			ops++
+		var ops atomic.Int64
+		var wg sync.WaitGroup
+		errs := make([]error, writers)
+		for w := range writers {
+			wg.Go(func() {
+				for time.Since(start) < d {
+					name := fmt.Sprintf("/f%07d.bin", n.Add(1))
+					if _, err := tree.Write(ctx, name, bytes.NewReader(data), files.WriteOptions{Size: int64(len(data))}); err != nil {
+						errs[w] = err
+						return
+					}
+					ops.Add(1)
+				}
+			})
 		}
-		return float64(ops) / time.Since(start).Seconds(), nil
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return 0, err
+		}
+		return float64(ops.Load()) / time.Since(start).Seconds(), nil
 	}
-	// Warm up: the first writes make buckets and keys.
 	if _, err := writes(phase / 3); err != nil {
 		return false, err
 	}
