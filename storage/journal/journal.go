@@ -127,6 +127,7 @@ type Record struct {
 
 // copyFiles is one copy's two slot files.
 type copyFiles struct {
+	index  int // position in the paths given to Open
 	path   string
 	slots  [2]*os.File
 	failed error // set once a write or sync failed; the copy is left out
@@ -174,11 +175,11 @@ func Open(paths []string, opts Options) (*Journal, []Record, error) {
 	}
 	best := [2]slotRead{}
 	var errs []error
-	for _, p := range paths {
+	for i, p := range paths {
 		if p == "" {
 			continue
 		}
-		c, err := openCopy(p)
+		c, err := openCopy(i, p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -221,8 +222,8 @@ func Open(paths []string, opts Options) (*Journal, []Record, error) {
 	return j, all, nil
 }
 
-func openCopy(path string) (*copyFiles, error) {
-	c := &copyFiles{path: path}
+func openCopy(index int, path string) (*copyFiles, error) {
+	c := &copyFiles{index: index, path: path}
 	made := false
 	for s := range c.slots {
 		name := fmt.Sprintf("%s.%d", path, s)
@@ -512,6 +513,71 @@ func (j *Journal) Release(id uint64) error {
 	}
 	j.active = other
 	return nil
+}
+
+// Replace makes newPath copy index (its position in the paths given to
+// Open), for a disk that was replaced: the new copy gets both slots as
+// they are on a copy that has not failed, synced, before it takes part in
+// appends. A copy there before is closed and left out.
+func (j *Journal) Replace(index int, newPath string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch {
+	case j.closed:
+		return ErrClosed
+	case j.broken != nil:
+		return fmt.Errorf("%w: %w", ErrBroken, j.broken)
+	case !j.started:
+		return ErrNotStarted
+	}
+	var src *copyFiles
+	for _, c := range j.copies {
+		if c.failed == nil && c.index != index {
+			src = c
+			break
+		}
+	}
+	if src == nil {
+		return fmt.Errorf("journal: replace copy %d: %w", index, ErrNoCopy)
+	}
+	c, err := openCopy(index, newPath)
+	if err != nil {
+		return fmt.Errorf("journal: replace copy %d: %w", index, err)
+	}
+	for s := range 2 {
+		if err := copySlot(c.slots[s], src.slots[s], j.off[s], headerSize+j.opts.Prealloc, !j.opts.NoSync); err != nil {
+			c.close()
+			return fmt.Errorf("journal: replace copy %d: %w", index, err)
+		}
+	}
+	kept := j.copies[:0]
+	for _, old := range j.copies {
+		if old.index == index {
+			old.close()
+			continue
+		}
+		kept = append(kept, old)
+	}
+	j.copies = append(kept, c)
+	return nil
+}
+
+// copySlot makes dst hold src's first n bytes, then zeros up to size,
+// synced.
+func copySlot(dst, src *os.File, n, size int64, sync bool) error {
+	if err := dst.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.NewOffsetWriter(dst, 0), io.NewSectionReader(src, 0, n)); err != nil {
+		return err
+	}
+	if err := fill(dst, n, max(n, size)); err != nil {
+		return err
+	}
+	if !sync {
+		return nil
+	}
+	return dst.Sync()
 }
 
 // Pending returns how many bytes of records the journal holds that may

@@ -294,3 +294,33 @@ func FuzzReadSlot(f *testing.F) {
 		}
 	})
 }
+
+// A replaced disk's copy gets every unreleased record and takes part in
+// appends; after that the copy that was left alone is enough.
+func TestReplaceCopy(t *testing.T) {
+	ps := paths(t, 2)
+	j := started(t, ps, small)
+	last := appendN(t, j, 300) // past SwitchAt: records in both slots
+	if err := j.Release(last / 3); err != nil {
+		t.Fatal(err)
+	}
+	last = appendN(t, j, 30)
+	newPath := paths(t, 1)[0]
+	if err := j.Replace(0, newPath); err != nil {
+		t.Fatal(err)
+	}
+	if ok, total := j.Copies(); ok != 2 || total != 2 {
+		t.Fatalf("copies %d of %d after replace", ok, total)
+	}
+	last = appendN(t, j, 5)
+	j.Close()
+	_, want := open(t, ps[1:], small)
+	_, got := open(t, []string{newPath}, small)
+	if len(got) == 0 || len(got) != len(want) || got[len(got)-1].ID != last {
+		t.Fatalf("new copy has %d records, the old one %d, want the same, up to %d", len(got), len(want), last)
+	}
+	wantRecords(t, got, got[0].ID, last)
+	if err := j.Replace(0, newPath); !errors.Is(err, ErrClosed) {
+		t.Fatalf("replace on a closed journal: %v", err)
+	}
+}

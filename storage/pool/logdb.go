@@ -99,6 +99,21 @@ func (ns *Namespace) closeLog() error {
 	return errors.Join(err, jerr)
 }
 
+// replaceJournal gives the journal, if it is open and started, its copy
+// on a replaced disk. One not started yet gets it when the namespace is
+// opened again.
+func (ns *Namespace) replaceJournal(idx int, path string) error {
+	ns.logMu.Lock()
+	defer ns.logMu.Unlock()
+	if ns.journal == nil {
+		return nil
+	}
+	if err := ns.journal.Replace(idx, path); err != nil && !errors.Is(err, journal.ErrNotStarted) {
+		return err
+	}
+	return nil
+}
+
 // nsJournalFile is the journal next to each copy of the log database.
 func nsJournalFile(ns string) string { return nsLogFile(ns) + ".journal" }
 

@@ -148,3 +148,49 @@ func TestLogDBJournal(t *testing.T) {
 		}
 	}
 }
+
+// A replaced disk gets a copy of the journal as it is: after losing the
+// disk that had the only other copy, the journal still has its records.
+func TestReplaceCarriesJournal(t *testing.T) {
+	p, paths, ns := newPool(t, 3, testOptions())
+	if _, err := ns.LogDB(); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	os.RemoveAll(paths[0])
+	q, qns := reopen(t, nil, paths, testOptions())
+	ldb, err := qns.LogDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _, err := ldb.Journal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append([]journal.Record{{ID: 1, Data: []byte("kept")}}); err != nil {
+		t.Fatal(err)
+	}
+	newDisk := filepath.Join(t.TempDir(), "new")
+	os.Mkdir(newDisk, 0o700)
+	if err := q.Replace(context.Background(), "0", newDisk, nil); err != nil {
+		t.Fatal(err)
+	}
+	paths[0] = newDisk
+	if err := j.Append([]journal.Record{{ID: 2, Data: []byte("after")}}); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	os.RemoveAll(paths[1])
+	_, rns := reopen(t, nil, paths, testOptions())
+	rldb, err := rns.LogDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, recs, err := rldb.Journal()
+	if err != nil || len(recs) != 2 || string(recs[0].Data) != "kept" || string(recs[1].Data) != "after" {
+		t.Fatalf("journal after losing the old copy: %v, %+v", err, recs)
+	}
+}

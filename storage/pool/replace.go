@@ -103,6 +103,9 @@ func (p *Pool) Replace(ctx context.Context, old, newPath string, progress func(R
 				if err := ldb.Replace(idx, metaPath(d, nsLogFile(ns.name))); err != nil {
 					return fmt.Errorf("replace disk %d: namespace %s log database: %w", idx, ns.name, err)
 				}
+				if err := ns.replaceJournal(idx, metaPath(d, nsJournalFile(ns.name))); err != nil {
+					return fmt.Errorf("replace disk %d: namespace %s: %w", idx, ns.name, err)
+				}
 			}
 		}
 		spaces = append(spaces, ns)
