@@ -47,6 +47,32 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
+// crashNamespace copies the pool's disks while it runs, as a crash right
+// now would leave them, and opens the namespace "kanzlei" on the copy.
+func crashNamespace(t *testing.T, env *testEnv) *storage.Namespace {
+	t.Helper()
+	crashed := t.TempDir()
+	var paths []string
+	for _, p := range env.paths {
+		dst := filepath.Join(crashed, filepath.Base(p))
+		copyTree(t, p, dst)
+		paths = append(paths, dst)
+	}
+	p, err := storage.Open(paths, env.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if err := p.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := p.Namespace("kanzlei")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
 // TestAcknowledgedEntrySurvivesCrash: once Append returns, the entry is on
 // the disks; a copy taken at that moment (without closing anything) opens
 // with the entry in it and verifies against the checkpoint taken before.
@@ -61,25 +87,7 @@ func TestAcknowledgedEntrySurvivesCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	crashed := t.TempDir()
-	var paths []string
-	for _, p := range env.paths {
-		dst := filepath.Join(crashed, filepath.Base(p))
-		copyTree(t, p, dst)
-		paths = append(paths, dst)
-	}
-	p, err := storage.Open(paths, env.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Unlock(testPass); err != nil {
-		t.Fatal(err)
-	}
-	ns, err := p.Namespace("kanzlei")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ns := crashNamespace(t, env)
 	after := openLog(t, ns, "kanzlei", k, newClock())
 	if n, err := after.Size(); err != nil || n != seq+1 {
 		t.Fatalf("after the crash the log has %d entries (%v), want %d", n, err, seq+1)

@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -228,33 +227,7 @@ func TestOutboxAcknowledgedSurvivesCrash(t *testing.T) {
 	}
 	act(t, env, l, 3) // in the outbox only
 
-	crashed := t.TempDir()
-	var paths []string
-	for _, p := range env.paths {
-		dst := filepath.Join(crashed, filepath.Base(p))
-		copyTree(t, p, dst)
-		paths = append(paths, dst)
-	}
-	p, err := storage.Open(paths, env.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Unlock(testPass); err != nil {
-		t.Fatal(err)
-	}
-	ns, err := p.Namespace("kanzlei")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ldb, err := ns.LogDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	after, err := OpenSplit(t.Context(), ldb, ns, "kanzlei", ns, k.signer, k.vkey, newClock().Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	after, _ := crashCopy(t, env, k)
 	if got := fmt.Sprint(details(t, after)); got != "[0 1 2 3]" {
 		t.Fatalf("after the crash: log = %s, want [0 1 2 3]", got)
 	}
@@ -310,25 +283,7 @@ func TestOutboxCloseWhileDraining(t *testing.T) {
 // was opened (so before the journal and the outbox were drained).
 func crashCopy(t *testing.T, env *testEnv, k testKey) (after *Log, inLog int64) {
 	t.Helper()
-	crashed := t.TempDir()
-	var paths []string
-	for _, p := range env.paths {
-		dst := filepath.Join(crashed, filepath.Base(p))
-		copyTree(t, p, dst)
-		paths = append(paths, dst)
-	}
-	p, err := storage.Open(paths, env.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	if err := p.Unlock(testPass); err != nil {
-		t.Fatal(err)
-	}
-	ns, err := p.Namespace("kanzlei")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ns := crashNamespace(t, env)
 	ldb, err := ns.LogDB()
 	if err != nil {
 		t.Fatal(err)

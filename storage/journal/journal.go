@@ -435,11 +435,8 @@ func (j *Journal) Next() uint64 {
 	return j.next
 }
 
-// Append writes recs (IDs Next, Next+1, …) to every copy and returns once
-// they are durable on each copy that did not fail.
-func (j *Journal) Append(recs []Record) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
+// usableLocked says why the journal cannot be written, if it cannot.
+func (j *Journal) usableLocked() error {
 	switch {
 	case j.closed:
 		return ErrClosed
@@ -447,8 +444,17 @@ func (j *Journal) Append(recs []Record) error {
 		return fmt.Errorf("%w: %w", ErrBroken, j.broken)
 	case !j.started:
 		return ErrNotStarted
-	case len(recs) == 0:
-		return nil
+	}
+	return nil
+}
+
+// Append writes recs (IDs Next, Next+1, …) to every copy and returns once
+// they are durable on each copy that did not fail.
+func (j *Journal) Append(recs []Record) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.usableLocked(); err != nil || len(recs) == 0 {
+		return err
 	}
 	s := j.active
 	off := j.off[s]
@@ -522,13 +528,8 @@ func (j *Journal) Release(id uint64) error {
 func (j *Journal) Replace(index int, newPath string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	switch {
-	case j.closed:
-		return ErrClosed
-	case j.broken != nil:
-		return fmt.Errorf("%w: %w", ErrBroken, j.broken)
-	case !j.started:
-		return ErrNotStarted
+	if err := j.usableLocked(); err != nil {
+		return err
 	}
 	var src *copyFiles
 	for _, c := range j.copies {
