@@ -197,11 +197,11 @@ func TestUnreleasedSlotKept(t *testing.T) {
 	if err := j.Release(0); err != nil {
 		t.Fatal(err)
 	}
-	last2 := appendN(t, j, 400) // the new slot fills past SwitchAt too
+	appendN(t, j, 400) // the new slot fills past SwitchAt too
 	if err := j.Release(last / 2); err != nil {
 		t.Fatal(err)
 	}
-	last2 = appendN(t, j, 50)
+	last2 := appendN(t, j, 50)
 	_, recs := open(t, ps, small)
 	if len(recs) == 0 || recs[0].ID > last/2+1 || recs[len(recs)-1].ID != last2 {
 		t.Fatalf("records %d..%d, want every unreleased one up to %d", recs[0].ID, recs[len(recs)-1].ID, last2)
@@ -304,7 +304,7 @@ func TestReplaceCopy(t *testing.T) {
 	if err := j.Release(last / 3); err != nil {
 		t.Fatal(err)
 	}
-	last = appendN(t, j, 30)
+	appendN(t, j, 30)
 	newPath := paths(t, 1)[0]
 	if err := j.Replace(0, newPath); err != nil {
 		t.Fatal(err)
