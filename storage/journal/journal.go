@@ -605,6 +605,40 @@ func (j *Journal) Copies() (ok, total int) {
 	return ok, len(j.copies)
 }
 
+// FailCopy leaves copy index out as a failed write would, with err as the
+// reason. For fault tests of what uses a journal (a scrub's healing); the
+// journal itself fails copies on its own errors.
+func (j *Journal) FailCopy(index int, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, c := range j.copies {
+		if c.index == index && c.failed == nil {
+			c.failed = err
+		}
+	}
+}
+
+// FailedCopy is a copy left out after a failure.
+type FailedCopy struct {
+	Index int    // position in the paths given to Open
+	Path  string // the copy's path (without the slot suffix)
+	Err   error  // why it was left out
+}
+
+// Failed lists the copies left out. Replace with the same index and path
+// brings one back (a scrub does so).
+func (j *Journal) Failed() []FailedCopy {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []FailedCopy
+	for _, c := range j.copies {
+		if c.failed != nil {
+			out = append(out, FailedCopy{Index: c.index, Path: c.path, Err: c.failed})
+		}
+	}
+	return out
+}
+
 // Close closes the files. Records not released stay in them and are
 // returned by the next Open.
 func (j *Journal) Close() error {

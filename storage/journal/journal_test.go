@@ -241,8 +241,25 @@ func TestCopyFailures(t *testing.T) {
 	_, recs := open(t, ps, small)
 	wantRecords(t, recs, 1, last)
 
-	bad[j.copies[1].slots[0].Name()] = true
-	bad[j.copies[2].slots[0].Name()] = true
+	// The failed copy is listed and comes back whole by Replace.
+	failed := j.Failed()
+	if len(failed) != 1 || failed[0].Index != 0 || failed[0].Path != ps[0] || failed[0].Err == nil {
+		t.Fatalf("failed copies %+v, want copy 0", failed)
+	}
+	delete(bad, j.copies[0].slots[0].Name())
+	if err := j.Replace(failed[0].Index, failed[0].Path); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := j.Copies(); ok != 3 || len(j.Failed()) != 0 {
+		t.Fatalf("after replace: %d copies ok, failed %+v", ok, j.Failed())
+	}
+	last = appendN(t, j, 2)
+	_, recs = open(t, ps[:1], small)
+	wantRecords(t, recs, 1, last)
+
+	for _, c := range j.copies {
+		bad[c.slots[0].Name()] = true
+	}
 	if err := j.Append([]Record{{ID: j.Next(), Data: []byte("lost")}}); err == nil {
 		t.Fatal("append with every copy failing succeeded")
 	}

@@ -114,6 +114,25 @@ func (ns *Namespace) replaceJournal(idx int, path string) error {
 	return nil
 }
 
+// healJournal makes every copy of the journal that failed anew from a
+// good one (a write error that has passed, a disk that was back): until
+// then the journal's records have one copy fewer than the log database.
+func (ns *Namespace) healJournal() (healed int, errs []string) {
+	ns.logMu.Lock()
+	defer ns.logMu.Unlock()
+	if ns.journal == nil {
+		return 0, nil
+	}
+	for _, c := range ns.journal.Failed() {
+		if err := ns.journal.Replace(c.Index, c.Path); err != nil {
+			errs = append(errs, fmt.Sprintf("namespace %s audit journal copy %d (failed: %v): %v", ns.name, c.Index, c.Err, err))
+			continue
+		}
+		healed++
+	}
+	return healed, errs
+}
+
 // nsJournalFile is the journal next to each copy of the log database.
 func nsJournalFile(ns string) string { return nsLogFile(ns) + ".journal" }
 

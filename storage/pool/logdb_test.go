@@ -194,3 +194,37 @@ func TestReplaceCarriesJournal(t *testing.T) {
 		t.Fatalf("journal after losing the old copy: %v, %+v", err, recs)
 	}
 }
+
+// A scrub makes a failed journal copy anew from a good one, with every
+// unreleased record.
+func TestScrubHealsJournalCopy(t *testing.T) {
+	p, paths, ns := newPool(t, 3, testOptions())
+	ldb, err := ns.LogDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _, err := ldb.Journal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	j.FailCopy(0, errors.New("injected write error"))
+	if err := j.Append([]journal.Record{{ID: 1, Data: []byte("while degraded")}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Scrub(context.Background(), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.JournalCopiesHealed != 1 || len(j.Failed()) != 0 {
+		t.Fatalf("scrub healed %d journal copies, failed now %+v; errors %v", rep.JournalCopiesHealed, j.Failed(), rep.Errors)
+	}
+	// Copy 0 alone has the record now.
+	p.Close()
+	_, recs, err := journal.Open([]string{filepath.Join(paths[0], filepath.FromSlash(nsJournalFile("ns")))}, journal.Options{})
+	if err != nil || len(recs) != 1 || string(recs[0].Data) != "while degraded" {
+		t.Fatalf("healed copy: %v, %+v", err, recs)
+	}
+}

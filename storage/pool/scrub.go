@@ -41,10 +41,13 @@ type ScrubReport struct {
 	// (and rebuild of bad copies), per database ("system" or the
 	// namespace name).
 	MetaCopies map[string][]meta.CopyStatus
-	Orphans    int // unreferenced shard files removed
-	TempFiles  int // leftover temporary files removed
-	Errors     []string
-	Duration   time.Duration
+	// JournalCopiesHealed counts copies of log database journals that had
+	// failed and were made anew from a good copy.
+	JournalCopiesHealed int
+	Orphans             int // unreferenced shard files removed
+	TempFiles           int // leftover temporary files removed
+	Errors              []string
+	Duration            time.Duration
 }
 
 // Scrub verifies every block of every object on every disk and every
@@ -123,6 +126,9 @@ func (ns *Namespace) scrub(ctx context.Context, lim *limiter, rep *ScrubReport, 
 		if err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("namespace %s log database: %v", ns.name, err))
 		}
+		healed, errs := ns.healJournal()
+		rep.JournalCopiesHealed += healed
+		rep.Errors = append(rep.Errors, errs...)
 	}
 	// Objects recorded as missing shards first.
 	pending := map[ID]uint64{}
