@@ -92,11 +92,10 @@ func TestLogDB(t *testing.T) {
 	}
 }
 
-// The log database's journal has its files next to each copy, is the same
-// journal until the namespace closes, keeps what was appended across a
-// reopen of the pool, and goes with the namespace.
-func TestLogDBJournal(t *testing.T) {
-	p, paths, ns := newPool(t, 3, testOptions())
+// startedJournal opens the namespace's log database and starts its
+// journal, which must be empty.
+func startedJournal(t *testing.T, ns *Namespace) *journal.Journal {
+	t.Helper()
 	ldb, err := ns.LogDB()
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +105,19 @@ func TestLogDBJournal(t *testing.T) {
 		t.Fatalf("journal: %v, %d records", err, len(recs))
 	}
 	if err := j.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// The log database's journal has its files next to each copy, is the same
+// journal until the namespace closes, keeps what was appended across a
+// reopen of the pool, and goes with the namespace.
+func TestLogDBJournal(t *testing.T) {
+	p, paths, ns := newPool(t, 3, testOptions())
+	j := startedJournal(t, ns)
+	ldb, err := ns.LogDB()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := j.Append([]journal.Record{{ID: 1, Data: []byte("one")}}); err != nil {
@@ -135,7 +147,7 @@ func TestLogDBJournal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, recs, err = ldb2.Journal()
+	_, recs, err := ldb2.Journal()
 	if err != nil || len(recs) != 1 || string(recs[0].Data) != "one" {
 		t.Fatalf("after reopen: %v, %+v", err, recs)
 	}
@@ -159,17 +171,7 @@ func TestReplaceCarriesJournal(t *testing.T) {
 	p.Close()
 	os.RemoveAll(paths[0])
 	q, qns := reopen(t, nil, paths, testOptions())
-	ldb, err := qns.LogDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, _, err := ldb.Journal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := j.Start(0); err != nil {
-		t.Fatal(err)
-	}
+	j := startedJournal(t, qns)
 	if err := j.Append([]journal.Record{{ID: 1, Data: []byte("kept")}}); err != nil {
 		t.Fatal(err)
 	}
@@ -199,17 +201,7 @@ func TestReplaceCarriesJournal(t *testing.T) {
 // unreleased record.
 func TestScrubHealsJournalCopy(t *testing.T) {
 	p, paths, ns := newPool(t, 3, testOptions())
-	ldb, err := ns.LogDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, _, err := ldb.Journal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := j.Start(0); err != nil {
-		t.Fatal(err)
-	}
+	j := startedJournal(t, ns)
 	j.FailCopy(0, errors.New("injected write error"))
 	if err := j.Append([]journal.Record{{ID: 1, Data: []byte("while degraded")}}); err != nil {
 		t.Fatal(err)
