@@ -50,6 +50,7 @@ var (
 	ErrDuplicateDisk   = pool.ErrDuplicateDisk
 	ErrWrongPassphrase = keys.ErrWrongPassphrase
 	ErrFull            = disk.ErrFull
+	ErrJournalTaken    = pool.ErrJournalTaken
 )
 
 // Create makes a new pool; see pool.Create.

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -73,6 +74,10 @@ func (l *Log) openJournal(logDB DB) error {
 		return nil
 	}
 	j, recs, err := jdb.Journal()
+	if errors.Is(err, storage.ErrJournalTaken) {
+		// Another Log of this tenant owns it: this one commits directly.
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}

@@ -308,11 +308,12 @@ func leafHash(b *storage.Bucket, n int64) (tlog.Hash, bool) {
 }
 
 // Append logs e and returns its sequence number once the entry is durable
-// (committed on every available copy of the database). On a split log
-// with a journal (journal.go) the entry is durable once journaled; its
-// position is given when it moves into the log, and Append returns -1. Concurrent calls
+// (committed on every available copy of the database). Concurrent calls
 // are batched: one transaction (and one group commit) for every entry
-// queued while the previous batch commits. Seq, Time and Log of e are set
+// queued while the previous batch commits. On a split log that owns its
+// database's journal (journal.go) a batch is one journal write instead;
+// the entries get their positions when they move into the log, and
+// Append returns -1. Seq, Time and Log of e are set
 // by the log. Once queued, the entry is committed even if ctx ends; Append
 // then still waits for the commit, as storage's Update does.
 func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {

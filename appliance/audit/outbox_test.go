@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -387,4 +388,40 @@ func TestJournalEntryIsASnapshot(t *testing.T) {
 	if got := fmt.Sprint(details(t, l)); got != "[1]" {
 		t.Fatalf("log = %s, want [1]", got)
 	}
+}
+
+// A second split log on the same tenant (the journal is already owned)
+// commits its entries directly, and nothing either one acknowledged is
+// lost or reset. (Order between the two is not kept: the first one's
+// journaled entry lands after the second one's direct entry. The registry
+// opens one log per tenant; this is the fallback that must not lose.)
+func TestSecondSplitLogDoesNotTakeTheJournal(t *testing.T) {
+	env := newEnv(t, false)
+	k := newKey(t, "k")
+	first := openSplit(t, env, k, newClock())
+	first.out.delay = time.Hour // the first one's entries stay in its journal
+	if _, err := first.Append(t.Context(), sample(0)); err != nil {
+		t.Fatal(err)
+	}
+	second := openSplit(t, env, k, newClock())
+	if second.jr != nil {
+		t.Fatal("the second log took the journal as well")
+	}
+	if seq, err := second.Append(t.Context(), sample(1)); err != nil || seq < 0 {
+		t.Fatalf("direct append on the second log: %d, %v", seq, err)
+	}
+	if _, err := first.Append(t.Context(), sample(2)); err != nil {
+		t.Fatal(err)
+	}
+	// A crash now: the first log's journaled entries must be on disk.
+	after, _ := crashCopy(t, env, k)
+	if got := details(t, after); len(got) != 3 {
+		t.Fatalf("after a crash the log has %v, want entries 0, 1 and 2", got)
+	}
+	got := details(t, first)
+	slices.Sort(got)
+	if fmt.Sprint(got) != "[0 1 2]" {
+		t.Fatalf("first log reads %v, want entries 0, 1 and 2 once each", got)
+	}
+	mustVerify(t, second)
 }

@@ -29,6 +29,9 @@ var (
 	// shards of a chunk are missing or damaged. The pool never returns
 	// wrong data instead; see UnreadableError for which chunk.
 	ErrUnreadable = errors.New("object unreadable")
+	// ErrJournalTaken: the log database's journal was handed out already
+	// (LogDB.Journal); its one owner is the only one to append and drain.
+	ErrJournalTaken = errors.New("log journal is in use")
 )
 
 // UnreadableError says which chunk of which object could not be read.

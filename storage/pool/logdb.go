@@ -92,7 +92,7 @@ func (ns *Namespace) closeLog() error {
 	var jerr error
 	if ns.journal != nil {
 		jerr = ns.journal.Close()
-		ns.journal, ns.journaled = nil, nil
+		ns.journal = nil
 	}
 	err := ns.log.Close()
 	ns.log = nil
@@ -141,7 +141,12 @@ func nsJournalFile(ns string) string { return nsLogFile(ns) + ".journal" }
 // disk, for the owner of the log database to move them into it in larger
 // commits. records is what the journal held when it was opened: the
 // owner moves those it has not applied yet, then calls Start on the
-// journal. Both are the same for every call until the namespace closes.
+// journal.
+//
+// The journal is handed out once per opening of the namespace: its owner
+// alone appends and drains (drained marks assume one sequence of IDs).
+// Later calls get ErrJournalTaken; a second user of the log database then
+// commits its entries there directly.
 func (l *LogDB) Journal() (j *journal.Journal, records []journal.Record, err error) {
 	ns := l.ns
 	if err := ns.begin(); err != nil {
@@ -153,15 +158,16 @@ func (l *LogDB) Journal() (j *journal.Journal, records []journal.Record, err err
 	if ns.logClosed || ns.log == nil {
 		return nil, nil, fmt.Errorf("namespace %s: journal: %w", ns.name, ErrClosed)
 	}
-	if ns.journal == nil {
-		paths := ns.p.metaPaths(nsJournalFile(ns.name))
-		j, recs, err := journal.Open(paths, journal.Options{NoSync: ns.p.opts.Meta.NoSync})
-		if err != nil {
-			return nil, nil, fmt.Errorf("namespace %s: %w", ns.name, err)
-		}
-		ns.journal, ns.journaled = j, recs
+	if ns.journal != nil {
+		return nil, nil, fmt.Errorf("namespace %s: %w", ns.name, ErrJournalTaken)
 	}
-	return ns.journal, ns.journaled, nil
+	paths := ns.p.metaPaths(nsJournalFile(ns.name))
+	j, records, err = journal.Open(paths, journal.Options{NoSync: ns.p.opts.Meta.NoSync})
+	if err != nil {
+		return nil, nil, fmt.Errorf("namespace %s: %w", ns.name, err)
+	}
+	ns.journal = j
+	return j, records, nil
 }
 
 // Update runs fn in a write transaction of the log database; it returns

@@ -29,7 +29,6 @@ type Namespace struct {
 	logMu     sync.Mutex
 	log       *meta.DB         // the log database (logdb.go), once opened
 	journal   *journal.Journal // the log database's journal (logdb.go), once opened
-	journaled []journal.Record // what the journal held when opened, until Start
 	logClosed bool             // closeLog ran: the namespace is closing
 
 	keyMu sync.RWMutex // guards key for SealValue and OpenValue (see clearKey)
