@@ -66,6 +66,9 @@ func verifyBolt(b *bolt.DB) (state, error) {
 			if d != st.digest {
 				return fmt.Errorf("%w: content digest mismatch", errCorrupt)
 			}
+			if err := checkPages(b.Path(), b.Info().PageSize, uint64(tx.ID())); err != nil {
+				return fmt.Errorf("%w: %w", errCorrupt, err)
+			}
 			var errs []error
 			for err := range tx.Check() {
 				if len(errs) < 5 {
@@ -157,8 +160,9 @@ func syncDir(dir string) error {
 type verdict struct {
 	st     state
 	err    error
-	fatal  error    // not the copy's fault (locked by another process): stop
-	opened *bolt.DB // handle opened by check, to be installed
+	fatal   error    // not the copy's fault (locked by another process): stop
+	opened  *bolt.DB // handle opened by check, to be installed
+	mapSize int      // opened's mapping (journal mode)
 }
 
 // check opens (if needed) and verifies copy c.
@@ -170,7 +174,7 @@ func (db *DB) check(c *dbCopy) verdict {
 			return verdict{err: fmt.Errorf("stat: %w", err)}
 		}
 		var err error
-		if b, err = openBolt(c.path, db.boltOptions()); err != nil {
+		if b, v.mapSize, err = db.openCopy(c.path); err != nil {
 			if errors.Is(err, berrors.ErrTimeout) {
 				// Another process has it open: rebuilding it under
 				// that process would be the corruption.
@@ -238,10 +242,8 @@ func (db *DB) reconcile() (err, rebuildErr error) {
 	for i, c := range db.copies {
 		v := verdicts[i]
 		if v.opened != nil {
-			if c.bolt != nil {
-				_ = c.bolt.Close()
-			}
-			c.bolt = v.opened
+			_ = c.closeBolt()
+			c.bolt, c.mapSize = v.opened, v.mapSize
 		}
 		if c.path == "" {
 			continue
@@ -296,10 +298,7 @@ func (db *DB) reconcile() (err, rebuildErr error) {
 // why is recorded as c's last error. The caller holds commitMu.
 func (db *DB) rebuild(c, from *dbCopy, why error) error {
 	db.mu.Lock()
-	if c.bolt != nil {
-		_ = c.bolt.Close()
-		c.bolt = nil
-	}
+	_ = c.closeBolt()
 	c.state, c.lastErr = CopyStale, why
 	db.mu.Unlock()
 
@@ -319,7 +318,7 @@ func (db *DB) rebuild(c, from *dbCopy, why error) error {
 	if err != nil {
 		return fail(err)
 	}
-	b, err := openBolt(c.path, db.boltOptions())
+	b, mapSize, err := db.openCopy(c.path)
 	if err != nil {
 		return fail(err)
 	}
@@ -332,7 +331,7 @@ func (db *DB) rebuild(c, from *dbCopy, why error) error {
 		return fail(err)
 	}
 	db.mu.Lock()
-	c.bolt = b
+	c.bolt, c.mapSize = b, mapSize
 	c.state = CopyOK
 	c.gen.Store(st.gen)
 	db.mu.Unlock()
