@@ -10,8 +10,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"tresor/storage/journal"
 )
 
 // maxGroup bounds how many Update calls share one transaction, and so the
@@ -66,33 +64,13 @@ func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 }
 
 // committer is the single writer: it takes every queued request, commits
-// them as one group and repeats until Close. In journal mode it also
-// checkpoints: after a group when one is due, and when writes pause.
+// them as one group and repeats until Close.
 func (db *DB) committer() {
 	defer close(db.done)
 	// A fault while a function reads a damaged primary becomes that
 	// caller's error (safeCall) instead of killing the process.
 	debug.SetPanicOnFault(true)
-	idle := time.NewTimer(time.Hour)
-	idle.Stop()
-	for {
-		var r *request
-		select {
-		case req, ok := <-db.reqs:
-			if !ok {
-				return
-			}
-			r = req
-		case <-idle.C:
-			db.commitMu.Lock()
-			if db.walDirty {
-				if err := db.checkpoint(); err != nil {
-					db.log.Warn("meta: checkpoint", "err", err)
-				}
-			}
-			db.commitMu.Unlock()
-			continue
-		}
+	for r := range db.reqs {
 		group := db.gather([]*request{r})
 		claimed := group[:0]
 		for _, r := range group {
@@ -105,14 +83,6 @@ func (db *DB) committer() {
 		}
 		db.commitMu.Lock()
 		db.commitGroup(claimed)
-		if db.walDirty && (db.wal.Pending() >= ckptBytes || time.Since(db.lastCkpt) >= ckptEvery) {
-			if err := db.checkpoint(); err != nil {
-				db.log.Warn("meta: checkpoint", "err", err)
-			}
-		}
-		if db.walDirty {
-			idle.Reset(ckptIdle)
-		}
 		db.commitMu.Unlock()
 	}
 }
@@ -213,42 +183,9 @@ func (db *DB) commitGroup(group []*request) {
 			finish(fmt.Errorf("commit: write state: %w", err))
 			return
 		}
-		if db.wal == nil {
-			finish(db.commitAll(p, btx, base.gen, t.log, next))
-			return
-		}
-		finish(db.commitJournaled(p, btx, base.gen, t.log, next))
+		finish(db.commitAll(p, btx, base.gen, t.log, next))
 		return
 	}
-}
-
-// commitJournaled makes the group durable in the journal, then commits the
-// copies without syncing; when it cannot (the record is too large, the
-// journal fails, or the copies might outgrow their mapping), it takes the
-// slow path: checkpoint, pins dropped, a commit bbolt syncs, checkpoint.
-func (db *DB) commitJournaled(p *dbCopy, btx *bolt.Tx, baseGen uint64, log []op, next state) error {
-	data := encodeCommit(baseGen, log, next)
-	fast := len(data) <= journal.MaxRecord && db.roomFor(btx.Size(), len(log), btx.DB().Info().PageSize)
-	if fast {
-		err := db.wal.Append([]journal.Record{{ID: db.wal.Next(), Data: data}})
-		if err == nil {
-			db.walDirty = true
-			return db.commitAll(p, btx, baseGen, log, next)
-		}
-		db.log.Warn("meta: journal append failed, committing with sync", "err", err)
-	}
-	if err := db.checkpoint(); err != nil {
-		_ = btx.Rollback()
-		return fmt.Errorf("commit: %w", err)
-	}
-	db.unpinAll()
-	db.setSync(true)
-	err := db.commitAll(p, btx, baseGen, log, next)
-	db.setSync(false)
-	if cerr := db.checkpoint(); err == nil && cerr != nil {
-		err = fmt.Errorf("commit: %w", cerr)
-	}
-	return err
 }
 
 // commitAll commits the primary's transaction and replays log on every

@@ -160,9 +160,8 @@ func syncDir(dir string) error {
 type verdict struct {
 	st     state
 	err    error
-	fatal   error    // not the copy's fault (locked by another process): stop
-	opened  *bolt.DB // handle opened by check, to be installed
-	mapSize int      // opened's mapping (journal mode)
+	fatal  error    // not the copy's fault (locked by another process): stop
+	opened *bolt.DB // handle opened by check, to be installed
 }
 
 // check opens (if needed) and verifies copy c.
@@ -174,7 +173,7 @@ func (db *DB) check(c *dbCopy) verdict {
 			return verdict{err: fmt.Errorf("stat: %w", err)}
 		}
 		var err error
-		if b, v.mapSize, err = db.openCopy(c.path); err != nil {
+		if b, err = openBolt(c.path, db.boltOptions()); err != nil {
 			if errors.Is(err, berrors.ErrTimeout) {
 				// Another process has it open: rebuilding it under
 				// that process would be the corruption.
@@ -242,8 +241,10 @@ func (db *DB) reconcile() (err, rebuildErr error) {
 	for i, c := range db.copies {
 		v := verdicts[i]
 		if v.opened != nil {
-			_ = c.closeBolt()
-			c.bolt, c.mapSize = v.opened, v.mapSize
+			if c.bolt != nil {
+				_ = c.bolt.Close()
+			}
+			c.bolt = v.opened
 		}
 		if c.path == "" {
 			continue
@@ -298,7 +299,10 @@ func (db *DB) reconcile() (err, rebuildErr error) {
 // why is recorded as c's last error. The caller holds commitMu.
 func (db *DB) rebuild(c, from *dbCopy, why error) error {
 	db.mu.Lock()
-	_ = c.closeBolt()
+	if c.bolt != nil {
+		_ = c.bolt.Close()
+		c.bolt = nil
+	}
 	c.state, c.lastErr = CopyStale, why
 	db.mu.Unlock()
 
@@ -318,7 +322,7 @@ func (db *DB) rebuild(c, from *dbCopy, why error) error {
 	if err != nil {
 		return fail(err)
 	}
-	b, mapSize, err := db.openCopy(c.path)
+	b, err := openBolt(c.path, db.boltOptions())
 	if err != nil {
 		return fail(err)
 	}
@@ -331,7 +335,7 @@ func (db *DB) rebuild(c, from *dbCopy, why error) error {
 		return fail(err)
 	}
 	db.mu.Lock()
-	c.bolt, c.mapSize = b, mapSize
+	c.bolt = b
 	c.state = CopyOK
 	c.gen.Store(st.gen)
 	db.mu.Unlock()

@@ -211,11 +211,3 @@ func assertAllOK(t testing.TB, db *DB) {
 		}
 	}
 }
-
-// unpinThenCloseForTest closes a copy's bbolt handle under the running
-// database, as a dead disk would leave it (the pin first: bbolt's Close
-// waits for every read transaction).
-func (c *dbCopy) unpinThenCloseForTest() error {
-	c.unpin()
-	return c.bolt.Close()
-}

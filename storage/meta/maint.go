@@ -20,12 +20,8 @@ func (db *DB) Verify() ([]CopyStatus, error) {
 	if db.isClosed() {
 		return nil, ErrClosed
 	}
-	if err := db.quiesce(); err != nil {
-		// The copies that failed are what reconcile rebuilds.
-		db.log.Warn("meta: checkpoint before verify", "err", err)
-	}
 	err, rerr := db.reconcile()
-	if err = errors.Join(err, rerr, db.healJournal(), db.resume()); err != nil {
+	if err = errors.Join(err, rerr); err != nil {
 		err = fmt.Errorf("verify: %w", err)
 	}
 	return db.Copies(), err
@@ -58,14 +54,6 @@ func (db *DB) Replace(index int, newPath string) error {
 		}
 	}
 	c := db.copies[index]
-	if err := db.quiesce(); err != nil {
-		return fmt.Errorf("replace copy %d: %w", index, err)
-	}
-	defer func() {
-		if err := db.resume(); err != nil {
-			db.log.Warn("meta: checkpoint after replace", "err", err)
-		}
-	}()
 	db.mu.Lock()
 	if index == db.primary {
 		c.state = CopyStale // so that pickPrimaryLocked skips it
@@ -75,28 +63,21 @@ func (db *DB) Replace(index int, newPath string) error {
 			return fmt.Errorf("replace copy %d: it is the only usable copy: %w", index, ErrNoValidCopy)
 		}
 	}
-	_ = c.closeBolt()
+	if c.bolt != nil {
+		_ = c.bolt.Close()
+		c.bolt = nil
+	}
 	c.path = newPath
 	c.lastErr = nil
 	if newPath == "" {
 		c.state = CopyMissing
 		db.mu.Unlock()
-		if db.wal != nil {
-			db.wal.FailCopy(index, errors.New("copy removed"))
-		}
 		return nil
 	}
 	c.state = CopyStale
 	db.mu.Unlock()
 	if err := db.rebuild(c, db.copies[db.primary], nil); err != nil {
 		return fmt.Errorf("replace: %w", err)
-	}
-	if db.wal != nil {
-		// Everything is checkpointed (quiesce): the new journal copy
-		// needs no record, only to take part from now on.
-		if err := db.wal.Replace(index, walPath(newPath)); err != nil {
-			return fmt.Errorf("replace copy %d: %w", index, err)
-		}
 	}
 	return nil
 }
@@ -112,15 +93,7 @@ func (db *DB) Compact() error {
 	if db.isClosed() {
 		return ErrClosed
 	}
-	if err := db.quiesce(); err != nil {
-		return fmt.Errorf("compact: %w", err)
-	}
 	var errs []error
-	defer func() {
-		if err := db.resume(); err != nil {
-			db.log.Warn("meta: checkpoint after compaction", "err", err)
-		}
-	}()
 	for _, c := range db.copies {
 		if c.state != CopyOK || c.bolt == nil {
 			continue
@@ -177,14 +150,15 @@ func (db *DB) compactCopy(c *dbCopy) error {
 
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if err := c.closeBolt(); err != nil {
+	if err := c.bolt.Close(); err != nil {
 		db.log.Warn("meta: close before compaction swap", "copy", c.index, "err", err)
 	}
+	c.bolt = nil
 	if err := os.Rename(tmp, c.path); err != nil {
 		_ = os.Remove(tmp)
 		// The old file is still in place: reopen it.
-		if b, mapSize, oerr := db.openCopy(c.path); oerr == nil {
-			c.bolt, c.mapSize = b, mapSize
+		if b, oerr := openBolt(c.path, db.boltOptions()); oerr == nil {
+			c.bolt = b
 			return err
 		}
 		db.setFailedLocked(c, CopyFailed, err)
@@ -194,12 +168,12 @@ func (db *DB) compactCopy(c *dbCopy) error {
 	if err := syncDir(filepath.Dir(c.path)); err != nil {
 		db.log.Warn("meta: sync directory after compaction", "path", c.path, "err", err)
 	}
-	b, mapSize, err := db.openCopy(c.path)
+	b, err := openBolt(c.path, db.boltOptions())
 	if err != nil {
 		db.setFailedLocked(c, CopyFailed, err)
 		db.pickPrimaryLocked()
 		return err
 	}
-	c.bolt, c.mapSize = b, mapSize
+	c.bolt = b
 	return nil
 }

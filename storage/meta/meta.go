@@ -12,8 +12,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"tresor/storage/journal"
 )
 
 // Sentinel errors.
@@ -61,9 +59,6 @@ type Options struct {
 	// Logger receives warnings about failed, corrupt and rebuilt copies.
 	// May be nil.
 	Logger *slog.Logger
-	// NoWAL makes every commit sync its copies itself (two fdatasyncs per
-	// copy) instead of going through the write-ahead journal (wal.go).
-	NoWAL bool
 }
 
 // CopyState is the condition of one copy.
@@ -116,14 +111,6 @@ type dbCopy struct {
 	state   CopyState
 	lastErr error
 	gen     atomic.Uint64
-
-	// Journal mode (wal.go), all under commitMu: the read transaction on
-	// the last checkpointed state, that state's size, the size bolt maps
-	// and the open checkpoint file.
-	pin     *bolt.Tx
-	pinSize int64
-	mapSize int
-	ckpt    *ckptFile
 }
 
 // DB is a replicated metadata database. Its methods are safe for concurrent
@@ -146,15 +133,6 @@ type DB struct {
 	closed  bool
 	reqs    chan *request
 	done    chan struct{} // closed when the committer exited
-
-	// The write-ahead journal (wal.go), nil with Options.NoWAL; the
-	// fields below it are the committer's (or commitMu's).
-	wal      *journal.Journal
-	lastCkpt time.Time
-	walDirty bool
-	// afterCheckpoint, if set (tests, under commitMu), runs after each
-	// checkpoint: the files then are what a crash cannot take back.
-	afterCheckpoint func()
 }
 
 // Open opens the database replicated over paths, one per copy, each on a
@@ -204,26 +182,10 @@ func Open(paths []string, opts Options) (*DB, error) {
 	if !anyPath {
 		return nil, fmt.Errorf("open: every copy is missing: %w", ErrNoValidCopy)
 	}
-	if !anyExists && opts.MustExist {
-		return nil, fmt.Errorf("open: no copy file exists: %w", ErrNoValidCopy)
-	}
-	var recs []journal.Record
-	if !opts.NoWAL {
-		for _, c := range db.copies {
-			if c.path == "" || c.state != CopyOK {
-				continue
-			}
-			if _, err := restoreCheckpoint(c.path, !opts.NoSync); err != nil && !errors.Is(err, os.ErrNotExist) {
-				// The full check below finds what this left.
-				db.log.Warn("meta: restore checkpoint", "path", c.path, "err", err)
-			}
-		}
-		var err error
-		if recs, err = db.openJournal(!anyExists); err != nil {
-			return nil, fmt.Errorf("open: %w", err)
-		}
-	}
 	if !anyExists {
+		if opts.MustExist {
+			return nil, fmt.Errorf("open: no copy file exists: %w", ErrNoValidCopy)
+		}
 		if err := db.create(); err != nil {
 			db.closeAll()
 			return nil, err
@@ -237,12 +199,6 @@ func Open(paths []string, opts Options) (*DB, error) {
 	if rerr != nil {
 		// Degraded but usable: Copies reports it, Verify retries.
 		db.log.Warn("meta: opened with copies that could not be rebuilt", "err", rerr)
-	}
-	if db.wal != nil {
-		if err := db.replayJournal(recs); err != nil {
-			db.closeAll()
-			return nil, fmt.Errorf("open: %w", err)
-		}
 	}
 	go db.committer()
 	return db, nil
@@ -282,33 +238,24 @@ func (db *DB) Close() error {
 	<-db.done
 	db.commitMu.Lock()
 	defer db.commitMu.Unlock()
-	// The last checkpoint leaves nothing in the journal to replay.
-	ckptErr := db.checkpoint()
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	if err := db.closeAll(); err != nil {
 		return err
 	}
-	if ckptErr != nil {
-		return fmt.Errorf("close: %w", ckptErr)
-	}
 	db.writeCleanRecords()
 	return nil
 }
 
-// closeAll closes every copy and the journal.
 func (db *DB) closeAll() error {
 	var errs []error
 	for _, c := range db.copies {
-		if err := c.closeBolt(); err != nil {
-			errs = append(errs, fmt.Errorf("close copy %d: %w", c.index, err))
+		if c.bolt != nil {
+			if err := c.bolt.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close copy %d: %w", c.index, err))
+			}
+			c.bolt = nil
 		}
-	}
-	if db.wal != nil {
-		if err := db.wal.Close(); err != nil {
-			errs = append(errs, err)
-		}
-		db.wal = nil
 	}
 	return errors.Join(errs...)
 }
@@ -403,19 +350,6 @@ func (db *DB) boltOptions() *bolt.Options {
 		NoGrowSync:   db.opts.NoSync,
 		FreelistType: bolt.FreelistMapType,
 	}
-}
-
-// openCopy opens the copy file at path for use: in journal mode its
-// commits do not sync (checkpoints do) and it is mapped with room to grow
-// while pinned. It returns the mapping's size.
-func (db *DB) openCopy(path string) (*bolt.DB, int, error) {
-	opts := db.boltOptions()
-	if db.wal != nil {
-		opts.NoSync, opts.NoGrowSync = true, true
-		opts.InitialMmapSize = mapSizeFor(path)
-	}
-	b, err := openBolt(path, opts)
-	return b, opts.InitialMmapSize, err
 }
 
 // setFailed marks copy c failed (caller holds mu).

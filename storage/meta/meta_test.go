@@ -422,7 +422,7 @@ func TestFailedCopyIsExcludedAndRebuilt(t *testing.T) {
 	// Simulate a dead disk under a running database: copy 1's file handle
 	// goes away, so its next transaction fails.
 	db.commitMu.Lock()
-	if err := db.copies[1].unpinThenCloseForTest(); err != nil {
+	if err := db.copies[1].bolt.Close(); err != nil {
 		t.Fatal(err)
 	}
 	db.commitMu.Unlock()
@@ -436,7 +436,7 @@ func TestFailedCopyIsExcludedAndRebuilt(t *testing.T) {
 	}
 	// The primary fails too: writes go on with the last copy.
 	db.commitMu.Lock()
-	_ = db.copies[0].unpinThenCloseForTest()
+	_ = db.copies[0].bolt.Close()
 	db.commitMu.Unlock()
 	mustUpdate(t, db, func(tx *Tx) error { return tx.Bucket("objects").Put([]byte("after2"), []byte("2")) })
 	if st := db.Copies(); !st[2].Primary || st[0].State != CopyFailed {

@@ -11,11 +11,15 @@ import (
 // the file or outside its own page.
 //
 // Why: bbolt's structure check (tx.Check) follows keys, values and child
-// pages without bounds checks, on a goroutine of its own. In journal mode
-// a copy is mapped far beyond its end (wal.go), so a damaged offset makes
-// that goroutine read past the end of the file: a fatal fault, not an
-// error. This walk runs first and stops such a copy with an error; what
-// bbolt then checks lies inside the file.
+// pages without bounds checks, on a goroutine of its own. bbolt maps a
+// file rounded up (to a power of two, or to whole GiB), and a file grown
+// without sync (Options.NoSync) or past bbolt's 16 MiB growth steps ends
+// before its mapping does: a damaged offset then makes that goroutine read
+// past the end of the file, a fatal fault instead of an error (the digest
+// walk before it runs where faults are recovered, but does not read
+// branch keys or the freelist). This walk runs first, on plain reads, and
+// stops such a copy with an error; what bbolt then checks lies inside the
+// file.
 func checkPages(path string, pageSize int, txid uint64) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -27,7 +31,7 @@ func checkPages(path string, pageSize int, txid uint64) error {
 		return err
 	}
 	ps := uint64(pageSize)
-	m, err := readMeta(path, pageSize, txid)
+	m, err := readMeta(f, pageSize, txid)
 	if err != nil {
 		return err
 	}
@@ -166,4 +170,31 @@ func (w *pageWalker) node(p []byte, id uint64, depth int) error {
 		}
 	}
 	return nil
+}
+
+// metaLen is bbolt's page header (16 bytes) and meta struct (64 bytes),
+// all of a meta page that bbolt reads; boltMagic starts the meta struct.
+const (
+	metaLen   = 80
+	boltMagic = 0xED0CDAED
+)
+
+// bbolt writes its pages in the machine's byte order.
+func metaTxid(m []byte) uint64  { return binary.NativeEndian.Uint64(m[16+48:]) }
+func metaMagic(m []byte) uint32 { return binary.NativeEndian.Uint32(m[16:]) }
+
+// readMeta reads the meta page of transaction txid. It is usually in slot
+// txid%2; a file written by bbolt's WriteTo (a rebuilt copy) has it in
+// slot 0.
+func readMeta(f *os.File, pageSize int, txid uint64) ([metaLen]byte, error) {
+	var m [metaLen]byte
+	for _, slot := range []uint64{txid % 2, 1 - txid%2} {
+		if _, err := f.ReadAt(m[:], int64(slot)*int64(pageSize)); err != nil {
+			return m, err
+		}
+		if metaMagic(m[:]) == boltMagic && metaTxid(m[:]) == txid {
+			return m, nil
+		}
+	}
+	return m, fmt.Errorf("no meta page holds transaction %d", txid)
 }
