@@ -28,6 +28,7 @@ type (
 	ObjectID        = pool.ID
 	ObjectInfo      = pool.ObjectInfo
 	PoolStatus      = pool.Status
+	JournalStatus   = pool.JournalStatus
 	DiskStatus      = pool.DiskStatus
 	ScrubProgress   = pool.ScrubProgress
 	ScrubReport     = pool.ScrubReport

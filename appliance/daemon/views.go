@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"fmt"
+
 	"tresor/storage"
 )
 
@@ -19,6 +21,25 @@ type PoolView struct {
 	PendingHeal int        `json:"pending_heal"`
 	Disks       []DiskView `json:"disks"`
 	Meta        []CopyView `json:"metadata_copies,omitempty"`
+	// Journals: audit journals with a copy left out after a write error
+	// (a scrub makes it anew).
+	Journals []JournalView `json:"audit_journals_degraded,omitempty"`
+}
+
+// JournalView is a tenant's audit journal that lost a copy.
+type JournalView struct {
+	Tenant       string            `json:"tenant"`
+	Copies       int               `json:"copies"`
+	Written      int               `json:"written_copies"`
+	Failed       []JournalCopyView `json:"failed_copies"`
+	PendingBytes int64             `json:"pending_bytes"`
+}
+
+// JournalCopyView is one journal copy left out.
+type JournalCopyView struct {
+	Index int    `json:"index"`
+	Path  string `json:"path"`
+	Error string `json:"error"`
 }
 
 // DiskView is one disk of the pool.
@@ -59,6 +80,13 @@ func poolView(s storage.PoolStatus) PoolView {
 		})
 	}
 	v.Meta = copyViews(s.Meta)
+	for _, j := range s.Journals {
+		jv := JournalView{Tenant: j.Namespace, Copies: j.Copies, Written: j.Written, PendingBytes: j.Pending}
+		for _, f := range j.Failed {
+			jv.Failed = append(jv.Failed, JournalCopyView{Index: f.Index, Path: f.Path, Error: fmt.Sprint(f.Err)})
+		}
+		v.Journals = append(v.Journals, jv)
+	}
 	return v
 }
 
@@ -87,13 +115,15 @@ type ScrubView struct {
 	Errors     []string              `json:"errors,omitempty"`
 	Seconds    float64               `json:"seconds"`
 	Meta       map[string][]CopyView `json:"metadata_copies,omitempty"`
+	// JournalsHealed counts audit journal copies made anew.
+	JournalsHealed int `json:"audit_journal_copies_healed"`
 }
 
 func scrubView(r storage.ScrubReport) ScrubView {
 	v := ScrubView{
 		Namespaces: r.Namespaces, Objects: r.Objects, Bytes: r.Bytes, Damaged: r.Damaged, Healed: r.Healed,
 		Unhealed: r.Unhealed, Orphans: r.Orphans, TempFiles: r.TempFiles, Errors: r.Errors, Seconds: r.Duration.Seconds(),
-		Meta: map[string][]CopyView{},
+		Meta: map[string][]CopyView{}, JournalsHealed: r.JournalCopiesHealed,
 	}
 	for name, cs := range r.MetaCopies {
 		v.Meta[name] = copyViews(cs)

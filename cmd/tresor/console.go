@@ -25,6 +25,9 @@ func (c console) Overview() (admin.Overview, error) {
 	if p := o.Pool; p != nil {
 		v.PoolID, v.Layout, v.Health = p.ID, p.Layout, p.Health
 		v.Capacity, v.Free, v.PendingHeal = p.Capacity, p.Free, p.PendingHeal
+		for _, j := range p.Journals {
+			v.JournalsDegraded = append(v.JournalsDegraded, j.Tenant)
+		}
 		for _, d := range p.Disks {
 			v.Disks = append(v.Disks, admin.Disk{Index: d.Index, Path: d.Path, State: d.State,
 				ReadErrors: d.ReadErrors, WriteErrors: d.WriteErrors, ChecksumErrors: d.ChecksumErrors, Used: d.Used, Total: d.Total})

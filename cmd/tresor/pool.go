@@ -103,6 +103,12 @@ func printPoolStatus(w io.Writer, s daemon.PoolView) {
 	for _, d := range s.Disks {
 		fmt.Fprintf(w, "%-5d %-9s %-40s %10s %10s %6d %6d %6d\n", d.Index, d.State, d.Path, humanBytes(d.Used), humanBytes(d.Free), d.ReadErrors, d.WriteErrors, d.ChecksumErrors)
 	}
+	for _, j := range s.Journals {
+		fmt.Fprintf(w, "audit journal of tenant %s: %d of %d copies written (the next scrub makes the others anew)\n", j.Tenant, j.Written, j.Copies)
+		for _, f := range j.Failed {
+			fmt.Fprintf(w, "  copy %d %s: %s\n", f.Index, f.Path, f.Error)
+		}
+	}
 }
 
 func humanBytes(n uint64) string {

@@ -133,6 +133,18 @@ func (ns *Namespace) healJournal() (healed int, errs []string) {
 	return healed, errs
 }
 
+// journalStatus reports the journal's condition, if it is open.
+func (ns *Namespace) journalStatus() (JournalStatus, bool) {
+	ns.logMu.Lock()
+	defer ns.logMu.Unlock()
+	if ns.journal == nil {
+		return JournalStatus{}, false
+	}
+	written, total := ns.journal.Copies()
+	return JournalStatus{Namespace: ns.name, Copies: total, Written: written,
+		Failed: ns.journal.Failed(), Pending: ns.journal.Pending()}, true
+}
+
 // nsJournalFile is the journal next to each copy of the log database.
 func nsJournalFile(ns string) string { return nsLogFile(ns) + ".journal" }
 

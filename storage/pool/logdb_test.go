@@ -207,12 +207,21 @@ func TestScrubHealsJournalCopy(t *testing.T) {
 	if err := j.Append([]journal.Record{{ID: 1, Data: []byte("while degraded")}}); err != nil {
 		t.Fatal(err)
 	}
+	// The status says so (the pool is degraded) until the scrub.
+	st := p.Status()
+	if st.Health != HealthDegraded || len(st.Journals) != 1 || st.Journals[0].Namespace != "ns" ||
+		st.Journals[0].Written != 1 || st.Journals[0].Copies != 2 || len(st.Journals[0].Failed) != 1 {
+		t.Fatalf("status with a failed journal copy: health %s, journals %+v", st.Health, st.Journals)
+	}
 	rep, err := p.Scrub(context.Background(), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.JournalCopiesHealed != 1 || len(j.Failed()) != 0 {
 		t.Fatalf("scrub healed %d journal copies, failed now %+v; errors %v", rep.JournalCopiesHealed, j.Failed(), rep.Errors)
+	}
+	if st := p.Status(); st.Health != HealthOK || len(st.Journals) != 0 {
+		t.Fatalf("status after the scrub: health %s, journals %+v", st.Health, st.Journals)
 	}
 	// Copy 0 alone has the record now.
 	p.Close()

@@ -3,6 +3,7 @@ package pool
 import (
 	"errors"
 
+	"tresor/storage/journal"
 	"tresor/storage/meta"
 )
 
@@ -64,6 +65,22 @@ type Status struct {
 	PendingHeal int
 	// Meta is the state of the system database copies (nil while locked).
 	Meta []meta.CopyStatus
+	// Journals lists the audit journals (storage/journal) of open
+	// namespaces that left a copy out after a write failure: until a
+	// scrub makes it anew, acknowledged entries have one copy fewer.
+	Journals []JournalStatus
+}
+
+// JournalStatus is the condition of one namespace's audit journal.
+type JournalStatus struct {
+	Namespace string
+	// Copies is how many copies the journal has, Written how many take
+	// appends.
+	Copies, Written int
+	Failed          []journal.FailedCopy
+	// Pending is the bytes of records not yet moved into the log
+	// database.
+	Pending int64
 }
 
 // Status probes every disk and returns the pool's condition.
@@ -75,6 +92,9 @@ func (p *Pool) Status() Status {
 		list, _ := p.Namespaces()
 		for _, info := range list {
 			if ns, err := p.Namespace(info.Name); err == nil {
+				if js, ok := ns.journalStatus(); ok && len(js.Failed) > 0 {
+					st.Journals = append(st.Journals, js)
+				}
 				ns.forEachHeal(func(id ID, mask uint64) {
 					nPending++
 					for i := range p.width {
@@ -145,7 +165,7 @@ func (p *Pool) Status() Status {
 		st.Health = HealthFailed
 	case unavailable == p.layout.M && unavailable > 0:
 		st.Health = HealthAtRisk
-	case unavailable > 0 || st.PendingHeal > 0:
+	case unavailable > 0 || st.PendingHeal > 0 || len(st.Journals) > 0:
 		st.Health = HealthDegraded
 	default:
 		st.Health = HealthOK

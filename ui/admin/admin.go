@@ -68,10 +68,13 @@ type Overview struct {
 	PoolID, Layout, Health string
 	Capacity, Free         uint64
 	PendingHeal            int
-	Disks                  []Disk
-	Jobs                   []Job
-	CertExpires            time.Time
-	Tenants                int
+	// JournalsDegraded names the tenants whose audit journal left a copy
+	// out after a write error (the next scrub makes it anew).
+	JournalsDegraded []string
+	Disks            []Disk
+	Jobs             []Job
+	CertExpires      time.Time
+	Tenants          int
 }
 
 // Disk is one disk of the pool.

@@ -3,6 +3,7 @@ package admin
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -120,6 +121,9 @@ func problems(q *req, o Overview, v dashboardView, jb JobsBackend) []problem {
 			out = append(out, problem{l.T("console.problem.disk-errors", d.Index, d.Path,
 				fmt.Sprintf("%d / %d / %d", d.ReadErrors, d.WriteErrors, d.ChecksumErrors)), "/admin/disks"})
 		}
+	}
+	if len(o.JournalsDegraded) > 0 {
+		out = append(out, problem{l.T("console.problem.journals", strings.Join(o.JournalsDegraded, ", ")), "/admin/disks"})
 	}
 	for _, j := range o.Jobs {
 		if j.LastResult == "failed" && !j.Running {

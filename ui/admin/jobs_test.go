@@ -106,14 +106,16 @@ func TestJobEvents(t *testing.T) {
 }
 
 // TestProblems: the dashboard lists a degraded pool, a failed disk, disk
-// errors, a failed scheduled job, a failed long job and a certificate
-// that ends within 30 days; a healthy appliance has none.
+// errors, audit journals that lost a copy, a failed scheduled job, a
+// failed long job and a certificate that ends within 30 days; a healthy
+// appliance has none.
 func TestProblems(t *testing.T) {
 	q := &req{lang: i18n.EN}
 	m := &memJobs{job: LongJob{ID: "j1", Kind: "scrub", State: "failed", Error: "disk 2: input/output error"}}
 	o := Overview{Health: "degraded", CertExpires: time.Now().Add(10 * 24 * time.Hour),
-		Disks: []Disk{{Index: 0, Path: "/srv/d0", State: "online"}, {Index: 1, Path: "/srv/d1", State: "failed"}, {Index: 2, Path: "/srv/d2", State: "degraded", ChecksumErrors: 3}},
-		Jobs:  []Job{{Name: "retention", LastResult: "failed", LastError: "tenant x: locked"}}}
+		Disks:            []Disk{{Index: 0, Path: "/srv/d0", State: "online"}, {Index: 1, Path: "/srv/d1", State: "failed"}, {Index: 2, Path: "/srv/d2", State: "degraded", ChecksumErrors: 3}},
+		Jobs:             []Job{{Name: "retention", LastResult: "failed", LastError: "tenant x: locked"}},
+		JournalsDegraded: []string{"kanzlei-a", "praxis-b"}}
 	ps := problems(q, o, dashboardView{CertDays: 9}, m)
 	var all []string
 	for _, p := range ps {
@@ -121,7 +123,7 @@ func TestProblems(t *testing.T) {
 	}
 	got := strings.Join(all, "\n")
 	for _, want := range []string{"Storage pool: degraded", "Disk 1 (/srv/d1): failed", "Disk 2 (/srv/d2) reports errors (read/write/checksum: 0 / 0 / 3)",
-		"Scheduled job retention failed", "Scrub failed", "disk 2: input/output error", "certificate expires", "(9 days left)"} {
+		"Scheduled job retention failed", "Scrub failed", "Audit journal with one copy fewer", "kanzlei-a, praxis-b", "disk 2: input/output error", "certificate expires", "(9 days left)"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems lack %q:\n%s", want, got)
 		}

@@ -71,6 +71,7 @@ var consoleDisksCatalog = map[string]map[Lang]string{
 	"console.problem.job":              {DE: "Geplante Aufgabe %s fehlgeschlagen am %s: %s", EN: "Scheduled job %s failed on %s: %s"},
 	"console.problem.long-job":         {DE: "%s fehlgeschlagen am %s: %s", EN: "%s failed on %s: %s"},
 	"console.problem.scrub":            {DE: "Die letzte Prüfung am %s fand Fehler: %s", EN: "The last scrub on %s found errors: %s"},
+	"console.problem.journals":         {DE: "Audit-Journal mit einer Kopie weniger nach einem Schreibfehler (die nächste Prüfung legt sie neu an): %s", EN: "Audit journal with one copy fewer after a write error (the next scrub makes it anew): %s"},
 	"console.problem.cert":             {DE: "Das HTTPS-Zertifikat läuft am %s ab (noch %d Tage).", EN: "The HTTPS certificate expires on %s (%d days left)."},
 	"console.chart.title":              {DE: "Belegung im Zeitverlauf", EN: "Capacity over time"},
 	"console.chart.summary":            {DE: "Am %s waren %s belegt, am %s %s von %s.", EN: "On %s, %s were used; on %s, %s of %s."},
