@@ -40,7 +40,9 @@ func checkPages(path string, pageSize int, txid uint64) error {
 	if hw < 2 || hw > uint64(fi.Size())/ps {
 		return fmt.Errorf("high-water mark page %d beyond the file (%d bytes)", hw, fi.Size())
 	}
-	w := &pageWalker{f: f, ps: ps, hw: hw, seen: map[uint64]bool{}}
+	// A page at a time with buffers reused (the freelist and each depth
+	// of the tree have one): it adds about half to a verification's time.
+	w := &pageWalker{f: f, ps: ps, hw: hw, seen: make([]uint64, (hw+63)/64)}
 	if freelist != ^uint64(0) {
 		if err := w.freelist(freelist); err != nil {
 			return err
@@ -60,32 +62,44 @@ const (
 type pageWalker struct {
 	f    *os.File
 	ps   uint64
-	hw   uint64 // pages below this exist
-	seen map[uint64]bool
+	hw   uint64               // pages below this exist
+	seen []uint64             // bit per page: reached already
+	bufs [maxDepth + 2][]byte // one page buffer per depth, reused
 }
 
-// read returns page id with its overflow pages.
-func (w *pageWalker) read(id uint64) ([]byte, error) {
+// read returns page id with its overflow pages, in the buffer of depth
+// (valid until the next read at that depth).
+func (w *pageWalker) read(id uint64, depth int) ([]byte, error) {
 	if id < 2 || id >= w.hw {
 		return nil, fmt.Errorf("page %d out of bounds (high-water mark %d)", id, w.hw)
 	}
-	var h [16]byte
-	if _, err := w.f.ReadAt(h[:], int64(id*w.ps)); err != nil {
+	b := w.bufs[depth]
+	if uint64(cap(b)) < w.ps {
+		b = make([]byte, w.ps)
+	}
+	b = b[:w.ps]
+	if _, err := w.f.ReadAt(b, int64(id*w.ps)); err != nil {
 		return nil, fmt.Errorf("page %d: %w", id, err)
 	}
-	over := uint64(binary.NativeEndian.Uint32(h[12:]))
-	if id+over >= w.hw {
-		return nil, fmt.Errorf("page %d: %d overflow pages beyond the high-water mark", id, over)
+	if over := uint64(binary.NativeEndian.Uint32(b[12:])); over > 0 {
+		if id+over >= w.hw {
+			return nil, fmt.Errorf("page %d: %d overflow pages beyond the high-water mark", id, over)
+		}
+		n := (over + 1) * w.ps
+		if uint64(cap(b)) < n {
+			b = append(b[:w.ps], make([]byte, n-w.ps)...)
+		}
+		b = b[:n]
+		if _, err := w.f.ReadAt(b[w.ps:], int64((id+1)*w.ps)); err != nil {
+			return nil, fmt.Errorf("page %d: %w", id, err)
+		}
 	}
-	p := make([]byte, (over+1)*w.ps)
-	if _, err := w.f.ReadAt(p, int64(id*w.ps)); err != nil {
-		return nil, fmt.Errorf("page %d: %w", id, err)
-	}
-	return p, nil
+	w.bufs[depth] = b
+	return b, nil
 }
 
 func (w *pageWalker) freelist(id uint64) error {
-	p, err := w.read(id)
+	p, err := w.read(id, 0)
 	if err != nil {
 		return fmt.Errorf("freelist: %w", err)
 	}
@@ -112,11 +126,13 @@ func (w *pageWalker) walk(id uint64, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("page %d: tree deeper than %d", id, maxDepth)
 	}
-	if w.seen[id] {
+	if id < w.hw && w.seen[id/64]&(1<<(id%64)) != 0 {
 		return fmt.Errorf("page %d reached twice", id)
 	}
-	w.seen[id] = true
-	p, err := w.read(id)
+	if id < w.hw {
+		w.seen[id/64] |= 1 << (id % 64)
+	}
+	p, err := w.read(id, depth)
 	if err != nil {
 		return err
 	}
