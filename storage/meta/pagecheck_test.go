@@ -40,11 +40,10 @@ func TestDamagedBranchKeyIsAnErrorNotAFault(t *testing.T) {
 	}
 }
 
-// liveBranchPage returns a branch page in use (not a freed one) with at
-// least two elements.
-func liveBranchPage(t *testing.T, path string) int {
+// inBolt runs fn on a read transaction of the closed copy file at path.
+// Not read-only: bbolt then loads the freelist, which tells freed pages.
+func inBolt(t testing.TB, path string, fn func(tx *bolt.Tx)) {
 	t.Helper()
-	// Not read-only: bbolt then has the freelist, to tell freed pages.
 	b, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -55,28 +54,31 @@ func liveBranchPage(t *testing.T, path string) int {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	for id := 2; id < int(tx.Size())/pageSize; id++ {
-		if info, err := tx.Page(id); err == nil && info != nil && info.Type == "branch" && info.Count > 1 {
-			return id
-		}
-	}
-	t.Fatal("setup: no branch page in use")
-	return 0
+	fn(tx)
 }
 
-func currentTxid(t testing.TB, path string) uint64 {
+// liveBranchPage returns a branch page in use (not a freed one) with at
+// least two elements.
+func liveBranchPage(t *testing.T, path string) int {
 	t.Helper()
-	b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
+	found := 0
+	inBolt(t, path, func(tx *bolt.Tx) {
+		for id := 2; id < int(tx.Size())/pageSize && found == 0; id++ {
+			if info, err := tx.Page(id); err == nil && info != nil && info.Type == "branch" && info.Count > 1 {
+				found = id
+			}
+		}
+	})
+	if found == 0 {
+		t.Fatal("setup: no branch page in use")
 	}
-	defer b.Close()
-	tx, err := b.Begin(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	return uint64(tx.ID())
+	return found
+}
+
+func currentTxid(t testing.TB, path string) (txid uint64) {
+	t.Helper()
+	inBolt(t, path, func(tx *bolt.Tx) { txid = uint64(tx.ID()) })
+	return txid
 }
 
 // FuzzCheckPages: whatever a copy file holds, the page walk returns an
