@@ -24,6 +24,7 @@ func ServerConfig(id *Identity) *tls.Config {
 		CipherSuites:     append([]uint16(nil), cipherSuites...),
 		CurvePreferences: []tls.CurveID{tls.CurveP256, tls.CurveP384, tls.CurveP521},
 		Certificates:     []tls.Certificate{id.Server},
-		NextProtos:       []string{"h2", "http/1.1"},
+		// HTTP/1.1 only: see server.http1Only for why not HTTP/2.
+		NextProtos: []string{"http/1.1"},
 	}
 }
