@@ -156,7 +156,14 @@ type File struct {
 	info Info
 	off  int64
 	rc   io.ReadCloser // reading from off; nil until needed
+	// whole is the entire content of a small file, read while its read
+	// was being logged (see Open); nil otherwise.
+	whole []byte
 }
+
+// prefetchMax is the largest file Open reads whole while the read's
+// audit entry is written.
+const prefetchMax = 256 << 10
 
 // Open opens the current version of the file at path for reading and
 // logs the read.
@@ -183,12 +190,40 @@ func (tr *Tree) Open(ctx context.Context, path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
-	if err := tr.t.Log(ctx, audit.Entry{Actor: tr.actor(), Action: audit.ActionFileRead,
-		Object: audit.Object{Path: p.String(), ID: info.ID.String()}, Outcome: audit.OutcomeSuccess,
-		Details: map[string]string{"object": info.Version.String()}}); err != nil {
+	// The read's audit entry must be durable before Open returns, so
+	// before any content can go out. Writing it takes a journal write and
+	// fdatasync (about 0.5 ms on the test machine), longer than reading
+	// and decrypting a small file: so a small file's content is read
+	// meanwhile, on this goroutine, and kept for Read. A read that fails
+	// here is left for Read to report, as without the prefetch.
+	logged := make(chan error, 1)
+	go func() {
+		logged <- tr.t.Log(ctx, audit.Entry{Actor: tr.actor(), Action: audit.ActionFileRead,
+			Object: audit.Object{Path: p.String(), ID: info.ID.String()}, Outcome: audit.OutcomeSuccess,
+			Details: map[string]string{"object": info.Version.String()}})
+	}()
+	f := &File{ctx: ctx, tr: tr, info: info}
+	if info.Size > 0 && info.Size <= prefetchMax {
+		f.whole = f.readWhole()
+	}
+	if err := <-logged; err != nil {
 		return nil, err
 	}
-	return &File{ctx: ctx, tr: tr, info: info}, nil
+	return f, nil
+}
+
+// readWhole returns the file's whole content, or nil if reading it fails.
+func (f *File) readWhole() []byte {
+	rc, err := f.tr.t.Namespace().NewRangeReader(f.ctx, f.info.Version, 0, f.info.Size)
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	b := make([]byte, f.info.Size)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil
+	}
+	return b
 }
 
 // Info describes the file as it was opened.
@@ -198,6 +233,11 @@ func (f *File) Info() Info { return f.info }
 func (f *File) Read(b []byte) (int, error) {
 	if f.off >= f.info.Size {
 		return 0, io.EOF
+	}
+	if f.whole != nil {
+		n := copy(b, f.whole[f.off:])
+		f.off += int64(n)
+		return n, nil
 	}
 	if f.rc == nil {
 		rc, err := f.tr.t.Namespace().NewRangeReader(f.ctx, f.info.Version, f.off, f.info.Size-f.off)
@@ -240,6 +280,7 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 
 // Close releases the reader.
 func (f *File) Close() error {
+	f.whole = nil
 	if f.rc != nil {
 		err := f.rc.Close()
 		f.rc = nil

@@ -497,3 +497,55 @@ func TestUsage(t *testing.T) {
 		t.Fatalf("Usage = %d, %d, %v; want 1500 (copies count once), %d", used, quota, err, 1<<20)
 	}
 }
+
+// TestSmallFileReadWhileLogged covers the content Open reads while the
+// read is being logged (files up to prefetchMax): every offset and range
+// reads what was written, also after seeking back and forth, one entry is
+// logged per open, and a file one byte over the limit reads the same
+// through the storage reader.
+func TestSmallFileReadWhileLogged(t *testing.T) {
+	e := newEnv(t, 0)
+	for _, size := range []int{1, 4096, prefetchMax, prefetchMax + 1} {
+		data := random(size, byte(size%251))
+		path := fmt.Sprintf("/f%d", size)
+		e.write(path, data)
+		before := len(entries(t, e.tn))
+		f, err := e.tree.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.whole != nil; got != (size <= prefetchMax) {
+			t.Errorf("size %d: read while logged = %v", size, got)
+		}
+		if got := entries(t, e.tn); len(got) != before+1 || got[len(got)-1].Action != audit.ActionFileRead || got[len(got)-1].Object.Path != path {
+			t.Fatalf("size %d: %d entries after Open (want %d), last %+v", size, len(got), before+1, got[len(got)-1])
+		}
+		for _, off := range []int64{int64(size) - 1, 0, int64(size) / 2, 1, int64(size) - 1} {
+			if off < 0 {
+				continue
+			}
+			if _, err := f.Seek(off, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(io.LimitReader(f, 1000))
+			if err != nil {
+				t.Fatalf("size %d, read at %d: %v", size, off, err)
+			}
+			if want := data[off:min(int(off)+1000, size)]; !bytes.Equal(got, want) {
+				t.Fatalf("size %d, read at %d: %d bytes differ from %d written", size, off, len(got), len(want))
+			}
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := io.ReadAll(f); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("size %d: whole read = %d bytes, %v", size, len(got), err)
+		}
+		if n, err := f.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			t.Errorf("size %d: read at the end = %d, %v; want 0, EOF", size, n, err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
