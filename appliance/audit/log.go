@@ -326,11 +326,28 @@ func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
 	r := &appendReq{e: e, done: make(chan struct{})}
 	l.mu.Lock()
 	l.queue = append(l.queue, r)
-	start := !l.flushing
+	lead := !l.flushing
 	l.flushing = true
 	l.mu.Unlock()
-	if start {
-		go l.flush(context.WithoutCancel(ctx))
+	if lead {
+		// No batch is being written, so the queue holds this entry first:
+		// this caller writes the batch itself rather than starting a
+		// goroutine to do it and waiting to be woken in turn (a lone
+		// request, such as one client reading file after file, paid that
+		// on every read). What queued meanwhile goes to a flusher, so the
+		// caller returns after its own batch.
+		ctx := context.WithoutCancel(ctx)
+		batch := l.take()
+		l.commit(ctx, batch)
+		l.mu.Lock()
+		more := len(l.queue) > 0
+		if !more {
+			l.flushing = false
+		}
+		l.mu.Unlock()
+		if more {
+			go l.flush(ctx, l.jr != nil && len(batch) >= gatherFrom)
+		}
 	}
 	<-r.done
 	return r.seq, r.err
@@ -358,45 +375,60 @@ const (
 const maxBatch = 1024
 
 // flush commits queued appends, a batch per transaction, until the queue
-// is empty.
-func (l *Log) flush(ctx context.Context) {
+// is empty. gather: the batch before was large, so wait gatherFor first.
+func (l *Log) flush(ctx context.Context, gather bool) {
 	for {
-		l.mu.Lock()
-		n := min(len(l.queue), maxBatch)
-		if n == 0 {
-			l.flushing = false
-			l.mu.Unlock()
+		if gather {
+			time.Sleep(gatherFor)
+		}
+		batch := l.take()
+		if batch == nil {
 			return
 		}
-		batch := l.queue[:n:n]
-		l.queue = l.queue[n:]
-		l.mu.Unlock()
+		l.commit(ctx, batch)
+		gather = l.jr != nil && len(batch) >= gatherFrom
+	}
+}
 
-		if l.jr != nil {
-			l.journalBatch(batch)
-			for _, r := range batch {
-				close(r.done)
-			}
-			if len(batch) >= gatherFrom {
-				time.Sleep(gatherFor)
-			}
-			continue
-		}
-		var drained int64
-		err := l.db.Update(ctx, func(tx *storage.Tx) error {
-			var err error
-			drained, err = l.appendBatch(tx, batch)
-			return err
-		})
-		if err == nil && l.out != nil {
-			l.out.published(drained)
-		}
+// take removes the next batch from the queue, or clears flushing and
+// returns nil when the queue is empty.
+func (l *Log) take() []*appendReq {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := min(len(l.queue), maxBatch)
+	if n == 0 {
+		l.flushing = false
+		return nil
+	}
+	batch := l.queue[:n:n]
+	l.queue = l.queue[n:]
+	return batch
+}
+
+// commit makes a batch durable (in the journal, or in a transaction of the
+// log database) and releases its callers.
+func (l *Log) commit(ctx context.Context, batch []*appendReq) {
+	if l.jr != nil {
+		l.journalBatch(batch)
 		for _, r := range batch {
-			if err != nil {
-				r.seq, r.err = -1, err
-			}
 			close(r.done)
 		}
+		return
+	}
+	var drained int64
+	err := l.db.Update(ctx, func(tx *storage.Tx) error {
+		var err error
+		drained, err = l.appendBatch(tx, batch)
+		return err
+	})
+	if err == nil && l.out != nil {
+		l.out.published(drained)
+	}
+	for _, r := range batch {
+		if err != nil {
+			r.seq, r.err = -1, err
+		}
+		close(r.done)
 	}
 }
 
