@@ -404,7 +404,7 @@ func (r *Registry) Open(ctx context.Context, slug string) (*Tenant, error) {
 	var settings Settings
 	if err := h.ns.View(func(tx *storage.Tx) error {
 		var err error
-		settings, err = readSettings(tx)
+		settings, err = readSettingsWith(tx, h.parseSettings)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", slug, err)

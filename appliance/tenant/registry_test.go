@@ -531,6 +531,36 @@ func TestUpdateSettingsAndOptionalEvents(t *testing.T) {
 	}
 }
 
+// TestOpenSeesSettingsChanges: Open keeps the settings it last decoded
+// (per request otherwise), so check that a change made through another
+// Tenant of the same handle is seen by the next Open, and that what a
+// caller does to its copy does not reach the next one.
+func TestOpenSeesSettingsChanges(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create("kanzlei")
+	first := e.open1("kanzlei")
+	if got := e.open1("kanzlei").Settings().Password.MinLength; got != 12 {
+		t.Fatalf("min length %d, want the default 12", got)
+	}
+	partner := audit.Actor{Kind: audit.ActorAccount, Name: "anna", ID: "a1"}
+	if _, err := first.UpdateSettings(ctx, partner, func(s *Settings) error {
+		s.Password.MinLength = 20
+		s.Audit.Optional = []string{audit.ActionFileList}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.open1("kanzlei").Settings()
+	if got.Password.MinLength != 20 || len(got.Audit.Optional) != 1 {
+		t.Fatalf("settings after the change = %+v", got)
+	}
+	got.Audit.Optional[0] = "tampered"
+	if again := e.open1("kanzlei").Settings(); again.Audit.Optional[0] != audit.ActionFileList {
+		t.Fatalf("a caller's change to its copy reached the next Open: %v", again.Audit.Optional)
+	}
+}
+
 // BenchmarkOpen is the per-request cost of resolving a tenant.
 func BenchmarkOpen(b *testing.B) {
 	e := newEnv(b)
