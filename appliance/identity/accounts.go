@@ -204,64 +204,22 @@ func mac(key []byte, kind, s string) []byte {
 	return m.Sum(nil)
 }
 
-func accountContext(id string) []byte { return []byte("identity/account/" + id) }
+// accountTable is the table of account records (see sealedTable).
+var accountTable = sealedTable[record]{kind: "account", records: bucketAccounts, names: bucketNames, nameKind: "name"}
 
 // load reads and unseals an account record by ID; nil if absent.
 func load(t *tenant.Tenant, tx *storage.Tx, id []byte) (*record, error) {
-	b := tx.Bucket(bucketAccounts...)
-	if b == nil {
-		return nil, nil
-	}
-	v := b.Get(id)
-	if v == nil {
-		return nil, nil
-	}
-	plain, err := t.OpenValue(accountContext(string(id)), v)
-	if err != nil {
-		return nil, fmt.Errorf("identity: account %s: %w", id, err)
-	}
-	var r record
-	if err := json.Unmarshal(plain, &r); err != nil {
-		return nil, fmt.Errorf("identity: account %s: %w", id, err)
-	}
-	return &r, nil
+	return accountTable.load(t, tx, id)
 }
 
 // lookup finds an account by normalized name; nil if there is none.
 func lookup(t *tenant.Tenant, tx *storage.Tx, ikey []byte, name string) (*record, error) {
-	b := tx.Bucket(bucketNames...)
-	if b == nil {
-		return nil, nil
-	}
-	id := b.Get(mac(ikey, "name", name))
-	if id == nil {
-		return nil, nil
-	}
-	return load(t, tx, id)
+	return accountTable.lookup(t, tx, ikey, name)
 }
 
 // store seals and writes an account record (and its name index).
 func store(t *tenant.Tenant, tx *storage.Tx, ikey []byte, r *record) error {
-	plain, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	sealed, err := t.SealValue(accountContext(r.ID), plain)
-	if err != nil {
-		return err
-	}
-	ab, err := tx.CreateBucketIfNotExists(bucketAccounts...)
-	if err != nil {
-		return err
-	}
-	nb, err := tx.CreateBucketIfNotExists(bucketNames...)
-	if err != nil {
-		return err
-	}
-	if err := ab.Put([]byte(r.ID), sealed); err != nil {
-		return err
-	}
-	return nb.Put(mac(ikey, "name", r.Name), []byte(r.ID))
+	return accountTable.store(t, tx, ikey, r.ID, r.Name, r)
 }
 
 // forEach calls fn for every account record.

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -58,61 +57,19 @@ type groupRecord struct {
 	Created time.Time `json:"created"`
 }
 
-func groupContext(id string) []byte { return []byte("identity/group/" + id) }
+// groupTable is the table of group records (see sealedTable).
+var groupTable = sealedTable[groupRecord]{kind: "group", records: bucketGroups, names: bucketGroupNames, nameKind: "group"}
 
 func loadGroup(t *tenant.Tenant, tx *storage.Tx, id []byte) (*groupRecord, error) {
-	b := tx.Bucket(bucketGroups...)
-	if b == nil {
-		return nil, nil
-	}
-	v := b.Get(id)
-	if v == nil {
-		return nil, nil
-	}
-	plain, err := t.OpenValue(groupContext(string(id)), v)
-	if err != nil {
-		return nil, fmt.Errorf("identity: group %s: %w", id, err)
-	}
-	var g groupRecord
-	if err := json.Unmarshal(plain, &g); err != nil {
-		return nil, fmt.Errorf("identity: group %s: %w", id, err)
-	}
-	return &g, nil
+	return groupTable.load(t, tx, id)
 }
 
 func lookupGroup(t *tenant.Tenant, tx *storage.Tx, ikey []byte, name string) (*groupRecord, error) {
-	b := tx.Bucket(bucketGroupNames...)
-	if b == nil {
-		return nil, nil
-	}
-	id := b.Get(mac(ikey, "group", name))
-	if id == nil {
-		return nil, nil
-	}
-	return loadGroup(t, tx, id)
+	return groupTable.lookup(t, tx, ikey, name)
 }
 
 func storeGroup(t *tenant.Tenant, tx *storage.Tx, ikey []byte, g *groupRecord) error {
-	plain, err := json.Marshal(g)
-	if err != nil {
-		return err
-	}
-	sealed, err := t.SealValue(groupContext(g.ID), plain)
-	if err != nil {
-		return err
-	}
-	gb, err := tx.CreateBucketIfNotExists(bucketGroups...)
-	if err != nil {
-		return err
-	}
-	nb, err := tx.CreateBucketIfNotExists(bucketGroupNames...)
-	if err != nil {
-		return err
-	}
-	if err := gb.Put([]byte(g.ID), sealed); err != nil {
-		return err
-	}
-	return nb.Put(mac(ikey, "group", g.Name), []byte(g.ID))
+	return groupTable.store(t, tx, ikey, g.ID, g.Name, g)
 }
 
 func memberKey(account, group string) []byte { return []byte(account + group) }

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -82,49 +81,15 @@ type roleRecord struct {
 	Created time.Time       `json:"created"`
 }
 
-func roleContext(id string) []byte { return []byte("identity/role/" + id) }
+// roleTable is the table of defined roles (see sealedTable).
+var roleTable = sealedTable[roleRecord]{kind: "role", records: bucketRoles, names: bucketRoleNames, nameKind: "role"}
 
 func loadRole(t *tenant.Tenant, tx *storage.Tx, id []byte) (*roleRecord, error) {
-	b := tx.Bucket(bucketRoles...)
-	if b == nil {
-		return nil, nil
-	}
-	v := b.Get(id)
-	if v == nil {
-		return nil, nil
-	}
-	plain, err := t.OpenValue(roleContext(string(id)), v)
-	if err != nil {
-		return nil, fmt.Errorf("identity: role %s: %w", id, err)
-	}
-	var r roleRecord
-	if err := json.Unmarshal(plain, &r); err != nil {
-		return nil, fmt.Errorf("identity: role %s: %w", id, err)
-	}
-	return &r, nil
+	return roleTable.load(t, tx, id)
 }
 
 func storeRole(t *tenant.Tenant, tx *storage.Tx, ikey []byte, r *roleRecord) error {
-	plain, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	sealed, err := t.SealValue(roleContext(r.ID), plain)
-	if err != nil {
-		return err
-	}
-	rb, err := tx.CreateBucketIfNotExists(bucketRoles...)
-	if err != nil {
-		return err
-	}
-	nb, err := tx.CreateBucketIfNotExists(bucketRoleNames...)
-	if err != nil {
-		return err
-	}
-	if err := rb.Put([]byte(r.ID), sealed); err != nil {
-		return err
-	}
-	return nb.Put(mac(ikey, "role", r.Name), []byte(r.ID))
+	return roleTable.store(t, tx, ikey, r.ID, r.Name, r)
 }
 
 // findRole looks a role up by name; ErrNoRole if there is none.
@@ -133,13 +98,9 @@ func findRole(t *tenant.Tenant, tx *storage.Tx, ikey []byte, name string) (*role
 	if err != nil {
 		return nil, fmt.Errorf("role %q: %w", clip(name), ErrNoRole)
 	}
-	var r *roleRecord
-	if b := tx.Bucket(bucketRoleNames...); b != nil {
-		if id := b.Get(mac(ikey, "role", norm)); id != nil {
-			if r, err = loadRole(t, tx, id); err != nil {
-				return nil, err
-			}
-		}
+	r, err := roleTable.lookup(t, tx, ikey, norm)
+	if err != nil {
+		return nil, err
 	}
 	if r == nil {
 		return nil, fmt.Errorf("role %q: %w", norm, ErrNoRole)
