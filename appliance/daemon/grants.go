@@ -119,30 +119,38 @@ func (a *App) apiGrantAdd(ctx context.Context, ts *tenantsState, t *tenant.Tenan
 	if err != nil {
 		return nil, accessErr(err)
 	}
-	kind, name, err := access.ParseGrantee(req.To)
+	return a.addGrant(ctx, ts, t, p, req.Path, req.To, perms, req.Expires)
+}
+
+// addGrant grants perms on the folder at path to the account or group
+// named by to ("user:NAME" or "group:NAME") until expires (empty: no
+// end), with the access policy's checks and four-eyes rule; grant add and
+// a share with an account or group both come here.
+func (a *App) addGrant(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, path, to string, perms access.Perm, expires string) (GrantView, error) {
+	kind, name, err := access.ParseGrantee(to)
 	if err != nil {
-		return nil, accessErr(err)
+		return GrantView{}, accessErr(err)
 	}
 	st := a.grantStore()
-	expires, err := access.ParseExpiry(req.Expires, st.Now())
+	until, err := access.ParseExpiry(expires, st.Now())
 	if err != nil {
-		return nil, accessErr(err)
+		return GrantView{}, accessErr(err)
 	}
 	s, tree, err := a.subjectTree(t, p)
 	if err != nil {
-		return nil, err
+		return GrantView{}, err
 	}
-	folder, err := folderObject(ctx, tree, req.Path)
+	folder, err := folderObject(ctx, tree, path)
 	if err != nil {
-		return nil, accessErr(err)
+		return GrantView{}, accessErr(err)
 	}
-	to, err := ts.accounts.Grantee(ctx, t, p, kind, name)
+	grantee, err := ts.accounts.Grantee(ctx, t, p, kind, name)
 	if err != nil {
-		return nil, accessErr(err)
+		return GrantView{}, accessErr(err)
 	}
-	g, err := st.Add(ctx, t, s, access.Request{Folder: folder, To: to, Perms: perms, Expires: expires})
+	g, err := st.Add(ctx, t, s, access.Request{Folder: folder, To: grantee, Perms: perms, Expires: until})
 	if err != nil {
-		return nil, accessErr(err)
+		return GrantView{}, accessErr(err)
 	}
 	return grantView(g, st.Now()), nil
 }

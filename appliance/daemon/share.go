@@ -192,32 +192,10 @@ func (a *App) internalShare(ctx context.Context, ts *tenantsState, t *tenant.Ten
 	if req.Password != "" || req.MaxDownloads != 0 {
 		return nil, api.Errorf(http.StatusBadRequest, "a link password and a download limit are for links, not for shares with an account or group")
 	}
-	kind, name, err := access.ParseGrantee(req.To)
-	if err != nil {
-		return nil, accessErr(err)
-	}
-	st := a.grantStore()
-	expires, err := access.ParseExpiry(req.Expires, st.Now())
-	if err != nil {
-		return nil, accessErr(err)
-	}
-	s, tree, err := a.subjectTree(t, p)
+	v, err := a.addGrant(ctx, ts, t, p, req.Path, req.To, perms, req.Expires)
 	if err != nil {
 		return nil, err
 	}
-	folder, err := folderObject(ctx, tree, req.Path)
-	if err != nil {
-		return nil, accessErr(err)
-	}
-	to, err := ts.accounts.Grantee(ctx, t, p, kind, name)
-	if err != nil {
-		return nil, accessErr(err)
-	}
-	g, err := st.Add(ctx, t, s, access.Request{Folder: folder, To: to, Perms: perms, Expires: expires})
-	if err != nil {
-		return nil, accessErr(err)
-	}
-	v := grantView(g, st.Now())
 	return ShareCreated{Grant: &v}, nil
 }
 
