@@ -7,20 +7,16 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"tresor/appliance/audit"
 	"tresor/appliance/identity"
-	"tresor/appliance/password"
 	"tresor/appliance/tenant"
+	"tresor/appliance/tenanttest"
 	"tresor/storage"
-	"tresor/storage/keys"
-	"tresor/storage/storagetest"
 )
 
 var (
 	testPass  = []byte("correct horse battery staple")
-	applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
+	applAdmin = tenanttest.ApplianceAdmin
 	adminPW   = "a long enough password 42"
 )
 
@@ -54,39 +50,12 @@ type env struct {
 func newEnv(t testing.TB, quota int64) *env {
 	t.Helper()
 	ctx := context.Background()
-	paths := storagetest.TempDisks(t, 3)
-	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
-	so.Meta.NoSync = true
-	p, _, err := storage.Create(paths, testPass, so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := audit.GenerateKey("test")
-	signer, _ := note.NewSigner(skey)
-	log, err := audit.Open(p, "appliance", signer, vkey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: p, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := &clock{t: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
-	acc, err := identity.New(identity.Options{Params: password.Params{Time: 1, Memory: 1024, Threads: 1}, Clock: c.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, paths: paths, pool: p, reg: reg, acc: acc, clock: c}
-	t.Cleanup(func() { reg.Close(); p.Close() })
-	s := tenant.Defaults()
-	s.TwoFactorRequired = false
-	_, err = reg.Create(ctx, applAdmin, tenant.Spec{Slug: "kanzlei", Quota: quota, Settings: &s}, func(ctx context.Context, t *tenant.Tenant) error {
-		_, err := acc.Bootstrap(ctx, t, applAdmin, identity.NewAccount{Name: "anna", Password: []byte(adminPW)})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	te := tenanttest.New(t, tenanttest.Options{Passphrase: testPass, Clock: c.now})
+	e := &env{t: t, paths: te.Disks, pool: te.Pool, reg: te.Reg, acc: te.Acc, clock: c}
+	te.CreateTenant(t, tenanttest.Tenant{Slug: "kanzlei", Quota: quota, Password: adminPW})
+	acc := te.Acc
+	var err error
 	e.tn = e.open()
 	e.p, err = acc.Authenticate(ctx, e.tn, identity.Credentials{Name: "anna", Password: []byte(adminPW), Source: "192.0.2.1"})
 	if err != nil {

@@ -13,18 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"tresor/appliance/audit"
 	"tresor/appliance/identity"
-	"tresor/appliance/password"
 	"tresor/appliance/tenant"
-	"tresor/storage"
-	"tresor/storage/keys"
-	"tresor/storage/storagetest"
+	"tresor/appliance/tenanttest"
 )
 
-var applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
+var applAdmin = tenanttest.ApplianceAdmin
 
 const annaPW = "a long enough password 42"
 
@@ -51,39 +45,11 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
-	so.Meta.NoSync = true
-	p, _, err := storage.Create(storagetest.TempDisks(t, 3), []byte("correct horse battery staple"), so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := audit.GenerateKey("test")
-	signer, _ := note.NewSigner(skey)
-	log, err := audit.Open(p, "appliance", signer, vkey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: p, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := identity.New(identity.Options{Params: password.Params{Time: 1, Memory: 1024, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close(); p.Close() })
-	e := &env{t: t, b: &backend{reg: reg, acc: acc}, apps: map[string]string{}}
+	te := tenanttest.New(t, tenanttest.Options{})
+	acc := te.Acc
+	e := &env{t: t, b: &backend{reg: te.Reg, acc: acc}, apps: map[string]string{}}
 	for _, slug := range []string{"kanzlei", "praxis"} {
-		s := tenant.Defaults()
-		s.TwoFactorRequired = false
-		_, err := reg.Create(ctx, applAdmin, tenant.Spec{Slug: slug, Settings: &s}, func(ctx context.Context, tn *tenant.Tenant) error {
-			_, err := acc.Bootstrap(ctx, tn, applAdmin, identity.NewAccount{Name: "anna", Password: []byte(annaPW)})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tn, _ := reg.Open(ctx, slug)
+		tn := te.CreateTenant(t, tenanttest.Tenant{Slug: slug, Password: annaPW})
 		pr, err := acc.Authenticate(ctx, tn, identity.Credentials{Name: "anna", Password: []byte(annaPW), Source: "192.0.2.1"})
 		if err != nil {
 			t.Fatal(err)

@@ -4,18 +4,13 @@ import (
 	"bytes"
 	"context"
 	"testing"
-	"time"
-
-	"golang.org/x/mod/sumdb/note"
 
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
-	"tresor/appliance/password"
 	"tresor/appliance/tenant"
+	"tresor/appliance/tenanttest"
 	"tresor/storage"
-	"tresor/storage/keys"
-	"tresor/storage/storagetest"
 )
 
 var (
@@ -38,39 +33,11 @@ type env struct {
 func newEnv(t testing.TB, quotas map[string]int64) *env {
 	t.Helper()
 	ctx := context.Background()
-	paths := storagetest.TempDisks(t, 3)
-	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
-	so.Meta.NoSync = true
-	p, _, err := storage.Create(paths, testPass, so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := audit.GenerateKey("test")
-	signer, _ := note.NewSigner(skey)
-	log, err := audit.Open(p, "appliance", signer, vkey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: p, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := identity.New(identity.Options{Params: password.Params{Time: 1, Memory: 1024, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, pool: p, reg: reg, acc: acc, svc: New(reg)}
-	t.Cleanup(func() { reg.Close(); p.Close() })
+	te := tenanttest.New(t, tenanttest.Options{Passphrase: testPass})
+	reg, acc := te.Reg, te.Acc
+	e := &env{t: t, pool: te.Pool, reg: reg, acc: acc, svc: New(reg)}
 	for _, slug := range []string{"kanzlei", "notariat", "praxis"} {
-		s := tenant.Defaults()
-		s.TwoFactorRequired = false
-		_, err = reg.Create(ctx, applAdmin, tenant.Spec{Slug: slug, Quota: quotas[slug], Settings: &s}, func(ctx context.Context, t *tenant.Tenant) error {
-			_, err := acc.Bootstrap(ctx, t, applAdmin, identity.NewAccount{Name: "anna", Password: []byte(pw)})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		te.CreateTenant(t, tenanttest.Tenant{Slug: slug, Quota: quotas[slug], Password: pw})
 		anna := e.as(slug, "anna")
 		for _, n := range []identity.NewAccount{{Name: "ben", Role: identity.RoleUser}, {Name: "cora", Role: identity.RoleAuditor}} {
 			n.Password = []byte(pw)

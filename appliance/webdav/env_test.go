@@ -7,21 +7,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
-	"tresor/appliance/password"
 	"tresor/appliance/tenant"
-	"tresor/storage"
-	"tresor/storage/keys"
-	"tresor/storage/storagetest"
+	"tresor/appliance/tenanttest"
 )
 
-var applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
+var applAdmin = tenanttest.ApplianceAdmin
 
 const adminPW = "a long enough password 42"
 
@@ -42,42 +35,14 @@ type env struct {
 func newEnv(t testing.TB, quota int64) *env {
 	t.Helper()
 	ctx := context.Background()
-	paths := storagetest.TempDisks(t, 3)
-	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
-	so.Meta.NoSync = true
-	pool, _, err := storage.Create(paths, []byte("correct horse battery staple"), so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := audit.GenerateKey("test")
-	signer, _ := note.NewSigner(skey)
-	log, err := audit.Open(pool, "appliance", signer, vkey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: pool, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := identity.New(identity.Options{Params: password.Params{Time: 1, Memory: 1024, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close(); pool.Close() })
-	s := tenant.Defaults()
-	s.TwoFactorRequired = false
+	te := tenanttest.New(t, tenanttest.Options{})
+	reg, acc := te.Reg, te.Acc
 	for _, slug := range []string{"kanzlei", "praxis"} {
 		q := int64(0)
 		if slug == "kanzlei" {
 			q = quota
 		}
-		_, err = reg.Create(ctx, applAdmin, tenant.Spec{Slug: slug, Quota: q, Settings: &s}, func(ctx context.Context, t *tenant.Tenant) error {
-			_, err := acc.Bootstrap(ctx, t, applAdmin, identity.NewAccount{Name: "anna", Password: []byte(adminPW)})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		te.CreateTenant(t, tenanttest.Tenant{Slug: slug, Quota: q, Password: adminPW})
 	}
 	tn, err := reg.Open(ctx, "kanzlei")
 	if err != nil {

@@ -10,22 +10,15 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"tresor/appliance/audit"
 	tfiles "tresor/appliance/files"
 	"tresor/appliance/gate"
 	"tresor/appliance/identity"
-	"tresor/appliance/password"
 	"tresor/appliance/tenant"
-	"tresor/storage"
-	"tresor/storage/keys"
-	"tresor/storage/storagetest"
+	"tresor/appliance/tenanttest"
 )
 
-var applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
+var applAdmin = tenanttest.ApplianceAdmin
 
 const annaPW = "a long enough password 42"
 
@@ -50,39 +43,10 @@ type env struct {
 
 func newEnv(t testing.TB, opt Options) *env {
 	t.Helper()
-	ctx := context.Background()
-	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
-	so.Meta.NoSync = true
-	p, _, err := storage.Create(storagetest.TempDisks(t, 3), []byte("correct horse battery staple"), so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := audit.GenerateKey("test")
-	signer, _ := note.NewSigner(skey)
-	log, err := audit.Open(p, "appliance", signer, vkey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: p, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := identity.New(identity.Options{Params: password.Params{Time: 1, Memory: 1024, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close(); p.Close() })
-	e := &env{t: t, b: &backend{reg: reg, acc: acc}}
+	te := tenanttest.New(t, tenanttest.Options{})
+	e := &env{t: t, b: &backend{reg: te.Reg, acc: te.Acc}}
 	for _, slug := range []string{"kanzlei", "praxis"} {
-		s := tenant.Defaults()
-		s.TwoFactorRequired = false
-		_, err := reg.Create(ctx, applAdmin, tenant.Spec{Slug: slug, Settings: &s}, func(ctx context.Context, tn *tenant.Tenant) error {
-			_, err := acc.Bootstrap(ctx, tn, applAdmin, identity.NewAccount{Name: "anna", Password: []byte(annaPW)})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		te.CreateTenant(t, tenanttest.Tenant{Slug: slug, Password: annaPW})
 	}
 	g := gate.New(e.b, nil)
 	mux := http.NewServeMux()

@@ -11,17 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
-	"tresor/appliance/password"
 	"tresor/appliance/share"
 	"tresor/appliance/tenant"
-	"tresor/storage"
-	"tresor/storage/keys"
-	"tresor/storage/storagetest"
+	"tresor/appliance/tenanttest"
 	"tresor/ui/assets"
 	"tresor/ui/layout"
 )
@@ -48,48 +42,17 @@ func (e *env) Shares() *share.Service                                      { ret
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
-	paths := storagetest.TempDisks(t, 3)
-	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
-	so.Meta.NoSync = true
-	pool, _, err := storage.Create(paths, []byte("pool passphrase for tests"), so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := audit.GenerateKey("test")
-	signer, _ := note.NewSigner(skey)
-	log, err := audit.Open(pool, "appliance", signer, vkey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: pool, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fast := password.Params{Time: 1, Memory: 1024, Threads: 1}
-	acc, err := identity.New(identity.Options{Params: fast})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close(); pool.Close() })
-	s := tenant.Defaults()
-	s.TwoFactorRequired = false
-	s.Share = tenant.SharePolicy{ExternalLinks: true}
-	admin := audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
-	if _, err := reg.Create(ctx, admin, tenant.Spec{Slug: "kanzlei", Name: "Kanzlei Müller & Partner", Settings: &s}, func(ctx context.Context, t *tenant.Tenant) error {
-		_, err := acc.Bootstrap(ctx, t, admin, identity.NewAccount{Name: "anna", Password: []byte(adminPW)})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	te := tenanttest.New(t, tenanttest.Options{Passphrase: []byte("pool passphrase for tests")})
+	reg, acc := te.Reg, te.Acc
 	e := &env{t: t, reg: reg, acc: acc}
-	if e.tn, err = reg.Open(ctx, "kanzlei"); err != nil {
-		t.Fatal(err)
-	}
+	e.tn = te.CreateTenant(t, tenanttest.Tenant{Slug: "kanzlei", Name: "Kanzlei Müller & Partner", Password: adminPW,
+		Settings: func(s *tenant.Settings) { s.Share = tenant.SharePolicy{ExternalLinks: true} }})
+	var err error
 	if e.p, err = acc.Authenticate(ctx, e.tn, identity.Credentials{Name: "anna", Password: []byte(adminPW), Source: "192.0.2.1"}); err != nil {
 		t.Fatal(err)
 	}
 	e.tree = files.New(e.tn, e.p)
-	e.svc = share.New(e, share.Options{FailFloor: 20 * time.Millisecond, Params: fast})
+	e.svc = share.New(e, share.Options{FailFloor: 20 * time.Millisecond, Params: tenanttest.FastPasswords})
 	mux := http.NewServeMux()
 	mux.Handle("GET "+assets.Prefix, assets.Handler())
 	mux.HandleFunc("GET "+layout.LangPath, layout.SwitchLang)

@@ -15,23 +15,17 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"tresor/appliance/audit"
 	"tresor/appliance/gate"
 	"tresor/appliance/identity"
-	"tresor/appliance/password"
 	"tresor/appliance/server"
 	"tresor/appliance/tenant"
-	"tresor/storage"
-	"tresor/storage/keys"
-	"tresor/storage/storagetest"
+	"tresor/appliance/tenanttest"
 	"tresor/ui/assets"
 	"tresor/ui/layout"
 	"tresor/ui/tenantpage"
 )
 
-var applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
+var applAdmin = tenanttest.ApplianceAdmin
 
 const annaPW = "a long enough password 42"
 
@@ -84,39 +78,11 @@ type env struct {
 
 func newEnv(t testing.TB, floor time.Duration) *env {
 	t.Helper()
-	ctx := context.Background()
-	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
-	so.Meta.NoSync = true
-	p, _, err := storage.Create(storagetest.TempDisks(t, 3), []byte("correct horse battery staple"), so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := audit.GenerateKey("test")
-	signer, _ := note.NewSigner(skey)
-	log, err := audit.Open(p, "appliance", signer, vkey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: p, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := &clock{t: time.Now()}
-	acc, err := identity.New(identity.Options{Params: password.Params{Time: 1, Memory: 1024, Threads: 1}, Clock: c.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close(); p.Close() })
+	te := tenanttest.New(t, tenanttest.Options{Clock: c.now})
+	reg, acc := te.Reg, te.Acc
 	for slug, twoFactor := range map[string]bool{"kanzlei": false, "praxis": true} {
-		s := tenant.Defaults()
-		s.TwoFactorRequired = twoFactor
-		_, err := reg.Create(ctx, applAdmin, tenant.Spec{Slug: slug, Settings: &s}, func(ctx context.Context, tn *tenant.Tenant) error {
-			_, err := acc.Bootstrap(ctx, tn, applAdmin, identity.NewAccount{Name: "anna", Password: []byte(annaPW)})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		te.CreateTenant(t, tenanttest.Tenant{Slug: slug, Password: annaPW, Settings: func(s *tenant.Settings) { s.TwoFactorRequired = twoFactor }})
 	}
 	b := &backend{reg: reg, acc: acc}
 	b.g = gate.New(b, nil)

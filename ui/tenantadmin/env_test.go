@@ -12,24 +12,18 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/gate"
 	"tresor/appliance/identity"
-	"tresor/appliance/password"
 	"tresor/appliance/server"
 	"tresor/appliance/tenant"
-	"tresor/storage"
-	"tresor/storage/keys"
-	"tresor/storage/storagetest"
+	"tresor/appliance/tenanttest"
 	"tresor/ui/assets"
 	"tresor/ui/layout"
 	"tresor/ui/signin"
 )
 
-var applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
+var applAdmin = tenanttest.ApplianceAdmin
 
 // pw is every test account's password.
 const pw = "a long enough password 42"
@@ -58,39 +52,12 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
-	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
-	so.Meta.NoSync = true
-	p, _, err := storage.Create(storagetest.TempDisks(t, 3), []byte("correct horse battery staple"), so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := audit.GenerateKey("test")
-	signer, _ := note.NewSigner(skey)
-	log, err := audit.Open(p, "appliance", signer, vkey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: p, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := identity.New(identity.Options{Params: password.Params{Time: 1, Memory: 1024, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close(); p.Close() })
+	te := tenanttest.New(t, tenanttest.Options{})
+	reg, acc := te.Reg, te.Acc
 	e := &env{t: t, b: &backend{reg: reg, acc: acc}}
 	e.b.g = gate.New(e.b, nil)
 	for _, slug := range []string{"kanzlei", "praxis"} {
-		s := tenant.Defaults()
-		s.TwoFactorRequired = false
-		_, err := reg.Create(ctx, applAdmin, tenant.Spec{Slug: slug, Settings: &s}, func(ctx context.Context, tn *tenant.Tenant) error {
-			_, err := acc.Bootstrap(ctx, tn, applAdmin, identity.NewAccount{Name: "anna", Password: []byte(pw)})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		te.CreateTenant(t, tenanttest.Tenant{Slug: slug, Password: pw})
 		tn, anna := e.principal(slug, "anna")
 		for name, role := range map[string]identity.Role{"bert": identity.RoleAdmin, "uwe": identity.RoleUser, "ada": identity.RoleAuditor} {
 			if _, err := acc.Create(ctx, tn, anna, identity.NewAccount{Name: name, Role: role, Password: []byte(pw)}); err != nil {
