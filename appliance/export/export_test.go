@@ -16,17 +16,14 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
-	"golang.org/x/mod/sumdb/note"
 
 	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
-	"tresor/appliance/password"
 	"tresor/appliance/tenant"
+	"tresor/appliance/tenanttest"
 	"tresor/storage"
-	"tresor/storage/keys"
-	"tresor/storage/storagetest"
 )
 
 var (
@@ -40,33 +37,13 @@ type env struct {
 	reg  *tenant.Registry
 	acc  *identity.Accounts
 	gr   *access.Store
+	te   *tenanttest.Env
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	ctx := context.Background()
-	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
-	so.Meta.NoSync = true
-	p, _, err := storage.Create(storagetest.TempDisks(t, 3), []byte("correct horse battery staple"), so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := audit.GenerateKey("test")
-	signer, _ := note.NewSigner(skey)
-	log, err := audit.Open(p, "appliance", signer, vkey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: p, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := identity.New(identity.Options{Params: password.Params{Time: 1, Memory: 1024, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close(); p.Close() })
-	return &env{t: t, pool: p, reg: reg, acc: acc, gr: access.New(access.Options{})}
+	te := tenanttest.New(t, tenanttest.Options{})
+	return &env{t: t, pool: te.Pool, reg: te.Reg, acc: te.Acc, gr: access.New(access.Options{}), te: te}
 }
 
 // content of a test file version: deterministic, of any size.
@@ -85,17 +62,8 @@ func (e *env) tenantWithFiles(slug string) (*tenant.Tenant, *identity.Principal)
 	t := e.t
 	t.Helper()
 	ctx := context.Background()
-	settings := tenant.Defaults()
-	settings.TwoFactorRequired = false
-	settings.Retention.Versions = 7
-	_, err := e.reg.Create(ctx, applAdmin, tenant.Spec{Slug: slug, Name: "Kanzlei Müller & Söhne", Quota: 1 << 30, Settings: &settings},
-		func(ctx context.Context, tn *tenant.Tenant) error {
-			_, err := e.acc.Bootstrap(ctx, tn, applAdmin, identity.NewAccount{Name: "anna", Password: []byte(annaPW)})
-			return err
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.te.CreateTenant(t, tenanttest.Tenant{Slug: slug, Name: "Kanzlei Müller & Söhne", Quota: 1 << 30, Password: annaPW,
+		Settings: func(s *tenant.Settings) { s.Retention.Versions = 7 }})
 	tn, err := e.reg.Open(ctx, slug)
 	if err != nil {
 		t.Fatal(err)

@@ -11,16 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
 	"tresor/appliance/password"
 	"tresor/appliance/tenant"
-	"tresor/storage"
-	"tresor/storage/keys"
-	"tresor/storage/storagetest"
+	"tresor/appliance/tenanttest"
 )
 
 var (
@@ -60,43 +56,12 @@ func (e *env) TenantAccess() (*tenant.Registry, *identity.Accounts, error) { ret
 func newEnv(t testing.TB, edit func(*tenant.Settings)) *env {
 	t.Helper()
 	ctx := context.Background()
-	paths := storagetest.TempDisks(t, 3)
-	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
-	so.Meta.NoSync = true
-	p, _, err := storage.Create(paths, []byte("pool passphrase for tests"), so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := audit.GenerateKey("test")
-	signer, _ := note.NewSigner(skey)
-	log, err := audit.Open(p, "appliance", signer, vkey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := tenant.NewRegistry(ctx, tenant.Config{Pool: p, Log: log, Signer: signer, VerifierKey: vkey, CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	acc, err := identity.New(identity.Options{Params: fastPW, Clock: c.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, reg: reg, acc: acc, clock: c}
-	t.Cleanup(func() { reg.Close(); p.Close() })
+	te := tenanttest.New(t, tenanttest.Options{Passphrase: []byte("pool passphrase for tests"), Clock: c.now})
+	acc := te.Acc
+	e := &env{t: t, reg: te.Reg, acc: acc, clock: c}
 	for _, slug := range []string{"kanzlei", "praxis"} {
-		s := tenant.Defaults()
-		s.TwoFactorRequired = false
-		if edit != nil {
-			edit(&s)
-		}
-		_, err = reg.Create(ctx, applAdmin, tenant.Spec{Slug: slug, Settings: &s}, func(ctx context.Context, t *tenant.Tenant) error {
-			_, err := acc.Bootstrap(ctx, t, applAdmin, identity.NewAccount{Name: "admin", Password: []byte(adminPW)})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		te.CreateTenant(t, tenanttest.Tenant{Slug: slug, Admin: "admin", Password: adminPW, Settings: edit})
 	}
 	tn := e.open("kanzlei")
 	admin := e.signIn(tn, "admin", adminPW)
