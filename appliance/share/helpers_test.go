@@ -14,16 +14,14 @@ import (
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
-	"tresor/appliance/password"
 	"tresor/appliance/tenant"
 	"tresor/appliance/tenanttest"
 )
 
 var (
-	applAdmin = audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
-	adminPW   = "a long enough password 42"
-	userPW    = "another long password 43"
-	fastPW    = password.Params{Time: 1, Memory: 1024, Threads: 1}
+	adminPW = "a long enough password 42"
+	userPW  = "another long password 43"
+	fastPW  = tenanttest.FastPasswords
 )
 
 // clock is a settable test clock.

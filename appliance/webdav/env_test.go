@@ -14,8 +14,6 @@ import (
 	"tresor/appliance/tenanttest"
 )
 
-var applAdmin = tenanttest.ApplianceAdmin
-
 const adminPW = "a long enough password 42"
 
 // env is a real pool on three temp disks, tenants "kanzlei" (quota as

@@ -18,8 +18,6 @@ import (
 	"tresor/appliance/tenanttest"
 )
 
-var applAdmin = tenanttest.ApplianceAdmin
-
 const annaPW = "a long enough password 42"
 
 type backend struct {

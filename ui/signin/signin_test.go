@@ -25,8 +25,6 @@ import (
 	"tresor/ui/tenantpage"
 )
 
-var applAdmin = tenanttest.ApplianceAdmin
-
 const annaPW = "a long enough password 42"
 
 // clock is a settable clock shared by identity and the handler.
