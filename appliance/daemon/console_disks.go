@@ -133,10 +133,12 @@ func (a *App) ConsoleScrub(ctx context.Context, by audit.Actor) (string, error) 
 		Details: map[string]string{"op": "scrub", "phase": "start"}}); err != nil {
 		return "", fmt.Errorf("audit log: %w", err)
 	}
-	j := a.jobs().start(JobScrub, by.Name, "", "objects", a.now())
+	// Unlimited rate: the admin may stop it from the job's page if
+	// office users feel it.
+	j, jctx := a.jobs().startCancellable(JobScrub, by.Name, "", "objects", a.now())
 	id := j.info.ID
 	go func() {
-		rep, err := st.pool.Scrub(context.Background(), 0, func(p storage.ScrubProgress) {
+		rep, err := st.pool.Scrub(jctx, 0, func(p storage.ScrubProgress) {
 			j.progress(p.Objects, max(p.ObjectsTotal, p.Objects), scrubMessage(p))
 		})
 		d := scrubDetails(rep)

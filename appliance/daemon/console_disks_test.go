@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,5 +127,73 @@ func TestConsoleScrubAndReplaceChecks(t *testing.T) {
 	}
 	if _, ok := ta.a.jobs().running(JobResilver); ok {
 		t.Fatal("a refused replacement left a job")
+	}
+}
+
+// TestConsoleCancelJob: a cancellable job is stopped on request, the
+// request is logged as the admin before the job is told, and the job ends
+// as cancelled (not failed) saying by whom; a job that ended, one that
+// cannot be cancelled and an unknown one are refused.
+func TestConsoleCancelJob(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	by := audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "rita", Addr: "192.0.2.7"}
+	// A job that works until its context ends, as a scrub does.
+	j, jctx := ta.a.jobs().startCancellable(JobScrub, "rita", "", "objects", time.Now())
+	if info, _, _ := ta.a.ConsoleJob(j.info.ID); !info.Cancellable {
+		t.Fatalf("job info %+v: not cancellable", info)
+	}
+	go func() {
+		<-jctx.Done()
+		j.finish(fmt.Errorf("scrub: %w", jctx.Err()), time.Now())
+	}()
+	if err := ta.a.ConsoleCancelJob(context.Background(), by, j.info.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		info, ch, _ := ta.a.ConsoleJob(j.info.ID)
+		if info.State != JobRunning {
+			if info.State != JobCancelled || info.Error != "cancelled by rita" || info.Cancellable {
+				t.Fatalf("job ended as %+v", info)
+			}
+			break
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatal("the job did not end")
+		}
+	}
+	log, err := ta.a.ApplianceLog(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bool
+	for _, e := range log {
+		logged = logged || e.Action == audit.ActionPoolChange && e.Actor.Name == "rita" && e.Details["phase"] == "cancel" && e.Details["job"] == j.info.ID
+	}
+	if !logged {
+		t.Fatalf("no cancel entry by rita in the appliance log: %+v", log)
+	}
+	if err := ta.a.ConsoleCancelJob(context.Background(), by, j.info.ID); !errors.Is(err, ErrJobEnded) {
+		t.Errorf("cancelling an ended job: %v", err)
+	}
+	resilver := ta.a.jobs().start(JobResilver, "root", "1: /srv/disk5", "objects", time.Now())
+	defer resilver.finish(nil, time.Now())
+	if err := ta.a.ConsoleCancelJob(context.Background(), by, resilver.info.ID); !errors.Is(err, ErrNotCancellable) {
+		t.Errorf("cancelling a resilver: %v", err)
+	}
+	if err := ta.a.ConsoleCancelJob(context.Background(), by, "0123456789abcdef"); !errors.Is(err, ErrNoJob) {
+		t.Errorf("cancelling an unknown job: %v", err)
+	}
+	// A job that fails by itself while a cancel is under way is failed.
+	k, _ := ta.a.jobs().startCancellable(JobScrub, "rita", "", "objects", time.Now())
+	if err := ta.a.jobs().cancel(k.info.ID, "rita"); err != nil {
+		t.Fatal(err)
+	}
+	k.finish(errors.New("disk 2: input/output error"), time.Now())
+	if info, _, _ := ta.a.ConsoleJob(k.info.ID); info.State != JobFailed {
+		t.Errorf("a job that failed on its own while cancelled ended as %+v", info)
 	}
 }

@@ -1,8 +1,11 @@
 package daemon
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -27,9 +30,23 @@ const (
 
 // Job states.
 const (
-	JobRunning = "running"
-	JobDone    = "done"
-	JobFailed  = "failed"
+	JobRunning   = "running"
+	JobDone      = "done"
+	JobFailed    = "failed"
+	JobCancelled = "cancelled"
+)
+
+// Errors of Cancel.
+var (
+	// ErrNoJob: no job of that ID in this run of the appliance.
+	ErrNoJob = errors.New("no such job")
+	// ErrJobEnded: the job has ended already.
+	ErrJobEnded = errors.New("the job has ended already")
+	// ErrNotCancellable: the job cannot be stopped from the console (a
+	// resilver, which must finish to make the pool whole; an export,
+	// which ends when its download is broken off; a job of the command
+	// line, which its Ctrl-C stops).
+	ErrNotCancellable = errors.New("this job cannot be cancelled")
 )
 
 // maxFinishedJobs bounds the finished jobs the registry keeps.
@@ -47,6 +64,8 @@ type JobInfo struct {
 	Message     string
 	State       string
 	Error       string
+	// Cancellable: Cancel stops it (a scrub the console started).
+	Cancellable bool
 }
 
 // registries holds each App's jobRegistry (keyed by *App, so the App
@@ -69,6 +88,10 @@ type trackedJob struct {
 	r       *jobRegistry
 	info    JobInfo
 	changed chan struct{} // closed (and replaced) at every change
+	// stop ends the job's context (nil: not cancellable); cancelledBy
+	// names who did, once someone has.
+	stop        context.CancelFunc
+	cancelledBy string
 }
 
 func newJobID() string {
@@ -99,6 +122,44 @@ func (r *jobRegistry) start(kind, by, target, unit string, now time.Time) *track
 		return false
 	})
 	return j
+}
+
+// startCancellable registers a running job that Cancel can stop: the job
+// runs under the returned context, which Cancel ends.
+func (r *jobRegistry) startCancellable(kind, by, target, unit string, now time.Time) (*trackedJob, context.Context) {
+	ctx, stop := context.WithCancel(context.Background())
+	j := r.start(kind, by, target, unit, now)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	j.stop = stop
+	j.info.Cancellable = true
+	return j, ctx
+}
+
+// cancel stops the running job id on behalf of by. The job ends as
+// cancelled when its work returns (finish).
+func (r *jobRegistry) cancel(id, by string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, j := range r.jobs {
+		if j.info.ID != id {
+			continue
+		}
+		switch {
+		case j.info.State != JobRunning:
+			return ErrJobEnded
+		case j.stop == nil:
+			return ErrNotCancellable
+		}
+		if j.cancelledBy == "" {
+			j.cancelledBy = by
+			j.info.Message = "cancelling"
+			j.notifyLocked()
+		}
+		j.stop()
+		return nil
+	}
+	return ErrNoJob
 }
 
 // notifyLocked wakes the watchers of j.
@@ -135,7 +196,13 @@ func (j *trackedJob) finish(err error, now time.Time) {
 	}
 	j.info.Ended = now
 	j.info.State = JobDone
-	if err != nil {
+	j.info.Cancellable = false
+	if j.stop != nil {
+		j.stop() // releases the context
+	}
+	if err != nil && j.cancelledBy != "" && errors.Is(err, context.Canceled) {
+		j.info.State, j.info.Error = JobCancelled, "cancelled by "+j.cancelledBy
+	} else if err != nil {
 		j.info.State, j.info.Error = JobFailed, err.Error()
 	} else if j.info.Total > 0 && j.info.Done < j.info.Total && j.info.Unit == "objects" {
 		j.info.Done = j.info.Total
@@ -186,6 +253,30 @@ func (a *App) ConsoleJobs() []JobInfo { return a.jobs().list() }
 // ConsoleJob returns a job's state and a channel closed at its next
 // change; false when there is no such job.
 func (a *App) ConsoleJob(id string) (JobInfo, <-chan struct{}, bool) { return a.jobs().watch(id) }
+
+// ConsoleCancelJob stops a running job that can be stopped (see
+// JobInfo.Cancellable) as by. The request is logged in the appliance log
+// before the job is told; the job's own last entry says how it ended.
+func (a *App) ConsoleCancelJob(ctx context.Context, by audit.Actor, id string) error {
+	st, err := a.running()
+	if err != nil {
+		return err
+	}
+	j, _, ok := a.jobs().watch(id)
+	switch {
+	case !ok:
+		return ErrNoJob
+	case j.State != JobRunning:
+		return ErrJobEnded
+	case !j.Cancellable:
+		return ErrNotCancellable
+	}
+	if _, err := st.audit.Append(ctx, audit.Entry{Actor: by, Action: audit.ActionPoolChange, Outcome: audit.OutcomeSuccess,
+		Details: map[string]string{"op": j.Kind, "phase": "cancel", "job": id}}); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	return a.jobs().cancel(id, by.Name)
+}
 
 // trackExport registers a tenant export as a job whose progress is the
 // bytes written to w, out of the tenant's stored bytes (the archive is

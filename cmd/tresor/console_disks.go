@@ -43,7 +43,7 @@ func (c console) ScrubNow(ctx context.Context, by audit.Actor) (string, error) {
 
 func longJob(j daemon.JobInfo) admin.LongJob {
 	return admin.LongJob{ID: j.ID, Kind: j.Kind, By: j.By, Target: j.Target, Started: j.Started, Ended: j.Ended,
-		Done: j.Done, Total: j.Total, Unit: j.Unit, Message: j.Message, State: j.State, Error: j.Error}
+		Done: j.Done, Total: j.Total, Unit: j.Unit, Message: j.Message, State: j.State, Error: j.Error, Cancellable: j.Cancellable}
 }
 
 func (c console) LongJobs() []admin.LongJob {
@@ -58,6 +58,10 @@ func (c console) LongJobs() []admin.LongJob {
 func (c console) LongJob(id string) (admin.LongJob, <-chan struct{}, bool) {
 	j, ch, ok := c.app.ConsoleJob(id)
 	return longJob(j), ch, ok
+}
+
+func (c console) CancelJob(ctx context.Context, by audit.Actor, id string) error {
+	return c.app.ConsoleCancelJob(ctx, by, id)
 }
 
 func (c console) CapacityHistory() ([]admin.CapacityPoint, error) {

@@ -62,6 +62,7 @@ func init() {
 			mux.Handle("POST /admin/disks/{index}/replace", h.Page(h.replaceDisk))
 			mux.Handle("GET /admin/jobs/{id}", h.Page(h.jobPage))
 			mux.Handle("GET /admin/jobs/{id}/events", h.Page(h.jobEvents))
+			mux.Handle("POST /admin/jobs/{id}/cancel", h.Page(h.cancelJob))
 		},
 	})
 }

@@ -1,10 +1,13 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
+
+	"tresor/appliance/audit"
 )
 
 // Long jobs (scrub, resilver, tenant export) with live progress: a page
@@ -19,8 +22,11 @@ type LongJob struct {
 	Started, Ended       time.Time
 	// Done of Total units ("objects" or "bytes"); Total 0: unknown.
 	Done, Total          int64
-	Unit, Message, State string // State: running, done, failed
+	Unit, Message, State string // State: running, done, failed, cancelled
 	Error                string
+	// Cancellable: the job's page offers to stop it (a scrub the console
+	// started; a resilver must finish, an export ends with its download).
+	Cancellable bool
 }
 
 // Running reports whether the job has not ended.
@@ -32,6 +38,8 @@ type JobsBackend interface {
 	LongJobs() []LongJob
 	// LongJob returns a job and a channel closed at its next change.
 	LongJob(id string) (LongJob, <-chan struct{}, bool)
+	// CancelJob stops a running, cancellable job as by.
+	CancelJob(ctx context.Context, by audit.Actor, id string) error
 }
 
 // jobEvent is the data of one server-sent event.
@@ -88,7 +96,29 @@ func (h *Handler) jobPage(q *req) {
 		h.render(q, http.StatusNotFound, q.lang.T("console.job.missing"), "/admin/disks", jobMissing(q))
 		return
 	}
-	h.render(q, http.StatusOK, q.lang.T("console.job.kind."+j.Kind), "/admin/disks", jobPage(q, j))
+	h.render(q, http.StatusOK, q.lang.T("console.job.kind."+j.Kind), "/admin/disks", jobPageError(q, j, ""))
+}
+
+// cancelJob stops a job (POST from its page) and shows the page again,
+// which follows the job to its end; a refusal (the job ended meanwhile,
+// or cannot be stopped) is shown on the page.
+func (h *Handler) cancelJob(q *req) {
+	jb := h.jobsBackend()
+	id := q.r.PathValue("id")
+	if _, _, ok := jb.LongJob(id); !ok {
+		h.render(q, http.StatusNotFound, q.lang.T("console.job.missing"), "/admin/disks", jobMissing(q))
+		return
+	}
+	if err := jb.CancelJob(q.r.Context(), q.actor(), id); err != nil {
+		j, _, _ := jb.LongJob(id)
+		msg := err.Error()
+		if !j.Running() {
+			msg = q.lang.T("console.job.cancel.ended")
+		}
+		h.render(q, http.StatusConflict, q.lang.T("console.job.kind."+j.Kind), "/admin/disks", jobPageError(q, j, msg))
+		return
+	}
+	http.Redirect(q.w, q.r, "/admin/jobs/"+id, http.StatusSeeOther)
 }
 
 // jobEvents streams a job's progress as server-sent events: a "progress"

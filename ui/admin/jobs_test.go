@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,16 +13,19 @@ import (
 	"testing"
 	"time"
 
+	"tresor/appliance/adminauth"
+	"tresor/appliance/audit"
 	"tresor/ui/i18n"
 )
 
 // memJobs is a job list in memory with the daemon's semantics: a channel
 // closed at every change.
 type memJobs struct {
-	Backend // not used by the job pages
-	mu      sync.Mutex
-	job     LongJob
-	changed chan struct{}
+	Backend     // not used by the job pages
+	mu          sync.Mutex
+	job         LongJob
+	changed     chan struct{}
+	cancelledBy string
 }
 
 func (m *memJobs) LongJobs() []LongJob {
@@ -34,6 +38,23 @@ func (m *memJobs) LongJob(id string) (LongJob, <-chan struct{}, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.job, m.changed, id == m.job.ID
+}
+
+// CancelJob records who asked; the job ends only when set says so, as a
+// daemon job ends when its work returns.
+func (m *memJobs) CancelJob(_ context.Context, by audit.Actor, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case id != m.job.ID:
+		return errors.New("no such job")
+	case !m.job.Running():
+		return errors.New("the job has ended already")
+	case !m.job.Cancellable:
+		return errors.New("this job cannot be cancelled")
+	}
+	m.cancelledBy = by.Name
+	return nil
 }
 
 func (m *memJobs) set(f func(*LongJob)) {
@@ -160,5 +181,50 @@ func TestJobProgressWithoutScript(t *testing.T) {
 	}
 	if !strings.Contains(done, `value="100"`) {
 		t.Errorf("finished job's bar not full:\n%s", done)
+	}
+}
+
+// TestCancelJob: the page of a running cancellable job offers a cancel
+// form (with the CSRF token); other jobs' pages do not. Posting it asks
+// the backend as the signed-in admin and shows the job's page again; a
+// job that ended meanwhile gets a message instead, an unknown job 404.
+func TestCancelJob(t *testing.T) {
+	m := &memJobs{job: LongJob{ID: "j1", Kind: "scrub", State: "running", Unit: "objects", Total: 10, Cancellable: true}, changed: make(chan struct{})}
+	h := New(m, nil)
+	do := func(method, id string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(method, "/admin/jobs/"+id, nil)
+		r.SetPathValue("id", id)
+		q := &req{w: w, r: r, lang: i18n.DE, csrf: "tok123", p: &adminauth.Principal{Name: "rita", Source: "192.0.2.7"}}
+		if method == http.MethodPost {
+			h.cancelJob(q)
+		} else {
+			h.jobPage(q)
+		}
+		return w
+	}
+	page := do(http.MethodGet, "j1").Body.String()
+	for _, want := range []string{`id="job-cancel"`, `action="/admin/jobs/j1/cancel"`, `value="tok123"`, "Abbrechen"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("running cancellable job's page lacks %s", want)
+		}
+	}
+	if w := do(http.MethodPost, "j1"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/admin/jobs/j1" || m.cancelledBy != "rita" {
+		t.Fatalf("cancel: %d %s, backend asked by %q", w.Code, w.Header().Get("Location"), m.cancelledBy)
+	}
+	m.set(func(j *LongJob) { j.State, j.Error, j.Cancellable = "cancelled", "cancelled by rita", false })
+	page = do(http.MethodGet, "j1").Body.String()
+	if strings.Contains(page, "job-cancel") || !strings.Contains(page, "abgebrochen") {
+		t.Errorf("cancelled job's page: cancel form shown or state missing")
+	}
+	if w := do(http.MethodPost, "j1"); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "bereits beendet") {
+		t.Errorf("cancelling an ended job: %d", w.Code)
+	}
+	if w := do(http.MethodPost, "nope"); w.Code != http.StatusNotFound {
+		t.Errorf("cancelling an unknown job: %d", w.Code)
+	}
+	m.set(func(j *LongJob) { j.Kind, j.State, j.Error = "resilver", "running", "" })
+	if page := do(http.MethodGet, "j1").Body.String(); strings.Contains(page, "job-cancel") {
+		t.Errorf("a resilver's page offers to cancel it")
 	}
 }

@@ -269,7 +269,7 @@ document.querySelectorAll("[data-job-events]").forEach(function (el) {
   if (!window.EventSource) return;
   var bar = el.querySelector("#job-progress"), status = el.querySelector("#job-status");
   var badge = el.querySelector("#job-state .badge"), error = el.querySelector("#job-error");
-  var reload = el.querySelector("#job-reload");
+  var reload = el.querySelector("#job-reload"), cancel = el.querySelector("#job-cancel");
   var es = new EventSource(el.getAttribute("data-job-events"));
   function show(ev) {
     var j = JSON.parse(ev.data);
@@ -281,7 +281,7 @@ document.querySelectorAll("[data-job-events]").forEach(function (el) {
     status.textContent = j.text;
     if (badge) {
       badge.textContent = j.badge;
-      badge.className = "badge badge-" + (j.state === "done" ? "ok" : j.state === "failed" ? "err" : "warn");
+      badge.className = "badge badge-" + ({done: "ok", failed: "err", cancelled: "muted"}[j.state] || "warn");
     }
     if (j.error) { error.textContent = j.error; error.hidden = false; }
     el.setAttribute("data-state", j.state);
@@ -292,6 +292,7 @@ document.querySelectorAll("[data-job-events]").forEach(function (el) {
     es.close();
     show(ev);
     if (reload) reload.hidden = true;
+    if (cancel) cancel.hidden = true;
   });
   es.onerror = function () {
     // The stream broke off (a restart): stop; the reload link stays.
