@@ -71,23 +71,8 @@ func TestConsoleScrubAndReplaceChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(30 * time.Second)
-	for {
-		j, ch, ok := ta.a.ConsoleJob(id)
-		if !ok {
-			t.Fatal("scrub job gone")
-		}
-		if j.State != JobRunning {
-			if j.State != JobDone || j.By != "rita" || j.Kind != JobScrub {
-				t.Fatalf("scrub job ended as %+v", j)
-			}
-			break
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatal("scrub did not end")
-		}
+	if j := waitJob(t, ta.a, id); j.State != JobDone || j.By != "rita" || j.Kind != JobScrub {
+		t.Fatalf("scrub job ended as %+v", j)
 	}
 	// The job ends after the record is written.
 	if s, ok, err := ta.a.LastScrub(); !ok || err != nil || s.Result != "ok" || s.By != "rita" {
@@ -150,20 +135,8 @@ func TestConsoleCancelJob(t *testing.T) {
 	if err := ta.a.ConsoleCancelJob(context.Background(), by, j.info.ID); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(10 * time.Second)
-	for {
-		info, ch, _ := ta.a.ConsoleJob(j.info.ID)
-		if info.State != JobRunning {
-			if info.State != JobCancelled || info.Error != "cancelled by rita" || info.Cancellable {
-				t.Fatalf("job ended as %+v", info)
-			}
-			break
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatal("the job did not end")
-		}
+	if info := waitJob(t, ta.a, j.info.ID); info.State != JobCancelled || info.Error != "cancelled by rita" || info.Cancellable {
+		t.Fatalf("job ended as %+v", info)
 	}
 	log, err := ta.a.ApplianceLog(10)
 	if err != nil {
@@ -195,5 +168,25 @@ func TestConsoleCancelJob(t *testing.T) {
 	k.finish(errors.New("disk 2: input/output error"), time.Now())
 	if info, _, _ := ta.a.ConsoleJob(k.info.ID); info.State != JobFailed {
 		t.Errorf("a job that failed on its own while cancelled ended as %+v", info)
+	}
+}
+
+// waitJob waits until job id has ended and returns how.
+func waitJob(t *testing.T, a *App, id string) JobInfo {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		j, ch, ok := a.ConsoleJob(id)
+		if !ok {
+			t.Fatalf("job %s gone", id)
+		}
+		if j.State != JobRunning {
+			return j
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("job %s did not end", id)
+		}
 	}
 }
