@@ -9,7 +9,7 @@
 # Prints the figures and the ratios tresor/Apache. Both are asked for
 # HTTP/1.1, the protocol tresor serves (appliance/server: http1Only says
 # why); Apache measured over HTTP/2 with mod_http2 was slower than over
-# HTTP/1.1 in every figure here.
+# HTTP/1.1 in every figure of a full-size run here.
 #
 # BENCH_DIR chooses the file system (default ./var); BENCH_QUICK=1 uses
 # 128 MiB, 200 files and 2,000 entries for a smoke run. Apache is started
