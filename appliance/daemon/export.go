@@ -217,12 +217,9 @@ func (a *App) TenantExport(w http.ResponseWriter, r *http.Request, by audit.Acto
 // appliance admin, in the appliance log), streams the archive, and logs
 // its end with the manifest's hash.
 func (a *App) streamExport(w http.ResponseWriter, r *http.Request, ts *tenantsState, t *tenant.Tenant, by audit.Actor, request string, applianceLog func(context.Context, audit.Entry) error) {
-	ctx := r.Context()
-	entry := func(outcome audit.Outcome, details map[string]string) audit.Entry {
-		if request != "" {
-			details["request"] = request
-		}
-		return audit.Entry{Actor: by, Action: audit.ActionTenantExport, Object: audit.Object{ID: t.Slug()}, Outcome: outcome, Details: details}
+	details := map[string]string{}
+	if request != "" {
+		details["request"] = request
 	}
 	logBoth := func(ctx context.Context, e audit.Entry) error {
 		if applianceLog != nil {
@@ -232,32 +229,38 @@ func (a *App) streamExport(w http.ResponseWriter, r *http.Request, ts *tenantsSt
 		}
 		return t.Log(ctx, e)
 	}
-	// Logged before the first byte leaves, so the exported log holds it.
-	if err := logBoth(ctx, entry(audit.OutcomeSuccess, map[string]string{"phase": "start"})); err != nil {
-		api.WriteError(w, err)
+	started := time.Now()
+	var job *trackedJob
+	out := &lateWriter{}
+	sum, err := export.Logged(r.Context(), out, export.Source{Tenant: t, Accounts: ts.accounts, Grants: a.grantStore(), By: by, Request: request},
+		logBoth, details, func() {
+			if used, err := ts.reg.Usage(t.Slug()); err == nil {
+				w.Header().Set(HeaderContentBytes, fmt.Sprint(used))
+			}
+			w.Header().Set("Content-Type", "application/zstd")
+			w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Slug()+".tresor-export.tar.zst"))
+			out.w, job = a.trackExport(w, by, t, ts)
+		})
+	var notLogged *export.NotLoggedError
+	if errors.As(err, &notLogged) {
+		api.WriteError(w, notLogged.Err)
 		return
 	}
-	if used, err := ts.reg.Usage(t.Slug()); err == nil {
-		w.Header().Set(HeaderContentBytes, fmt.Sprint(used))
-	}
-	w.Header().Set("Content-Type", "application/zstd")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Slug()+".tresor-export.tar.zst"))
-	started := time.Now()
-	w, job := a.trackExport(w, by, t, ts)
-	sum, err := export.Export(ctx, w, export.Source{Tenant: t, Accounts: ts.accounts, Grants: a.grantStore(), By: by, Request: request})
 	job.finish(err, a.now())
-	lctx := context.WithoutCancel(ctx)
 	if err != nil {
 		a.log.Error("tenant export failed", "tenant", t.Slug(), "err", err)
-		_ = logBoth(lctx, entry(audit.OutcomeFailure, map[string]string{"phase": "done", "error": err.Error()}))
 		// Headers are gone; cut the stream so the client sees it incomplete.
 		panic(http.ErrAbortHandler)
 	}
-	_ = logBoth(lctx, entry(audit.OutcomeSuccess, map[string]string{"phase": "done", "manifest_sha256": sum.ManifestSHA256,
-		"files": fmt.Sprint(sum.Counts.Files), "versions": fmt.Sprint(sum.Counts.Versions), "bytes": fmt.Sprint(sum.Counts.Bytes)}))
 	a.log.Info("tenant exported", "tenant", t.Slug(), "files", sum.Counts.Files, "bytes", sum.Counts.Bytes,
 		"seconds", time.Since(started).Seconds(), "manifest_sha256", sum.ManifestSHA256)
 }
+
+// lateWriter writes to a writer set once the export has begun (the
+// job-counting response writer is made only then).
+type lateWriter struct{ w io.Writer }
+
+func (l *lateWriter) Write(b []byte) (int, error) { return l.w.Write(b) }
 
 // progressLine is one line of the import's answer, as api.Client.Stream
 // reads it.

@@ -1,7 +1,6 @@
 package tenantadmin
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -82,30 +81,24 @@ func (h *Handler) exportRun(w http.ResponseWriter, r *http.Request, q *gate.Requ
 		return
 	}
 	t, by := q.Tenant, q.Principal.Actor()
-	entry := func(outcome audit.Outcome, details map[string]string) audit.Entry {
-		details["request"] = ref
-		details["via"] = "web"
-		return audit.Entry{Actor: by, Action: audit.ActionTenantExport, Object: audit.Object{ID: t.Slug()}, Outcome: outcome, Details: details}
-	}
-	if err := t.Log(ctx, entry(audit.OutcomeSuccess, map[string]string{"phase": "start"})); err != nil {
-		h.internal(w, "logging the export failed", err)
+	sum, err := export.Logged(ctx, w, export.Source{Tenant: t, Accounts: q.Accounts, Grants: h.store(), By: by, Request: ref, Clock: h.now},
+		t.Log, map[string]string{"request": ref, "via": "web"}, func() {
+			w.Header().Set("Content-Type", "application/zstd")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Slug()+".tresor-export.tar.zst"))
+		})
+	var notLogged *export.NotLoggedError
+	if errors.As(err, &notLogged) {
+		h.internal(w, "logging the export failed", notLogged.Err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/zstd")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Slug()+".tresor-export.tar.zst"))
-	sum, err := export.Export(ctx, w, export.Source{Tenant: t, Accounts: q.Accounts, Grants: h.store(), By: by, Request: ref, Clock: h.now})
-	lctx := context.WithoutCancel(ctx)
 	if err != nil {
 		h.log.Error("tenant export failed", "tenant", t.Slug(), "err", err)
-		_ = t.Log(lctx, entry(audit.OutcomeFailure, map[string]string{"phase": "done", "error": err.Error()}))
 		// The headers are gone: cut the stream, so the browser sees the
 		// download fail (and an archive without its manifest is refused
 		// by every reader anyway).
 		panic(http.ErrAbortHandler)
 	}
-	_ = t.Log(lctx, entry(audit.OutcomeSuccess, map[string]string{"phase": "done", "manifest_sha256": sum.ManifestSHA256,
-		"files": fmt.Sprint(sum.Counts.Files), "versions": fmt.Sprint(sum.Counts.Versions), "bytes": fmt.Sprint(sum.Counts.Bytes)}))
 	h.log.Info("tenant exported on the web", "tenant", t.Slug(), "files", sum.Counts.Files, "bytes", sum.Counts.Bytes,
 		"manifest_sha256", sum.ManifestSHA256)
 }
