@@ -549,3 +549,24 @@ func TestSmallFileReadWhileLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenFailsClosedWhenNotLogged: when the read cannot be logged (here
+// the request was cancelled, which the log refuses), Open returns no file,
+// though the content was being read meanwhile.
+func TestOpenFailsClosedWhenNotLogged(t *testing.T) {
+	e := newEnv(t, 0)
+	e.write("/akte.pdf", random(4096, 7))
+	before := len(entries(t, e.tn))
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	f, err := e.tree.Open(cctx, "/akte.pdf")
+	if err == nil || f != nil {
+		t.Fatalf("Open with a read that was not logged = %v, %v; want no file and an error", f, err)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want the log's refusal (context canceled)", err)
+	}
+	if n := len(entries(t, e.tn)); n != before {
+		t.Errorf("%d entries after a refused open, want %d", n, before)
+	}
+}
