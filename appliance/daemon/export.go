@@ -231,15 +231,16 @@ func (a *App) streamExport(w http.ResponseWriter, r *http.Request, ts *tenantsSt
 	}
 	started := time.Now()
 	var job *trackedJob
-	out := &lateWriter{}
-	sum, err := export.Logged(r.Context(), out, export.Source{Tenant: t, Accounts: ts.accounts, Grants: a.grantStore(), By: by, Request: request},
-		logBoth, details, func() {
+	sum, err := export.Logged(r.Context(), export.Source{Tenant: t, Accounts: ts.accounts, Grants: a.grantStore(), By: by, Request: request},
+		logBoth, details, func() io.Writer {
 			if used, err := ts.reg.Usage(t.Slug()); err == nil {
 				w.Header().Set(HeaderContentBytes, fmt.Sprint(used))
 			}
 			w.Header().Set("Content-Type", "application/zstd")
 			w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Slug()+".tresor-export.tar.zst"))
-			out.w, job = a.trackExport(w, by, t, ts)
+			var out http.ResponseWriter
+			out, job = a.trackExport(w, by, t, ts)
+			return out
 		})
 	var notLogged *export.NotLoggedError
 	if errors.As(err, &notLogged) {
@@ -255,12 +256,6 @@ func (a *App) streamExport(w http.ResponseWriter, r *http.Request, ts *tenantsSt
 	a.log.Info("tenant exported", "tenant", t.Slug(), "files", sum.Counts.Files, "bytes", sum.Counts.Bytes,
 		"seconds", time.Since(started).Seconds(), "manifest_sha256", sum.ManifestSHA256)
 }
-
-// lateWriter writes to a writer set once the export has begun (the
-// job-counting response writer is made only then).
-type lateWriter struct{ w io.Writer }
-
-func (l *lateWriter) Write(b []byte) (int, error) { return l.w.Write(b) }
 
 // progressLine is one line of the import's answer, as api.Client.Stream
 // reads it.

@@ -14,14 +14,15 @@ type LogFunc func(context.Context, audit.Entry) error
 
 // Logged is Export as every caller runs it: a tenant.export entry (phase
 // "start", with details) is made durable through log before anything is
-// written, so the exported log holds it; then begin runs (the caller sets
-// its response headers) and the archive is written; then a second entry
+// written, so the exported log holds it; then begin returns the writer
+// for the archive (the caller sets its response headers there) and the
+// archive is written to it; then a second entry
 // records how it ended (phase "done": the manifest's hash and counts, or
 // the error). An error from the first entry returns before begin and
 // before any byte; the caller answers it as it likes. An error of the
 // last entry is not returned: the archive is complete and its start is
 // on record.
-func Logged(ctx context.Context, w io.Writer, src Source, log LogFunc, details map[string]string, begin func()) (Summary, error) {
+func Logged(ctx context.Context, src Source, log LogFunc, details map[string]string, begin func() io.Writer) (Summary, error) {
 	entry := func(outcome audit.Outcome, more map[string]string) audit.Entry {
 		d := make(map[string]string, len(details)+len(more))
 		for k, v := range details {
@@ -35,10 +36,7 @@ func Logged(ctx context.Context, w io.Writer, src Source, log LogFunc, details m
 	if err := log(ctx, entry(audit.OutcomeSuccess, map[string]string{"phase": "start"})); err != nil {
 		return Summary{}, &NotLoggedError{Err: err}
 	}
-	if begin != nil {
-		begin()
-	}
-	sum, err := Export(ctx, w, src)
+	sum, err := Export(ctx, begin(), src)
 	lctx := context.WithoutCancel(ctx)
 	if err != nil {
 		_ = log(lctx, entry(audit.OutcomeFailure, map[string]string{"phase": "done", "error": err.Error()}))

@@ -30,11 +30,12 @@ func TestLogged(t *testing.T) {
 		logged = append(logged, en)
 		return tn.Log(ctx, en)
 	}
-	sum, err := Logged(context.Background(), &buf, src, log, map[string]string{"request": "Az. 17/25", "via": "web"}, func() {
+	sum, err := Logged(context.Background(), src, log, map[string]string{"request": "Az. 17/25", "via": "web"}, func() io.Writer {
 		if len(logged) != 1 || buf.Len() != 0 {
 			t.Errorf("begin ran with %d entries logged and %d bytes written", len(logged), buf.Len())
 		}
 		begun = true
+		return &buf
 	})
 	if err != nil || !begun {
 		t.Fatalf("Logged = %v (begun %v)", err, begun)
@@ -69,7 +70,7 @@ func TestLogged(t *testing.T) {
 	refused := errors.New("audit journal full")
 	buf.Reset()
 	begun = false
-	_, err = Logged(context.Background(), &buf, src, func(context.Context, audit.Entry) error { return refused }, nil, func() { begun = true })
+	_, err = Logged(context.Background(), src, func(context.Context, audit.Entry) error { return refused }, nil, func() io.Writer { begun = true; return &buf })
 	var nl *NotLoggedError
 	if !errors.As(err, &nl) || !errors.Is(err, refused) || begun || buf.Len() != 0 {
 		t.Fatalf("unlogged start: %v, begun %v, %d bytes", err, begun, buf.Len())
@@ -77,10 +78,10 @@ func TestLogged(t *testing.T) {
 
 	// The export fails (the client went away): logged as a failure.
 	logged = nil
-	_, err = Logged(context.Background(), failingWriter{}, src, func(ctx context.Context, en audit.Entry) error {
+	_, err = Logged(context.Background(), src, func(ctx context.Context, en audit.Entry) error {
 		logged = append(logged, en)
 		return nil
-	}, nil, nil)
+	}, nil, func() io.Writer { return failingWriter{} })
 	if err == nil || len(logged) != 2 || logged[1].Outcome != audit.OutcomeFailure || logged[1].Details["error"] == "" {
 		t.Fatalf("failed export: %v, entries %+v", err, logged)
 	}

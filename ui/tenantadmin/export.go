@@ -81,11 +81,12 @@ func (h *Handler) exportRun(w http.ResponseWriter, r *http.Request, q *gate.Requ
 		return
 	}
 	t, by := q.Tenant, q.Principal.Actor()
-	sum, err := export.Logged(ctx, w, export.Source{Tenant: t, Accounts: q.Accounts, Grants: h.store(), By: by, Request: ref, Clock: h.now},
-		t.Log, map[string]string{"request": ref, "via": "web"}, func() {
+	sum, err := export.Logged(ctx, export.Source{Tenant: t, Accounts: q.Accounts, Grants: h.store(), By: by, Request: ref, Clock: h.now},
+		t.Log, map[string]string{"request": ref, "via": "web"}, func() io.Writer {
 			w.Header().Set("Content-Type", "application/zstd")
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Slug()+".tresor-export.tar.zst"))
+			return w
 		})
 	var notLogged *export.NotLoggedError
 	if errors.As(err, &notLogged) {
