@@ -192,22 +192,30 @@ func (l *Log) buckets(tx *storage.Tx) *buckets {
 	}
 }
 
-// create returns the log's buckets, creating what is missing.
+// create returns the log's buckets for appending, creating what is
+// missing.
 func (l *Log) create(tx *storage.Tx) (*buckets, error) {
 	bk := l.buckets(tx)
-	if bk != nil && bk.entries != nil && bk.hashes != nil && bk.checkpoints != nil {
-		return bk, nil
+	if bk == nil || bk.entries == nil || bk.hashes == nil || bk.checkpoints == nil {
+		root, err := tx.CreateBucketIfNotExists(bucketAudit, l.name)
+		if err != nil {
+			return nil, err
+		}
+		bk = &buckets{root: root}
+		for _, b := range []struct {
+			name string
+			dst  **storage.Bucket
+		}{{bucketEntries, &bk.entries}, {bucketHashes, &bk.hashes}, {bucketCheckpoints, &bk.checkpoints}} {
+			if *b.dst, err = root.CreateBucketIfNotExists(b.name); err != nil {
+				return nil, err
+			}
+		}
 	}
-	root, err := tx.CreateBucketIfNotExists(bucketAudit, l.name)
-	if err != nil {
-		return nil, err
-	}
-	bk = &buckets{root: root}
-	for _, b := range []struct {
-		name string
-		dst  **storage.Bucket
-	}{{bucketEntries, &bk.entries}, {bucketHashes, &bk.hashes}, {bucketCheckpoints, &bk.checkpoints}} {
-		if *b.dst, err = root.CreateBucketIfNotExists(b.name); err != nil {
+	// Keys only grow (positions, hash indexes, tree sizes): full pages
+	// take half the space and half the page writes per commit of bbolt's
+	// default, which splits pages half empty.
+	for _, b := range []*storage.Bucket{bk.entries, bk.hashes, bk.checkpoints} {
+		if err := b.SetFillPercent(1); err != nil {
 			return nil, err
 		}
 	}

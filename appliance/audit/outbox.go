@@ -152,6 +152,10 @@ func (l *Log) appendOutbox(tx *storage.Tx, e Entry) (int64, error) {
 		return -1, fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidEntry, len(data), MaxEntrySize)
 	}
 	b, err := tx.CreateBucketIfNotExists(bucketOutbox, l.name)
+	if err == nil {
+		// IDs only grow (see create).
+		err = b.SetFillPercent(1)
+	}
 	if err != nil {
 		return -1, fmt.Errorf("audit log %s: outbox: %w", l.name, err)
 	}

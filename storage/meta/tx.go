@@ -28,6 +28,7 @@ const (
 	opPut                            // path: bucket; key, value
 	opDelete                         // path: bucket; key
 	opSetSequence                    // path: bucket; seq
+	opSetFill                        // path: bucket; fill
 )
 
 // op is one recorded mutation. Paths are never modified after creation;
@@ -38,6 +39,7 @@ type op struct {
 	key   []byte
 	value []byte
 	seq   uint64
+	fill  float64
 }
 
 // txn is the mutation core shared by the primary (which records) and the
@@ -262,6 +264,21 @@ func (b *Bucket) NextSequence() (uint64, error) {
 	return seq, nil
 }
 
+// SetFillPercent sets how full bbolt packs b's pages when it splits them,
+// for the rest of the transaction and on every copy (bbolt keeps no such
+// setting: it is per open bucket handle). Buckets whose keys only ever
+// grow, such as logs keyed by position, should use 1: with bbolt's
+// default of 0.5 every split leaves a page half empty for keys that never
+// come, which doubles the pages such a bucket takes and every commit
+// writes. f outside bbolt's range [0.1, 1] is clamped to it.
+func (b *Bucket) SetFillPercent(f float64) error {
+	if !b.tx.Writable() {
+		return ErrTxNotWritable
+	}
+	b.tx.t.setFill(b.b, b.path, f)
+	return nil
+}
+
 // Stats returns the number of keys directly in b, nested bucket names
 // included (not their contents).
 func (b *Bucket) Stats() (keys int) {
@@ -447,6 +464,23 @@ func (t *txn) setSequence(b *bolt.Bucket, path [][]byte, seq uint64) error {
 	return nil
 }
 
+// bbolt's bounds of FillPercent (unexported there; it clamps to them).
+const (
+	minFill = 0.1
+	maxFill = 1.0
+)
+
+// setFill sets b's fill percent. It changes no content, so the digest
+// stays as it is; the op is recorded so that replicas split alike.
+func (t *txn) setFill(b *bolt.Bucket, path [][]byte, f float64) {
+	f = min(max(f, minFill), maxFill)
+	if b.FillPercent == f {
+		return
+	}
+	b.FillPercent = f
+	t.logOp(op{kind: opSetFill, path: path, fill: f})
+}
+
 // replay applies a recorded op on a replica.
 func (t *txn) replay(o op) error {
 	switch o.kind {
@@ -467,6 +501,9 @@ func (t *txn) replay(o op) error {
 		return t.del(b, o.path, o.key)
 	case opSetSequence:
 		return t.setSequence(b, o.path, o.seq)
+	case opSetFill:
+		t.setFill(b, o.path, o.fill)
+		return nil
 	}
 	return fmt.Errorf("unknown op kind %d", o.kind)
 }
