@@ -135,7 +135,7 @@ func (a *App) ConsoleScrub(ctx context.Context, by audit.Actor) (string, error) 
 	}
 	// Unlimited rate: the admin may stop it from the job's page if
 	// office users feel it.
-	j, jctx := a.jobs().startCancellable(JobScrub, by.Name, "", "objects", a.now())
+	j, jctx := a.jobs().startCancellable(context.Background(), JobScrub, by.Name, "", "objects", a.now())
 	id := j.info.ID
 	go func() {
 		rep, err := st.pool.Scrub(jctx, 0, func(p storage.ScrubProgress) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"tresor/appliance/api"
 	"tresor/appliance/audit"
+	"tresor/appliance/schedule"
 )
 
 // TestCapacityHistory: samples are stored with the pool's capacity and
@@ -124,7 +126,7 @@ func TestConsoleCancelJob(t *testing.T) {
 	ta.setup()
 	by := audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "rita", Addr: "192.0.2.7"}
 	// A job that works until its context ends, as a scrub does.
-	j, jctx := ta.a.jobs().startCancellable(JobScrub, "rita", "", "objects", time.Now())
+	j, jctx := ta.a.jobs().startCancellable(context.Background(), JobScrub, "rita", "", "objects", time.Now())
 	if info, _, _ := ta.a.ConsoleJob(j.info.ID); !info.Cancellable {
 		t.Fatalf("job info %+v: not cancellable", info)
 	}
@@ -161,7 +163,7 @@ func TestConsoleCancelJob(t *testing.T) {
 		t.Errorf("cancelling an unknown job: %v", err)
 	}
 	// A job that fails by itself while a cancel is under way is failed.
-	k, _ := ta.a.jobs().startCancellable(JobScrub, "rita", "", "objects", time.Now())
+	k, _ := ta.a.jobs().startCancellable(context.Background(), JobScrub, "rita", "", "objects", time.Now())
 	if err := ta.a.jobs().cancel(k.info.ID, "rita"); err != nil {
 		t.Fatal(err)
 	}
@@ -188,5 +190,61 @@ func waitJob(t *testing.T, a *App, id string) JobInfo {
 		case <-deadline:
 			t.Fatalf("job %s did not end", id)
 		}
+	}
+}
+
+// TestCancelScheduledScrub: the weekly scrub shows in the console as a
+// job an admin may cancel; it then ends as cancelled by that admin, and
+// the scheduler records the run as cut short, saying by whom.
+func TestCancelScheduledScrub(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	ctx := context.Background()
+	// Enough data that a scrub at the scheduler's 50 MB/s takes seconds;
+	// random, so that it is stored uncompressed.
+	rnd := rand.NewChaCha8([32]byte{7})
+	for i := range 8 {
+		data := make([]byte, 8<<20)
+		_, _ = rnd.Read(data)
+		ta.writeFile(aAdmin, fmt.Sprintf("/scan-%d.pdf", i), data)
+	}
+	ta.st.sched = schedule.New(&schedule.MemStore{}, schedule.SystemClock(), nil)
+	if err := ta.a.registerJobs(ta.st); err != nil {
+		t.Fatal(err)
+	}
+	if err := ta.st.sched.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer ta.st.sched.Stop()
+	ch, err := ta.st.sched.RunNow(ctx, "scrub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job JobInfo
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var ok bool
+		if job, ok = ta.a.jobs().running(JobScrub); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the scheduled scrub shows no running job")
+		}
+	}
+	if !job.Cancellable || job.By != "scheduler" {
+		t.Fatalf("scheduled scrub job %+v: want cancellable, by the scheduler", job)
+	}
+	by := audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "rita", Addr: "192.0.2.7"}
+	if err := ta.a.ConsoleCancelJob(ctx, by, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	var final schedule.Progress
+	for p := range ch {
+		final = p
+	}
+	if final.Err == nil || !strings.Contains(final.Err.Error(), "cancelled by rita") {
+		t.Errorf("scheduler recorded the run as %v, want cancelled by rita", final.Err)
+	}
+	if info := waitJob(t, ta.a, job.ID); info.State != JobCancelled || info.Error != "cancelled by rita" {
+		t.Errorf("job ended as %+v", info)
 	}
 }

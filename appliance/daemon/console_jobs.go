@@ -125,9 +125,10 @@ func (r *jobRegistry) start(kind, by, target, unit string, now time.Time) *track
 }
 
 // startCancellable registers a running job that Cancel can stop: the job
-// runs under the returned context, which Cancel ends.
-func (r *jobRegistry) startCancellable(kind, by, target, unit string, now time.Time) (*trackedJob, context.Context) {
-	ctx, stop := context.WithCancel(context.Background())
+// runs under the returned context, which Cancel ends, as does the end of
+// parent (the scheduler's, at shutdown).
+func (r *jobRegistry) startCancellable(parent context.Context, kind, by, target, unit string, now time.Time) (*trackedJob, context.Context) {
+	ctx, stop := context.WithCancel(parent)
 	j := r.start(kind, by, target, unit, now)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -160,6 +161,13 @@ func (r *jobRegistry) cancel(id, by string) error {
 		return nil
 	}
 	return ErrNoJob
+}
+
+// cancelled returns who cancelled j ("" if nobody did).
+func (j *trackedJob) cancelled() string {
+	j.r.mu.Lock()
+	defer j.r.mu.Unlock()
+	return j.cancelledBy
 }
 
 // notifyLocked wakes the watchers of j.

@@ -138,13 +138,18 @@ func (a *App) registerJobs(st *storageState) error {
 		Spec:    schedule.MustParseSpec("weekly sun 03:00"),
 		CatchUp: true,
 		Run: func(ctx context.Context, progress schedule.ProgressFunc) error {
-			// A bounded rate keeps office users' reads fast while it runs.
-			job := a.jobs().start(JobScrub, "scheduler", "", "objects", a.now()) // the console shows it too
-			rep, err := st.pool.Scrub(ctx, 50<<20, func(p storage.ScrubProgress) {
+			// A bounded rate keeps office users' reads fast while it runs;
+			// the console shows it too, and an admin may still stop it
+			// there (it is due again next week).
+			job, jctx := a.jobs().startCancellable(ctx, JobScrub, "scheduler", "", "objects", a.now())
+			rep, err := st.pool.Scrub(jctx, 50<<20, func(p storage.ScrubProgress) {
 				job.progress(p.Objects, max(p.ObjectsTotal, p.Objects), scrubMessage(p))
 				progress(p.Objects, p.ObjectsTotal, scrubMessage(p))
 			})
 			job.finish(err, a.now())
+			if by := job.cancelled(); by != "" && err != nil && ctx.Err() == nil {
+				err = fmt.Errorf("cancelled by %s from the console: %w", by, err)
+			}
 			if rerr := recordScrub(st, "scheduler", rep, err, a.now()); rerr != nil {
 				a.log.Error("recording the scrub failed", "err", rerr)
 			}
