@@ -24,8 +24,8 @@ type LongJob struct {
 	Done, Total          int64
 	Unit, Message, State string // State: running, done, failed, cancelled
 	Error                string
-	// Cancellable: the job's page offers to stop it (a scrub the console
-	// started; a resilver must finish, an export ends with its download).
+	// Cancellable: the job's page offers to stop it (a scrub; a resilver
+	// must finish, an export ends with its download).
 	Cancellable bool
 }
 
@@ -40,6 +40,15 @@ type JobsBackend interface {
 	LongJob(id string) (LongJob, <-chan struct{}, bool)
 	// CancelJob stops a running, cancellable job as by.
 	CancelJob(ctx context.Context, by audit.Actor, id string) error
+}
+
+// cancelHint is the i18n key of what a job's cancel form says: why one
+// would cancel it and what happens then.
+func cancelHint(j LongJob) string {
+	if j.By == "scheduler" {
+		return "console.job.cancel.hint.scheduled"
+	}
+	return "console.job.cancel.hint"
 }
 
 // jobEvent is the data of one server-sent event.
@@ -111,9 +120,16 @@ func (h *Handler) cancelJob(q *req) {
 	}
 	if err := jb.CancelJob(q.r.Context(), q.actor(), id); err != nil {
 		j, _, _ := jb.LongJob(id)
-		msg := err.Error()
-		if !j.Running() {
+		var msg string
+		switch {
+		case !j.Running():
 			msg = q.lang.T("console.job.cancel.ended")
+		case !j.Cancellable:
+			msg = q.lang.T("console.job.cancel.not")
+		default:
+			// The request could not be logged, say: the job runs on, and
+			// the cause (from the appliance, in English) helps the admin.
+			msg = q.lang.T("console.job.cancel.failed") + " (" + err.Error() + ")"
 		}
 		h.render(q, http.StatusConflict, q.lang.T("console.job.kind."+j.Kind), "/admin/disks", jobPageError(q, j, msg))
 		return

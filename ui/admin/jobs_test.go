@@ -26,6 +26,7 @@ type memJobs struct {
 	job         LongJob
 	changed     chan struct{}
 	cancelledBy string
+	refuse      error // CancelJob fails with it
 }
 
 func (m *memJobs) LongJobs() []LongJob {
@@ -46,6 +47,8 @@ func (m *memJobs) CancelJob(_ context.Context, by audit.Actor, id string) error 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
+	case m.refuse != nil:
+		return m.refuse
 	case id != m.job.ID:
 		return errors.New("no such job")
 	case !m.job.Running():
@@ -226,5 +229,21 @@ func TestCancelJob(t *testing.T) {
 	m.set(func(j *LongJob) { j.Kind, j.State, j.Error = "resilver", "running", "" })
 	if page := do(http.MethodGet, "j1").Body.String(); strings.Contains(page, "job-cancel") {
 		t.Errorf("a resilver's page offers to cancel it")
+	}
+	// A crafted POST for a job that cannot be cancelled is refused in the
+	// admin's language, not with the appliance's English text.
+	if w := do(http.MethodPost, "j1"); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "kann nicht abgebrochen werden") || strings.Contains(w.Body.String(), "cannot be cancelled") {
+		t.Errorf("cancelling a resilver: %d %s", w.Code, w.Body.String())
+	}
+	// The weekly scrub's form says what cancelling it means.
+	m.set(func(j *LongJob) { j.Kind, j.By, j.Cancellable = "scrub", "scheduler", true })
+	if page := do(http.MethodGet, "j1").Body.String(); !strings.Contains(page, "nächste Woche wieder") || strings.Contains(page, "ohne Ratenbegrenzung") {
+		t.Errorf("the scheduled scrub's page lacks its own hint")
+	}
+	// A cancel the appliance does not take (it could not be logged):
+	// the job runs on, and the page says so with the cause.
+	m.refuse = errors.New("audit log: disk full")
+	if w := do(http.MethodPost, "j1"); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "läuft weiter") || !strings.Contains(w.Body.String(), "disk full") {
+		t.Errorf("a refused cancel: %d %s", w.Code, w.Body.String())
 	}
 }
