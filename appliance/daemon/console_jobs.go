@@ -13,13 +13,15 @@ import (
 
 	"tresor/appliance/audit"
 	"tresor/appliance/tenant"
+	"tresor/storage"
 )
 
 // Long jobs the console follows live (scrub, resilver, tenant export):
 // a small registry in memory with each job's progress, which the console
 // streams to the browser as server-sent events. Finished jobs are kept
-// for a while so their page still says how they ended; the outcome that
-// matters for later is in the audit log.
+// (the last maxFinishedJobs, across restarts: console_jobs_store.go) so
+// their page still says how they ended; the outcome that matters for
+// later is in the audit log.
 
 // Job kinds.
 const (
@@ -64,7 +66,7 @@ type JobInfo struct {
 	Message     string
 	State       string
 	Error       string
-	// Cancellable: Cancel stops it (a scrub the console started).
+	// Cancellable: Cancel stops it (a scrub).
 	Cancellable bool
 }
 
@@ -78,10 +80,16 @@ func (a *App) jobs() *jobRegistry {
 	return r.(*jobRegistry)
 }
 
-// jobRegistry is the App's list of long jobs. The zero value is ready.
+// jobRegistry is the App's list of long jobs. The zero value is ready
+// and keeps jobs in memory; attach has it store them too
+// (console_jobs_store.go).
 type jobRegistry struct {
 	mu   sync.Mutex
 	jobs []*trackedJob // oldest first
+
+	saveMu sync.Mutex    // one save at a time
+	pool   *storage.Pool // where jobs are stored; nil: not stored
+	report func(error)   // errors of storing
 }
 
 type trackedJob struct {
@@ -102,12 +110,25 @@ func newJobID() string {
 
 // start registers a running job.
 func (r *jobRegistry) start(kind, by, target, unit string, now time.Time) *trackedJob {
-	j := &trackedJob{r: r, changed: make(chan struct{}),
-		info: JobInfo{ID: newJobID(), Kind: kind, By: by, Target: target, Unit: unit, State: JobRunning, Started: now}}
+	j := r.add(kind, by, target, unit, now, nil)
+	r.save(j)
+	return j
+}
+
+// add registers a running job (cancellable when stop is not nil).
+func (r *jobRegistry) add(kind, by, target, unit string, now time.Time, stop context.CancelFunc) *trackedJob {
+	j := &trackedJob{r: r, changed: make(chan struct{}), stop: stop,
+		info: JobInfo{ID: newJobID(), Kind: kind, By: by, Target: target, Unit: unit, State: JobRunning, Started: now,
+			Cancellable: stop != nil}}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.jobs = append(r.jobs, j)
-	// Forget the oldest finished jobs beyond the bound.
+	r.trimLocked()
+	return j
+}
+
+// trimLocked forgets the oldest finished jobs beyond the bound.
+func (r *jobRegistry) trimLocked() {
 	finished := 0
 	for _, o := range r.jobs {
 		if o.info.State != JobRunning {
@@ -121,7 +142,6 @@ func (r *jobRegistry) start(kind, by, target, unit string, now time.Time) *track
 		}
 		return false
 	})
-	return j
 }
 
 // startCancellable registers a running job that Cancel can stop: the job
@@ -129,11 +149,8 @@ func (r *jobRegistry) start(kind, by, target, unit string, now time.Time) *track
 // parent (the scheduler's, at shutdown).
 func (r *jobRegistry) startCancellable(parent context.Context, kind, by, target, unit string, now time.Time) (*trackedJob, context.Context) {
 	ctx, stop := context.WithCancel(parent)
-	j := r.start(kind, by, target, unit, now)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	j.stop = stop
-	j.info.Cancellable = true
+	j := r.add(kind, by, target, unit, now, stop)
+	r.save(j)
 	return j, ctx
 }
 
@@ -197,10 +214,17 @@ func (j *trackedJob) add(n int64) {
 
 // finish ends the job with err's outcome.
 func (j *trackedJob) finish(err error, now time.Time) {
+	if j.end(err, now) {
+		j.r.save(j)
+	}
+}
+
+// end records how j ended; false if it had ended before.
+func (j *trackedJob) end(err error, now time.Time) bool {
 	j.r.mu.Lock()
 	defer j.r.mu.Unlock()
 	if j.info.State != JobRunning {
-		return
+		return false
 	}
 	j.info.Ended = now
 	j.info.State = JobDone
@@ -216,6 +240,7 @@ func (j *trackedJob) finish(err error, now time.Time) {
 		j.info.Done = j.info.Total
 	}
 	j.notifyLocked()
+	return true
 }
 
 // list returns the jobs, newest first.

@@ -99,6 +99,11 @@ func (a *App) startRunningLocked(ctx context.Context) error {
 		cancel()
 		return err
 	}
+	if err := a.jobs().attach(jctx, st.pool, func(err error) { a.log.Warn("console job not stored", "err", err) }); err != nil {
+		// The console forgets jobs at the next restart; nothing else
+		// depends on it.
+		a.log.Warn("console jobs of earlier runs not loaded", "err", err)
+	}
 	st.sched = schedule.New(&jobStore{pool: st.pool}, schedule.SystemClock(), a.log.With("component", "schedule"))
 	if err := a.registerJobs(st); err != nil {
 		cancel()
@@ -170,6 +175,9 @@ func (a *App) stopJobs() {
 	a.mu.Lock()
 	st := a.storage
 	a.mu.Unlock()
+	// First: a job that the shutdown cuts short stays stored as running,
+	// and the next start lists it as interrupted by the restart.
+	a.jobs().detach()
 	if st != nil && st.sched != nil {
 		_ = st.sched.Stop()
 	}
