@@ -208,14 +208,7 @@ func TestCancelScheduledScrub(t *testing.T) {
 		_, _ = rnd.Read(data)
 		ta.writeFile(aAdmin, fmt.Sprintf("/scan-%d.pdf", i), data)
 	}
-	ta.st.sched = schedule.New(&schedule.MemStore{}, schedule.SystemClock(), nil)
-	if err := ta.a.registerJobs(ta.st); err != nil {
-		t.Fatal(err)
-	}
-	if err := ta.st.sched.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer ta.st.sched.Stop()
+	ta.runScheduler(ctx)
 	ch, err := ta.st.sched.RunNow(ctx, "scrub")
 	if err != nil {
 		t.Fatal(err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -90,17 +88,7 @@ func TestConsoleJobsOutliveRestart(t *testing.T) {
 // running appliance is still listed, as it ended, after the appliance is
 // stopped and started again (auto-unlock).
 func TestConsoleJobAfterRestart(t *testing.T) {
-	root := t.TempDir()
-	data := filepath.Join(root, "data")
-	var disks []string
-	for _, n := range []string{"d1", "d2", "d3"} {
-		disks = append(disks, filepath.Join(root, n))
-	}
-	for _, d := range append([]string{data}, disks...) {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
+	data, disks := daemonDirs(t)
 	d := runDaemon(t, data, time.Minute)
 	if _, err := d.app.RunSetup(context.Background(), setup.Request{Disks: disks, Admin: "admin", Password: "Sehr-geheime-Passphrase", AutoUnlock: true}); err != nil {
 		t.Fatal(err)

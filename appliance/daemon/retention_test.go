@@ -8,7 +8,6 @@ import (
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
-	"tresor/appliance/schedule"
 	"tresor/appliance/tenant"
 )
 
@@ -51,14 +50,7 @@ func TestRetentionJob(t *testing.T) {
 	}
 	purged := write(aAdmin, 0)  // trash purged at once, no old versions kept
 	kept := write(bAdmin, 3650) // trash kept ten years
-	ta.st.sched = schedule.New(&schedule.MemStore{}, schedule.SystemClock(), nil)
-	if err := ta.a.registerJobs(ta.st); err != nil {
-		t.Fatal(err)
-	}
-	if err := ta.st.sched.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer ta.st.sched.Stop()
+	ta.runScheduler(ctx)
 	ch, err := ta.st.sched.RunNow(ctx, "retention")
 	if err != nil {
 		t.Fatal(err)

@@ -5,9 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
+
+	"tresor/appliance/schedule"
 )
 
 // testDaemon is a daemon Run by a test.
@@ -57,4 +61,37 @@ func runDaemon(t *testing.T, dataDir string, retryOpen time.Duration) *testDaemo
 			t.Fatalf("daemon did not start: %s", out.String())
 		}
 	}
+}
+
+// daemonDirs makes an empty data directory and three empty disk
+// directories for a daemon a test runs and sets up.
+func daemonDirs(t *testing.T) (data string, disks []string) {
+	t.Helper()
+	root := t.TempDir()
+	data = filepath.Join(root, "data")
+	for _, n := range []string{"d1", "d2", "d3"} {
+		disks = append(disks, filepath.Join(root, n))
+	}
+	for _, d := range append([]string{data}, disks...) {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return data, disks
+}
+
+// runScheduler gives ta the appliance's periodic jobs on a scheduler of
+// their own (state in memory), running until the test ends, for tests
+// to start a job with RunNow.
+func (ta *tenantApp) runScheduler(ctx context.Context) {
+	t := ta.t
+	t.Helper()
+	ta.st.sched = schedule.New(&schedule.MemStore{}, schedule.SystemClock(), nil)
+	if err := ta.a.registerJobs(ta.st); err != nil {
+		t.Fatal(err)
+	}
+	if err := ta.st.sched.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ta.st.sched.Stop() })
 }

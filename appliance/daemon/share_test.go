@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"tresor/appliance/files"
-	"tresor/appliance/schedule"
 	"tresor/appliance/share"
 )
 
@@ -205,14 +204,7 @@ func TestShareExpiryJob(t *testing.T) {
 		return c
 	}
 	short, long := mk("1d"), mk("4d")
-	ta.st.sched = schedule.New(&schedule.MemStore{}, schedule.SystemClock(), nil)
-	if err := ta.a.registerJobs(ta.st); err != nil {
-		t.Fatal(err)
-	}
-	if err := ta.st.sched.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer ta.st.sched.Stop()
+	ta.runScheduler(ctx)
 	mu.Lock()
 	now = now.Add(36 * time.Hour)
 	mu.Unlock()

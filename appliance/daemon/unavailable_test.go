@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,17 +18,7 @@ import (
 // status and refuses what needs the pool with that reason; once the disks
 // are back it opens and auto-unlocks the pool by itself.
 func TestPoolUnavailableThenBack(t *testing.T) {
-	root := t.TempDir()
-	data := filepath.Join(root, "data")
-	var disks []string
-	for _, n := range []string{"d1", "d2", "d3"} {
-		disks = append(disks, filepath.Join(root, n))
-	}
-	for _, d := range append([]string{data}, disks...) {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
+	data, disks := daemonDirs(t)
 	d := runDaemon(t, data, 50*time.Millisecond)
 	if _, err := d.app.RunSetup(context.Background(), setup.Request{Disks: disks, Admin: "admin", Password: "Sehr-geheime-Passphrase", AutoUnlock: true}); err != nil {
 		t.Fatal(err)
