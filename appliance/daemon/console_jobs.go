@@ -36,6 +36,9 @@ const (
 	JobDone      = "done"
 	JobFailed    = "failed"
 	JobCancelled = "cancelled"
+	// JobInterrupted: the appliance stopped while the job ran (found so
+	// in the store after a restart; console_jobs_store.go).
+	JobInterrupted = "interrupted"
 )
 
 // Errors of Cancel.

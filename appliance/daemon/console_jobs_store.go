@@ -22,16 +22,13 @@ import (
 // big-endian) + ID, value the JobInfo as JSON.
 var consoleJobsBucket = []string{"appliance", "console", "jobs"}
 
-// errInterrupted is the error of a job found running after a restart.
-const errInterrupted = "interrupted: the appliance was restarted while it ran"
-
 func jobKey(j JobInfo) []byte {
 	return append(binary.BigEndian.AppendUint64(nil, uint64(j.Started.UnixNano())), j.ID...)
 }
 
 // attach makes r keep its jobs in pool's system database from now on, and
 // adds the jobs stored by earlier runs that r does not have: one stored
-// as running was cut short by a restart and is stored as failed.
+// as running was cut short by a restart and is stored as interrupted.
 // report gets errors of later writes (a job runs on when its record
 // cannot be written).
 func (r *jobRegistry) attach(ctx context.Context, pool *storage.Pool, report func(error)) error {
@@ -49,7 +46,7 @@ func (r *jobRegistry) attach(ctx context.Context, pool *storage.Pool, report fun
 				return true, nil // unreadable: skipped, trimmed in time
 			}
 			if j.State == JobRunning {
-				j.State, j.Error, j.Cancellable = JobFailed, errInterrupted, false
+				j.State, j.Cancellable = JobInterrupted, false
 				fix = append(fix, j)
 			}
 			stored = append(stored, j)

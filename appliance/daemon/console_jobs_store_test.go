@@ -14,8 +14,8 @@ import (
 // TestConsoleJobsOutliveRestart: the running appliance stores its console
 // jobs; a registry attached to the same pool after a restart lists the
 // finished ones as they ended, and one that was running when the
-// appliance stopped as failed by the restart, which no longer blocks a
-// new job of its kind. Only the last maxFinishedJobs are kept.
+// appliance stopped as interrupted, which no longer blocks a new job of
+// its kind. Only the last maxFinishedJobs are kept.
 func TestConsoleJobsOutliveRestart(t *testing.T) {
 	ta := newTenantApp(t)
 	ta.setup()
@@ -48,7 +48,7 @@ func TestConsoleJobsOutliveRestart(t *testing.T) {
 	if j := got[1]; j.ID != failed.info.ID || j.State != JobFailed || j.Error != "disk 2: input/output error" || j.Target != "1: /srv/disk5" {
 		t.Errorf("failed resilver after the restart: %+v", j)
 	}
-	if j := got[0]; j.ID != cut.info.ID || j.State != JobFailed || j.Error != errInterrupted || j.Cancellable {
+	if j := got[0]; j.ID != cut.info.ID || j.State != JobInterrupted || j.Cancellable {
 		t.Errorf("scrub cut short by the restart: %+v", j)
 	}
 	if _, ok := r.running(JobScrub); ok {
@@ -57,12 +57,12 @@ func TestConsoleJobsOutliveRestart(t *testing.T) {
 	if err := r.cancel(cut.info.ID, "rita"); !errors.Is(err, ErrJobEnded) {
 		t.Errorf("cancelling the interrupted scrub: %v", err)
 	}
-	// Stored as failed too: a second restart says the same.
+	// Stored as interrupted too: a second restart says the same.
 	r2 := &jobRegistry{}
 	if err := r2.attach(ctx, ta.st.pool, nil); err != nil {
 		t.Fatal(err)
 	}
-	if j, _, ok := r2.watch(cut.info.ID); !ok || j.State != JobFailed {
+	if j, _, ok := r2.watch(cut.info.ID); !ok || j.State != JobInterrupted {
 		t.Errorf("after a second restart the interrupted scrub is %+v (found %v)", j, ok)
 	}
 

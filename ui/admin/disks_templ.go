@@ -30,7 +30,7 @@ func jobBadge(state string) components.BadgeKind {
 		return components.BadgeOK
 	case "cancelled":
 		return components.BadgeMuted
-	case "running":
+	case "running", "interrupted":
 		return components.BadgeWarn
 	}
 	return components.BadgeErr
@@ -1009,7 +1009,7 @@ func jobProgress(q *req, j LongJob) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if j.Error == "" {
+		if jobError(q, j) == "" {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 83, " hidden")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -1020,9 +1020,9 @@ func jobProgress(q *req, j LongJob) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var54 string
-		templ_7745c5c3_Var54, templ_7745c5c3_Err = templ.JoinStringErrs(j.Error)
+		templ_7745c5c3_Var54, templ_7745c5c3_Err = templ.JoinStringErrs(jobError(q, j))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin/disks.templ`, Line: 217, Col: 75}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin/disks.templ`, Line: 217, Col: 89}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var54))
 		if templ_7745c5c3_Err != nil {

@@ -22,7 +22,7 @@ type LongJob struct {
 	Started, Ended       time.Time
 	// Done of Total units ("objects" or "bytes"); Total 0: unknown.
 	Done, Total          int64
-	Unit, Message, State string // State: running, done, failed, cancelled
+	Unit, Message, State string // State: running, done, failed, cancelled, interrupted (by a restart)
 	Error                string
 	// Cancellable: the job's page offers to stop it (a scrub; a resilver
 	// must finish, an export ends with its download).
@@ -81,6 +81,15 @@ func jobText(q *req, j LongJob) string {
 		return q.lang.T("console.job.progress", amount(j.Done), amount(j.Total), unit, jobPercent(j))
 	}
 	return q.lang.T("console.job.progress-open", amount(j.Done), unit)
+}
+
+// jobError is what the job's page says went wrong: the appliance's error
+// text, or for a job a restart cut short, that.
+func jobError(q *req, j LongJob) string {
+	if j.State == "interrupted" {
+		return q.lang.T("console.job.interrupted")
+	}
+	return j.Error
 }
 
 func jobPercent(j LongJob) int {

@@ -247,3 +247,24 @@ func TestCancelJob(t *testing.T) {
 		t.Errorf("a refused cancel: %d %s", w.Code, w.Body.String())
 	}
 }
+
+// TestInterruptedJobPage: a job a restart cut short is shown as
+// interrupted, with a warning badge and an explanation in the admin's
+// language, and offers no cancel.
+func TestInterruptedJobPage(t *testing.T) {
+	m := &memJobs{job: LongJob{ID: "j1", Kind: "scrub", State: "interrupted", Unit: "objects", By: "scheduler"}, changed: make(chan struct{})}
+	h := New(m, nil)
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/admin/jobs/j1", nil)
+	r.SetPathValue("id", "j1")
+	h.jobPage(&req{w: w, r: r, lang: i18n.DE, csrf: "tok", p: &adminauth.Principal{Name: "rita"}})
+	page := w.Body.String()
+	for _, want := range []string{"unterbrochen", "Neustart der Appliance", "badge-warn"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("interrupted job's page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "job-cancel") || strings.Contains(page, "console.job") {
+		t.Errorf("interrupted job's page offers a cancel or shows a raw key")
+	}
+}

@@ -281,7 +281,7 @@ document.querySelectorAll("[data-job-events]").forEach(function (el) {
     status.textContent = j.text;
     if (badge) {
       badge.textContent = j.badge;
-      badge.className = "badge badge-" + ({done: "ok", failed: "err", cancelled: "muted"}[j.state] || "warn");
+      badge.className = "badge badge-" + ({done: "ok", failed: "err", cancelled: "muted", interrupted: "warn"}[j.state] || "warn");
     }
     if (j.error) { error.textContent = j.error; error.hidden = false; }
     el.setAttribute("data-state", j.state);

@@ -50,6 +50,8 @@ var consoleDisksCatalog = map[string]map[Lang]string{
 	"console.job.state.done":            {DE: "abgeschlossen", EN: "finished"},
 	"console.job.state.failed":          {DE: "fehlgeschlagen", EN: "failed"},
 	"console.job.state.cancelled":       {DE: "abgebrochen", EN: "cancelled"},
+	"console.job.state.interrupted":     {DE: "unterbrochen", EN: "interrupted"},
+	"console.job.interrupted":           {DE: "Ein Neustart der Appliance hat den Auftrag unterbrochen, bevor er zu Ende lief.", EN: "A restart of the appliance cut the job short before it finished."},
 	"console.job.cancel":                {DE: "Abbrechen", EN: "Cancel"},
 	"console.job.cancel.hint":           {DE: "Die Prüfung läuft ohne Ratenbegrenzung. Wenn sie die Arbeit im Büro bremst, kann sie hier abgebrochen werden; die wöchentliche Prüfung holt sie nach.", EN: "The scrub runs without a rate limit. If it slows down work in the office, cancel it here; the weekly scrub will check everything again."},
 	"console.job.cancel.hint.scheduled": {DE: "Die wöchentliche Prüfung liest höchstens 50 MB/s. Wird sie abgebrochen, läuft sie nächste Woche wieder; der Zeitplan vermerkt, wer sie abgebrochen hat.", EN: "The weekly scrub reads at most 50 MB/s. If cancelled, it runs again next week; the schedule notes who cancelled it."},
