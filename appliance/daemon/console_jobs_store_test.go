@@ -86,7 +86,8 @@ func TestConsoleJobsOutliveRestart(t *testing.T) {
 
 // TestConsoleJobAfterRestart: a scrub started from the console of a
 // running appliance is still listed, as it ended, after the appliance is
-// stopped and started again (auto-unlock).
+// stopped and started again (auto-unlock); a job still running at the
+// stop is listed as interrupted.
 func TestConsoleJobAfterRestart(t *testing.T) {
 	data, disks := daemonDirs(t)
 	d := runDaemon(t, data, time.Minute)
@@ -98,6 +99,8 @@ func TestConsoleJobAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := waitJob(t, d.app, id)
+	// A job still running when the appliance stops (a resilver).
+	cut := d.app.jobs().start(JobResilver, "rita", "1: /srv/disk5", "objects", time.Now())
 	if err := d.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -111,5 +114,8 @@ func TestConsoleJobAfterRestart(t *testing.T) {
 	after, _, ok := d.app.ConsoleJob(id)
 	if !ok || after.State != before.State || after.By != "rita" || after.Kind != JobScrub || !after.Ended.Equal(before.Ended) {
 		t.Fatalf("after the restart the scrub is %+v (found %v), before it was %+v", after, ok, before)
+	}
+	if j, _, ok := d.app.ConsoleJob(cut.info.ID); !ok || j.State != JobInterrupted {
+		t.Errorf("the resilver the stop cut short is %+v (found %v)", j, ok)
 	}
 }
