@@ -293,6 +293,15 @@ func (a *App) apiTenantImport(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, api.Errorf(http.StatusBadRequest, "an imported tenant needs an admin who can sign in: give --admin and --admin-password-file"))
 		return
 	}
+	// Progress is answered while the archive is still being read. Without
+	// full duplex, Go's HTTP/1 server drains the unread body at the first
+	// answer (up to 256 KiB, then closes it), and the import would read a
+	// closed body. (A writer without the feature, such as a test's
+	// recorder, does not drain either.)
+	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		api.WriteError(w, fmt.Errorf("import: %w", err))
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
 	flusher, _ := w.(http.Flusher)

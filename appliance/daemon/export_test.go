@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"tresor/appliance/audit"
 	"tresor/appliance/export"
@@ -225,4 +227,64 @@ func TestTenantExportRoutes(t *testing.T) {
 		t.Errorf("import without parameters = %d %s", rec.Code, rec.Body)
 	}
 
+}
+
+// TestTenantImportOverSocket: an import through the real control socket
+// whose archive arrives after the parameters (as from a slow disk or a
+// USB stick) imports. The route answers with progress while it still
+// reads the archive; Go's HTTP/1 server would otherwise drain and close
+// an unread body of under 256 KiB at the first progress line, and the
+// import then read "invalid Read on closed Body" (seen in CI).
+func TestTenantImportOverSocket(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	ta.writeFile(aAdmin, "/Akte.txt", []byte("Schriftsatz"))
+	s, m, archive := ta.download("/v1/tenants/export", TenantExportRequest{Slug: "kanzlei", Request: "Az. 4/26"})
+	if s != 200 {
+		t.Fatalf("export = %d %q", s, m)
+	}
+	line, _ := json.Marshal(TenantImportRequest{Slug: "kanzlei-kopie", Admin: "anna", AdminPassword: "Kopie-Kanzlei-Passwort-1"})
+	line = append(line, '\n')
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write(line)
+		time.Sleep(200 * time.Millisecond) // the route answers meanwhile
+		pw.Write(archive)
+		pw.Close()
+	}()
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", ta.sock)
+	}}}
+	req, _ := http.NewRequest("POST", "http://tresor/v1/tenants/import", pr)
+	req.ContentLength = int64(len(line) + len(archive))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	var progress int
+	for sc.Scan() {
+		var l struct {
+			Progress *json.RawMessage    `json:"progress"`
+			Result   *TenantImportResult `json:"result"`
+			Error    string              `json:"error"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("answer line %q: %v", sc.Text(), err)
+		}
+		switch {
+		case l.Error != "":
+			t.Fatalf("import over the socket: %s", l.Error)
+		case l.Result != nil:
+			if l.Result.Tenant.Slug != "kanzlei-kopie" || progress == 0 {
+				t.Fatalf("import result %+v after %d progress lines", l.Result.Tenant, progress)
+			}
+			return
+		case l.Progress != nil:
+			progress++
+		}
+	}
+	t.Fatalf("import answer without result (%v)", sc.Err())
 }

@@ -31,6 +31,8 @@ type tenantApp struct {
 	a  *App
 	st *storageState
 	c  *api.Client
+	// sock is the control socket c talks to.
+	sock string
 	// bApp is the ID of an app password of tenant B's user (setup).
 	bApp string
 }
@@ -75,7 +77,7 @@ func newTenantApp(t *testing.T) *tenantApp {
 		p.Close()
 		os.RemoveAll(dir)
 	})
-	return &tenantApp{t: t, a: a, st: st, c: api.NewClient(filepath.Join(dir, "s.sock"))}
+	return &tenantApp{t: t, a: a, st: st, c: api.NewClient(filepath.Join(dir, "s.sock")), sock: filepath.Join(dir, "s.sock")}
 }
 
 // call makes a call and returns the status (200 on success), the error
