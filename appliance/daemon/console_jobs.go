@@ -43,7 +43,7 @@ const (
 
 // Errors of Cancel.
 var (
-	// ErrNoJob: no job of that ID in this run of the appliance.
+	// ErrNoJob: no job of that ID (running, or among the last kept).
 	ErrNoJob = errors.New("no such job")
 	// ErrJobEnded: the job has ended already.
 	ErrJobEnded = errors.New("the job has ended already")
@@ -282,8 +282,8 @@ func (r *jobRegistry) running(kinds ...string) (JobInfo, bool) {
 	return JobInfo{}, false
 }
 
-// ConsoleJobs lists the long jobs of this run of the appliance, newest
-// first.
+// ConsoleJobs lists the long jobs running and the last ones ended (of
+// earlier runs of the appliance too), newest first.
 func (a *App) ConsoleJobs() []JobInfo { return a.jobs().list() }
 
 // ConsoleJob returns a job's state and a channel closed at its next

@@ -34,7 +34,8 @@ func (j LongJob) Running() bool { return j.State == "running" }
 
 // JobsBackend is what the job pages need of the appliance.
 type JobsBackend interface {
-	// LongJobs lists the jobs of this run of the appliance, newest first.
+	// LongJobs lists the jobs running and the last ones ended (across
+	// restarts), newest first.
 	LongJobs() []LongJob
 	// LongJob returns a job and a channel closed at its next change.
 	LongJob(id string) (LongJob, <-chan struct{}, bool)
