@@ -33,7 +33,7 @@ func (ns *Namespace) record(id ID) (*record, error) {
 	defer ns.mu.RUnlock()
 	var rec *record
 	err := ns.db.View(func(tx *meta.Tx) error {
-		v := tx.Bucket(bucketPool, bucketObjects).Get(id[:])
+		v := objectsOf(tx).get(id)
 		if v == nil {
 			return fmt.Errorf("object %s/%s: %w", ns.name, id, ErrNotFound)
 		}
@@ -54,7 +54,7 @@ func (ns *Namespace) record(id ID) (*record, error) {
 // transaction of the namespace database (fn must not call Update).
 func (ns *Namespace) ForEachObject(fn func(ObjectInfo) error) error {
 	return ns.View(func(tx *meta.Tx) error {
-		return tx.Bucket(bucketPool, bucketObjects).ForEach(func(k, v []byte) error {
+		return objectsOf(tx).forEach(func(k, v []byte) error {
 			r, err := parseRecord(v)
 			if err != nil {
 				return fmt.Errorf("object %x: %w", k, err)
@@ -84,8 +84,8 @@ func (ns *Namespace) Delete(ctx context.Context, id ID, unlink func(tx *meta.Tx)
 	defer ns.mu.RUnlock()
 	var rec *record
 	err := ns.db.Update(ctx, func(tx *meta.Tx) error {
-		b := tx.Bucket(bucketPool, bucketObjects)
-		v := b.Get(id[:])
+		b := objectsOf(tx)
+		v := b.get(id)
 		if v == nil {
 			return fmt.Errorf("object %s/%s: %w", ns.name, id, ErrNotFound)
 		}
@@ -95,7 +95,7 @@ func (ns *Namespace) Delete(ctx context.Context, id ID, unlink func(tx *meta.Tx)
 			r = nil
 		}
 		rec = r
-		if err := b.Delete(id[:]); err != nil {
+		if err := b.delete(id); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketPool, bucketHeal).Delete(id[:]); err != nil {

@@ -261,7 +261,7 @@ func (ns *Namespace) commit(rec *record, missing uint64, writers []*shardWriter,
 	// The shard files are durable: do not let a cancelled context tear
 	// the commit from them now.
 	err := ns.db.Update(context.Background(), func(tx *meta.Tx) error {
-		if err := tx.Bucket(bucketPool, bucketObjects).Put(rec.ID[:], value); err != nil {
+		if err := objectsOf(tx).put(rec.ID, value); err != nil {
 			return err
 		}
 		if missing != 0 {
@@ -291,7 +291,7 @@ func (ns *Namespace) commit(rec *record, missing uint64, writers []*shardWriter,
 func (ns *Namespace) exists(id ID) bool {
 	found := true
 	ns.db.View(func(tx *meta.Tx) error {
-		found = tx.Bucket(bucketPool, bucketObjects).Get(id[:]) != nil
+		found = objectsOf(tx).get(id) != nil
 		return nil
 	})
 	return found

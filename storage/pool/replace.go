@@ -115,7 +115,7 @@ func (p *Pool) Replace(ctx context.Context, old, newPath string, progress func(R
 	for _, ns := range spaces {
 		var ids []ID
 		err := ns.View(func(tx *meta.Tx) error {
-			return tx.Bucket(bucketPool, bucketObjects).ForEach(func(k, v []byte) error {
+			return objectsOf(tx).forEach(func(k, v []byte) error {
 				r, err := parseRecord(v)
 				if err == nil && !r.inline && r.shardOf(idx) >= 0 {
 					ids = append(ids, r.ID)

@@ -23,6 +23,11 @@ var systemMigrations = []meta.Migration{
 // namespaceMigrations bring a namespace database to the current schema.
 var namespaceMigrations = []meta.Migration{
 	{Version: 1, Name: "object and heal buckets", Apply: createBuckets([]string{bucketPool}, []string{bucketPool, bucketObjects}, []string{bucketPool, bucketHeal})},
+	// Records of 4 KiB and more are written as nested buckets (see
+	// objectRecords). Existing records stay as they are, both forms are
+	// read; the version is recorded so that an older tresor, which would
+	// take such a record for a missing one, refuses the database.
+	{Version: 2, Name: "large object records in buckets of their own", Apply: func(*meta.Tx) error { return nil }},
 }
 
 func createBuckets(paths ...[]string) func(*meta.Tx) error {

@@ -15,8 +15,8 @@ import (
 func TestSchemaMigration(t *testing.T) {
 	p, paths, ns := newPool(t, 3, testOptions())
 	obj := put(t, ns, content(1, 100<<10))
-	if v, err := ns.DB().ComponentVersion(schemaComponent); err != nil || v != 1 {
-		t.Fatalf("namespace schema version = %d, %v; want 1", v, err)
+	if v, err := ns.DB().ComponentVersion(schemaComponent); err != nil || v != 2 {
+		t.Fatalf("namespace schema version = %d, %v; want 2", v, err)
 	}
 	if v, err := p.System().ComponentVersion(schemaComponent); err != nil || v != 1 {
 		t.Fatalf("system schema version = %d, %v; want 1", v, err)
@@ -24,21 +24,21 @@ func TestSchemaMigration(t *testing.T) {
 
 	orig := namespaceMigrations
 	namespaceMigrations = append(append([]meta.Migration(nil), orig...), meta.Migration{
-		Version: 2, Name: "object index by time",
+		Version: 3, Name: "object index by time",
 		Apply: func(tx *meta.Tx) error {
 			idx, err := tx.CreateBucketIfNotExists(bucketPool, "by-time")
 			if err != nil {
 				return err
 			}
-			return tx.Bucket(bucketPool, bucketObjects).ForEach(func(k, v []byte) error {
+			return objectsOf(tx).forEach(func(k, v []byte) error {
 				return idx.Put(k, []byte{1})
 			})
 		},
 	})
 	p, ns = reopen(t, p, paths, testOptions())
 	namespaceMigrations = orig
-	if v, _ := ns.DB().ComponentVersion(schemaComponent); v != 2 {
-		t.Fatalf("after upgrade: version %d, want 2", v)
+	if v, _ := ns.DB().ComponentVersion(schemaComponent); v != 3 {
+		t.Fatalf("after upgrade: version %d, want 3", v)
 	}
 	err := ns.View(func(tx *meta.Tx) error {
 		if tx.Bucket(bucketPool, "by-time").Get(obj.ID[:]) == nil {

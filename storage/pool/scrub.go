@@ -139,7 +139,7 @@ func (ns *Namespace) scrub(ctx context.Context, lim *limiter, rep *ScrubReport, 
 	for {
 		var batch []*record
 		err := ns.View(func(tx *meta.Tx) error {
-			return tx.Bucket(bucketPool, bucketObjects).Scan(nil, after, func(k, v []byte) (bool, error) {
+			return objectsOf(tx).scan(after, func(k, v []byte) (bool, error) {
 				if after != nil && string(k) == string(after) {
 					return true, nil
 				}
@@ -359,9 +359,9 @@ func (ns *Namespace) collectOrphans(m *member, cutoff time.Time) (int, error) {
 	flush := func() error {
 		var orphans []string
 		err := ns.View(func(tx *meta.Tx) error {
-			b := tx.Bucket(bucketPool, bucketObjects)
+			b := objectsOf(tx)
 			for _, c := range batch {
-				v := b.Get(c.id[:])
+				v := b.get(c.id)
 				if v == nil {
 					orphans = append(orphans, c.name)
 					continue
@@ -445,9 +445,7 @@ func (p *Pool) countObjects(list []NamespaceInfo) int64 {
 			continue
 		}
 		_ = ns.View(func(tx *meta.Tx) error {
-			if b := tx.Bucket(bucketPool, bucketObjects); b != nil {
-				n += int64(b.Stats())
-			}
+			n += int64(objectsOf(tx).count())
 			return nil
 		})
 	}
