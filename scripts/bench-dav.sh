@@ -5,6 +5,7 @@
 # directory, on the same file system, in one run:
 #   - PUT and GET of one 1 GiB file (MB/s),
 #   - PUT and GET of 1,000 files of 64 KiB over one connection (files/s),
+#     in three rounds that alternate between the servers (median ratio),
 #   - PROPFIND Depth 1 of a folder with 10,000 entries (ms; target < 300).
 # Prints the figures and the ratios tresor/Apache. Both are asked for
 # HTTP/1.1, the protocol tresor serves (appliance/server: http1Only says
@@ -22,8 +23,8 @@ for tool in curl openssl apache2; do
   command -v "$tool" >/dev/null || { echo "bench-dav: $tool missing (scripts/deps.sh installs it)" >&2; exit 1; }
 done
 
-big_mib=1024 small_n=1000 list_n=10000
-if [ "${BENCH_QUICK:-}" = 1 ]; then big_mib=128 small_n=200 list_n=2000; fi
+big_mib=1024 small_n=1000 small_rounds=3 list_n=10000
+if [ "${BENCH_QUICK:-}" = 1 ]; then big_mib=128 small_n=200 small_rounds=2 list_n=2000; fi
 
 base=${BENCH_DIR:-$PWD/var}
 mkdir -p "$base"
@@ -125,29 +126,45 @@ mbps() { echo "scale=1; $1 / 1048576 / $2" | bc -l; }
 rate() { echo "scale=1; $1 / $2" | bc -l; }
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
-# run NAME URL CURLARGS...: measures one server into global variables.
-run() {
+# big NAME URL CURLARGS...: PUT and GET of one large file, into globals.
+big() {
   local name=$1 url=$2; shift 2
   local c=("$@")
   # Apache does not fsync: what it wrote is still being written back.
   # Flush it first, so that no server's run pays for another's writes.
   sync
   curl -sSf "${c[@]}" -X MKCOL "$url/big/" -o /dev/null
-  curl -sSf "${c[@]}" -X MKCOL "$url/small/" -o /dev/null
-  curl -sSf "${c[@]}" -X MKCOL "$url/list/" -o /dev/null
-  local size=$((big_mib << 20))
-  local t_put t_get t_sput t_sget
+  local size=$((big_mib << 20)) t_put t_get
   t_put=$(secs curl -sSf "${c[@]}" -T "$in/big.bin" "$url/big/big.bin" -o /dev/null)
   t_get=$(secs curl -sSf "${c[@]}" "$url/big/big.bin" -o /dev/null)
-  # Many files over one connection: one curl, a config with every file.
+  eval "${name}_put=$(mbps "$size" "$t_put") ${name}_get=$(mbps "$size" "$t_get")"
+}
+
+# small NAME ROUND URL CURLARGS...: PUT and GET of the small files over one
+# connection (one curl, a config with every file), into a folder of the
+# round's own; appends files/s to the globals NAME_sput and NAME_sget.
+small() {
+  local name=$1 round=$2 url=$3; shift 3
+  local c=("$@") dir="small$round" t_sput t_sget
+  sync
+  curl -sSf "${c[@]}" -X MKCOL "$url/$dir/" -o /dev/null
   : >"$work/$name-put.cfg"; : >"$work/$name-get.cfg"
   for f in "$in"/small/*; do
-    printf 'upload-file = "%s"\nurl = "%s/small/%s"\noutput = "/dev/null"\n' "$f" "$url" "${f##*/}" >>"$work/$name-put.cfg"
-    printf 'url = "%s/small/%s"\noutput = "/dev/null"\n' "$url" "${f##*/}" >>"$work/$name-get.cfg"
+    printf 'upload-file = "%s"\nurl = "%s/%s/%s"\noutput = "/dev/null"\n' "$f" "$url" "$dir" "${f##*/}" >>"$work/$name-put.cfg"
+    printf 'url = "%s/%s/%s"\noutput = "/dev/null"\n' "$url" "$dir" "${f##*/}" >>"$work/$name-get.cfg"
   done
   t_sput=$(secs curl -sSf "${c[@]}" -K "$work/$name-put.cfg")
   t_sget=$(secs curl -sSf "${c[@]}" -K "$work/$name-get.cfg")
-  # A folder of list_n entries (1 byte each), then PROPFIND Depth 1.
+  eval "${name}_sput+=\" $(rate "$small_n" "$t_sput")\" ${name}_sget+=\" $(rate "$small_n" "$t_sget")\""
+}
+
+# list NAME URL CURLARGS...: a folder of list_n entries (1 byte each), then
+# the best of three PROPFIND Depth 1, into globals.
+list() {
+  local name=$1 url=$2; shift 2
+  local c=("$@")
+  sync
+  curl -sSf "${c[@]}" -X MKCOL "$url/list/" -o /dev/null
   printf x >"$work/one"
   : >"$work/$name-list.cfg"
   for i in $(seq 1 "$list_n"); do
@@ -160,18 +177,43 @@ run() {
     best=$(echo "if ($t < $best) $t else $best" | bc -l)
   done
   n=$({ grep -o '<[A-Za-z0-9]*:response[ >]' "$work/$name-propfind.xml" || true; } | wc -l)
-  eval "${name}_put=$(mbps "$size" "$t_put") ${name}_get=$(mbps "$size" "$t_get")"
-  eval "${name}_sput=$(rate "$small_n" "$t_sput") ${name}_sget=$(rate "$small_n" "$t_sget")"
   eval "${name}_pf=$(echo "scale=0; $best * 1000 / 1" | bc -l) ${name}_pfn=$n"
 }
 
+# median of the arguments; ratios T A: the per-round ratios of two lists.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+ratios() {
+  local -a t=($1) a=($2)
+  local i
+  for i in "${!t[@]}"; do ratio "${t[$i]}" "${a[$i]}"; done
+}
+span() { printf '%s\n' "$@" | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%s-%s", lo, hi}'; }
+
 echo "bench-dav: tresor $T_URL, Apache mod_dav $A_URL, files on $(df --output=source "$work" | tail -1)"
-run apache "$A_URL" --http1.1 "${A_CURL[@]}"
-run tresor "$T_URL" --http1.1 "${T_CURL[@]}"
+A=(--http1.1 "${A_CURL[@]}") T=(--http1.1 "${T_CURL[@]}")
+big apache "$A_URL" "${A[@]}"
+big tresor "$T_URL" "${T[@]}"
+# The disk's speed drifts by half from minute to minute here, so the small
+# files run in alternating rounds and each round's ratio is one sample: the
+# ratio printed is their median, with their range.
+apache_sput="" apache_sget="" tresor_sput="" tresor_sget=""
+for r in $(seq 1 "$small_rounds"); do
+  small apache "$r" "$A_URL" "${A[@]}"
+  small tresor "$r" "$T_URL" "${T[@]}"
+done
+list apache "$A_URL" "${A[@]}"
+list tresor "$T_URL" "${T[@]}"
+# shellcheck disable=SC2086 # word lists on purpose
+{
+  r_sput=$(ratios "$tresor_sput" "$apache_sput"); r_sget=$(ratios "$tresor_sget" "$apache_sget")
+  tresor_sput_m=$(median $tresor_sput) apache_sput_m=$(median $apache_sput)
+  tresor_sget_m=$(median $tresor_sget) apache_sget_m=$(median $apache_sget)
+  r_sput_m=$(median $r_sput) r_sget_m=$(median $r_sget) r_sput_span=$(span $r_sput) r_sget_span=$(span $r_sget)
+}
 
 printf '\n%-34s %12s %12s %8s\n' "WebDAV over loopback HTTPS/1.1 (curl)" tresor "Apache" ratio
 printf '%-34s %9s MB/s %7s MB/s %7sx\n' "PUT 1 file of $big_mib MiB" "$tresor_put" "$apache_put" "$(ratio "$tresor_put" "$apache_put")"
 printf '%-34s %9s MB/s %7s MB/s %7sx\n' "GET 1 file of $big_mib MiB" "$tresor_get" "$apache_get" "$(ratio "$tresor_get" "$apache_get")"
-printf '%-34s %7s files/s %5s files/s %5sx\n' "PUT $small_n files of 64 KiB" "$tresor_sput" "$apache_sput" "$(ratio "$tresor_sput" "$apache_sput")"
-printf '%-34s %7s files/s %5s files/s %5sx\n' "GET $small_n files of 64 KiB" "$tresor_sget" "$apache_sget" "$(ratio "$tresor_sget" "$apache_sget")"
+printf '%-34s %7s files/s %5s files/s %5sx (rounds %s)\n' "PUT $small_n files of 64 KiB" "$tresor_sput_m" "$apache_sput_m" "$r_sput_m" "$r_sput_span"
+printf '%-34s %7s files/s %5s files/s %5sx (rounds %s)\n' "GET $small_n files of 64 KiB" "$tresor_sget_m" "$apache_sget_m" "$r_sget_m" "$r_sget_span"
 printf '%-34s %10s ms %9s ms   (target < 300 ms; %s and %s responses)\n' "PROPFIND Depth 1, $list_n entries" "$tresor_pf" "$apache_pf" "$tresor_pfn" "$apache_pfn"
