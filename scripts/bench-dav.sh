@@ -180,8 +180,12 @@ list() {
   eval "${name}_pf=$(echo "scale=0; $best * 1000 / 1" | bc -l) ${name}_pfn=$n"
 }
 
-# median of the arguments; ratios T A: the per-round ratios of two lists.
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+# median of the arguments (the mean of the middle two for an even count);
+# ratios T A: the per-round ratios of two lists.
+median() {
+  printf '%s\n' "$@" | sort -g |
+    awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'
+}
 ratios() {
   local -a t=($1) a=($2)
   local i

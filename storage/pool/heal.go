@@ -255,7 +255,7 @@ func (ns *Namespace) updateHeal(id ID, mask, healed uint64) error {
 		return nil
 	}
 	return ns.db.Update(context.Background(), func(tx *meta.Tx) error {
-		if objectsOf(tx).get(id) == nil {
+		if !objectsOf(tx).has(id) {
 			return nil // deleted meanwhile
 		}
 		b := tx.Bucket(bucketPool, bucketHeal)

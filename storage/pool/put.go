@@ -291,7 +291,7 @@ func (ns *Namespace) commit(rec *record, missing uint64, writers []*shardWriter,
 func (ns *Namespace) exists(id ID) bool {
 	found := true
 	ns.db.View(func(tx *meta.Tx) error {
-		found = objectsOf(tx).get(id) != nil
+		found = objectsOf(tx).has(id)
 		return nil
 	})
 	return found

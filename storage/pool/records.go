@@ -43,6 +43,12 @@ func (o objectRecords) get(id ID) []byte {
 	return nil
 }
 
+// has reports whether id has a record, without copying it (a nested one
+// is up to 64 KiB).
+func (o objectRecords) has(id ID) bool {
+	return o.b.Get(id[:]) != nil || o.b.Bucket(string(id[:])) != nil
+}
+
 // put stores id's record in the form its size calls for, replacing a
 // record of the other form.
 func (o objectRecords) put(id ID, value []byte) error {

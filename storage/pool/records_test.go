@@ -62,6 +62,11 @@ func TestLargeRecordsInBucketsOfTheirOwn(t *testing.T) {
 	if got := form(legacy.ID); got != "plain" {
 		t.Fatalf("legacy record is %s after the rewrite", got)
 	}
+	for _, id := range []ID{large.ID, legacy.ID, tiny.ID, sharded.ID} {
+		if !ns.exists(id) {
+			t.Errorf("exists(%s) = false for a stored record", id)
+		}
+	}
 	mustGet(t, ns, legacy.ID, content(8, 60<<10))
 	mustGet(t, ns, large.ID, content(2, 64<<10))
 	mustGet(t, ns, tiny.ID, content(4, 100))
@@ -121,6 +126,9 @@ func TestLargeRecordsInBucketsOfTheirOwn(t *testing.T) {
 		}
 		if got := form(id); got != "absent" {
 			t.Errorf("record of %s is %s after Delete", id, got)
+		}
+		if ns.exists(id) {
+			t.Errorf("exists(%s) = true after Delete", id)
 		}
 	}
 	if list, _ := ns.List(); len(list) != 1 || list[0].ID != sharded.ID {
