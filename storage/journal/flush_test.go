@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // syncCalls records which files were fdatasynced and which written out
@@ -48,6 +50,41 @@ func recordSyncs(t *testing.T) *syncCalls {
 	return calls
 }
 
+// needLocalDisk skips a test of shared flushes where the temp dir is on a
+// file system that does not share them (the checks would not apply).
+func needLocalDisk(t *testing.T, dir string) {
+	t.Helper()
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err != nil {
+		t.Fatal(err)
+	}
+	switch fs.Type {
+	case unix.EXT4_SUPER_MAGIC, unix.XFS_SUPER_MAGIC, unix.BTRFS_SUPER_MAGIC:
+	default:
+		t.Skipf("the temp dir is on file system type %#x, not ext4, XFS or btrfs: copies there do not share flushes", fs.Type)
+	}
+}
+
+// Copies on a file system the journal does not know (tmpfs here, as NFS
+// would be) are not grouped.
+func TestUnknownFileSystemSharesNoFlush(t *testing.T) {
+	shm, err := os.MkdirTemp("/dev/shm", "journal-test")
+	if err != nil {
+		t.Skipf("no tmpfs: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	ps := []string{filepath.Join(shm, "a"), filepath.Join(shm, "b")}
+	j := started(t, ps, small)
+	calls := recordSyncs(t)
+	if err := j.Append([]Record{{ID: 1, Data: data(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	synced, written := calls.take()
+	if len(synced) != 2 || len(written) != 0 {
+		t.Fatalf("fdatasync of %v, written out %v: want an fdatasync per copy", synced, written)
+	}
+}
+
 func (s *syncCalls) take() (synced, written []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,6 +101,7 @@ func (s *syncCalls) take() (synced, written []string) {
 func TestCopiesOnOneFileSystemShareAFlush(t *testing.T) {
 	ps := paths(t, 3) // directories of one temp dir: one file system
 	j := started(t, ps, small)
+	needLocalDisk(t, filepath.Dir(ps[0]))
 	calls := recordSyncs(t)
 	for range 5 {
 		calls.take()
@@ -94,6 +132,7 @@ func TestCopiesOnOneFileSystemShareAFlush(t *testing.T) {
 func TestSharedFlushFailures(t *testing.T) {
 	ps := paths(t, 3)
 	j := started(t, ps, small)
+	needLocalDisk(t, filepath.Dir(ps[0]))
 	calls := recordSyncs(t)
 	if err := j.Append([]Record{{ID: 1, Data: data(1)}}); err != nil {
 		t.Fatal(err)
