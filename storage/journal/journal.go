@@ -36,29 +36,11 @@
 // # Copies
 //
 // Append writes the same bytes at the same offset to every copy and
-// returns once each is durable; a copy that fails is left out
+// returns once each has been fdatasynced; a copy that fails is left out
 // from then on (until the journal is opened again), and Append fails only
 // when no copy took the records. Open reads every copy and, per slot,
 // takes the one with the newest epoch and the most valid records, so any
 // one copy that saw an acknowledged record is enough.
-//
-// # Copies on one file system
-//
-// Copies whose files are on the same local file system (ext4, XFS or
-// btrfs: a test machine's directories, or an appliance with one disk)
-// share one cache flush: the disk's flush makes durable every write it
-// completed before it, not only those of the file that asked. So Append
-// writes the records to each copy of the group, has the kernel write
-// every copy but one out to the disk and waits for that
-// (sync_file_range: no flush), and then fdatasyncs the last copy, which
-// writes it and flushes the disk once for all. Two copies on one disk
-// took two flushes that queued behind each other before: 0.75 ms of a
-// 64 KiB GET's 1.1 ms in the handler here, 0.5 ms now. The slot files
-// are filled with zeros when made, so no copy has size or extent changes
-// that only its own fdatasync would commit. When that fdatasync fails,
-// each other copy of the group is fdatasynced on its own instead. Copies
-// on file systems of their own, or on others (NFS commits only the file
-// asked for), are written in parallel, each with its own fdatasync.
 package journal
 
 import (
@@ -73,8 +55,6 @@ import (
 	"slices"
 	"sync"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 const (
@@ -150,8 +130,7 @@ type copyFiles struct {
 	index  int // position in the paths given to Open
 	path   string
 	slots  [2]*os.File
-	failed error  // set once a write or sync failed; the copy is left out
-	dev    uint64 // the file system the slots are on; 0: unknown, shares with none
+	failed error // set once a write or sync failed; the copy is left out
 }
 
 // Journal is a replicated, append-only record journal. It is safe for
@@ -180,12 +159,6 @@ var (
 		return err
 	}
 	datasync = func(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
-	// writeOut writes a range of f to the disk and waits until the disk
-	// has it (in its cache: no flush).
-	writeOut = func(f *os.File, off, n int64) error {
-		return unix.SyncFileRange(int(f.Fd()), off, n,
-			unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
-	}
 )
 
 // Open opens (or makes) the journal with one copy per path; empty paths
@@ -260,15 +233,8 @@ func openCopy(index int, path string) (*copyFiles, error) {
 			return nil, fmt.Errorf("journal: open %s: %w", name, err)
 		}
 		c.slots[s] = f
-		fi, err := f.Stat()
-		if err != nil {
-			continue
-		}
-		if fi.Size() == 0 {
+		if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
 			made = true
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && s == 0 && localDisk(f) {
-			c.dev = st.Dev + 1 // never 0, which means unknown
 		}
 	}
 	if made {
@@ -279,23 +245,6 @@ func openCopy(index int, path string) (*copyFiles, error) {
 		}
 	}
 	return c, nil
-}
-
-// localDisk reports whether f is on a file system whose fdatasync
-// flushes the cache of the disk it is on, so that one flush makes durable
-// what another file of it wrote out before: ext4, XFS, btrfs. Not so on a
-// network file system (NFS commits only the file asked for) or one the
-// journal knows nothing of; copies there each get their own fdatasync.
-func localDisk(f *os.File) bool {
-	var fs unix.Statfs_t
-	if err := unix.Fstatfs(int(f.Fd()), &fs); err != nil {
-		return false
-	}
-	switch fs.Type {
-	case unix.EXT4_SUPER_MAGIC, unix.XFS_SUPER_MAGIC, unix.BTRFS_SUPER_MAGIC:
-		return true
-	}
-	return false
 }
 
 func (c *copyFiles) close() error {
@@ -452,94 +401,44 @@ func fill(f *os.File, from, to int64) error {
 	return nil
 }
 
-// eachGroup runs fn on every group of copies that have not failed and
-// are on one file system, the groups in parallel. A copy fn fails (it
-// sets c.failed) is left out from then on; eachGroup fails only when no
+// eachCopy runs fn on every copy that has not failed, in parallel. A copy
+// whose fn fails is left out from then on; eachCopy fails only when no
 // copy succeeded.
 //
-// One group runs on the calling goroutine, which would only wait
+// One copy runs on the calling goroutine, which would only wait
 // otherwise: an append of one record to two copies took 8.6 µs instead of
 // 12 µs without fdatasync (the goroutine and the caller's wake-up saved).
-func (j *Journal) eachGroup(fn func([]*copyFiles)) error {
-	var groups [][]*copyFiles
-	for _, c := range j.copies {
-		if c.failed != nil {
-			continue
-		}
-		i := slices.IndexFunc(groups, func(g []*copyFiles) bool { return c.dev != 0 && g[0].dev == c.dev })
-		if i < 0 {
-			groups = append(groups, []*copyFiles{c})
-			continue
-		}
-		groups[i] = append(groups[i], c)
-	}
+func (j *Journal) eachCopy(fn func(*copyFiles) error) error {
 	var wg sync.WaitGroup
-	for _, g := range groups[min(1, len(groups)):] {
-		wg.Go(func() { fn(g) })
+	errs := make([]error, len(j.copies))
+	run := func(i int, c *copyFiles) {
+		if err := fn(c); err != nil {
+			c.failed = fmt.Errorf("%s: %w", c.path, err)
+			errs[i] = c.failed
+		}
 	}
-	if len(groups) > 0 {
-		fn(groups[0])
+	inline := -1
+	for i, c := range j.copies {
+		if c.failed != nil {
+			errs[i] = c.failed
+			continue
+		}
+		if inline < 0 {
+			inline = i
+			continue
+		}
+		wg.Go(func() { run(i, c) })
+	}
+	if inline >= 0 {
+		run(inline, j.copies[inline])
 	}
 	wg.Wait()
-	var errs []error
 	for _, c := range j.copies {
 		if c.failed == nil {
 			return nil
 		}
-		errs = append(errs, c.failed)
 	}
 	return errors.Join(errs...)
-}
-
-// eachCopy runs fn on every copy that has not failed: the groups of
-// eachGroup in parallel, the copies of a group (one file system) in turn.
-func (j *Journal) eachCopy(fn func(*copyFiles) error) error {
-	return j.eachGroup(func(g []*copyFiles) {
-		for _, c := range g {
-			if err := fn(c); err != nil {
-				c.fail(err)
-			}
-		}
-	})
-}
-
-// fail leaves c out with err.
-func (c *copyFiles) fail(err error) {
-	c.failed = fmt.Errorf("%s: %w", c.path, err)
-}
-
-// appendGroup writes buf at off in slot s of every copy of a group on one
-// file system and makes it durable with one flush (see the package doc).
-func (j *Journal) appendGroup(g []*copyFiles, s int, buf []byte, off int64) {
-	var ok []*copyFiles
-	for _, c := range g {
-		if err := writeAt(c.slots[s], buf, off); err != nil {
-			c.fail(err)
-			continue
-		}
-		ok = append(ok, c)
-	}
-	if len(ok) == 0 || j.opts.NoSync {
-		return
-	}
-	last := ok[len(ok)-1]
-	var out []*copyFiles
-	for _, c := range ok[:len(ok)-1] {
-		if err := writeOut(c.slots[s], off, int64(len(buf))); err != nil {
-			c.fail(err)
-			continue
-		}
-		out = append(out, c)
-	}
-	if err := datasync(last.slots[s]); err != nil {
-		last.fail(err)
-		// The flush that was to cover the others did not happen.
-		for _, c := range out {
-			if err := datasync(c.slots[s]); err != nil {
-				c.fail(err)
-			}
-		}
-	}
 }
 
 // Next returns the ID the next appended record must have.
@@ -591,7 +490,16 @@ func (j *Journal) Append(recs []Record) error {
 	if off+int64(len(buf)) > headerSize+j.opts.Limit {
 		return ErrFull
 	}
-	err := j.eachGroup(func(g []*copyFiles) { j.appendGroup(g, s, buf, off) })
+	err := j.eachCopy(func(c *copyFiles) error {
+		f := c.slots[s]
+		if err := writeAt(f, buf, off); err != nil {
+			return err
+		}
+		if j.opts.NoSync {
+			return nil
+		}
+		return datasync(f)
+	})
 	if err != nil {
 		// Some copy may hold part of it: reusing these IDs or this
 		// offset could make a record read back that nobody acknowledged.
