@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -223,8 +225,14 @@ func (db *DB) commitAll(p *dbCopy, btx *bolt.Tx, baseGen uint64, log []op, next 
 	wg.Wait()
 
 	committed := 0
+	for i := range db.copies {
+		if results[i].state != -1 && results[i].err == nil {
+			committed++
+		}
+	}
 	var errs []error
 	var failed []*dbCopy
+	full := 0
 	for i, c := range db.copies {
 		r := results[i]
 		if r.state == -1 {
@@ -232,11 +240,19 @@ func (db *DB) commitAll(p *dbCopy, btx *bolt.Tx, baseGen uint64, log []op, next 
 		}
 		if r.err != nil {
 			errs = append(errs, fmt.Errorf("copy %d: %w", i, r.err))
+			if diskFull(r.err) {
+				full++
+				if committed == 0 {
+					// Still in step: no copy took the commit.
+					continue
+				}
+				// Behind the copies that took it, but whole.
+				results[i].state = CopyStale
+			}
 			failed = append(failed, c)
 			continue
 		}
 		c.gen.Store(next.gen)
-		committed++
 	}
 	if len(failed) > 0 {
 		db.mu.Lock()
@@ -249,9 +265,26 @@ func (db *DB) commitAll(p *dbCopy, btx *bolt.Tx, baseGen uint64, log []op, next 
 		db.mu.Unlock()
 	}
 	if committed == 0 {
+		if full > 0 {
+			// The copies a full disk refused still hold what they held:
+			// the database stays usable, and writes work again once
+			// there is space.
+			return fmt.Errorf("commit: %w", errors.Join(errs...))
+		}
 		return fmt.Errorf("commit: %w: %w", ErrNoValidCopy, errors.Join(errs...))
 	}
 	return nil
+}
+
+// diskFull reports a commit that failed because its copy's disk is full
+// (ENOSPC, or EDQUOT for a quota) while bbolt wrote its pages. bbolt rolls
+// such a commit back and its meta page was not written, so the copy still
+// holds the generation before the commit, whole. A failed fdatasync is
+// not one of these: what the file holds after one is unknown.
+func diskFull(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Op == "write" &&
+		(errors.Is(pe.Err, syscall.ENOSPC) || errors.Is(pe.Err, syscall.EDQUOT))
 }
 
 // replicate replays log on one copy and commits it. It returns CopyStale
