@@ -122,7 +122,7 @@ func transferErr(err error) error {
 		return api.Errorf(http.StatusConflict, "%v", err)
 	case errors.Is(err, tenant.ErrNotFound), errors.Is(err, files.ErrNotFound):
 		return api.Errorf(http.StatusNotFound, "%v", err)
-	case errors.Is(err, files.ErrQuota):
+	case errors.Is(err, files.ErrQuota), errors.Is(err, files.ErrNoSpace):
 		return api.Errorf(http.StatusInsufficientStorage, "%v", err)
 	case errors.Is(err, transfer.ErrContentGone), errors.Is(err, transfer.ErrChanged):
 		return api.Errorf(http.StatusGone, "%v", err)

@@ -39,6 +39,9 @@ var (
 	ErrIsDir = errors.New("is a folder")
 	// ErrQuota: the write does not fit the tenant's quota.
 	ErrQuota = errors.New("quota exceeded")
+	// ErrNoSpace: the appliance's disks have no room left for the write
+	// (storage.ErrFull); nothing of it was kept.
+	ErrNoSpace = storage.ErrFull
 	// ErrForbidden: the principal may not do this (the access policy or
 	// a read-only scope refuses it). What the principal may not even see
 	// is ErrNotFound instead, so that its existence does not show.

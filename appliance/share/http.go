@@ -51,7 +51,7 @@ func Fail(w http.ResponseWriter, err error) {
 		http.Error(w, "this link needs its password", http.StatusUnauthorized)
 	case errors.Is(err, ErrMode):
 		http.Error(w, "the link does not allow this", http.StatusForbidden)
-	case errors.Is(err, files.ErrQuota):
+	case errors.Is(err, files.ErrQuota), errors.Is(err, files.ErrNoSpace):
 		http.Error(w, "the upload does not fit the storage space", http.StatusInsufficientStorage)
 	case errors.Is(err, ErrBadSpec), errors.Is(err, files.ErrBadName):
 		http.Error(w, "bad file name", http.StatusBadRequest)

@@ -36,6 +36,8 @@ type Options struct {
 	Passphrase []byte
 	// Clock of the accounts service (default: time.Now).
 	Clock func() time.Time
+	// Disks of the pool (default: three temporary directories).
+	Disks []string
 }
 
 // Env is a pool with a tenant registry and an accounts service; New
@@ -50,13 +52,16 @@ type Env struct {
 	Acc         *identity.Accounts
 }
 
-// New makes an Env on three temporary disks.
+// New makes an Env on three temporary disks, or on o.Disks.
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
 	if o.Passphrase == nil {
 		o.Passphrase = []byte("correct horse battery staple")
 	}
-	e := &Env{Disks: storagetest.TempDisks(t, 3)}
+	if o.Disks == nil {
+		o.Disks = storagetest.TempDisks(t, 3)
+	}
+	e := &Env{Disks: o.Disks}
 	so := storage.Options{KeyOptions: []keys.Option{keys.WithArgon2Params(1, 64, 1)}}
 	so.Meta.NoSync = true
 	var err error

@@ -32,8 +32,14 @@ type env struct {
 
 func newEnv(t testing.TB, quota int64) *env {
 	t.Helper()
+	return newEnvWith(t, quota, tenanttest.Options{})
+}
+
+// newEnvWith is newEnv with the pool set up as o says.
+func newEnvWith(t testing.TB, quota int64, o tenanttest.Options) *env {
+	t.Helper()
 	ctx := context.Background()
-	te := tenanttest.New(t, tenanttest.Options{})
+	te := tenanttest.New(t, o)
 	reg, acc := te.Reg, te.Acc
 	for _, slug := range []string{"kanzlei", "praxis"} {
 		q := int64(0)

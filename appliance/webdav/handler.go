@@ -155,7 +155,7 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, files.ErrIsDir):
 		return http.StatusMethodNotAllowed
-	case errors.Is(err, files.ErrQuota), errors.Is(err, files.ErrPropsTooLarge):
+	case errors.Is(err, files.ErrQuota), errors.Is(err, files.ErrPropsTooLarge), errors.Is(err, files.ErrNoSpace):
 		return http.StatusInsufficientStorage
 	case errors.Is(err, context.Canceled):
 		return 499 // the client went away; nobody reads this

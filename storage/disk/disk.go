@@ -160,7 +160,7 @@ func Open(root string) (*Dir, error) {
 	probe := filepath.Join(abs, TempPrefix+"probe-"+randomHex())
 	f, err := os.OpenFile(probe, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
-		return nil, fmt.Errorf("open disk %s: not writable: %w", root, mapErr(err))
+		return nil, fmt.Errorf("open disk %s: not writable: %w", root, MarkFull(err))
 	}
 	f.Close()
 	if err := os.Remove(probe); err != nil {
@@ -219,7 +219,7 @@ func (d *Dir) Create(name string) (Writer, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", name, mapErr(err))
+		return nil, fmt.Errorf("create %s: %w", name, MarkFull(err))
 	}
 	return &writer{d: d, f: f, name: name, tmp: tmp}, nil
 }
@@ -289,7 +289,7 @@ func (d *Dir) syncDir(dir string) error {
 	d.mu.Unlock()
 	for _, p := range toSync {
 		if err := fsyncDir(d.path(p)); err != nil {
-			return fmt.Errorf("sync directory %s: %w", p, mapErr(err))
+			return fmt.Errorf("sync directory %s: %w", p, MarkFull(err))
 		}
 	}
 	if len(done) > 0 {
@@ -520,7 +520,7 @@ func (w *writer) Write(p []byte) (int, error) {
 	}
 	n, err := w.f.Write(p)
 	if err != nil {
-		w.err = fmt.Errorf("write %s: %w", w.name, mapErr(err))
+		w.err = fmt.Errorf("write %s: %w", w.name, MarkFull(err))
 		return n, w.err
 	}
 	return n, nil
@@ -559,7 +559,7 @@ func (w *writer) finish() error {
 	}
 	if err != nil {
 		os.Remove(w.d.path(w.tmp))
-		return fmt.Errorf("commit %s: %w", w.name, mapErr(err))
+		return fmt.Errorf("commit %s: %w", w.name, MarkFull(err))
 	}
 	return nil
 }
@@ -599,9 +599,10 @@ func CommitAll(ws ...Writer) []error {
 	return nil
 }
 
-// mapErr wraps err with ErrFull when it reports a full disk or exhausted
-// quota, and returns it unchanged otherwise.
-func mapErr(err error) error {
+// MarkFull wraps err with ErrFull when it reports a full disk or exhausted
+// quota, and returns it unchanged otherwise. Exported for errors from files
+// this package did not write (the metadata databases').
+func MarkFull(err error) error {
 	if err == nil || errors.Is(err, ErrFull) {
 		return err
 	}

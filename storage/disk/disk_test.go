@@ -345,16 +345,16 @@ func TestMapErr(t *testing.T) {
 		{&fs.PathError{Op: "write", Path: "x", Err: syscall.EIO}, false, syscall.EIO},
 		{fs.ErrNotExist, false, nil},
 	} {
-		got := mapErr(tc.err)
+		got := MarkFull(tc.err)
 		if errors.Is(got, ErrFull) != tc.full {
-			t.Errorf("mapErr(%v) = %v; errors.Is(ErrFull) = %v, want %v", tc.err, got, !tc.full, tc.full)
+			t.Errorf("MarkFull(%v) = %v; errors.Is(ErrFull) = %v, want %v", tc.err, got, !tc.full, tc.full)
 		}
 		if !errors.Is(got, tc.err) || (tc.errno != nil && !errors.Is(got, tc.errno)) {
-			t.Errorf("mapErr(%v) = %v lost the original error", tc.err, got)
+			t.Errorf("MarkFull(%v) = %v lost the original error", tc.err, got)
 		}
 	}
-	if mapErr(nil) != nil {
-		t.Errorf("mapErr(nil) != nil")
+	if MarkFull(nil) != nil {
+		t.Errorf("MarkFull(nil) != nil")
 	}
 }
 

@@ -5,30 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
-)
 
-// mountTmpfs mounts a tmpfs of size bytes for the test, or skips the test
-// when that is not possible (not root, no rights to mount).
-func mountTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tresor-test", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", mnt, err, out)
-		}
-	})
-	return mnt
-}
+	"tresor/storage/storagetest"
+)
 
 // A full disk refuses a commit without costing the database: the copy on
 // the disk that filled first falls behind (stale, whole), and once every
@@ -40,7 +22,7 @@ func TestCommitOnFullDisk(t *testing.T) {
 	// Copy 1's disk has less room, so it fills first; once its filler is
 	// gone it has room for copy 0 besides its own stale copy, which a
 	// rebuild needs (it writes the new copy before it replaces the old).
-	disks := []string{mountTmpfs(t, 8<<20), mountTmpfs(t, 32<<20)}
+	disks := []string{storagetest.TmpfsDisk(t, 8<<20), storagetest.TmpfsDisk(t, 32<<20)}
 	fillers := []string{filepath.Join(disks[0], "filler"), filepath.Join(disks[1], "filler")}
 	for i, size := range []int{1 << 20, 27 << 20} {
 		if err := os.WriteFile(fillers[i], make([]byte, size), 0o600); err != nil {

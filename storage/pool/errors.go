@@ -1,8 +1,12 @@
 package pool
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	"tresor/storage/disk"
+	"tresor/storage/meta"
 )
 
 // Sentinel errors. Errors returned by the pool wrap these (test with
@@ -53,3 +57,10 @@ func (e *UnreadableError) Error() string {
 func (e *UnreadableError) Is(target error) bool { return target == ErrUnreadable }
 
 func (e *UnreadableError) Unwrap() error { return e.Err }
+
+// update runs fn in a write transaction of db, with a commit that a full
+// disk refused reported as disk.ErrFull (as a full disk fails a Put's
+// shard files), so that callers answer "no space" rather than a fault.
+func update(ctx context.Context, db *meta.DB, fn func(*meta.Tx) error) error {
+	return disk.MarkFull(db.Update(ctx, fn))
+}

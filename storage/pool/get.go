@@ -83,7 +83,7 @@ func (ns *Namespace) Delete(ctx context.Context, id ID, unlink func(tx *meta.Tx)
 	}
 	defer ns.mu.RUnlock()
 	var rec *record
-	err := ns.db.Update(ctx, func(tx *meta.Tx) error {
+	err := update(ctx, ns.db, func(tx *meta.Tx) error {
 		b := objectsOf(tx)
 		v := b.get(id)
 		if v == nil {

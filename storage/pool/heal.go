@@ -254,7 +254,7 @@ func (ns *Namespace) updateHeal(id ID, mask, healed uint64) error {
 	if (cur|missing)&^healed == cur {
 		return nil
 	}
-	return ns.db.Update(context.Background(), func(tx *meta.Tx) error {
+	return update(context.Background(), ns.db, func(tx *meta.Tx) error {
 		if !objectsOf(tx).has(id) {
 			return nil // deleted meanwhile
 		}

@@ -62,7 +62,7 @@ func (ns *Namespace) LogDB() (*LogDB, error) {
 		return nil, fmt.Errorf("namespace %s: open log database: %w", ns.name, err)
 	}
 	if !exists {
-		err := ns.db.Update(context.Background(), func(tx *meta.Tx) error {
+		err := update(context.Background(), ns.db, func(tx *meta.Tx) error {
 			return tx.Bucket(bucketPool).Put([]byte(keyLogDB), []byte{1})
 		})
 		if err != nil {
@@ -194,7 +194,7 @@ func (l *LogDB) Update(ctx context.Context, fn func(*meta.Tx) error) error {
 		return err
 	}
 	l.ns.mu.RUnlock()
-	return l.db.Update(ctx, fn)
+	return update(ctx, l.db, fn)
 }
 
 // View runs fn in a read transaction of the log database.

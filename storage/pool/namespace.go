@@ -78,7 +78,7 @@ func (p *Pool) CreateNamespace(ctx context.Context, name string) (*Namespace, er
 	if err != nil {
 		return nil, fmt.Errorf("create namespace %s: database: %w", name, err)
 	}
-	err = sys.Update(ctx, func(tx *meta.Tx) error {
+	err = update(ctx, sys, func(tx *meta.Tx) error {
 		b := tx.Bucket(bucketPool, bucketNamespaces)
 		if b.Get([]byte(name)) != nil {
 			return fmt.Errorf("namespace %s: %w", name, ErrExists)
@@ -184,7 +184,7 @@ func (p *Pool) DeleteNamespace(ctx context.Context, name string) error {
 	}
 	// Mark it first, so that a crash between shredding the key and
 	// removing the files leaves a record saying what to finish.
-	err = sys.Update(ctx, func(tx *meta.Tx) error {
+	err = update(ctx, sys, func(tx *meta.Tx) error {
 		b := tx.Bucket(bucketPool, bucketNamespaces)
 		v := b.Get([]byte(name))
 		if v == nil {
@@ -241,7 +241,7 @@ func (p *Pool) removeNamespaceFiles(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	err = sys.Update(ctx, func(tx *meta.Tx) error {
+	err = update(ctx, sys, func(tx *meta.Tx) error {
 		return tx.Bucket(bucketPool, bucketNamespaces).Delete([]byte(name))
 	})
 	if err != nil {
@@ -321,7 +321,7 @@ func (ns *Namespace) Update(ctx context.Context, fn func(*meta.Tx) error) error 
 		return err
 	}
 	defer ns.mu.RUnlock()
-	return ns.db.Update(ctx, fn)
+	return update(ctx, ns.db, fn)
 }
 
 // View runs fn in a read transaction of the namespace database.

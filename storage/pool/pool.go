@@ -577,7 +577,7 @@ func (p *Pool) Update(ctx context.Context, fn func(*meta.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	return db.Update(ctx, fn)
+	return update(ctx, db, fn)
 }
 
 // View runs fn in a read transaction of the system database.

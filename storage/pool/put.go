@@ -260,7 +260,7 @@ func (ns *Namespace) commit(rec *record, missing uint64, writers []*shardWriter,
 	value := rec.marshal()
 	// The shard files are durable: do not let a cancelled context tear
 	// the commit from them now.
-	err := ns.db.Update(context.Background(), func(tx *meta.Tx) error {
+	err := update(context.Background(), ns.db, func(tx *meta.Tx) error {
 		if err := objectsOf(tx).put(rec.ID, value); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -51,6 +52,26 @@ func TempDisks(t testing.TB, n int) []string {
 		}
 	}
 	return paths
+}
+
+// TmpfsDisk mounts a tmpfs of size bytes for the test, unmounted when it
+// ends: a real file system that fills up (ENOSPC). It skips the test where
+// mounting is not possible (not root, no rights to mount).
+func TmpfsDisk(t testing.TB, size int64) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tresor-test", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", mnt, err, out)
+		}
+	})
+	return mnt
 }
 
 // OpenDisks returns n disks on fresh directories (see TempDisks).

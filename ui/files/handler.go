@@ -397,6 +397,8 @@ func classify(err error) (int, string) {
 		return http.StatusConflict, "files.err.kind"
 	case errors.Is(err, tfiles.ErrQuota):
 		return http.StatusInsufficientStorage, "files.err.quota"
+	case errors.Is(err, tfiles.ErrNoSpace):
+		return http.StatusInsufficientStorage, "files.err.nospace"
 	case errors.Is(err, tfiles.ErrForbidden):
 		return http.StatusForbidden, "files.err.forbidden"
 	case errors.Is(err, tfiles.ErrChunkOrder), errors.Is(err, tfiles.ErrIncomplete):

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	tfiles "tresor/appliance/files"
+	"tresor/storage"
 )
 
 // multipartBody builds a form of files named by their relative paths, as
@@ -360,6 +361,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("x: %w", tfiles.ErrExists), 409},
 		{tfiles.ErrBadName, 422},
 		{tfiles.ErrQuota, 507},
+		{fmt.Errorf("put: %w", storage.ErrFull), 507},
 		{tfiles.ErrForbidden, 403},
 		{tfiles.ErrChunkOrder, 409},
 		{errBadRequest, 400},

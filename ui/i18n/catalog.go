@@ -171,6 +171,7 @@ var catalog = map[string]map[Lang]string{
 	"files.err.badname":      {DE: "Dieser Name ist nicht erlaubt (keine Steuerzeichen, kein „..“, nicht zu lang, keine für Windows reservierten Namen).", EN: "This name is not allowed (no control characters, no “..”, not too long, no names reserved by Windows)."},
 	"files.err.kind":         {DE: "Das geht mit einem Ordner bzw. einer Datei nicht.", EN: "This does not work with a folder or file."},
 	"files.err.quota":        {DE: "Der Speicherplatz Ihrer Kanzlei ist ausgeschöpft.", EN: "Your office's storage quota is used up."},
+	"files.err.nospace":      {DE: "Die Festplatten des Geräts sind voll. Nichts wurde gespeichert; bitte wenden Sie sich an Ihre IT.", EN: "The appliance's disks are full. Nothing was saved; please contact your IT."},
 	"files.err.forbidden":    {DE: "Dafür fehlt Ihnen die Berechtigung.", EN: "You are not allowed to do this."},
 	"files.err.chunk":        {DE: "Das Hochladen ist durcheinandergeraten; bitte erneut versuchen.", EN: "The upload got out of step; please try again."},
 	"files.err.busy":         {DE: "Zu viele offene Uploads; bitte später erneut versuchen.", EN: "Too many open uploads; please try again later."},

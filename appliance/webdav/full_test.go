@@ -1,0 +1,104 @@
+package webdav
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"tresor/appliance/tenanttest"
+	"tresor/storage/storagetest"
+)
+
+// When the appliance's disks fill up, an upload is refused with 507 and
+// nothing else changes: what was stored before still lists and reads, and
+// once there is space again uploads work. Before, a full disk failed the
+// tenant's database copies one by one, and with the last one every request
+// of the tenant answered 500 until the appliance restarted.
+func TestPutOnFullDisks(t *testing.T) {
+	var disks []string
+	for range 3 {
+		disks = append(disks, storagetest.TmpfsDisk(t, 24<<20))
+	}
+	e := newEnvWith(t, 0, tenanttest.Options{Disks: disks})
+	e.expect(req{method: "MKCOL", path: "/dav/kanzlei/akten/"}, http.StatusCreated)
+	// Random, so that sealing cannot compress it away.
+	random := func(seed, n int) string {
+		b := make([]byte, n)
+		rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), 1}).Read(b)
+		return string(b)
+	}
+	content := func(i int) string { return random(i, 32<<10) }
+	big := random(-1, 3<<20)
+	put := func(i int) (*http.Response, string) {
+		return e.do(req{method: "PUT", path: fmt.Sprintf("/dav/kanzlei/akten/f%04d", i), body: content(i)})
+	}
+	for i := range 3 {
+		e.expect(req{method: "PUT", path: fmt.Sprintf("/dav/kanzlei/akten/f%04d", i), body: content(i)}, http.StatusCreated)
+	}
+	// Leave each disk about 2 MiB.
+	var fillers []string
+	for _, d := range disks {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(d, &st); err != nil {
+			t.Fatal(err)
+		}
+		free := int64(st.Bavail) * st.Bsize
+		f := filepath.Join(d, "filler")
+		if err := os.WriteFile(f, make([]byte, free-2<<20), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fillers = append(fillers, f)
+	}
+
+	stored := 3
+	for ; stored < 500; stored++ {
+		resp, body := put(stored)
+		if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusNoContent {
+			continue
+		}
+		if resp.StatusCode != http.StatusInsufficientStorage {
+			t.Fatalf("PUT on full disks = %d %s, want 507", resp.StatusCode, strings.TrimSpace(body))
+		}
+		break
+	}
+	if stored == 500 {
+		t.Fatal("500 files of 32 KiB fitted in 6 MiB")
+	}
+	// A file stored in shard files is refused the same way.
+	resp, body := e.do(req{method: "PUT", path: "/dav/kanzlei/akten/big", body: big})
+	if resp.StatusCode != http.StatusInsufficientStorage {
+		t.Fatalf("PUT of 3 MiB on full disks = %d %s, want 507", resp.StatusCode, strings.TrimSpace(body))
+	}
+	e.expect(req{method: "GET", path: "/dav/kanzlei/akten/big"}, http.StatusNotFound)
+	e.expect(req{method: "GET", path: fmt.Sprintf("/dav/kanzlei/akten/f%04d", stored)}, http.StatusNotFound)
+
+	// Everything acknowledged still lists and reads.
+	_, listing := e.expect(req{method: "PROPFIND", path: "/dav/kanzlei/akten/", hdr: map[string]string{"Depth": "1"}}, http.StatusMultiStatus)
+	for _, i := range []int{0, stored / 2, stored - 1} {
+		name := fmt.Sprintf("f%04d", i)
+		if !strings.Contains(listing, name) {
+			t.Errorf("listing on full disks lacks %s", name)
+		}
+		if _, got := e.expect(req{method: "GET", path: "/dav/kanzlei/akten/" + name}, http.StatusOK); got != content(i) {
+			t.Errorf("GET %s on full disks: %d bytes, not its content", name, len(got))
+		}
+	}
+
+	for _, f := range fillers {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if resp, body := put(stored); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT once space was freed = %d %s, want 201", resp.StatusCode, strings.TrimSpace(body))
+	}
+	e.expect(req{method: "PUT", path: "/dav/kanzlei/akten/big", body: big}, http.StatusCreated)
+	if _, got := e.expect(req{method: "GET", path: fmt.Sprintf("/dav/kanzlei/akten/f%04d", stored)}, http.StatusOK); got != content(stored) {
+		t.Errorf("GET after space was freed: %d bytes, not its content", len(got))
+	}
+}
