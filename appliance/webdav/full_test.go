@@ -1,6 +1,7 @@
 package webdav
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"tresor/appliance/audit"
 	"tresor/appliance/tenanttest"
 	"tresor/storage/storagetest"
 )
@@ -100,5 +102,28 @@ func TestPutOnFullDisks(t *testing.T) {
 	e.expect(req{method: "PUT", path: "/dav/kanzlei/akten/big", body: big}, http.StatusCreated)
 	if _, got := e.expect(req{method: "GET", path: fmt.Sprintf("/dav/kanzlei/akten/f%04d", stored)}, http.StatusOK); got != content(stored) {
 		t.Errorf("GET after space was freed: %d bytes, not its content", len(got))
+	}
+
+	// The tenant's log holds every write and read that was acknowledged,
+	// those on full disks too, no refused write, and still verifies.
+	log := e.tn.Audit()
+	if _, err := log.Verify(context.Background()); err != nil {
+		t.Fatalf("audit log after the disks were full: %v", err)
+	}
+	count := map[string]int{}
+	err := log.Entries(audit.Filter{PathPrefix: "/akten"}, func(en audit.Entry) error {
+		if en.Outcome == audit.OutcomeSuccess {
+			count[en.Action]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := stored + 2; count[audit.ActionFileWrite] != want {
+		t.Errorf("log has %d writes, want %d", count[audit.ActionFileWrite], want)
+	}
+	if count[audit.ActionFileRead] != 4 {
+		t.Errorf("log has %d reads, want 4", count[audit.ActionFileRead])
 	}
 }
