@@ -4,8 +4,10 @@
 # directories, fsyncing) and against Apache mod_dav serving a plain
 # directory, on the same file system, in one run:
 #   - PUT and GET of one 1 GiB file (MB/s),
-#   - PUT and GET of 1,000 files of 64 KiB over one connection (files/s),
-#     in three rounds that alternate between the servers (median ratio),
+#   - PUT and GET of 1,000 files of 64 KiB (files/s), one at a time over
+#     one connection (as Windows Explorer copies) and four at a time over
+#     four connections (as rclone does by default), in three rounds that
+#     alternate between the servers (median ratio),
 #   - PROPFIND Depth 1 of a folder with 10,000 entries (ms; target < 300).
 # Prints the figures and the ratios tresor/Apache. Both are asked for
 # HTTP/1.1, the protocol tresor serves (appliance/server: http1Only says
@@ -140,12 +142,16 @@ big() {
   eval "${name}_put=$(mbps "$size" "$t_put") ${name}_get=$(mbps "$size" "$t_get")"
 }
 
-# small NAME ROUND URL CURLARGS...: PUT and GET of the small files over one
-# connection (one curl, a config with every file), into a folder of the
-# round's own; appends files/s to the globals NAME_sput and NAME_sget.
+# small NAME ROUND PAR URL CURLARGS...: PUT and GET of the small files,
+# PAR at a time (one curl with a config of every file; PAR > 1 runs that
+# many transfers at once, each HTTP/1.1 transfer on a connection of its
+# own), into a folder of the round's own; appends files/s to the globals
+# NAME_sputPAR and NAME_sgetPAR.
 small() {
-  local name=$1 round=$2 url=$3; shift 3
-  local c=("$@") dir="small$round" t_sput t_sget
+  local name=$1 round=$2 par=$3 url=$4; shift 4
+  local c=("$@") dir="small${round}p$par" t_sput t_sget
+  # curl 7.88 draws its parallel progress meter even with -s.
+  [ "$par" -gt 1 ] && c+=(--parallel --parallel-max "$par" --no-progress-meter)
   sync
   curl -sSf "${c[@]}" -X MKCOL "$url/$dir/" -o /dev/null
   : >"$work/$name-put.cfg"; : >"$work/$name-get.cfg"
@@ -155,7 +161,7 @@ small() {
   done
   t_sput=$(secs curl -sSf "${c[@]}" -K "$work/$name-put.cfg")
   t_sget=$(secs curl -sSf "${c[@]}" -K "$work/$name-get.cfg")
-  eval "${name}_sput+=\" $(rate "$small_n" "$t_sput")\" ${name}_sget+=\" $(rate "$small_n" "$t_sget")\""
+  eval "${name}_sput$par+=\" $(rate "$small_n" "$t_sput")\" ${name}_sget$par+=\" $(rate "$small_n" "$t_sget")\""
 }
 
 # list NAME URL CURLARGS...: a folder of list_n entries (1 byte each), then
@@ -200,24 +206,30 @@ big tresor "$T_URL" "${T[@]}"
 # The disk's speed drifts by half from minute to minute here, so the small
 # files run in alternating rounds and each round's ratio is one sample: the
 # ratio printed is their median, with their range.
-apache_sput="" apache_sget="" tresor_sput="" tresor_sget=""
+apache_sput1="" apache_sget1="" tresor_sput1="" tresor_sget1=""
+apache_sput4="" apache_sget4="" tresor_sput4="" tresor_sget4=""
 for r in $(seq 1 "$small_rounds"); do
-  small apache "$r" "$A_URL" "${A[@]}"
-  small tresor "$r" "$T_URL" "${T[@]}"
+  for p in 1 4; do
+    small apache "$r" "$p" "$A_URL" "${A[@]}"
+    small tresor "$r" "$p" "$T_URL" "${T[@]}"
+  done
 done
 list apache "$A_URL" "${A[@]}"
 list tresor "$T_URL" "${T[@]}"
+# smallrow OP PAR LABEL: one line of the small-file table.
 # shellcheck disable=SC2086 # word lists on purpose
-{
-  r_sput=$(ratios "$tresor_sput" "$apache_sput"); r_sget=$(ratios "$tresor_sget" "$apache_sget")
-  tresor_sput_m=$(median $tresor_sput) apache_sput_m=$(median $apache_sput)
-  tresor_sget_m=$(median $tresor_sget) apache_sget_m=$(median $apache_sget)
-  r_sput_m=$(median $r_sput) r_sget_m=$(median $r_sget) r_sput_span=$(span $r_sput) r_sget_span=$(span $r_sget)
+smallrow() {
+  local t a r
+  eval "t=\$tresor_s$1$2 a=\$apache_s$1$2"
+  r=$(ratios "$t" "$a")
+  printf '%-34s %7s files/s %5s files/s %5sx (rounds %s)\n' "$3" "$(median $t)" "$(median $a)" "$(median $r)" "$(span $r)"
 }
 
 printf '\n%-34s %12s %12s %8s\n' "WebDAV over loopback HTTPS/1.1 (curl)" tresor "Apache" ratio
 printf '%-34s %9s MB/s %7s MB/s %7sx\n' "PUT 1 file of $big_mib MiB" "$tresor_put" "$apache_put" "$(ratio "$tresor_put" "$apache_put")"
 printf '%-34s %9s MB/s %7s MB/s %7sx\n' "GET 1 file of $big_mib MiB" "$tresor_get" "$apache_get" "$(ratio "$tresor_get" "$apache_get")"
-printf '%-34s %7s files/s %5s files/s %5sx (rounds %s)\n' "PUT $small_n files of 64 KiB" "$tresor_sput_m" "$apache_sput_m" "$r_sput_m" "$r_sput_span"
-printf '%-34s %7s files/s %5s files/s %5sx (rounds %s)\n' "GET $small_n files of 64 KiB" "$tresor_sget_m" "$apache_sget_m" "$r_sget_m" "$r_sget_span"
+smallrow put 1 "PUT $small_n files of 64 KiB"
+smallrow get 1 "GET $small_n files of 64 KiB"
+smallrow put 4 "PUT $small_n files, 4 at a time"
+smallrow get 4 "GET $small_n files, 4 at a time"
 printf '%-34s %10s ms %9s ms   (target < 300 ms; %s and %s responses)\n' "PROPFIND Depth 1, $list_n entries" "$tresor_pf" "$apache_pf" "$tresor_pfn" "$apache_pfn"
