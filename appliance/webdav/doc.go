@@ -59,7 +59,8 @@
 //
 // XML bodies are read up to [MaxXMLBody] (larger: 413), parsed with
 // namespaces checked by hand (undeclared prefixes and xmlns:p="" are
-// 400), at most 64 levels deep; DOCTYPEs are refused. Nothing in a
+// 400), at most 64 levels deep; DOCTYPEs are refused. A lock's owner,
+// kept in memory with the lock, may have 4 KiB (larger: 400). Nothing in a
 // request can make the handler panic or hold more than that in memory;
 // file contents stream.
 //

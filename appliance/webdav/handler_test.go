@@ -334,3 +334,22 @@ func TestLockExpiry(t *testing.T) {
 		t.Errorf("clampTimeout(48h) = %v", d)
 	}
 }
+
+// TestLockOwnerBounded: locks live in memory, up to MaxSpaceLocks shared
+// locks on one file; an owner of up to MaxXMLBody each would let one
+// account hold gigabytes. A large owner is refused and nothing is locked.
+func TestLockOwnerBounded(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/doc.docx", nil, "v1"}, 201)
+	big := `<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>` +
+		strings.Repeat("x", maxOwner+1) + `</D:owner></D:lockinfo>`
+	e.expect(req{"LOCK", dav + "/doc.docx", nil, big}, 400)
+	if n := e.h.Locks.Len(); n != 0 {
+		t.Errorf("%d locks after a refused LOCK, want 0", n)
+	}
+	// An owner as Office sends it still works.
+	_, body := e.expect(req{"LOCK", dav + "/doc.docx", nil, lockBody}, 200)
+	if !strings.Contains(body, "mailto:anna@example.com") {
+		t.Errorf("LOCK = %s, owner missing", body)
+	}
+}
