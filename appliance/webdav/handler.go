@@ -45,8 +45,8 @@ type Request struct {
 	// Account holds the locks this request takes; only it may use,
 	// refresh or release them.
 	Account string
-	// ReadOnly is set for read-only app passwords: LOCK is refused like
-	// every write (FS refuses the writes themselves).
+	// ReadOnly is set for read-only app passwords: LOCK and UNLOCK are
+	// refused like every write (FS refuses the writes themselves).
 	ReadOnly bool
 }
 
@@ -92,9 +92,13 @@ func (h *Handler) ServeDAV(w http.ResponseWriter, r *http.Request, q Request) {
 	case "PROPPATCH":
 		s.proppatch()
 	case "LOCK":
-		s.lock()
+		if s.lockable(audit.ActionFileLock) {
+			s.lock()
+		}
 	case "UNLOCK":
-		s.unlock()
+		if s.lockable(audit.ActionFileUnlock) {
+			s.unlock()
+		}
 	default:
 		w.Header().Set("Allow", allow)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -209,6 +213,19 @@ func (s *session) denied(action, p string, err error) {
 		return
 	}
 	_ = s.q.FS.Log(s.ctx, action, p, audit.OutcomeDenied, map[string]string{"error": err.Error()})
+}
+
+// lockable refuses LOCK and UNLOCK to a read-only app password: the FS
+// refuses its writes, but locks live here, and taking or releasing one
+// changes who may write.
+func (s *session) lockable(action string) bool {
+	if !s.q.ReadOnly {
+		return true
+	}
+	err := fmt.Errorf("%s %s: %w: read-only access", action, s.p, files.ErrForbidden)
+	s.denied(action, s.p, err)
+	s.fail(err)
+	return false
 }
 
 // contentType is the type of a file by its name.

@@ -353,3 +353,28 @@ func TestLockOwnerBounded(t *testing.T) {
 		t.Errorf("LOCK = %s, owner missing", body)
 	}
 }
+
+// TestReadOnlyUnlock: a read-only app password may not release the locks
+// its account took (a lock's token is in every PROPFIND of lockdiscovery),
+// as it may not take them: both change what others may write.
+func TestReadOnlyUnlock(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/doc.docx", nil, "v1"}, 201)
+	resp, _ := e.expect(req{"LOCK", dav + "/doc.docx", nil, lockBody}, 200)
+	token := tokenRE.FindStringSubmatch(resp.Header.Get("Lock-Token"))[1]
+	e.expect(req{"UNLOCK", "/ro/doc.docx", h("Lock-Token", "<"+token+">"), ""}, 403)
+	if n := e.h.Locks.Len(); n != 1 {
+		t.Errorf("%d locks after a read-only UNLOCK, want 1", n)
+	}
+	var denied int
+	_ = e.tn.Audit().Entries(audit.Filter{}, func(en audit.Entry) error {
+		if en.Action == audit.ActionFileUnlock && en.Outcome == audit.OutcomeDenied {
+			denied++
+		}
+		return nil
+	})
+	if denied != 1 {
+		t.Errorf("%d denied unlocks logged, want 1", denied)
+	}
+	e.expect(req{"UNLOCK", dav + "/doc.docx", h("Lock-Token", "<"+token+">"), ""}, 204)
+}
