@@ -378,3 +378,18 @@ func TestReadOnlyUnlock(t *testing.T) {
 	}
 	e.expect(req{"UNLOCK", dav + "/doc.docx", h("Lock-Token", "<"+token+">"), ""}, 204)
 }
+
+// TestMoveOntoAncestor: MOVE or COPY onto a folder that holds the source,
+// with Overwrite T, would delete the source with the destination: 403, and
+// nothing moves to the trash.
+func TestMoveOntoAncestor(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"MKCOL", dav + "/a", nil, ""}, 201)
+	e.expect(req{"MKCOL", dav + "/a/b", nil, ""}, 201)
+	e.expect(req{"PUT", dav + "/a/keep.txt", nil, "keep"}, 201)
+	e.expect(req{"MOVE", dav + "/a/b", h("Destination", dav+"/a"), ""}, 403)
+	e.expect(req{"COPY", dav + "/a/b", h("Destination", dav+"/a/"), ""}, 403)
+	e.expect(req{"MOVE", dav + "/a/b", h("Destination", dav+"/a", "Overwrite", "F"), ""}, 412)
+	e.expect(req{"GET", dav + "/a/keep.txt", nil, ""}, 200)
+	e.expect(req{"PROPFIND", dav + "/a/b", h("Depth", "0"), ""}, 207)
+}
