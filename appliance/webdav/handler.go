@@ -566,6 +566,12 @@ func (s *session) copyMove(move bool) {
 		s.fail(herr(http.StatusForbidden, "", "%s onto itself or below itself", verb))
 		return
 	}
+	if overwrite && within(s.p, dp) {
+		// Overwriting dp deletes the source with it; the tree refuses
+		// this too, but a Depth 0 COPY of a folder deletes dp here.
+		s.fail(herr(http.StatusForbidden, "", "%s onto a folder that holds the source", verb))
+		return
+	}
 	src, exists, err := s.stat(s.p)
 	if err == nil && !exists {
 		err = herr(http.StatusNotFound, "", "%s: not found", s.p)

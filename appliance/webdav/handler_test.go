@@ -389,6 +389,7 @@ func TestMoveOntoAncestor(t *testing.T) {
 	e.expect(req{"PUT", dav + "/a/keep.txt", nil, "keep"}, 201)
 	e.expect(req{"MOVE", dav + "/a/b", h("Destination", dav+"/a"), ""}, 403)
 	e.expect(req{"COPY", dav + "/a/b", h("Destination", dav+"/a/"), ""}, 403)
+	e.expect(req{"COPY", dav + "/a/b", h("Destination", dav+"/a", "Depth", "0"), ""}, 403)
 	e.expect(req{"MOVE", dav + "/a/b", h("Destination", dav+"/a", "Overwrite", "F"), ""}, 412)
 	e.expect(req{"GET", dav + "/a/keep.txt", nil, ""}, 200)
 	e.expect(req{"PROPFIND", dav + "/a/b", h("Depth", "0"), ""}, 207)
