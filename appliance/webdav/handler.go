@@ -336,12 +336,18 @@ func (s *session) checkLocks(submitted []string, scope Scope, paths ...string) e
 	return nil
 }
 
-// ifMatch applies If-Match and If-None-Match to a write of p (RFC 9110
-// 13.1): 412 when they do not hold.
+// ifMatch applies If-Match, If-Unmodified-Since and If-None-Match to a
+// write of p (RFC 9110 13.1, 13.2.2): 412 when they do not hold.
 func ifMatch(r *http.Request, i Info, exists bool) error {
 	if m := r.Header.Get("If-Match"); m != "" {
 		if !exists || !(strings.TrimSpace(m) == "*" || etagIn(m, i.ETag)) {
 			return herr(http.StatusPreconditionFailed, "", "If-Match does not hold")
+		}
+	} else if d := r.Header.Get("If-Unmodified-Since"); d != "" && exists {
+		// Dates have whole seconds, as Last-Modified gave them; a date
+		// that does not parse is ignored.
+		if t, err := http.ParseTime(d); err == nil && i.ModTime.Truncate(time.Second).After(t) {
+			return herr(http.StatusPreconditionFailed, "", "modified since %s", d)
 		}
 	}
 	if m := r.Header.Get("If-None-Match"); m != "" {

@@ -394,3 +394,28 @@ func TestMoveOntoAncestor(t *testing.T) {
 	e.expect(req{"GET", dav + "/a/keep.txt", nil, ""}, 200)
 	e.expect(req{"PROPFIND", dav + "/a/b", h("Depth", "0"), ""}, 207)
 }
+
+// TestIfUnmodifiedSince: a write with If-Unmodified-Since (RFC 9110
+// 13.1.4) must not overwrite a file changed after that date.
+func TestIfUnmodifiedSince(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/a.txt", nil, "v1"}, 201)
+	resp, _ := e.expect(req{"HEAD", dav + "/a.txt", nil, ""}, 200)
+	lm, err := http.ParseTime(resp.Header.Get("Last-Modified"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := lm.Add(-time.Hour).Format(http.TimeFormat)
+	e.expect(req{"PUT", dav + "/a.txt", h("If-Unmodified-Since", before), "v2"}, 412)
+	e.expect(req{"DELETE", dav + "/a.txt", h("If-Unmodified-Since", before), ""}, 412)
+	e.expect(req{"MOVE", dav + "/a.txt", h("If-Unmodified-Since", before, "Destination", dav+"/b.txt"), ""}, 412)
+	if _, body := e.expect(req{"GET", dav + "/a.txt", nil, ""}, 200); body != "v1" {
+		t.Fatalf("content = %q, want v1", body)
+	}
+	// Not modified since: the write goes ahead; If-Match takes precedence;
+	// a date that does not parse is ignored.
+	e.expect(req{"PUT", dav + "/a.txt", h("If-Unmodified-Since", lm.Format(http.TimeFormat)), "v2"}, 204)
+	resp, _ = e.expect(req{"HEAD", dav + "/a.txt", nil, ""}, 200)
+	e.expect(req{"PUT", dav + "/a.txt", h("If-Match", resp.Header.Get("ETag"), "If-Unmodified-Since", before), "v3"}, 204)
+	e.expect(req{"PUT", dav + "/a.txt", h("If-Unmodified-Since", "yesterday"), "v4"}, 204)
+}
