@@ -141,8 +141,8 @@ func (x txn) seal(id ID, n *node, name string) error {
 
 // Move moves (or renames) the file or folder at src to dst. If dst exists
 // it is moved to the trash when overwrite is set, else ErrExists. A
-// folder cannot move into itself. Only metadata changes: the contents
-// keep their object IDs.
+// folder cannot move into itself, nor anything onto a folder that holds
+// it. Only metadata changes: the contents keep their object IDs.
 func (tr *Tree) Move(ctx context.Context, src, dst string, overwrite bool) (Info, error) {
 	return tr.moveCopy(ctx, src, dst, overwrite, false)
 }
@@ -179,6 +179,11 @@ func (tr *Tree) moveCopy(ctx context.Context, src, dst string, overwrite, isCopy
 			return tr.Stat(ctx, src)
 		}
 		return Info{}, fmt.Errorf("%s %s to %s: %w: into itself", verb, sp, dp, ErrBadPath)
+	}
+	if overwrite && sp.within(dp) {
+		// Overwriting dp deletes it first, and the source with it (RFC
+		// 4918 9.8.4, 9.9.3): what would be left to move or copy?
+		return Info{}, fmt.Errorf("%s %s to %s: %w: onto a folder that holds it", verb, sp, dp, ErrBadPath)
 	}
 	var info Info
 	err = tr.update(ctx, func(x txn) error {

@@ -570,3 +570,27 @@ func TestOpenFailsClosedWhenNotLogged(t *testing.T) {
 		t.Errorf("%d entries after a refused open, want %d", n, before)
 	}
 }
+
+// TestMoveCopyOntoAncestor: overwriting a folder that holds the source
+// would delete the source first (RFC 4918 9.8.4, 9.9.3); it is refused,
+// and the folder keeps its other members.
+func TestMoveCopyOntoAncestor(t *testing.T) {
+	e := newEnv(t, 0)
+	e.mkdir("/A")
+	e.mkdir("/A/sub")
+	e.write("/A/sub/x.txt", []byte("x"))
+	e.write("/A/keep.txt", []byte("keep"))
+	for _, op := range []func(context.Context, string, string, bool) (Info, error){e.tree.Move, e.tree.Copy} {
+		for _, src := range []string{"/A/sub", "/A/sub/x.txt"} {
+			if _, err := op(ctx, src, "/A", true); !errors.Is(err, ErrBadPath) {
+				t.Errorf("%s onto its ancestor /A = %v, want ErrBadPath", src, err)
+			}
+		}
+	}
+	if got := e.read("/A/keep.txt"); string(got) != "keep" {
+		t.Fatalf("/A/keep.txt = %q", got)
+	}
+	if got := e.read("/A/sub/x.txt"); string(got) != "x" {
+		t.Fatalf("/A/sub/x.txt = %q", got)
+	}
+}

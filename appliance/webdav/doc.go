@@ -15,9 +15,10 @@
 //   - GET, HEAD: files with Range, ETag (from the content hash) and
 //     Last-Modified through http.ServeContent; a folder gets a short text.
 //   - PUT: streams the body into the tree (never buffered; Content-Length
-//     or chunked); 201 for a new file, 204 for a new version; If-Match and
-//     If-None-Match (also "*") give 412; a partial PUT (Content-Range) 400;
-//     over quota 507.
+//     or chunked); 201 for a new file, 204 for a new version; If-Match,
+//     If-None-Match (also "*") and If-Unmodified-Since give 412 (on DELETE,
+//     COPY and MOVE too); a partial PUT (Content-Range) 400; over quota
+//     507.
 //   - DELETE: to the tenant's trash. MKCOL: 201, 405 when something is
 //     there, 409 without parent, 415 with a body.
 //   - COPY, MOVE: Destination within the same tenant's tree (another host:
@@ -59,7 +60,8 @@
 //
 // XML bodies are read up to [MaxXMLBody] (larger: 413), parsed with
 // namespaces checked by hand (undeclared prefixes and xmlns:p="" are
-// 400), at most 64 levels deep; DOCTYPEs are refused. Nothing in a
+// 400), at most 64 levels deep; DOCTYPEs are refused. A lock's owner,
+// kept in memory with the lock, may have 4 KiB (larger: 400). Nothing in a
 // request can make the handler panic or hold more than that in memory;
 // file contents stream.
 //

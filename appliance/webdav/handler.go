@@ -45,8 +45,8 @@ type Request struct {
 	// Account holds the locks this request takes; only it may use,
 	// refresh or release them.
 	Account string
-	// ReadOnly is set for read-only app passwords: LOCK is refused like
-	// every write (FS refuses the writes themselves).
+	// ReadOnly is set for read-only app passwords: LOCK and UNLOCK are
+	// refused like every write (FS refuses the writes themselves).
 	ReadOnly bool
 }
 
@@ -92,9 +92,13 @@ func (h *Handler) ServeDAV(w http.ResponseWriter, r *http.Request, q Request) {
 	case "PROPPATCH":
 		s.proppatch()
 	case "LOCK":
-		s.lock()
+		if s.lockable(audit.ActionFileLock) {
+			s.lock()
+		}
 	case "UNLOCK":
-		s.unlock()
+		if s.lockable(audit.ActionFileUnlock) {
+			s.unlock()
+		}
 	default:
 		w.Header().Set("Allow", allow)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -211,6 +215,19 @@ func (s *session) denied(action, p string, err error) {
 	_ = s.q.FS.Log(s.ctx, action, p, audit.OutcomeDenied, map[string]string{"error": err.Error()})
 }
 
+// lockable refuses LOCK and UNLOCK to a read-only app password: the FS
+// refuses its writes, but locks live here, and taking or releasing one
+// changes who may write.
+func (s *session) lockable(action string) bool {
+	if !s.q.ReadOnly {
+		return true
+	}
+	err := fmt.Errorf("%s %s: %w: read-only access", action, s.p, files.ErrForbidden)
+	s.denied(action, s.p, err)
+	s.fail(err)
+	return false
+}
+
 // contentType is the type of a file by its name.
 func contentType(name string) string {
 	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
@@ -319,12 +336,18 @@ func (s *session) checkLocks(submitted []string, scope Scope, paths ...string) e
 	return nil
 }
 
-// ifMatch applies If-Match and If-None-Match to a write of p (RFC 9110
-// 13.1): 412 when they do not hold.
+// ifMatch applies If-Match, If-Unmodified-Since and If-None-Match to a
+// write of p (RFC 9110 13.1, 13.2.2): 412 when they do not hold.
 func ifMatch(r *http.Request, i Info, exists bool) error {
 	if m := r.Header.Get("If-Match"); m != "" {
 		if !exists || !(strings.TrimSpace(m) == "*" || etagIn(m, i.ETag)) {
 			return herr(http.StatusPreconditionFailed, "", "If-Match does not hold")
+		}
+	} else if d := r.Header.Get("If-Unmodified-Since"); d != "" && exists {
+		// Dates have whole seconds, as Last-Modified gave them; a date
+		// that does not parse is ignored.
+		if t, err := http.ParseTime(d); err == nil && i.ModTime.Truncate(time.Second).After(t) {
+			return herr(http.StatusPreconditionFailed, "", "modified since %s", d)
 		}
 	}
 	if m := r.Header.Get("If-None-Match"); m != "" {
@@ -547,6 +570,12 @@ func (s *session) copyMove(move bool) {
 	}
 	if dp == s.p || within(dp, s.p) {
 		s.fail(herr(http.StatusForbidden, "", "%s onto itself or below itself", verb))
+		return
+	}
+	if overwrite && within(s.p, dp) {
+		// Overwriting dp deletes the source with it; the tree refuses
+		// this too, but a Depth 0 COPY of a folder deletes dp here.
+		s.fail(herr(http.StatusForbidden, "", "%s onto a folder that holds the source", verb))
 		return
 	}
 	src, exists, err := s.stat(s.p)

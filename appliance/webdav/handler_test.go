@@ -334,3 +334,88 @@ func TestLockExpiry(t *testing.T) {
 		t.Errorf("clampTimeout(48h) = %v", d)
 	}
 }
+
+// TestLockOwnerBounded: locks live in memory, up to MaxSpaceLocks shared
+// locks on one file; an owner of up to MaxXMLBody each would let one
+// account hold gigabytes. A large owner is refused and nothing is locked.
+func TestLockOwnerBounded(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/doc.docx", nil, "v1"}, 201)
+	big := `<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>` +
+		strings.Repeat("x", maxOwner+1) + `</D:owner></D:lockinfo>`
+	e.expect(req{"LOCK", dav + "/doc.docx", nil, big}, 400)
+	if n := e.h.Locks.Len(); n != 0 {
+		t.Errorf("%d locks after a refused LOCK, want 0", n)
+	}
+	// An owner as Office sends it still works.
+	_, body := e.expect(req{"LOCK", dav + "/doc.docx", nil, lockBody}, 200)
+	if !strings.Contains(body, "mailto:anna@example.com") {
+		t.Errorf("LOCK = %s, owner missing", body)
+	}
+}
+
+// TestReadOnlyUnlock: a read-only app password may not release the locks
+// its account took (a lock's token is in every PROPFIND of lockdiscovery),
+// as it may not take them: both change what others may write.
+func TestReadOnlyUnlock(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/doc.docx", nil, "v1"}, 201)
+	resp, _ := e.expect(req{"LOCK", dav + "/doc.docx", nil, lockBody}, 200)
+	token := tokenRE.FindStringSubmatch(resp.Header.Get("Lock-Token"))[1]
+	e.expect(req{"UNLOCK", "/ro/doc.docx", h("Lock-Token", "<"+token+">"), ""}, 403)
+	if n := e.h.Locks.Len(); n != 1 {
+		t.Errorf("%d locks after a read-only UNLOCK, want 1", n)
+	}
+	var denied int
+	_ = e.tn.Audit().Entries(audit.Filter{}, func(en audit.Entry) error {
+		if en.Action == audit.ActionFileUnlock && en.Outcome == audit.OutcomeDenied {
+			denied++
+		}
+		return nil
+	})
+	if denied != 1 {
+		t.Errorf("%d denied unlocks logged, want 1", denied)
+	}
+	e.expect(req{"UNLOCK", dav + "/doc.docx", h("Lock-Token", "<"+token+">"), ""}, 204)
+}
+
+// TestMoveOntoAncestor: MOVE or COPY onto a folder that holds the source,
+// with Overwrite T, would delete the source with the destination: 403, and
+// nothing moves to the trash.
+func TestMoveOntoAncestor(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"MKCOL", dav + "/a", nil, ""}, 201)
+	e.expect(req{"MKCOL", dav + "/a/b", nil, ""}, 201)
+	e.expect(req{"PUT", dav + "/a/keep.txt", nil, "keep"}, 201)
+	e.expect(req{"MOVE", dav + "/a/b", h("Destination", dav+"/a"), ""}, 403)
+	e.expect(req{"COPY", dav + "/a/b", h("Destination", dav+"/a/"), ""}, 403)
+	e.expect(req{"COPY", dav + "/a/b", h("Destination", dav+"/a", "Depth", "0"), ""}, 403)
+	e.expect(req{"MOVE", dav + "/a/b", h("Destination", dav+"/a", "Overwrite", "F"), ""}, 412)
+	e.expect(req{"GET", dav + "/a/keep.txt", nil, ""}, 200)
+	e.expect(req{"PROPFIND", dav + "/a/b", h("Depth", "0"), ""}, 207)
+}
+
+// TestIfUnmodifiedSince: a write with If-Unmodified-Since (RFC 9110
+// 13.1.4) must not overwrite a file changed after that date.
+func TestIfUnmodifiedSince(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/a.txt", nil, "v1"}, 201)
+	resp, _ := e.expect(req{"HEAD", dav + "/a.txt", nil, ""}, 200)
+	lm, err := http.ParseTime(resp.Header.Get("Last-Modified"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := lm.Add(-time.Hour).Format(http.TimeFormat)
+	e.expect(req{"PUT", dav + "/a.txt", h("If-Unmodified-Since", before), "v2"}, 412)
+	e.expect(req{"DELETE", dav + "/a.txt", h("If-Unmodified-Since", before), ""}, 412)
+	e.expect(req{"MOVE", dav + "/a.txt", h("If-Unmodified-Since", before, "Destination", dav+"/b.txt"), ""}, 412)
+	if _, body := e.expect(req{"GET", dav + "/a.txt", nil, ""}, 200); body != "v1" {
+		t.Fatalf("content = %q, want v1", body)
+	}
+	// Not modified since: the write goes ahead; If-Match takes precedence;
+	// a date that does not parse is ignored.
+	e.expect(req{"PUT", dav + "/a.txt", h("If-Unmodified-Since", lm.Format(http.TimeFormat)), "v2"}, 204)
+	resp, _ = e.expect(req{"HEAD", dav + "/a.txt", nil, ""}, 200)
+	e.expect(req{"PUT", dav + "/a.txt", h("If-Match", resp.Header.Get("ETag"), "If-Unmodified-Since", before), "v3"}, 204)
+	e.expect(req{"PUT", dav + "/a.txt", h("If-Unmodified-Since", "yesterday"), "v4"}, 204)
+}

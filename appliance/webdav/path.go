@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // ErrBadPath: a request path or Destination outside the tenant's WebDAV
@@ -22,7 +24,9 @@ const maxPath = 64 << 10
 // clean tree path ("/", "/a/b"). A trailing slash is dropped; empty
 // segments are ignored; "." and ".." are refused (the server mux cleans
 // paths before they get here, so they only come from Destination and If
-// headers).
+// headers). Names are turned into NFC, the form the tree stores: locks
+// and the "onto itself" checks compare these paths as strings, and
+// macOS sends NFD, so both forms of a name must give one path.
 func davPath(prefix, urlPath string) (string, error) {
 	if len(urlPath) > maxPath {
 		return "", fmt.Errorf("%w: longer than %d bytes", ErrBadPath, maxPath)
@@ -40,7 +44,7 @@ func davPath(prefix, urlPath string) (string, error) {
 			return "", fmt.Errorf("%w: %q has a %q segment", ErrBadPath, clipToken(urlPath), seg)
 		}
 		b.WriteByte('/')
-		b.WriteString(seg)
+		b.WriteString(norm.NFC.String(seg))
 	}
 	if b.Len() == 0 {
 		return "/", nil

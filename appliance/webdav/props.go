@@ -371,12 +371,6 @@ func lockToken(h string) (string, bool) {
 }
 
 func (s *session) lock() {
-	if s.q.ReadOnly {
-		err := fmt.Errorf("lock %s: %w: read-only access", s.p, files.ErrForbidden)
-		s.denied(audit.ActionFileLock, s.p, err)
-		s.fail(err)
-		return
-	}
 	body, err := readBody(s.r.Body)
 	if err != nil {
 		s.fail(err)

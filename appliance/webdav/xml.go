@@ -27,6 +27,10 @@ const (
 	MaxXMLBody     = 1 << 20
 	maxXMLDepth    = 64
 	maxXMLElements = 20_000
+	// maxOwner bounds a lock's DAV:owner as stored: locks live in memory,
+	// up to MaxLocks of them, so each must stay small. Clients send a
+	// name or a mailto: URL.
+	maxOwner = 4 << 10
 )
 
 const nsDAV = "DAV:"
@@ -345,6 +349,9 @@ func parseLockinfo(b []byte) (lockinfo, error) {
 	if o := root.child("owner"); o != nil {
 		var buf bytes.Buffer
 		o.writeElement(&buf)
+		if buf.Len() > maxOwner {
+			return lockinfo{}, fmt.Errorf("%w: owner of %d bytes, at most %d", ErrBadXML, buf.Len(), maxOwner)
+		}
 		li.Owner = buf.Bytes()
 	}
 	return li, nil

@@ -440,27 +440,37 @@ func (c *chunkReader) next(buf []byte) (n int, final bool, err error) {
 		n, c.hasPeek = 1, false
 	}
 	if !c.eof {
-		m, err := io.ReadFull(c.r, buf[n:])
-		n += m
-		switch {
-		case err == io.EOF || err == io.ErrUnexpectedEOF:
-			c.eof = true
-		case err != nil:
+		m, eof, err := readFull(c.r, buf[n:])
+		if err != nil {
 			return 0, false, fmt.Errorf("read content: %w", err)
 		}
+		n, c.eof = n+m, eof
 	}
 	if c.eof {
 		return n, true, nil
 	}
-	m, err := io.ReadFull(c.r, c.peek[:])
-	switch {
-	case m == 1:
-		c.hasPeek = true
-		return n, false, nil
-	case err == io.EOF:
-		c.eof = true
-		return n, true, nil
-	default:
+	m, eof, err := readFull(c.r, c.peek[:])
+	if err != nil {
 		return 0, false, fmt.Errorf("read content: %w", err)
 	}
+	c.hasPeek, c.eof = m == 1, eof
+	return n, !c.hasPeek, nil
+}
+
+// readFull is io.ReadFull that tells the end of r apart from a failure:
+// io.ReadFull reports a short read that ends in io.EOF as
+// io.ErrUnexpectedEOF, which is also what an HTTP body cut off before its
+// length returns, and that must fail the Put, not end the object.
+func readFull(r io.Reader, buf []byte) (n int, eof bool, err error) {
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			return n, true, nil
+		}
+		if err != nil {
+			return n, false, err
+		}
+	}
+	return n, false, nil
 }
