@@ -92,6 +92,9 @@ func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
 	}
 	for _, d := range drops {
 		freed, deleted, err := tr.release(ctx, d.node, d.obj, false)
+		if errors.Is(err, errGone) {
+			continue
+		}
 		if err != nil {
 			return rep, fmt.Errorf("purge: version %s: %w", d.obj, err)
 		}
@@ -129,17 +132,25 @@ func (rep PurgeReport) details(ret tenant.RetentionPolicy) map[string]string {
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
-// errKeep aborts an object's deletion that turned out to be referenced.
-var errKeep = errors.New("object still referenced")
+// errKeep aborts an object's deletion that turned out to be referenced;
+// errGone one whose reference was removed meanwhile (a restored version,
+// a purged node): whoever removed it kept the object's count right, and
+// the object may be referenced elsewhere now.
+var (
+	errKeep = errors.New("object still referenced")
+	errGone = errors.New("reference gone already")
+)
 
 // release removes obj from node id (an old version, or the current one
 // when current is set) and deletes the object if that was its last
-// reference, in one transaction with the tree change.
+// reference, in one transaction with the tree change. Purge chose obj in
+// an earlier transaction: when the node no longer holds it where it was
+// chosen, nothing is done and the error is errGone.
 func (tr *Tree) release(ctx context.Context, id ID, obj storage.ObjectID, current bool) (freed int64, deleted bool, err error) {
 	do := func(x txn, needLast bool) error {
 		n, err := x.node(id)
 		if errors.Is(err, ErrNotFound) {
-			return nil
+			return errGone
 		} else if err != nil {
 			return err
 		}
@@ -152,7 +163,7 @@ func (tr *Tree) release(ctx context.Context, id ID, obj storage.ObjectID, curren
 			size = n.Versions[i].Size
 			n.Versions = slices.Delete(n.Versions, i, i+1)
 		default:
-			return nil // gone already
+			return errGone
 		}
 		last, err := x.unref(obj, size)
 		if err != nil {
@@ -218,6 +229,9 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, rep *PurgeReport) error {
 	}
 	for _, h := range objs {
 		freed, deleted, err := tr.release(ctx, h.node, h.obj, h.current)
+		if errors.Is(err, errGone) {
+			continue
+		}
 		if err != nil {
 			return err
 		}
