@@ -283,7 +283,7 @@ func (tr *Tree) PutChunk(ctx context.Context, id UploadID, n int, r io.Reader, s
 			return true, nil
 		case n > len(rec.Chunks):
 			return false, fmt.Errorf("%w: expected chunk %d", ErrChunkOrder, len(rec.Chunks))
-		case size <= 0 && rec.Size > 0, size > MaxChunk, rec.received()+size > rec.Size,
+		case size <= 0, size > MaxChunk, rec.received()+size > rec.Size,
 			len(rec.Chunks) >= MaxUploadChunks:
 			return false, fmt.Errorf("%w: %d bytes at %d of %d", ErrChunkSize, size, rec.received(), rec.Size)
 		}

@@ -332,3 +332,26 @@ func TestUploadChunksCountToQuota(t *testing.T) {
 		t.Fatalf("used = %d after expiry, want %d", got, 600<<10)
 	}
 }
+
+// TestUploadEmptyChunks: an empty file needs no chunk; empty chunks are
+// refused, so a session cannot collect empty objects without end.
+func TestUploadEmptyChunks(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	before := objects(t, e)
+	u, err := e.tree.BeginUpload(ctx, "leer.txt", 0, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := e.tree.PutChunk(ctx, u.ID, 0, bytes.NewReader(nil), 0); !errors.Is(err, ErrChunkSize) {
+			t.Fatalf("empty chunk: %v, want ErrChunkSize", err)
+		}
+	}
+	if got := objects(t, e); got != before {
+		t.Fatalf("%d objects after empty chunks, want %d", got, before)
+	}
+	if info, err := e.tree.CommitUpload(ctx, u.ID); err != nil || info.Size != 0 {
+		t.Fatalf("commit of the empty file: %+v, %v", info, err)
+	}
+}
