@@ -38,7 +38,8 @@
 // The tree lives in the tenant's database under the buckets ("files", …):
 //
 //	meta      "index-key" → the sealed per-tenant key of the name index
-//	          "used"      → bytes of the objects the tree references (8 bytes, big-endian)
+//	          "used"      → bytes of the objects the tree references and of the chunks of
+//	                        open upload sessions (8 bytes, big-endian)
 //	nodes     node ID → node record (JSON; the name sealed under the tenant
 //	          key with the node ID as context)
 //	names     HMAC(index key, parent ID ‖ NFC name) → node ID
@@ -82,7 +83,8 @@
 // # Quota
 //
 // The bytes of all referenced objects (current and old versions and the
-// trash: they occupy disk) count against the tenant's quota. A write is
+// trash: they occupy disk) and the chunks of open upload sessions count
+// against the tenant's quota. A write is
 // refused with [ErrQuota] when its declared size does not fit, and is
 // aborted as soon as the streamed bytes exceed what is left, before the
 // object is committed: nothing is lost, the old version stays.

@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -31,7 +32,10 @@ type PurgeReport struct {
 // reason retention), and each run once more with what it removed
 // (file.delete on "/", details summary "run"). The caller schedules it; it may run with a nil principal
 // (logged as the system). Each removal is its own transaction: a purge
-// cut short leaves a consistent tree and the next one goes on.
+// cut short leaves a consistent tree and the next one goes on. A trash
+// item is claimed before its objects go, and Restore refuses it from
+// then on; what was restored before is left alone, as is a version made
+// current again.
 func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
 	var rep PurgeReport
 	if tr.t == nil {
@@ -92,6 +96,9 @@ func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
 	}
 	for _, d := range drops {
 		freed, deleted, err := tr.release(ctx, d.node, d.obj, false)
+		if errors.Is(err, errGone) {
+			continue
+		}
 		if err != nil {
 			return rep, fmt.Errorf("purge: version %s: %w", d.obj, err)
 		}
@@ -102,10 +109,13 @@ func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
 		}
 	}
 	for _, id := range trash {
-		if err := tr.purgeTrash(ctx, id, &rep); err != nil {
+		purged, err := tr.purgeTrash(ctx, id, now.Add(-days(ret.TrashDays)), &rep)
+		if err != nil {
 			return rep, fmt.Errorf("purge: trash %s: %w", id, err)
 		}
-		rep.Trash++
+		if purged {
+			rep.Trash++
+		}
 	}
 	// One summary entry per run, beside the entry of each removal: what
 	// the run removed under which policy.
@@ -129,17 +139,25 @@ func (rep PurgeReport) details(ret tenant.RetentionPolicy) map[string]string {
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
-// errKeep aborts an object's deletion that turned out to be referenced.
-var errKeep = errors.New("object still referenced")
+// errKeep aborts an object's deletion that turned out to be referenced;
+// errGone one whose reference was removed meanwhile (a restored version,
+// a purged node): whoever removed it kept the object's count right, and
+// the object may be referenced elsewhere now.
+var (
+	errKeep = errors.New("object still referenced")
+	errGone = errors.New("reference gone already")
+)
 
 // release removes obj from node id (an old version, or the current one
 // when current is set) and deletes the object if that was its last
-// reference, in one transaction with the tree change.
+// reference, in one transaction with the tree change. Purge chose obj in
+// an earlier transaction: when the node no longer holds it where it was
+// chosen, nothing is done and the error is errGone.
 func (tr *Tree) release(ctx context.Context, id ID, obj storage.ObjectID, current bool) (freed int64, deleted bool, err error) {
 	do := func(x txn, needLast bool) error {
 		n, err := x.node(id)
 		if errors.Is(err, ErrNotFound) {
-			return nil
+			return errGone
 		} else if err != nil {
 			return err
 		}
@@ -152,7 +170,7 @@ func (tr *Tree) release(ctx context.Context, id ID, obj storage.ObjectID, curren
 			size = n.Versions[i].Size
 			n.Versions = slices.Delete(n.Versions, i, i+1)
 		default:
-			return nil // gone already
+			return errGone
 		}
 		last, err := x.unref(obj, size)
 		if err != nil {
@@ -181,8 +199,40 @@ func (tr *Tree) release(ctx context.Context, id ID, obj storage.ObjectID, curren
 	return 0, false, err
 }
 
-// purgeTrash removes a trash item and everything below it for good.
-func (tr *Tree) purgeTrash(ctx context.Context, id ID, rep *PurgeReport) error {
+// purgeTrash removes a trash item deleted before cutoff and everything
+// below it for good. It reports false when the item was restored (or
+// restored and deleted again) since Purge listed it.
+func (tr *Tree) purgeTrash(ctx context.Context, id ID, cutoff time.Time, rep *PurgeReport) (bool, error) {
+	// Claim the item first: from here on Restore refuses it, so the
+	// subtree released below cannot come back to life half released.
+	err := tr.update(ctx, func(x txn) error {
+		v := x.b(bucketTrash).Get(id[:])
+		if v == nil {
+			return errGone
+		}
+		var r trashRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("trash %s: %w", id, err)
+		}
+		if r.Deleted.After(cutoff) {
+			return errGone
+		}
+		if r.Purging {
+			return nil
+		}
+		r.Purging = true
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return x.b(bucketTrash).Put(id[:], b)
+	})
+	if errors.Is(err, errGone) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
 	// Gather the subtree, then release its objects one by one; the nodes
 	// go last, with the trash record.
 	var nodes []ID
@@ -192,7 +242,7 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, rep *PurgeReport) error {
 		current bool
 	}
 	var objs []held
-	err := tr.view(ctx, func(x txn) error {
+	err = tr.view(ctx, func(x txn) error {
 		nodes, objs = nodes[:0], objs[:0]
 		var walk func(ID) error
 		walk = func(id ID) error {
@@ -214,19 +264,22 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, rep *PurgeReport) error {
 		return walk(id)
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, h := range objs {
 		freed, deleted, err := tr.release(ctx, h.node, h.obj, h.current)
+		if errors.Is(err, errGone) {
+			continue
+		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		if deleted {
 			rep.Objects++
 			rep.Bytes += freed
 		}
 	}
-	return tr.update(ctx, func(x txn) error {
+	return true, tr.update(ctx, func(x txn) error {
 		var p Path
 		if v := x.b(bucketTrash).Get(id[:]); v != nil {
 			if it, err := x.trashItem(id, v); err == nil {

@@ -18,6 +18,9 @@ type trashRecord struct {
 	Path    []byte    `json:"path"`   // its path then, sealed (context trashContext)
 	Deleted time.Time `json:"deleted"`
 	By      string    `json:"by"` // account ID
+	// Purging: the retention job is removing the item for good; it can
+	// no longer be restored.
+	Purging bool `json:"purging,omitempty"`
 }
 
 func trashContext(id ID) []byte { return []byte("files/trash/" + id.String()) }
@@ -100,6 +103,9 @@ func (tr *Tree) Trash(ctx context.Context) ([]TrashItem, error) {
 			// Only items the principal could read where they were.
 			var r trashRecord
 			_ = json.Unmarshal(v, &r) // trashItem read it already
+			if r.Purging {
+				return nil
+			}
 			chain, err := x.chainOf(r.Parent)
 			if err != nil {
 				chain = nil // its folder is gone: only who may read the root sees it
@@ -150,7 +156,8 @@ func (tr *Tree) Restore(ctx context.Context, trashID ID) (Info, error) {
 	var info Info
 	err := tr.update(ctx, func(x txn) error {
 		v := x.b(bucketTrash).Get(trashID[:])
-		if v == nil {
+		var r trashRecord
+		if v == nil || json.Unmarshal(v, &r) != nil || r.Purging {
 			return fmt.Errorf("trash item %s: %w", trashID, ErrNotFound)
 		}
 		it, err := x.trashItem(trashID, v)

@@ -703,6 +703,8 @@ func (x txn) setCounter(path []string, key []byte, n int64) error {
 
 func (x txn) used() int64 { return x.counter(bucketMeta, []byte(keyUsed)) }
 
+func (x txn) setUsed(n int64) error { return x.setCounter(bucketMeta, []byte(keyUsed), n) }
+
 // ref adds one reference to obj of size bytes; the first counts to used.
 func (x txn) ref(obj storage.ObjectID, size int64) error {
 	n := x.counter(bucketRefs, obj[:])

@@ -29,7 +29,9 @@ package files
 // upload costs what a 5 MiB one does.
 //
 // Sessions are per account: another account of the tenant (even an admin)
-// sees ErrNotFound for them. A session untouched for [UploadTTL] is
+// sees ErrNotFound for them. The chunks count to the tenant's used bytes
+// (a chunk that does not fit is ErrQuota) until the commit turns them
+// into the file or they are deleted. A session untouched for [UploadTTL] is
 // expired: BeginUpload expires a few old sessions of the tenant each
 // time, and the daemon's retention job may call ExpireUploads for the
 // rest. At most [MaxUploads] sessions are open per tenant.
@@ -44,6 +46,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"tresor/storage"
@@ -110,6 +113,10 @@ type uploadRecord struct {
 	// Done is set when the file was committed; only the chunk objects
 	// remain to be deleted.
 	Done bool `json:"done,omitempty"`
+	// Counted: the chunks count to the tenant's used bytes until the
+	// commit or their deletion. Sessions begun before chunks counted
+	// lack it, and their chunks must not be subtracted.
+	Counted bool `json:"counted,omitempty"`
 }
 
 type chunk struct {
@@ -201,7 +208,7 @@ func (tr *Tree) BeginUpload(ctx context.Context, path string, size int64, mtime 
 	if err != nil {
 		return fail(err)
 	}
-	rec := &uploadRecord{Path: sealed, Owner: tr.owner(), Size: size, ModTime: mtime.UTC(), Started: now, Touched: now}
+	rec := &uploadRecord{Path: sealed, Owner: tr.owner(), Size: size, ModTime: mtime.UTC(), Started: now, Touched: now, Counted: true}
 	quota := tr.t.Quota()
 	err = tr.update(ctx, func(x txn) error {
 		parent, err := x.folder(p.Parent())
@@ -276,7 +283,7 @@ func (tr *Tree) PutChunk(ctx context.Context, id UploadID, n int, r io.Reader, s
 			return true, nil
 		case n > len(rec.Chunks):
 			return false, fmt.Errorf("%w: expected chunk %d", ErrChunkOrder, len(rec.Chunks))
-		case size <= 0 && rec.Size > 0, size > MaxChunk, rec.received()+size > rec.Size,
+		case size <= 0, size > MaxChunk, rec.received()+size > rec.Size,
 			len(rec.Chunks) >= MaxUploadChunks:
 			return false, fmt.Errorf("%w: %d bytes at %d of %d", ErrChunkSize, size, rec.received(), rec.Size)
 		}
@@ -315,6 +322,16 @@ func (tr *Tree) PutChunk(ctx context.Context, id UploadID, n int, r io.Reader, s
 		}
 		if obj.Size != size {
 			return fmt.Errorf("%w: %d bytes arrived, %d announced", ErrChunkSize, obj.Size, size)
+		}
+		if rec.Counted {
+			// The chunk occupies disk like a file: without this, open
+			// sessions could hold many times the quota.
+			if quota := tr.t.Quota(); quota > 0 && x.used()+size > quota {
+				return fmt.Errorf("%w: %d bytes, %d left", ErrQuota, size, max(0, quota-x.used()))
+			}
+			if err := x.setUsed(x.used() + size); err != nil {
+				return err
+			}
 		}
 		rec.Chunks = append(rec.Chunks, chunk{Object: obj.ID, Size: obj.Size})
 		rec.Touched = tr.now().UTC()
@@ -374,7 +391,7 @@ func (tr *Tree) CommitUpload(ctx context.Context, id UploadID) (Info, error) {
 	var r io.Reader = &chunksReader{ctx: ctx, ns: tr.t.Namespace(), chunks: rec.Chunks}
 	if quota > 0 {
 		var left int64
-		if err := tr.view(ctx, func(x txn) error { left = max(0, quota-x.used()); return nil }); err != nil {
+		if err := tr.view(ctx, func(x txn) error { left = max(0, quota-x.usedBeside(rec)); return nil }); err != nil {
 			return fail(err)
 		}
 		if rec.Size > left {
@@ -392,8 +409,14 @@ func (tr *Tree) CommitUpload(ctx context.Context, id UploadID) (Info, error) {
 		if obj.Size != rec.Size || len(cur.Chunks) != len(rec.Chunks) {
 			return fmt.Errorf("%w: the chunks changed while committing", ErrIncomplete)
 		}
-		if quota > 0 && x.used()+obj.Size > quota {
-			return fmt.Errorf("%w: %d bytes, %d left", ErrQuota, obj.Size, max(0, quota-x.used()))
+		// The chunks' bytes turn into the file's: they stop counting here,
+		// in the transaction that makes the session done.
+		used := x.usedBeside(cur)
+		if quota > 0 && used+obj.Size > quota {
+			return fmt.Errorf("%w: %d bytes, %d left", ErrQuota, obj.Size, max(0, quota-used))
+		}
+		if err := x.setUsed(used); err != nil {
+			return err
 		}
 		info, err = x.writeNode(p, obj, rec.ModTime)
 		if err != nil {
@@ -410,6 +433,14 @@ func (tr *Tree) CommitUpload(ctx context.Context, id UploadID) (Info, error) {
 	// ExpireUploads repeats if it fails here.
 	_ = tr.dropUpload(context.WithoutCancel(ctx), id)
 	return info, nil
+}
+
+// usedBeside is the tenant's used bytes without the counted chunks of rec.
+func (x txn) usedBeside(rec *uploadRecord) int64 {
+	if !rec.Counted || rec.Done {
+		return x.used()
+	}
+	return max(0, x.used()-rec.received())
 }
 
 // chunksReader reads the chunk objects one after the other, each checked
@@ -459,6 +490,24 @@ func (tr *Tree) AbortUpload(ctx context.Context, id UploadID) error {
 	return tr.dropUpload(ctx, id)
 }
 
+// rawUpload reads the record of session id whoever began it; false when
+// it is gone or does not parse.
+func (x txn) rawUpload(id UploadID) (*uploadRecord, bool) {
+	b := x.b(bucketUploads)
+	if b == nil {
+		return nil, false
+	}
+	v := b.Get(id[:])
+	if v == nil {
+		return nil, false
+	}
+	var rec uploadRecord
+	if json.Unmarshal(v, &rec) != nil {
+		return nil, false
+	}
+	return &rec, true
+}
+
 // dropUpload deletes the chunk objects of session id, each with its entry
 // in the record, then the record.
 func (tr *Tree) dropUpload(ctx context.Context, id UploadID) error {
@@ -485,12 +534,35 @@ func (tr *Tree) dropUpload(ctx context.Context, id UploadID) error {
 		}
 		if len(rec.Chunks) == 0 {
 			return tr.t.Update(ctx, func(tx *storage.Tx) error {
+				// A chunk stored since rec was read is dropped first.
+				if cur, ok := (txn{tr, tx}).rawUpload(id); ok && len(cur.Chunks) > 0 {
+					return nil
+				}
 				return tx.Bucket(bucketUploads...).Delete(id[:])
 			})
 		}
 		last := rec.Chunks[len(rec.Chunks)-1]
-		rec.Chunks = rec.Chunks[:len(rec.Chunks)-1]
-		unlink := func(tx *storage.Tx) error { return txn{tr, tx}.putUpload(id, &rec) }
+		// The record is changed as it is in the transaction, not as rec
+		// has it: a chunk stored or a commit made meanwhile stays
+		// accounted for.
+		unlink := func(tx *storage.Tx) error {
+			x := txn{tr, tx}
+			cur, ok := x.rawUpload(id)
+			if !ok {
+				return nil
+			}
+			i := slices.IndexFunc(cur.Chunks, func(c chunk) bool { return c.Object == last.Object })
+			if i < 0 {
+				return nil
+			}
+			cur.Chunks = slices.Delete(cur.Chunks, i, i+1)
+			if cur.Counted && !cur.Done {
+				if err := x.setUsed(max(0, x.used()-last.Size)); err != nil {
+					return err
+				}
+			}
+			return x.putUpload(id, cur)
+		}
 		err = tr.t.Namespace().Delete(ctx, last.Object, unlink)
 		if errors.Is(err, storage.ErrNotFound) {
 			err = tr.t.Update(ctx, unlink)

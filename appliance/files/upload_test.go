@@ -264,3 +264,94 @@ func FuzzPutChunk(f *testing.F) {
 		}
 	})
 }
+
+// TestUploadChunksCountToQuota: the chunks of open sessions occupy disk
+// and count to the quota, so that sessions cannot store more than the
+// quota beside it; commit, abort and expiry give the bytes back.
+func TestUploadChunksCountToQuota(t *testing.T) {
+	const quota = 1 << 20
+	e := newEnv(t, quota)
+	ctx := context.Background()
+	used := func() int64 {
+		t.Helper()
+		u, _, err := e.tree.Usage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	fill := func(path string, n int64) (Upload, error) {
+		t.Helper()
+		u, err := e.tree.BeginUpload(ctx, path, n, time.Time{})
+		if err != nil {
+			return u, err
+		}
+		_, err = e.tree.PutChunk(ctx, u.ID, 0, bytes.NewReader(random(int(n), 3)), n)
+		return u, err
+	}
+	a, err := fill("a.bin", 600<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := used(); got != 600<<10 {
+		t.Fatalf("used = %d with 600 KiB of chunks stored, want %d", got, 600<<10)
+	}
+	// A second session's chunk does not fit beside the first one's.
+	if _, err := fill("b.bin", 600<<10); !errors.Is(err, ErrQuota) {
+		t.Fatalf("second session over quota: %v, want ErrQuota", err)
+	}
+	if _, err := e.tree.Write(ctx, "c.bin", bytes.NewReader(random(600<<10, 4)), WriteOptions{Size: -1}); !errors.Is(err, ErrQuota) {
+		t.Fatalf("write beside the chunks: %v, want ErrQuota", err)
+	}
+	// Committing turns the chunks into the file: the bytes count once.
+	if _, err := e.tree.CommitUpload(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := used(); got != 600<<10 {
+		t.Fatalf("used = %d after commit, want %d", got, 600<<10)
+	}
+	// Abort and expiry give the chunks' bytes back.
+	d, err := fill("d.bin", 100<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.tree.AbortUpload(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fill("e.bin", 100<<10); err != nil {
+		t.Fatal(err)
+	}
+	if got := used(); got != 700<<10 {
+		t.Fatalf("used = %d with one more session open, want %d", got, 700<<10)
+	}
+	e.clock.add(UploadTTL + time.Minute)
+	if n, err := e.tree.ExpireUploads(ctx, UploadTTL); err != nil || n != 1 {
+		t.Fatalf("ExpireUploads = %d, %v", n, err)
+	}
+	if got := used(); got != 600<<10 {
+		t.Fatalf("used = %d after expiry, want %d", got, 600<<10)
+	}
+}
+
+// TestUploadEmptyChunks: an empty file needs no chunk; empty chunks are
+// refused, so a session cannot collect empty objects without end.
+func TestUploadEmptyChunks(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	before := objects(t, e)
+	u, err := e.tree.BeginUpload(ctx, "leer.txt", 0, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := e.tree.PutChunk(ctx, u.ID, 0, bytes.NewReader(nil), 0); !errors.Is(err, ErrChunkSize) {
+			t.Fatalf("empty chunk: %v, want ErrChunkSize", err)
+		}
+	}
+	if got := objects(t, e); got != before {
+		t.Fatalf("%d objects after empty chunks, want %d", got, before)
+	}
+	if info, err := e.tree.CommitUpload(ctx, u.ID); err != nil || info.Size != 0 {
+		t.Fatalf("commit of the empty file: %+v, %v", info, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"time"
@@ -51,6 +52,12 @@ type Service struct {
 	log       *slog.Logger
 	throttle  *throttle
 	cookieKey []byte
+	// checking serialises the password checks of a link (striped by link
+	// ID): the throttle learns of a failure only after argon2id ran, so
+	// guesses sent at once would all pass it first; and each check holds
+	// the hash's memory (64 MiB by default).
+	checking [64]chan struct{}
+	seed     maphash.Seed
 }
 
 // New returns the service of the appliance b.
@@ -70,6 +77,10 @@ func New(b Backend, opt Options) *Service {
 	}
 	s.cookieKey = make([]byte, 32)
 	_, _ = rand.Read(s.cookieKey)
+	for i := range s.checking {
+		s.checking[i] = make(chan struct{}, 1)
+	}
+	s.seed = maphash.MakeSeed()
 	return s
 }
 
@@ -225,24 +236,22 @@ func (a *Access) NeedsPassword() bool { return a.rec.PasswordHash != "" }
 // CheckPassword checks the link password. A wrong one is logged
 // (share.password-failed), counts against the source and the link, and
 // takes at least the service's FailFloor; ErrThrottled while either is
-// held back.
+// held back. Checks of one link run one at a time.
 func (a *Access) CheckPassword(ctx context.Context, pw []byte) error {
 	if !a.NeedsPassword() {
 		return nil
 	}
 	start := time.Now()
-	now := a.s.now()
-	src, link := "src:"+a.source, "link:"+a.rec.ID
-	if a.s.throttle.blocked(src, now) || a.s.throttle.blocked(link, now) {
+	err := a.verify(ctx, pw)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrThrottled):
 		a.s.pad(ctx, start)
 		return ErrThrottled
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", ErrPassword, err)
 	}
-	err := password.Verify(pw, a.rec.PasswordHash)
-	if err == nil {
-		return nil
-	}
-	a.s.throttle.fail(src, now)
-	a.s.throttle.fail(link, now)
 	_ = a.t.Log(ctx, audit.Entry{Actor: a.actor(), Action: audit.ActionSharePasswordFailed,
 		Object: audit.Object{ID: a.rec.ID}, Outcome: audit.OutcomeFailure})
 	a.s.pad(ctx, start)
@@ -250,6 +259,30 @@ func (a *Access) CheckPassword(ctx context.Context, pw []byte) error {
 		return ErrPassword
 	}
 	return fmt.Errorf("%w: %v", ErrPassword, err)
+}
+
+// verify runs one check of the link password, one at a time per link
+// (Service.checking), so that the failure is counted before the next
+// check asks the throttle.
+func (a *Access) verify(ctx context.Context, pw []byte) error {
+	sem := a.s.checking[maphash.String(a.s.seed, a.rec.ID)%uint64(len(a.s.checking))]
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-sem }()
+	now := a.s.now()
+	src, link := "src:"+a.source, "link:"+a.rec.ID
+	if a.s.throttle.blocked(src, now) || a.s.throttle.blocked(link, now) {
+		return ErrThrottled
+	}
+	err := password.Verify(pw, a.rec.PasswordHash)
+	if err != nil {
+		a.s.throttle.fail(src, now)
+		a.s.throttle.fail(link, now)
+	}
+	return err
 }
 
 // PageKey returns the value of the cookie that spares the recipient the

@@ -18,6 +18,7 @@ import (
 	"tresor/appliance/access"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
+	"tresor/appliance/password"
 	"tresor/appliance/tenant"
 )
 
@@ -819,4 +820,48 @@ func FuzzParseMode(f *testing.F) {
 			t.Fatalf("ParseMode(%q) = %q", s, m)
 		}
 	})
+}
+
+// TestThrottleConcurrent: wrong passwords sent all at once are not all
+// checked: the throttle holds the link back after the free failures
+// however the attempts overlap (each check runs argon2id, slow on
+// purpose, so without care they would all pass the throttle first).
+func TestThrottleConcurrent(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	// Parameters slow enough (some ms a check) that the attempts overlap.
+	svc := New(e, Options{Clock: e.clock.now, FailFloor: time.Millisecond, Params: password.Params{Time: 1, Memory: 16 << 10, Threads: 1}})
+	a := e.as("kanzlei", "admin", adminPW)
+	a.write("/f.txt", "x")
+	_, tok, err := svc.Create(ctx, a.tn, a.p, Spec{Path: "/f.txt", Password: []byte("right")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 24
+	errs := make(chan error, n)
+	var start sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		acc, err := svc.Open(ctx, tok.String(), fmt.Sprintf("198.51.100.%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			start.Wait()
+			errs <- acc.CheckPassword(ctx, []byte(fmt.Sprintf("guess %d", i)))
+		}()
+	}
+	start.Done()
+	checked := 0
+	for range n {
+		switch err := <-errs; {
+		case errors.Is(err, ErrPassword):
+			checked++
+		case !errors.Is(err, ErrThrottled):
+			t.Fatalf("attempt: %v", err)
+		}
+	}
+	if checked > freeFailures+1 {
+		t.Fatalf("%d of %d concurrent guesses were checked, want at most %d", checked, n, freeFailures+1)
+	}
 }

@@ -55,9 +55,12 @@ func SwitchLang(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, SafeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 }
 
-// SafeNext returns next when it is a local path, "/" otherwise.
+// SafeNext returns next when it is a local path, "/" otherwise. Control
+// characters are refused anywhere: browsers drop tabs and newlines from a
+// URL, so "/<tab>/evil.example" would lead to //evil.example.
 func SafeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
 	return next

@@ -19,6 +19,9 @@ func TestSwitchLang(t *testing.T) {
 		{"open redirect refused", "to=en&next=//evil.example/", 303, "/", "lang=en"},
 		{"absolute URL refused", "to=en&next=https://evil.example/", 303, "/", "lang=en"},
 		{"backslash trick refused", "to=en&next=/\\evil.example", 303, "/", "lang=en"},
+		// Browsers drop tabs and newlines from a URL: "/<tab>/x" is "//x".
+		{"tab trick refused", "to=en&next=/%09/evil.example/", 303, "/", "lang=en"},
+		{"newline trick refused", "to=en&next=/%0A/evil.example/", 303, "/", "lang=en"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
