@@ -50,7 +50,9 @@
 // on a folder guards its membership) and, for DELETE and MOVE of a
 // folder, the locks below it; otherwise 423 with DAV:lock-token-submitted.
 // Locks belong to the account that took them: another account of the
-// same tenant cannot use, refresh or release them.
+// same tenant cannot use, refresh or release them. Taking one needs the
+// permission to write the resource (403 otherwise), since it keeps
+// everyone else from writing.
 //
 // Locks live in memory ([Locks]): a restart drops them, as if they had
 // timed out, and clients relock. Their number is bounded: [MaxLocks] in

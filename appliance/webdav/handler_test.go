@@ -419,3 +419,22 @@ func TestIfUnmodifiedSince(t *testing.T) {
 	e.expect(req{"PUT", dav + "/a.txt", h("If-Match", resp.Header.Get("ETag"), "If-Unmodified-Since", before), "v3"}, 204)
 	e.expect(req{"PUT", dav + "/a.txt", h("If-Unmodified-Since", "yesterday"), "v4"}, 204)
 }
+
+// TestLockNeedsWrite: a lock keeps everyone else from writing, so only who
+// may write the resource may take one. bert may not write anywhere (he
+// has no grant); his LOCK on the tenant's root would otherwise have
+// stopped every WebDAV write of the tenant, and nobody but he could
+// release it.
+func TestLockNeedsWrite(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/doc.docx", nil, "v1"}, 201)
+	e.expect(req{"LOCK", "/bert/", nil, lockBody}, 403)
+	e.expect(req{"LOCK", "/bert/", h("Depth", "0"), sharedBody}, 403)
+	if n := e.h.Locks.Len(); n != 0 {
+		t.Fatalf("%d locks after refused LOCKs, want 0", n)
+	}
+	e.expect(req{"MKCOL", dav + "/x", nil, ""}, 201)
+	e.expect(req{"PUT", dav + "/doc.docx", nil, "v2"}, 204)
+	// Who may write still locks.
+	e.expect(req{"LOCK", dav + "/", nil, lockBody}, 200)
+}

@@ -396,6 +396,13 @@ func (s *session) lock() {
 		return
 	}
 	_, exists, err := s.stat(s.p)
+	if err == nil && exists {
+		// A lock keeps others from writing: only who may write takes one
+		// (on an unmapped URL, writing the empty file checks that).
+		if err = s.q.FS.MayWrite(s.ctx, s.p); err != nil {
+			s.denied(audit.ActionFileLock, s.p, err)
+		}
+	}
 	if err == nil && !exists {
 		err = s.parentOK(s.p)
 	}
