@@ -326,11 +326,21 @@ func (s *session) evalIf(p string) ([]string, error) {
 func (s *session) checkLocks(submitted []string, scope Scope, paths ...string) error {
 	for _, q := range paths {
 		for _, l := range s.h.Locks.Conflicts(s.q.Space, q, scope) {
-			if l.Account != s.q.Account || !slices.Contains(submitted, l.Token) {
-				e := herr(http.StatusLocked, "lock-token-submitted", "%s is locked", q).(*httpError)
-				e.href = href(s.q.Prefix, l.Root, false)
-				return e
+			if l.Account == s.q.Account && slices.Contains(submitted, l.Token) {
+				continue
 			}
+			// The 423 names the lock's root, but not to an account that
+			// may not see it (a lock below a folder it deletes): in a law
+			// firm the name of another client's file is confidential.
+			root := l.Root
+			if _, seen, err := s.stat(root); err != nil {
+				return err
+			} else if !seen {
+				root = q
+			}
+			e := herr(http.StatusLocked, "lock-token-submitted", "%s is locked", q).(*httpError)
+			e.href = href(s.q.Prefix, root, false)
+			return e
 		}
 	}
 	return nil
