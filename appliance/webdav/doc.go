@@ -49,6 +49,7 @@
 // resource, its parent when a member is added or removed (a depth-0 lock
 // on a folder guards its membership) and, for DELETE and MOVE of a
 // folder, the locks below it; otherwise 423 with DAV:lock-token-submitted.
+// Of several shared locks on one resource, the token of one will do.
 // Locks belong to the account that took them: another account of the
 // same tenant cannot use, refresh or release them. Taking one needs the
 // permission to write the resource (403 otherwise), since it keeps

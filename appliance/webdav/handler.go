@@ -322,12 +322,30 @@ func (s *session) evalIf(p string) ([]string, error) {
 }
 
 // checkLocks refuses with 423 when a lock on one of paths (within scope)
-// is not this account's or its token was not submitted.
+// is not this account's or its token was not submitted. A shared lock
+// needs no token of its own when the request holds another shared lock
+// on what it guards: shared locks are there so that each holder may
+// write (RFC 4918 6.2).
 func (s *session) checkLocks(submitted []string, scope Scope, paths ...string) error {
+	held := func(l LockInfo) bool { return l.Account == s.q.Account && slices.Contains(submitted, l.Token) }
 	for _, q := range paths {
-		for _, l := range s.h.Locks.Conflicts(s.q.Space, q, scope) {
-			if l.Account == s.q.Account && slices.Contains(submitted, l.Token) {
+		locks := s.h.Locks.Conflicts(s.q.Space, q, scope)
+		for _, l := range locks {
+			if held(l) {
 				continue
+			}
+			if l.Shared {
+				// What l guards here: q, q's membership in its parent, or
+				// (a lock below q) its own root.
+				guarded := l.Root
+				if l.Covers(q) {
+					guarded = q
+				} else if scope.Member && l.Covers(parentPath(q)) {
+					guarded = parentPath(q)
+				}
+				if slices.ContainsFunc(locks, func(m LockInfo) bool { return m.Shared && held(m) && m.Covers(guarded) }) {
+					continue
+				}
 			}
 			// The 423 names the lock's root, but not to an account that
 			// may not see it (a lock below a folder it deletes): in a law

@@ -438,3 +438,35 @@ func TestLockNeedsWrite(t *testing.T) {
 	// Who may write still locks.
 	e.expect(req{"LOCK", dav + "/", nil, lockBody}, 200)
 }
+
+// TestSharedLocks: a shared lock lets its holder write while others hold
+// shared locks on the same resource too (RFC 4918 6.2, 7.1: a write lock
+// keeps out those without the lock); whoever holds none may not.
+func TestSharedLocks(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/doc.odt", nil, "v1"}, 201)
+	e.expect(req{"MKCOL", dav + "/coll", nil, ""}, 201)
+	e.expect(req{"PUT", dav + "/coll/m.txt", nil, "m"}, 201)
+	lock := func(path, depth string) string {
+		resp, _ := e.expect(req{"LOCK", dav + path, h("Depth", depth), sharedBody}, 200)
+		return tokenRE.FindStringSubmatch(resp.Header.Get("Lock-Token"))[1]
+	}
+	t1, t2 := lock("/doc.odt", "0"), lock("/doc.odt", "0")
+	e.expect(req{"PUT", dav + "/doc.odt", nil, "v2"}, 423)
+	e.expect(req{"PUT", dav + "/doc.odt", h("If", "(<"+t1+">)"), "v2"}, 204)
+	e.expect(req{"PUT", dav + "/doc.odt", h("If", "(<"+t2+">)"), "v3"}, 204)
+	e.expect(req{"PROPPATCH", dav + "/doc.odt", h("If", "(<"+t2+">)"),
+		`<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><Z:t xmlns:Z="urn:z">1</Z:t></D:prop></D:set></D:propertyupdate>`}, 207)
+
+	// A shared depth-infinity lock on the folder and another on a member:
+	// the folder's token covers the member.
+	tc := lock("/coll", "infinity")
+	lock("/coll/m.txt", "0")
+	e.expect(req{"PUT", dav + "/coll/m.txt", h("If", "(<"+tc+">)"), "m2"}, 204)
+	e.expect(req{"DELETE", dav + "/coll", h("If", "(<"+tc+">)"), ""}, 204)
+	// An exclusive lock elsewhere still needs its own token.
+	resp, _ := e.expect(req{"LOCK", dav + "/x.txt", nil, lockBody}, 201)
+	tx := tokenRE.FindStringSubmatch(resp.Header.Get("Lock-Token"))[1]
+	e.expect(req{"COPY", dav + "/doc.odt", h("Destination", dav+"/x.txt", "If", "(<"+t1+">)"), ""}, 423)
+	e.expect(req{"COPY", dav + "/doc.odt", h("Destination", dav+"/x.txt", "If", "<"+dav+"/x.txt> (<"+tx+">)"), ""}, 204)
+}
