@@ -13,7 +13,9 @@
 //   - OPTIONS: "DAV: 1, 2" and "MS-Author-Via: DAV", without
 //     authentication ([Options]; Windows probes before it signs in).
 //   - GET, HEAD: files with Range, ETag (from the content hash) and
-//     Last-Modified through http.ServeContent; a folder gets a short text.
+//     Last-Modified through http.ServeContent, as attachments with a CSP
+//     sandbox (a browser must not run an uploaded page in the appliance's
+//     origin); a folder gets a short text.
 //   - PUT: streams the body into the tree (never buffered; Content-Length
 //     or chunked); 201 for a new file, 204 for a new version; If-Match,
 //     If-None-Match (also "*") and If-Unmodified-Since give 412 (on DELETE,

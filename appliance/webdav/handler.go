@@ -413,8 +413,7 @@ func (s *session) get() {
 			return
 		}
 		// No read is logged for HEAD; ServeContent needs a size only.
-		h.Set("Content-Type", contentType(i.Name))
-		h.Set("ETag", i.ETag)
+		fileHeaders(h, i)
 		http.ServeContent(s.w, s.r, i.Name, i.ModTime, sizeOnly(i.Size))
 		return
 	}
@@ -433,9 +432,24 @@ func (s *session) get() {
 		return
 	}
 	defer f.Close()
-	h.Set("Content-Type", contentType(fi.Name))
-	h.Set("ETag", fi.ETag)
+	fileHeaders(h, fi)
 	http.ServeContent(s.w, s.r, fi.Name, fi.ModTime, f)
+}
+
+// fileHeaders sets the headers of a file's GET and HEAD. A browser that
+// opens the URL gets a download in a sandbox, never a page of the
+// appliance's origin: an HTML file (with a script uploaded next to it,
+// which the web UI's CSP script-src 'self' allows) would run with the
+// web UI's session of whoever opened it. WebDAV clients ignore both.
+func fileHeaders(h http.Header, i Info) {
+	h.Set("Content-Type", contentType(i.Name))
+	h.Set("ETag", i.ETag)
+	d := mime.FormatMediaType("attachment", map[string]string{"filename": i.Name})
+	if d == "" {
+		d = "attachment"
+	}
+	h.Set("Content-Disposition", d)
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 }
 
 // sizeOnly is a ReadSeeker of a size and no content, for HEAD.

@@ -470,3 +470,22 @@ func TestSharedLocks(t *testing.T) {
 	e.expect(req{"COPY", dav + "/doc.odt", h("Destination", dav+"/x.txt", "If", "(<"+t1+">)"), ""}, 423)
 	e.expect(req{"COPY", dav + "/doc.odt", h("Destination", dav+"/x.txt", "If", "<"+dav+"/x.txt> (<"+tx+">)"), ""}, 204)
 }
+
+// TestGetIsNoPage: the WebDAV URL of a file, opened in a browser, is a
+// download in a sandbox, never a page of the appliance's origin: an HTML
+// file (with a script uploaded next to it, which the web UI's CSP
+// script-src 'self' would allow) would otherwise run with the web UI's
+// session of whoever opens it.
+func TestGetIsNoPage(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/x.html", nil, `<script src="x.js"></script>`}, 201)
+	for _, m := range []string{"GET", "HEAD"} {
+		resp, _ := e.expect(req{m, dav + "/x.html", nil, ""}, 200)
+		if d := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(d, "attachment") {
+			t.Errorf("%s: Content-Disposition %q, want attachment", m, d)
+		}
+		if c := resp.Header.Get("Content-Security-Policy"); !strings.Contains(c, "sandbox") {
+			t.Errorf("%s: Content-Security-Policy %q, want a sandbox", m, c)
+		}
+	}
+}
