@@ -189,6 +189,8 @@ func TestLocks(t *testing.T) {
 		{"tagged list for another resource", req{"PUT", dav + "/doc.docx", h("If", "<"+dav+"/coll/m.txt> "+ifTok), "v3"}, 412},
 		{"refresh", req{"LOCK", dav + "/doc.docx", h("If", ifTok, "Timeout", "Second-300"), ""}, 200},
 		{"refresh by other account", req{"LOCK", "/bert/doc.docx", h("If", ifTok), ""}, 412},
+		{"refresh with wrong etag", req{"LOCK", dav + "/doc.docx", h("If", "(<"+token+`> ["nope"])`), ""}, 412},
+		{"refresh with tag of another resource", req{"LOCK", dav + "/doc.docx", h("If", "<"+dav+"/coll/m.txt> "+ifTok), ""}, 412},
 		{"unlock by other account", req{"UNLOCK", "/bert/doc.docx", h("Lock-Token", "<"+token+">"), ""}, 409},
 		{"unlock wrong path", req{"UNLOCK", dav + "/coll/m.txt", h("Lock-Token", "<"+token+">"), ""}, 409},
 		{"unlock", req{"UNLOCK", dav + "/doc.docx", h("Lock-Token", "<"+token+">"), ""}, 204},
