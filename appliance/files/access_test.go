@@ -415,3 +415,26 @@ func TestCopyCopiesOnlyWhatIsVisible(t *testing.T) {
 		t.Errorf("the copy of what ben sees = %q", got)
 	}
 }
+
+// TestCopyPropsFromReadOnlySource: a copy reads its source, so a folder
+// the principal may only read can be copied over WebDAV, which copies the
+// dead properties after the content: that needs no write on the source.
+func TestCopyPropsFromReadOnlySource(t *testing.T) {
+	e := newAccessEnv(t)
+	ctx := context.Background()
+	e.grant("/Leer", "user:ben", "read,write", time.Time{})
+	e.grant("/Intern", "user:ben", "read", time.Time{})
+	ben := e.treeOf(e.ben)
+	if err := e.tree.PatchProps(ctx, "/Intern/Plan.txt", []PropPatch{{Name: PropName{Space: "urn:z", Local: "t"}, Value: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ben.Copy(ctx, "/Intern", "/Leer/I", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := ben.CopyProps(ctx, "/Intern", "/Leer/I"); err != nil {
+		t.Fatalf("copying the properties of a folder ben may read = %v", err)
+	}
+	if props, err := e.tree.Props(ctx, "/Leer/I/Plan.txt"); err != nil || len(props) != 1 {
+		t.Errorf("copied properties = %v, %v", props, err)
+	}
+}

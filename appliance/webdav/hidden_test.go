@@ -45,6 +45,24 @@ func TestLockedHiddenName(t *testing.T) {
 	}
 }
 
+// TestCopyLeavesHiddenBehind: bert sees /Mandanten only on the way to his
+// grant; his COPY of it into a folder he may write copies what he sees,
+// not the other clients' folders, and succeeds although he may not write
+// /Mandanten (a copy reads its source, dead properties included).
+func TestCopyLeavesHiddenBehind(t *testing.T) {
+	e := newEnv(t, 0)
+	for _, d := range []string{"/Mandanten", "/Mandanten/M%C3%BCller", "/Mandanten/Schmidt", "/Ablage"} {
+		e.expect(req{"MKCOL", dav + d, nil, ""}, 201)
+	}
+	e.expect(req{"PUT", dav + "/Mandanten/Schmidt/Vergleich.docx", nil, "geheim"}, 201)
+	e.expect(req{"PUT", dav + "/Mandanten/M%C3%BCller/Klage.docx", nil, "klage"}, 201)
+	e.grant("/Mandanten/Müller", "bert", "read,write")
+	e.grant("/Ablage", "bert", "read,write")
+	e.expect(req{"COPY", "/bert/Mandanten", h("Destination", dav+"/Ablage/x"), ""}, 201)
+	e.expect(req{"GET", dav + "/Ablage/x/Schmidt/Vergleich.docx", nil, ""}, 404)
+	e.expect(req{"GET", "/bert/Ablage/x/M%C3%BCller/Klage.docx", nil, ""}, 200)
+}
+
 // grant gives the account name perms (access.ParsePerm) on the folder
 // at path, as anna.
 func (e *env) grant(path, name, perms string) {
