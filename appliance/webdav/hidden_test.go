@@ -63,6 +63,24 @@ func TestCopyLeavesHiddenBehind(t *testing.T) {
 	e.expect(req{"GET", "/bert/Ablage/x/M%C3%BCller/Klage.docx", nil, ""}, 200)
 }
 
+// TestLockHiddenIsNoOracle: a LOCK on a name bert may not see answers as
+// for a name that is not there, whether or not someone holds a lock on it,
+// and leaves no lock behind.
+func TestLockHiddenIsNoOracle(t *testing.T) {
+	e := newEnv(t, 0)
+	for _, d := range []string{"/Mandanten", "/Mandanten/M%C3%BCller", "/Mandanten/Schmidt"} {
+		e.expect(req{"MKCOL", dav + d, nil, ""}, 201)
+	}
+	e.grant("/Mandanten/Müller", "bert", "read,write")
+	e.expect(req{"LOCK", "/bert/Mandanten/Nobody", nil, lockBody}, 403)
+	e.expect(req{"LOCK", "/bert/Mandanten/Schmidt", nil, lockBody}, 403)
+	e.expect(req{"LOCK", dav + "/Mandanten/Schmidt", nil, lockBody}, 200)
+	e.expect(req{"LOCK", "/bert/Mandanten/Schmidt", nil, lockBody}, 403)
+	if n := e.h.Locks.Len(); n != 1 {
+		t.Errorf("%d locks, want anna's only", n)
+	}
+}
+
 // grant gives the account name perms (access.ParsePerm) on the folder
 // at path, as anna.
 func (e *env) grant(path, name, perms string) {

@@ -396,15 +396,18 @@ func (s *session) lock() {
 		return
 	}
 	_, exists, err := s.stat(s.p)
-	if err == nil && exists {
+	target := s.p
+	if err == nil && !exists {
+		err, target = s.parentOK(s.p), parentPath(s.p)
+	}
+	if err == nil {
 		// A lock keeps others from writing: only who may write takes one
-		// (on an unmapped URL, writing the empty file checks that).
-		if err = s.q.FS.MayWrite(s.ctx, s.p); err != nil {
+		// (on an unmapped URL: who may add it to its folder). Asked before
+		// the lock manager, whose 423 would tell of a lock on a name the
+		// account may not see.
+		if err = s.q.FS.MayWrite(s.ctx, target); err != nil {
 			s.denied(audit.ActionFileLock, s.p, err)
 		}
-	}
-	if err == nil && !exists {
-		err = s.parentOK(s.p)
 	}
 	var submitted []string
 	if err == nil {
