@@ -390,3 +390,51 @@ func TestRefusedWriteLogged(t *testing.T) {
 		t.Fatalf("denied entries = %v", denied)
 	}
 }
+
+// TestCopyCopiesOnlyWhatIsVisible: a folder the principal sees only on
+// the way to its grant (/Mandanten, for ben) holds folders it may not
+// see; a copy of it must not carry them, with their files, into a folder
+// the principal may read.
+func TestCopyCopiesOnlyWhatIsVisible(t *testing.T) {
+	e := newAccessEnv(t)
+	ctx := context.Background()
+	e.grant("/Mandanten/Müller", "user:ben", "read,write", time.Time{})
+	e.grant("/Leer", "user:ben", "read,write", time.Time{})
+	e.grant("/Intern", "user:ben", "read", time.Time{})
+	e.write("/Mandanten/Akte.txt", []byte("nicht für ben")) // beside the way
+	ben := e.treeOf(e.ben)
+	if _, err := ben.Copy(ctx, "/Mandanten", "/Leer/M", false); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/Leer/M/Schmidt", "/Leer/M/Schmidt/Vertrag.pdf", "/Leer/M/Akte.txt"} {
+		if _, err := e.tree.Stat(ctx, p); !errors.Is(err, ErrNotFound) {
+			t.Errorf("after ben's copy, %s = %v, want ErrNotFound", p, err)
+		}
+	}
+	if got := e.read("/Leer/M/Müller/Klage.pdf"); string(got) != "klage" {
+		t.Errorf("the copy of what ben sees = %q", got)
+	}
+}
+
+// TestCopyPropsFromReadOnlySource: a copy reads its source, so a folder
+// the principal may only read can be copied over WebDAV, which copies the
+// dead properties after the content: that needs no write on the source.
+func TestCopyPropsFromReadOnlySource(t *testing.T) {
+	e := newAccessEnv(t)
+	ctx := context.Background()
+	e.grant("/Leer", "user:ben", "read,write", time.Time{})
+	e.grant("/Intern", "user:ben", "read", time.Time{})
+	ben := e.treeOf(e.ben)
+	if err := e.tree.PatchProps(ctx, "/Intern/Plan.txt", []PropPatch{{Name: PropName{Space: "urn:z", Local: "t"}, Value: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ben.Copy(ctx, "/Intern", "/Leer/I", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := ben.CopyProps(ctx, "/Intern", "/Leer/I"); err != nil {
+		t.Fatalf("copying the properties of a folder ben may read = %v", err)
+	}
+	if props, err := e.tree.Props(ctx, "/Leer/I/Plan.txt"); err != nil || len(props) != 1 {
+		t.Errorf("copied properties = %v, %v", props, err)
+	}
+}

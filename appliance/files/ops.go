@@ -192,10 +192,14 @@ func (tr *Tree) moveCopy(ctx context.Context, src, dst string, overwrite, isCopy
 		if isCopy {
 			need = access.Read
 		}
-		id, n, err := x.resolveFor(sp, need)
+		chain, n, err := x.resolveChain(sp)
 		if err != nil {
 			return err
 		}
+		if err := x.may(chain, sp, need); err != nil {
+			return err
+		}
+		id := idOf(chain)
 		parent, err := x.folder(dp.Parent())
 		if err != nil {
 			return err
@@ -209,7 +213,7 @@ func (tr *Tree) moveCopy(ctx context.Context, src, dst string, overwrite, isCopy
 			}
 		}
 		if isCopy {
-			nid, err := x.copyNode(id, n, parent, dp.Name())
+			nid, err := x.copyNode(chain, sp, n, parent, dp.Name())
 			if err != nil {
 				return err
 			}
@@ -248,9 +252,11 @@ func mustNode(x txn, id ID) *node {
 	return n
 }
 
-// copyNode copies node id (and, for a folder, everything below it) to
-// name under parent and returns the new ID.
-func (x txn) copyNode(id ID, n *node, parent ID, name string) (ID, error) {
+// copyNode copies the node at the end of chain (the node IDs from below
+// the root, at path p) and, for a folder, everything below it that the
+// principal may read, to name under parent, and returns the new ID.
+func (x txn) copyNode(chain []ID, p Path, n *node, parent ID, name string) (ID, error) {
+	id := idOf(chain)
 	nid := newID()
 	now := x.tr.now().UTC()
 	c := &node{Parent: parent, Kind: n.Kind, Size: n.Size, ModTime: n.ModTime, Created: now,
@@ -285,7 +291,15 @@ func (x txn) copyNode(id ID, n *node, parent ID, name string) (ID, error) {
 		if err != nil {
 			return ID{}, err
 		}
-		if _, err := x.copyNode(k, kn, nid, kname); err != nil {
+		// What the principal may not see stays behind: a folder it sees
+		// only on the way to its grant holds other clients' folders.
+		kchain, kp := append(chain[:len(chain):len(chain)], k), p.Child(kname)
+		if err := x.may(kchain, kp, access.Read); errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return ID{}, err
+		}
+		if _, err := x.copyNode(kchain, kp, kn, nid, kname); err != nil {
 			return ID{}, err
 		}
 	}

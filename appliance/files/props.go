@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 )
 
@@ -180,7 +181,9 @@ func (tr *Tree) CopyProps(ctx context.Context, src, dst string) error {
 		return err
 	}
 	err = tr.update(ctx, func(x txn) error {
-		sid, _, err := x.resolve(sp)
+		// A copy reads its source (resolve in an update would ask for
+		// write), as Copy does.
+		sid, _, err := x.resolveFor(sp, access.Read)
 		if err != nil {
 			return err
 		}

@@ -13,7 +13,9 @@
 //   - OPTIONS: "DAV: 1, 2" and "MS-Author-Via: DAV", without
 //     authentication ([Options]; Windows probes before it signs in).
 //   - GET, HEAD: files with Range, ETag (from the content hash) and
-//     Last-Modified through http.ServeContent; a folder gets a short text.
+//     Last-Modified through http.ServeContent, as attachments with a CSP
+//     sandbox (a browser must not run an uploaded page in the appliance's
+//     origin); a folder gets a short text.
 //   - PUT: streams the body into the tree (never buffered; Content-Length
 //     or chunked); 201 for a new file, 204 for a new version; If-Match,
 //     If-None-Match (also "*") and If-Unmodified-Since give 412 (on DELETE,
@@ -49,8 +51,11 @@
 // resource, its parent when a member is added or removed (a depth-0 lock
 // on a folder guards its membership) and, for DELETE and MOVE of a
 // folder, the locks below it; otherwise 423 with DAV:lock-token-submitted.
+// Of several shared locks on one resource, the token of one will do.
 // Locks belong to the account that took them: another account of the
-// same tenant cannot use, refresh or release them.
+// same tenant cannot use, refresh or release them. Taking one needs the
+// permission to write the resource (403 otherwise), since it keeps
+// everyone else from writing.
 //
 // Locks live in memory ([Locks]): a restart drops them, as if they had
 // timed out, and clients relock. Their number is bounded: [MaxLocks] in

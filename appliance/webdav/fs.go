@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/tenant"
@@ -22,6 +23,9 @@ type FS interface {
 	Stat(ctx context.Context, p string, props bool) (Info, error)
 	// List returns the members of the folder at p (not p itself).
 	List(ctx context.Context, p string, props bool) ([]Info, error)
+	// MayWrite reports whether the account may change the existing p: nil,
+	// or files.ErrForbidden (files.ErrNotFound when it may not see p).
+	MayWrite(ctx context.Context, p string) error
 	// Mkdir makes the folder p; its parent exists.
 	Mkdir(ctx context.Context, p string) error
 	// Write stores r (size bytes, or -1 when unknown) as the content of
@@ -118,6 +122,11 @@ func (f *treeFS) List(ctx context.Context, p string, props bool) ([]Info, error)
 		out[i].Props = m[e.ID]
 	}
 	return out, nil
+}
+
+func (f *treeFS) MayWrite(ctx context.Context, p string) error {
+	_, _, err := f.tree.Check(ctx, p, access.Write)
+	return err
 }
 
 func (f *treeFS) Mkdir(ctx context.Context, p string) error {

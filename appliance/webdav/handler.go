@@ -322,15 +322,43 @@ func (s *session) evalIf(p string) ([]string, error) {
 }
 
 // checkLocks refuses with 423 when a lock on one of paths (within scope)
-// is not this account's or its token was not submitted.
+// is not this account's or its token was not submitted. A shared lock
+// needs no token of its own when the request holds another shared lock
+// on what it guards: shared locks are there so that each holder may
+// write (RFC 4918 6.2).
 func (s *session) checkLocks(submitted []string, scope Scope, paths ...string) error {
+	held := func(l LockInfo) bool { return l.Account == s.q.Account && slices.Contains(submitted, l.Token) }
 	for _, q := range paths {
-		for _, l := range s.h.Locks.Conflicts(s.q.Space, q, scope) {
-			if l.Account != s.q.Account || !slices.Contains(submitted, l.Token) {
-				e := herr(http.StatusLocked, "lock-token-submitted", "%s is locked", q).(*httpError)
-				e.href = href(s.q.Prefix, l.Root, false)
-				return e
+		locks := s.h.Locks.Conflicts(s.q.Space, q, scope)
+		for _, l := range locks {
+			if held(l) {
+				continue
 			}
+			if l.Shared {
+				// What l guards here: q, q's membership in its parent, or
+				// (a lock below q) its own root.
+				guarded := l.Root
+				if l.Covers(q) {
+					guarded = q
+				} else if scope.Member && l.Covers(parentPath(q)) {
+					guarded = parentPath(q)
+				}
+				if slices.ContainsFunc(locks, func(m LockInfo) bool { return m.Shared && held(m) && m.Covers(guarded) }) {
+					continue
+				}
+			}
+			// The 423 names the lock's root, but not to an account that
+			// may not see it (a lock below a folder it deletes): in a law
+			// firm the name of another client's file is confidential.
+			root := l.Root
+			if _, seen, err := s.stat(root); err != nil {
+				return err
+			} else if !seen {
+				root = q
+			}
+			e := herr(http.StatusLocked, "lock-token-submitted", "%s is locked", q).(*httpError)
+			e.href = href(s.q.Prefix, root, false)
+			return e
 		}
 	}
 	return nil
@@ -385,8 +413,7 @@ func (s *session) get() {
 			return
 		}
 		// No read is logged for HEAD; ServeContent needs a size only.
-		h.Set("Content-Type", contentType(i.Name))
-		h.Set("ETag", i.ETag)
+		fileHeaders(h, i)
 		http.ServeContent(s.w, s.r, i.Name, i.ModTime, sizeOnly(i.Size))
 		return
 	}
@@ -405,9 +432,24 @@ func (s *session) get() {
 		return
 	}
 	defer f.Close()
-	h.Set("Content-Type", contentType(fi.Name))
-	h.Set("ETag", fi.ETag)
+	fileHeaders(h, fi)
 	http.ServeContent(s.w, s.r, fi.Name, fi.ModTime, f)
+}
+
+// fileHeaders sets the headers of a file's GET and HEAD. A browser that
+// opens the URL gets a download in a sandbox, never a page of the
+// appliance's origin: an HTML file (with a script uploaded next to it,
+// which the web UI's CSP script-src 'self' allows) would run with the
+// web UI's session of whoever opened it. WebDAV clients ignore both.
+func fileHeaders(h http.Header, i Info) {
+	h.Set("Content-Type", contentType(i.Name))
+	h.Set("ETag", i.ETag)
+	d := mime.FormatMediaType("attachment", map[string]string{"filename": i.Name})
+	if d == "" {
+		d = "attachment"
+	}
+	h.Set("Content-Disposition", d)
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 }
 
 // sizeOnly is a ReadSeeker of a size and no content, for HEAD.

@@ -189,6 +189,8 @@ func TestLocks(t *testing.T) {
 		{"tagged list for another resource", req{"PUT", dav + "/doc.docx", h("If", "<"+dav+"/coll/m.txt> "+ifTok), "v3"}, 412},
 		{"refresh", req{"LOCK", dav + "/doc.docx", h("If", ifTok, "Timeout", "Second-300"), ""}, 200},
 		{"refresh by other account", req{"LOCK", "/bert/doc.docx", h("If", ifTok), ""}, 412},
+		{"refresh with wrong etag", req{"LOCK", dav + "/doc.docx", h("If", "(<"+token+`> ["nope"])`), ""}, 412},
+		{"refresh with tag of another resource", req{"LOCK", dav + "/doc.docx", h("If", "<"+dav+"/coll/m.txt> "+ifTok), ""}, 412},
 		{"unlock by other account", req{"UNLOCK", "/bert/doc.docx", h("Lock-Token", "<"+token+">"), ""}, 409},
 		{"unlock wrong path", req{"UNLOCK", dav + "/coll/m.txt", h("Lock-Token", "<"+token+">"), ""}, 409},
 		{"unlock", req{"UNLOCK", dav + "/doc.docx", h("Lock-Token", "<"+token+">"), ""}, 204},
@@ -418,4 +420,74 @@ func TestIfUnmodifiedSince(t *testing.T) {
 	resp, _ = e.expect(req{"HEAD", dav + "/a.txt", nil, ""}, 200)
 	e.expect(req{"PUT", dav + "/a.txt", h("If-Match", resp.Header.Get("ETag"), "If-Unmodified-Since", before), "v3"}, 204)
 	e.expect(req{"PUT", dav + "/a.txt", h("If-Unmodified-Since", "yesterday"), "v4"}, 204)
+}
+
+// TestLockNeedsWrite: a lock keeps everyone else from writing, so only who
+// may write the resource may take one. bert may not write anywhere (he
+// has no grant); his LOCK on the tenant's root would otherwise have
+// stopped every WebDAV write of the tenant, and nobody but he could
+// release it.
+func TestLockNeedsWrite(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/doc.docx", nil, "v1"}, 201)
+	e.expect(req{"LOCK", "/bert/", nil, lockBody}, 403)
+	e.expect(req{"LOCK", "/bert/", h("Depth", "0"), sharedBody}, 403)
+	if n := e.h.Locks.Len(); n != 0 {
+		t.Fatalf("%d locks after refused LOCKs, want 0", n)
+	}
+	e.expect(req{"MKCOL", dav + "/x", nil, ""}, 201)
+	e.expect(req{"PUT", dav + "/doc.docx", nil, "v2"}, 204)
+	// Who may write still locks.
+	e.expect(req{"LOCK", dav + "/", nil, lockBody}, 200)
+}
+
+// TestSharedLocks: a shared lock lets its holder write while others hold
+// shared locks on the same resource too (RFC 4918 6.2, 7.1: a write lock
+// keeps out those without the lock); whoever holds none may not.
+func TestSharedLocks(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/doc.odt", nil, "v1"}, 201)
+	e.expect(req{"MKCOL", dav + "/coll", nil, ""}, 201)
+	e.expect(req{"PUT", dav + "/coll/m.txt", nil, "m"}, 201)
+	lock := func(path, depth string) string {
+		resp, _ := e.expect(req{"LOCK", dav + path, h("Depth", depth), sharedBody}, 200)
+		return tokenRE.FindStringSubmatch(resp.Header.Get("Lock-Token"))[1]
+	}
+	t1, t2 := lock("/doc.odt", "0"), lock("/doc.odt", "0")
+	e.expect(req{"PUT", dav + "/doc.odt", nil, "v2"}, 423)
+	e.expect(req{"PUT", dav + "/doc.odt", h("If", "(<"+t1+">)"), "v2"}, 204)
+	e.expect(req{"PUT", dav + "/doc.odt", h("If", "(<"+t2+">)"), "v3"}, 204)
+	e.expect(req{"PROPPATCH", dav + "/doc.odt", h("If", "(<"+t2+">)"),
+		`<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><Z:t xmlns:Z="urn:z">1</Z:t></D:prop></D:set></D:propertyupdate>`}, 207)
+
+	// A shared depth-infinity lock on the folder and another on a member:
+	// the folder's token covers the member.
+	tc := lock("/coll", "infinity")
+	lock("/coll/m.txt", "0")
+	e.expect(req{"PUT", dav + "/coll/m.txt", h("If", "(<"+tc+">)"), "m2"}, 204)
+	e.expect(req{"DELETE", dav + "/coll", h("If", "(<"+tc+">)"), ""}, 204)
+	// An exclusive lock elsewhere still needs its own token.
+	resp, _ := e.expect(req{"LOCK", dav + "/x.txt", nil, lockBody}, 201)
+	tx := tokenRE.FindStringSubmatch(resp.Header.Get("Lock-Token"))[1]
+	e.expect(req{"COPY", dav + "/doc.odt", h("Destination", dav+"/x.txt", "If", "(<"+t1+">)"), ""}, 423)
+	e.expect(req{"COPY", dav + "/doc.odt", h("Destination", dav+"/x.txt", "If", "<"+dav+"/x.txt> (<"+tx+">)"), ""}, 204)
+}
+
+// TestGetIsNoPage: the WebDAV URL of a file, opened in a browser, is a
+// download in a sandbox, never a page of the appliance's origin: an HTML
+// file (with a script uploaded next to it, which the web UI's CSP
+// script-src 'self' would allow) would otherwise run with the web UI's
+// session of whoever opens it.
+func TestGetIsNoPage(t *testing.T) {
+	e := newEnv(t, 0)
+	e.expect(req{"PUT", dav + "/x.html", nil, `<script src="x.js"></script>`}, 201)
+	for _, m := range []string{"GET", "HEAD"} {
+		resp, _ := e.expect(req{m, dav + "/x.html", nil, ""}, 200)
+		if d := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(d, "attachment") {
+			t.Errorf("%s: Content-Disposition %q, want attachment", m, d)
+		}
+		if c := resp.Header.Get("Content-Security-Policy"); !strings.Contains(c, "sandbox") {
+			t.Errorf("%s: Content-Security-Policy %q, want a sandbox", m, c)
+		}
+	}
 }

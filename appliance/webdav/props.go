@@ -396,8 +396,18 @@ func (s *session) lock() {
 		return
 	}
 	_, exists, err := s.stat(s.p)
+	target := s.p
 	if err == nil && !exists {
-		err = s.parentOK(s.p)
+		err, target = s.parentOK(s.p), parentPath(s.p)
+	}
+	if err == nil {
+		// A lock keeps others from writing: only who may write takes one
+		// (on an unmapped URL: who may add it to its folder). Asked before
+		// the lock manager, whose 423 would tell of a lock on a name the
+		// account may not see.
+		if err = s.q.FS.MayWrite(s.ctx, target); err != nil {
+			s.denied(audit.ActionFileLock, s.p, err)
+		}
 	}
 	var submitted []string
 	if err == nil {
@@ -454,34 +464,30 @@ func (s *session) writeLock(status int, l LockInfo) {
 	_, _ = s.w.Write(b.Bytes())
 }
 
-// refresh renews the lock whose token the If header names.
+// refresh renews the lock whose token the If header names. The header is
+// evaluated like any other (412 when it does not hold): a token counts
+// only from a list that held.
 func (s *session) refresh(timeout time.Duration) {
-	h := s.r.Header.Get("If")
-	if h == "" {
+	if s.r.Header.Get("If") == "" {
 		s.fail(herr(http.StatusBadRequest, "", "LOCK without a body refreshes a lock and needs an If header with its token"))
 		return
 	}
-	lists, err := parseIf(h)
+	submitted, err := s.evalIf(s.p)
 	if err != nil {
 		s.fail(err)
 		return
 	}
-	for _, l := range lists {
-		for _, c := range l.Conds {
-			if c.Token == "" || c.Not {
-				continue
-			}
-			li, err := s.h.Locks.Refresh(s.q.Space, s.q.Account, c.Token, s.p, timeout)
-			if err != nil {
-				continue
-			}
-			if err := s.q.FS.Log(s.ctx, audit.ActionFileLock, s.p, audit.OutcomeSuccess, map[string]string{"refresh": "true", "timeout": li.Timeout.String()}); err != nil {
-				s.fail(err)
-				return
-			}
-			s.writeLock(http.StatusOK, li)
+	for _, token := range submitted {
+		li, err := s.h.Locks.Refresh(s.q.Space, s.q.Account, token, s.p, timeout)
+		if err != nil {
+			continue
+		}
+		if err := s.q.FS.Log(s.ctx, audit.ActionFileLock, s.p, audit.OutcomeSuccess, map[string]string{"refresh": "true", "timeout": li.Timeout.String()}); err != nil {
+			s.fail(err)
 			return
 		}
+		s.writeLock(http.StatusOK, li)
+		return
 	}
 	s.fail(herr(http.StatusPreconditionFailed, "lock-token-matches-request-uri", "no lock of yours with that token covers %s", s.p))
 }
