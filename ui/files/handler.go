@@ -442,15 +442,22 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, q *gate.Request) {
 	var to string
 	switch action {
 	case "mkdir":
-		_, err = tr.Mkdir(ctx, p.Child(r.PostFormValue("name")).String())
+		var name string
+		if name, err = formName(r); err == nil {
+			_, err = tr.Mkdir(ctx, p.Child(name).String())
+		}
 		to = u.Folder(p)
 	case "rename":
 		if p.IsRoot() {
 			err = fmt.Errorf("rename /: %w", tfiles.ErrBadPath)
 			break
 		}
+		var name string
+		if name, err = formName(r); err != nil {
+			break
+		}
 		var info tfiles.Info
-		info, err = tr.Move(ctx, p.String(), p.Parent().Child(r.PostFormValue("name")).String(), false)
+		info, err = tr.Move(ctx, p.String(), p.Parent().Child(name).String(), false)
 		to = entryURL(u, info)
 	case "move":
 		var dst tfiles.Path
@@ -484,6 +491,12 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, q *gate.Request) {
 		return
 	}
 	http.Redirect(w, r, to+"?done="+action, http.StatusSeeOther)
+}
+
+// formName reads the form field "name": one name. Path.Child does not
+// check it, and the tree would read a slash in it as folders.
+func formName(r *http.Request) (string, error) {
+	return tfiles.CleanName(r.PostFormValue("name"))
 }
 
 func entryURL(u urls, i tfiles.Info) string {

@@ -124,6 +124,9 @@ func TestBrowse(t *testing.T) {
 		{"mkdir", root, url.Values{"action": {"mkdir"}, "name": {"Verträge"}}, 303, root + "?done=mkdir"},
 		{"mkdir exists", root, url.Values{"action": {"mkdir"}, "name": {"Verträge"}}, 409, ""},
 		{"mkdir bad name", root, url.Values{"action": {"mkdir"}, "name": {".."}}, 422, ""},
+		// A name is one name: a slash in it neither makes nor moves into folders.
+		{"mkdir with a slash", root, url.Values{"action": {"mkdir"}, "name": {"Akten/Neu"}}, 422, ""},
+		{"rename with a slash", root + "notiz.txt", url.Values{"action": {"rename"}, "name": {"Akten/notiz.txt"}}, 422, ""},
 		{"rename", root + "notiz.txt", url.Values{"action": {"rename"}, "name": {"Notiz 2024.txt"}}, 303, root + "Notiz%202024.txt?done=rename"},
 		{"move", root + "Notiz%202024.txt", url.Values{"action": {"move"}, "to": {"/Verträge"}}, 303, root + "Vertr%C3%A4ge/Notiz%202024.txt?done=move"},
 		{"rename a folder", root + "Vertr%C3%A4ge/", url.Values{"action": {"rename"}, "name": {"Verträge 2024"}}, 303, root + "Vertr%C3%A4ge%202024/?done=rename"},
