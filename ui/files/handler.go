@@ -47,7 +47,7 @@
 // already compressed (by their extension) are stored, others deflated.
 // Names are UTF-8 in the zip (Windows 10 and later, macOS and 7-Zip read
 // them); nothing of the archive is held in memory beyond one file's
-// compressor.
+// compressor. What is deleted or moved while the zip streams is left out.
 package files
 
 import (
@@ -656,8 +656,13 @@ func (h *Handler) zip(w http.ResponseWriter, r *http.Request, q *gate.Request, t
 }
 
 // writeZip adds the folder p below prefix, depth first, in name order.
+// What is deleted, moved or replaced after its folder was listed is left
+// out: a busy folder still downloads, as it is while it streams.
 func writeZip(ctx context.Context, tr *tfiles.Tree, zw *zip.Writer, p tfiles.Path, prefix string) error {
 	list, err := tr.List(ctx, p.String())
+	if vanished(err) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -683,6 +688,9 @@ func writeZip(ctx context.Context, tr *tfiles.Tree, zw *zip.Writer, p tfiles.Pat
 
 func zipFile(ctx context.Context, tr *tfiles.Tree, zw *zip.Writer, i tfiles.Info, name string) error {
 	f, err := tr.Open(ctx, i.Path.String())
+	if vanished(err) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -697,6 +705,12 @@ func zipFile(ctx context.Context, tr *tfiles.Tree, zw *zip.Writer, i tfiles.Info
 	}
 	_, err = io.Copy(zf, f)
 	return err
+}
+
+// vanished reports an error of an entry that is no longer what its
+// folder's listing said (deleted, moved, replaced by a folder or file).
+func vanished(err error) bool {
+	return errors.Is(err, tfiles.ErrNotFound) || errors.Is(err, tfiles.ErrIsDir) || errors.Is(err, tfiles.ErrNotDir)
 }
 
 // compressed reports whether deflating a file of this name would gain

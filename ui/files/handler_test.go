@@ -414,3 +414,67 @@ func FuzzPartFileName(f *testing.F) {
 		_ = partFileName(cd)
 	})
 }
+
+// TestZipFolderChanging: files deleted or renamed while their folder
+// streams as a zip are left out; the zip stays whole and holds the rest.
+func TestZipFolderChanging(t *testing.T) {
+	e := newEnv(t, Options{})
+	c := e.login("kanzlei")
+	tr := e.tree("kanzlei")
+	ctx := context.Background()
+	if _, err := tr.Mkdir(ctx, "Akte"); err != nil {
+		t.Fatal(err)
+	}
+	// Enough that the server is still far from the last files when the
+	// client has read the first bytes (stored: .jpg is not deflated).
+	const n, size = 40, 512 << 10
+	for i := range n {
+		if _, err := tr.Write(ctx, fmt.Sprintf("Akte/f%02d.jpg", i), bytes.NewReader(randomBytes(size, byte(i))), tfiles.WriteOptions{Size: size}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := c.do("GET", "/t/kanzlei/download/Akte", nil, nil)
+	defer res.Body.Close()
+	head := make([]byte, 64<<10)
+	if _, err := io.ReadFull(res.Body, head); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Delete(ctx, fmt.Sprintf("Akte/f%02d.jpg", n-1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Move(ctx, fmt.Sprintf("Akte/f%02d.jpg", n-2), "Akte/umbenannt.jpg", false); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("the zip broke off after %d bytes: %v", len(head)+len(rest), err)
+	}
+	zb := append(head, rest...)
+	zr, err := zip.NewReader(bytes.NewReader(zb), int64(len(zb)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, f := range zr.File {
+		if strings.HasSuffix(f.Name, "/") {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		rc.Close()
+		got[f.Name] = true
+	}
+	for i := range n - 2 {
+		if name := fmt.Sprintf("Akte/f%02d.jpg", i); !got[name] {
+			t.Errorf("%s missing from the zip", name)
+		}
+	}
+	if len(got) != n-2 {
+		t.Errorf("zip has %d files, want %d", len(got), n-2)
+	}
+}
