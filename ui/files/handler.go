@@ -614,17 +614,30 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, q *gate.Reque
 		h.zip(w, r, q, tr, p)
 		return
 	}
+	if r.Method == http.MethodHead {
+		// A HEAD delivers nothing: it reads no content and logs no read
+		// (Open would), as for share links.
+		fileHeaders(w, info)
+		w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
+		w.Header().Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
+		return
+	}
 	f, err := tr.Open(r.Context(), p.String())
 	if err != nil {
 		h.fail(w, r, q, err)
 		return
 	}
 	defer f.Close()
+	fileHeaders(w, f.Info())
+	http.ServeContent(w, r, info.Name, f.Info().ModTime, f)
+}
+
+// fileHeaders are the headers of a file's download.
+func fileHeaders(w http.ResponseWriter, info tfiles.Info) {
 	w.Header().Set("Content-Disposition", disposition("attachment", info.Name))
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("ETag", `"`+f.Info().Version.String()+`"`)
+	w.Header().Set("ETag", `"`+info.Version.String()+`"`)
 	w.Header().Set("Cache-Control", "private, no-cache")
-	http.ServeContent(w, r, info.Name, f.Info().ModTime, f)
 }
 
 // disposition is a Content-Disposition with the name in RFC 6266 form
@@ -642,6 +655,9 @@ func (h *Handler) zip(w http.ResponseWriter, r *http.Request, q *gate.Request, t
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", disposition("attachment", name+".zip"))
 	w.Header().Set("Cache-Control", "no-store")
+	if r.Method == http.MethodHead {
+		return // nothing to deliver: no file is read, no read logged
+	}
 	zw := zip.NewWriter(w)
 	err := writeZip(r.Context(), tr, zw, p, name+"/")
 	if err == nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"tresor/appliance/audit"
 	tfiles "tresor/appliance/files"
 )
 
@@ -476,5 +477,48 @@ func TestZipFolderChanging(t *testing.T) {
 	}
 	if len(got) != n-2 {
 		t.Errorf("zip has %d files, want %d", len(got), n-2)
+	}
+}
+
+// TestDownloadHead: a HEAD of a file or a folder delivers no content, so
+// it reads none and logs no read (an auditor would take it for one); a
+// GET does.
+func TestDownloadHead(t *testing.T) {
+	e := newEnv(t, Options{})
+	c := e.login("kanzlei")
+	if code, _ := c.upload("/t/kanzlei/files/", map[string][]byte{"Akte/a.txt": []byte("Inhalt"), "Akte/b.txt": []byte("mehr")}); code != 303 {
+		t.Fatalf("upload: %d", code)
+	}
+	ctx := context.Background()
+	tn, err := e.b.reg.Open(ctx, "kanzlei")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := func() int {
+		t.Helper()
+		n := 0
+		if err := tn.Audit().Entries(audit.Filter{Actions: []string{audit.ActionFileRead}, PathPrefix: "/Akte"}, func(audit.Entry) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, p := range []string{"/t/kanzlei/download/Akte", "/t/kanzlei/download/Akte/a.txt"} {
+		res := c.do("HEAD", p, nil, nil)
+		res.Body.Close()
+		if res.StatusCode != 200 || res.Header.Get("Content-Disposition") == "" {
+			t.Errorf("HEAD %s: %d %q", p, res.StatusCode, res.Header.Get("Content-Disposition"))
+		}
+	}
+	if res := c.do("HEAD", "/t/kanzlei/download/Akte/a.txt", nil, nil); res.ContentLength != int64(len("Inhalt")) || res.Header.Get("ETag") == "" {
+		t.Errorf("HEAD of a file: length %d, ETag %q", res.ContentLength, res.Header.Get("ETag"))
+	}
+	if n := reads(); n != 0 {
+		t.Fatalf("%d reads logged after HEAD requests, want 0", n)
+	}
+	if code, body, _ := c.get("/t/kanzlei/download/Akte/a.txt"); code != 200 || body != "Inhalt" {
+		t.Fatalf("GET: %d %q", code, body)
+	}
+	if n := reads(); n != 1 {
+		t.Fatalf("%d reads logged after a GET, want 1", n)
 	}
 }
