@@ -79,7 +79,8 @@ import (
 // Options configure the file browser.
 type Options struct {
 	Log *slog.Logger
-	// ChunkSize is the chunk the script sends (default 8 MiB).
+	// ChunkSize is the chunk the script sends (default 8 MiB; at least
+	// appliance/files.MinChunk).
 	ChunkSize int64
 	// PageSize is how many entries a listing page shows (default 500).
 	PageSize int
@@ -102,7 +103,7 @@ func New(g *gate.Gate, opt Options) *Handler {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	if opt.ChunkSize <= 0 || opt.ChunkSize > tfiles.MaxChunk {
+	if opt.ChunkSize < tfiles.MinChunk || opt.ChunkSize > tfiles.MaxChunk {
 		opt.ChunkSize = 8 << 20
 	}
 	if opt.PageSize <= 0 {
