@@ -66,7 +66,7 @@ document.addEventListener("submit", function (ev) {
     function begin() {
       var saved = localStorage.getItem(key);
       var fresh = function () {
-        return req("POST", base, JSON.stringify({ path: path, size: f.size, mtime: f.lastModified, parents: !!f.webkitRelativePath }))
+        return req("POST", base, JSON.stringify({ path: path, size: f.size, mtime: f.lastModified, parents: !!f.webkitRelativePath, dir: dir }))
           .then(function (s) { localStorage.setItem(key, s.id); return s; });
       };
       if (!saved) return fresh();

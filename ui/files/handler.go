@@ -539,7 +539,7 @@ func (h *Handler) uploadForm(w http.ResponseWriter, r *http.Request, q *gate.Req
 		}
 		dst, err := uploadTarget(p, rel)
 		if err == nil {
-			err = mkdirAll(ctx, tr, dst.Parent())
+			err = mkdirBelow(ctx, tr, p, dst.Parent())
 		}
 		if err == nil {
 			_, err = tr.Write(ctx, dst.String(), part, tfiles.WriteOptions{Size: -1})
@@ -587,9 +587,15 @@ func uploadTarget(dir tfiles.Path, rel string) (tfiles.Path, error) {
 	return out, nil
 }
 
-// mkdirAll makes the folder p and its missing parents.
-func mkdirAll(ctx context.Context, tr *tfiles.Tree, p tfiles.Path) error {
-	for i := 1; i <= len(p); i++ {
+// mkdirBelow makes the folder p and its missing parents below the folder
+// base, which must exist: an upload into a folder deleted or moved since
+// its page was loaded fails rather than make a new folder of that name
+// (without the old one's grants and sensitivity marks).
+func mkdirBelow(ctx context.Context, tr *tfiles.Tree, base, p tfiles.Path) error {
+	if !within(p, base) {
+		return fmt.Errorf("%w: %s is not below %s", errBadRequest, p, base)
+	}
+	for i := len(base) + 1; i <= len(p); i++ {
 		_, err := tr.Mkdir(ctx, p[:i].String())
 		if err != nil && !errors.Is(err, tfiles.ErrExists) {
 			return err

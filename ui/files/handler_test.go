@@ -400,8 +400,8 @@ func FuzzParseBegin(f *testing.F) {
 	f.Add([]byte(`{"size":-1}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, size, _, _, err := ParseBegin(b)
-		if err == nil && size < 0 {
+		bg, err := ParseBegin(b)
+		if err == nil && bg.Size < 0 {
 			t.Fatalf("negative size accepted")
 		}
 	})
