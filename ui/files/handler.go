@@ -778,12 +778,6 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request, q *gate.Reques
 		h.fail(w, r, q, fmt.Errorf("%w: no preview for this type", errBadRequest))
 		return
 	}
-	f, err := h.tree(q).Open(r.Context(), p.String())
-	if err != nil {
-		h.fail(w, r, q, err)
-		return
-	}
-	defer f.Close()
 	hd := w.Header()
 	hd.Set("Content-Type", ct)
 	hd.Set("Content-Disposition", disposition("inline", p.Name()))
@@ -791,6 +785,25 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request, q *gate.Reques
 	hd.Set("X-Frame-Options", "SAMEORIGIN")
 	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 	hd.Set("Cache-Control", "private, no-cache")
+	if r.Method == http.MethodHead {
+		// As for downloads: no content read, no read logged.
+		info, err := h.tree(q).Stat(r.Context(), p.String())
+		if err == nil && info.IsDir() {
+			err = fmt.Errorf("preview %s: %w", p, tfiles.ErrIsDir)
+		}
+		if err != nil {
+			h.fail(w, r, q, err)
+			return
+		}
+		hd.Set("Content-Length", strconv.FormatInt(info.Size, 10))
+		return
+	}
+	f, err := h.tree(q).Open(r.Context(), p.String())
+	if err != nil {
+		h.fail(w, r, q, err)
+		return
+	}
+	defer f.Close()
 	http.ServeContent(w, r, "", f.Info().ModTime, f)
 }
 

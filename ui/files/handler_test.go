@@ -486,7 +486,7 @@ func TestZipFolderChanging(t *testing.T) {
 func TestDownloadHead(t *testing.T) {
 	e := newEnv(t, Options{})
 	c := e.login("kanzlei")
-	if code, _ := c.upload("/t/kanzlei/files/", map[string][]byte{"Akte/a.txt": []byte("Inhalt"), "Akte/b.txt": []byte("mehr")}); code != 303 {
+	if code, _ := c.upload("/t/kanzlei/files/", map[string][]byte{"Akte/a.txt": []byte("Inhalt"), "Akte/b.txt": []byte("mehr"), "Akte/c.png": []byte("png")}); code != 303 {
 		t.Fatalf("upload: %d", code)
 	}
 	ctx := context.Background()
@@ -502,7 +502,7 @@ func TestDownloadHead(t *testing.T) {
 		}
 		return n
 	}
-	for _, p := range []string{"/t/kanzlei/download/Akte", "/t/kanzlei/download/Akte/a.txt"} {
+	for _, p := range []string{"/t/kanzlei/download/Akte", "/t/kanzlei/download/Akte/a.txt", "/t/kanzlei/preview/Akte/c.png"} {
 		res := c.do("HEAD", p, nil, nil)
 		res.Body.Close()
 		if res.StatusCode != 200 || res.Header.Get("Content-Disposition") == "" {
