@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -414,7 +415,8 @@ func TestPurgeRacingRestoreVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := New(e.tn, nil, WithClock(e.clock.now)).Purge(ctx); done <- err }()
+	var ended atomic.Bool
+	go func() { _, err := New(e.tn, nil, WithClock(e.clock.now)).Purge(ctx); ended.Store(true); done <- err }()
 	// Once the job deletes objects it has chosen what to remove: restore
 	// every old version still there.
 	for {
@@ -422,7 +424,7 @@ func TestPurgeRacingRestoreVersion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(l) < len(before) {
+		if len(l) < len(before) || ended.Load() {
 			break
 		}
 	}
@@ -480,13 +482,14 @@ func TestPurgeRacingRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := New(e.tn, nil, WithClock(e.clock.now)).Purge(ctx); done <- err }()
+	var ended atomic.Bool
+	go func() { _, err := New(e.tn, nil, WithClock(e.clock.now)).Purge(ctx); ended.Store(true); done <- err }()
 	for {
 		l, err := e.tn.Namespace().List()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(l) < len(before) {
+		if len(l) < len(before) || ended.Load() {
 			break
 		}
 	}
