@@ -85,7 +85,11 @@ func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
 			if err != nil {
 				return err
 			}
-			if now.Sub(it.Deleted) >= days(ret.TrashDays) {
+			var r trashRecord
+			_ = json.Unmarshal(v, &r) // trashItem read it already
+			// A purging item is one a run cut short: finished whatever
+			// the policy says now.
+			if r.Purging || now.Sub(it.Deleted) >= days(ret.TrashDays) {
 				trash = append(trash, it.ID)
 			}
 			return nil
@@ -214,11 +218,11 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, cutoff time.Time, rep *Pu
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("trash %s: %w", id, err)
 		}
+		if r.Purging {
+			return nil // a run cut short: finish it
+		}
 		if r.Deleted.After(cutoff) {
 			return errGone
-		}
-		if r.Purging {
-			return nil
 		}
 		r.Purging = true
 		b, err := json.Marshal(r)

@@ -2,14 +2,17 @@ package files
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"tresor/appliance/audit"
 	"tresor/appliance/tenant"
+	"tresor/storage"
 )
 
 const day = 24 * time.Hour
@@ -412,7 +415,8 @@ func TestPurgeRacingRestoreVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := New(e.tn, nil, WithClock(e.clock.now)).Purge(ctx); done <- err }()
+	var ended atomic.Bool
+	go func() { _, err := New(e.tn, nil, WithClock(e.clock.now)).Purge(ctx); ended.Store(true); done <- err }()
 	// Once the job deletes objects it has chosen what to remove: restore
 	// every old version still there.
 	for {
@@ -420,7 +424,7 @@ func TestPurgeRacingRestoreVersion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(l) < len(before) {
+		if len(l) < len(before) || ended.Load() {
 			break
 		}
 	}
@@ -478,13 +482,14 @@ func TestPurgeRacingRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := New(e.tn, nil, WithClock(e.clock.now)).Purge(ctx); done <- err }()
+	var ended atomic.Bool
+	go func() { _, err := New(e.tn, nil, WithClock(e.clock.now)).Purge(ctx); ended.Store(true); done <- err }()
 	for {
 		l, err := e.tn.Namespace().List()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(l) < len(before) {
+		if len(l) < len(before) || ended.Load() {
 			break
 		}
 	}
@@ -516,5 +521,49 @@ func TestPurgeRacingRestore(t *testing.T) {
 	want := int64(len(back) * n * 300)
 	if used := e.usage(); used != want {
 		t.Fatalf("used %d, want %d (the restored files)", used, want)
+	}
+}
+
+// TestPurgeCutShort: a trash item whose removal a run began (claimed,
+// part of its content released) and did not finish is finished by the
+// next run, even when the trash retention was raised in between.
+func TestPurgeCutShort(t *testing.T) {
+	e := newEnv(t, 0)
+	e.withRetention(tenant.RetentionPolicy{Versions: 10, KeepAllDays: 30, VersionDays: 60, TrashDays: 1})
+	e.mkdir("/A")
+	x := e.write("/A/x", random(1000, 1))
+	e.write("/A/y", random(1000, 2))
+	id, err := e.tree.Delete(ctx, "/A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.add(2 * day)
+	// What a run cut short leaves: the item claimed, one of its files'
+	// content released.
+	sys := New(e.tn, nil, WithClock(e.clock.now))
+	err = sys.update(ctx, func(x txn) error {
+		var r trashRecord
+		if err := json.Unmarshal(x.b(bucketTrash).Get(id[:]), &r); err != nil {
+			return err
+		}
+		r.Purging = true
+		v, _ := json.Marshal(r)
+		return x.b(bucketTrash).Put(id[:], v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := sys.release(ctx, x.ID, x.Version, true); err != nil {
+		t.Fatal(err)
+	}
+	e.withRetention(tenant.RetentionPolicy{Versions: 10, KeepAllDays: 30, VersionDays: 60, TrashDays: 30})
+	e.purge()
+	var left bool
+	_ = e.tn.View(func(tx *storage.Tx) error { left = tx.Bucket(bucketTrash...).Get(id[:]) != nil; return nil })
+	if left {
+		t.Fatal("the claimed item is still in the trash after the next run")
+	}
+	if used := e.usage(); used != 0 {
+		t.Fatalf("used %d, want 0", used)
 	}
 }

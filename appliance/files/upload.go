@@ -56,6 +56,11 @@ import (
 const (
 	// MaxChunk is the largest chunk PutChunk accepts.
 	MaxChunk = 16 << 20
+	// MinChunk is the smallest chunk PutChunk accepts but for the last
+	// one: each chunk costs an object, a transaction and a rewrite of
+	// the session record (which lists every chunk), so a file sent in
+	// byte-sized chunks would cost the appliance quadratic work.
+	MinChunk = 64 << 10
 	// MaxUploadChunks bounds the chunks of one upload (a session record
 	// lists them all): 65,536 chunks of 8 MiB are 512 GiB.
 	MaxUploadChunks = 1 << 16
@@ -70,8 +75,9 @@ const (
 var (
 	// ErrChunkOrder: the chunk is not the next one the session expects.
 	ErrChunkOrder = errors.New("chunk out of order")
-	// ErrChunkSize: the chunk is empty, larger than MaxChunk, goes past
-	// the announced size, or fewer bytes arrived than announced.
+	// ErrChunkSize: the chunk is empty, larger than MaxChunk, smaller
+	// than MinChunk but not the last, goes past the announced size, or
+	// fewer bytes arrived than announced.
 	ErrChunkSize = errors.New("bad chunk size")
 	// ErrIncomplete: CommitUpload before all bytes arrived.
 	ErrIncomplete = errors.New("upload incomplete")
@@ -284,7 +290,7 @@ func (tr *Tree) PutChunk(ctx context.Context, id UploadID, n int, r io.Reader, s
 		case n > len(rec.Chunks):
 			return false, fmt.Errorf("%w: expected chunk %d", ErrChunkOrder, len(rec.Chunks))
 		case size <= 0, size > MaxChunk, rec.received()+size > rec.Size,
-			len(rec.Chunks) >= MaxUploadChunks:
+			size < MinChunk && rec.received()+size < rec.Size, len(rec.Chunks) >= MaxUploadChunks:
 			return false, fmt.Errorf("%w: %d bytes at %d of %d", ErrChunkSize, size, rec.received(), rec.Size)
 		}
 		return false, nil

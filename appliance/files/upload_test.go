@@ -355,3 +355,32 @@ func TestUploadEmptyChunks(t *testing.T) {
 		t.Fatalf("commit of the empty file: %+v, %v", info, err)
 	}
 }
+
+// TestUploadSmallChunks: only the last chunk may be smaller than
+// MinChunk, so that a file cannot be sent as tens of thousands of tiny
+// chunks (each an object, a transaction and a rewrite of the session
+// record, which lists them all).
+func TestUploadSmallChunks(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	data := random(MinChunk+10, 6)
+	u, err := e.tree.BeginUpload(ctx, "klein.bin", int64(len(data)), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tree.PutChunk(ctx, u.ID, 0, bytes.NewReader(data[:1]), 1); !errors.Is(err, ErrChunkSize) {
+		t.Fatalf("1-byte chunk before the end: %v, want ErrChunkSize", err)
+	}
+	if _, err := e.tree.PutChunk(ctx, u.ID, 0, bytes.NewReader(data[:MinChunk]), MinChunk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tree.PutChunk(ctx, u.ID, 1, bytes.NewReader(data[MinChunk:]), 10); err != nil {
+		t.Fatalf("the short last chunk: %v", err)
+	}
+	if _, err := e.tree.CommitUpload(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(e.read("klein.bin"), data) {
+		t.Fatal("content differs")
+	}
+}

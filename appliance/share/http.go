@@ -153,6 +153,7 @@ func (s *Service) serveDownload(w http.ResponseWriter, r *http.Request) {
 
 // writeZip streams the folder rel as a zip. Before each file it checks
 // that the link still lives (revocation and expiry take effect mid-zip).
+// A file deleted or moved after its folder was listed is left out.
 func (s *Service) writeZip(ctx context.Context, w io.Writer, a *Access, d *Download, rel string) error {
 	zw := zip.NewWriter(w)
 	prefix := len(mustPath(rel))
@@ -167,16 +168,24 @@ func (s *Service) writeZip(ctx context.Context, w io.Writer, a *Access, d *Downl
 			_, err := zw.CreateHeader(hdr)
 			return err
 		}
+		f, err := d.Open(ctx, i.Path.String())
+		if errors.Is(err, ErrNotFound) {
+			// Deleted or moved since its folder was listed: left out,
+			// unless the link's target itself is gone.
+			if _, terr := a.Stat(ctx, ""); terr != nil {
+				return terr
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		defer f.Close()
 		hdr.UncompressedSize64 = uint64(i.Size)
 		zf, err := zw.CreateHeader(hdr)
 		if err != nil {
 			return err
 		}
-		f, err := d.Open(ctx, i.Path.String())
-		if err != nil {
-			return err
-		}
-		defer f.Close()
 		_, err = io.Copy(zf, f)
 		return err
 	})

@@ -865,3 +865,50 @@ func TestThrottleConcurrent(t *testing.T) {
 		t.Fatalf("%d of %d concurrent guesses were checked, want at most %d", checked, n, freeFailures+1)
 	}
 }
+
+// TestZipFolderChanging: a file deleted while the link's folder streams
+// as a zip is left out and the zip is whole; the target itself deleted
+// ends the zip.
+func TestZipFolderChanging(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/Z")
+	for _, n := range []string{"1", "2", "3", "4"} {
+		a.write("/Z/"+n+".bin", strings.Repeat(n, 64<<10))
+	}
+	_, tok := a.share(Spec{Path: "/Z"})
+	zipWith := func(hook func()) (string, error) {
+		t.Helper()
+		acc, err := e.svc.Open(ctx, tok, "192.0.2.7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := acc.BeginDownload(ctx, "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		w := &hookWriter{after: 64 << 10, hook: hook}
+		err = e.svc.writeZip(ctx, io.MultiWriter(&buf, w), acc, d, "")
+		return buf.String(), err
+	}
+	body, err := zipWith(func() {
+		if _, err := a.tr.Delete(ctx, "/Z/4.bin"); err != nil {
+			t.Error(err)
+		}
+	})
+	if err != nil {
+		t.Fatalf("zip with a file deleted meanwhile: %v", err)
+	}
+	if got := unzip(t, body); len(got) != 3 || got["3.bin"] != strings.Repeat("3", 64<<10) {
+		t.Errorf("zip has %d files, want 1.bin to 3.bin", len(got))
+	}
+	if _, err := zipWith(func() {
+		if _, err := a.tr.Delete(ctx, "/Z"); err != nil {
+			t.Error(err)
+		}
+	}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("zip with the target deleted meanwhile: %v, want ErrNotFound", err)
+	}
+}

@@ -7,8 +7,9 @@ import (
 
 // throttle counts failures per key (a source address, a link) and refuses
 // a key for a back-off once it failed too often. It forgets a key after
-// window without failures. Memory is bounded: beyond maxKeys the oldest
-// entries are dropped, which only ever loosens the throttle for them.
+// window without failures. Memory is bounded: beyond maxKeys stale
+// entries are dropped, then those still within their free failures,
+// which only ever loosens the throttle for them.
 type throttle struct {
 	mu   sync.Mutex
 	keys map[string]*strikes
@@ -57,10 +58,21 @@ func (t *throttle) fail(key string, now time.Time) {
 	}
 }
 
-// prune drops stale keys, and if that is not enough, all of them.
+// prune drops stale keys; if that is not enough, the keys that have not
+// earned a back-off (the bulk of a flood from many addresses, which
+// would otherwise flush the back-off of the link it attacks); and only
+// if that is not enough either, all of them.
 func (t *throttle) prune(now time.Time) {
 	for k, s := range t.keys {
 		if now.Sub(s.last) > window && !now.Before(s.until) {
+			delete(t.keys, k)
+		}
+	}
+	if len(t.keys) < maxKeys {
+		return
+	}
+	for k, s := range t.keys {
+		if s.n <= freeFailures && !now.Before(s.until) {
 			delete(t.keys, k)
 		}
 	}

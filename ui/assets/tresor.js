@@ -66,7 +66,7 @@ document.addEventListener("submit", function (ev) {
     function begin() {
       var saved = localStorage.getItem(key);
       var fresh = function () {
-        return req("POST", base, JSON.stringify({ path: path, size: f.size, mtime: f.lastModified, parents: !!f.webkitRelativePath }))
+        return req("POST", base, JSON.stringify({ path: path, size: f.size, mtime: f.lastModified, parents: !!f.webkitRelativePath, dir: dir }))
           .then(function (s) { localStorage.setItem(key, s.id); return s; });
       };
       if (!saved) return fresh();
@@ -78,7 +78,9 @@ document.addEventListener("submit", function (ev) {
     function send(s) {
       done = start + s.received; bar.value = done;
       if (s.received >= s.size) return req("POST", base + "/" + s.id + "/commit");
-      var from = s.chunks * chunk, blob = f.slice(from, Math.min(f.size, from + chunk));
+      // From the bytes acknowledged, not chunks times the page's chunk
+      // size: a remembered session may have been begun with other chunks.
+      var from = s.received, blob = f.slice(from, Math.min(f.size, from + chunk));
       return req("PUT", base + "/" + s.id + "/" + s.chunks, blob, function (e) {
         if (e.lengthComputable) bar.value = start + from + e.loaded;
       }).then(function (n) { tries = 0; return send(n); }, function (e) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -221,4 +222,74 @@ func TestBrowserFiles(t *testing.T) {
 	shot("08-preview")
 	clean("versions and preview")
 	t.Logf("screenshots in %s", shots)
+}
+
+// TestBrowserResumeOtherChunkSize: the script resumes an upload whose
+// acknowledged chunks were of another size than the page's (a session
+// remembered in localStorage from before the chunk size changed) from
+// the bytes the server acknowledged, so the stored file is the one
+// chosen, byte for byte.
+func TestBrowserResumeOtherChunkSize(t *testing.T) {
+	b := browsertest.Start(t)
+	e := newEnv(t, Options{ChunkSize: 1 << 20})
+	mux := http.NewServeMux()
+	g := gate.New(e.b, nil)
+	New(g, Options{ChunkSize: 1 << 20}).Mount(mux)
+	signin.New(signinBackend{g}, signin.Options{}).Mount(mux)
+	mux.Handle("GET "+assets.Prefix, assets.Handler())
+	e.srv.Config.Handler = server.SecurityHeaders(mux)
+	base := e.srv.URL + "/t/kanzlei/"
+	b.Navigate(base + "files/")
+	b.WaitPath("/t/kanzlei/login")
+	b.Eval(`document.getElementById("name").value = ` + browsertest.Quote("anna"))
+	b.Eval(`document.getElementById("password").value = ` + browsertest.Quote(annaPW))
+	b.Click("#signin")
+	b.WaitPath("/t/kanzlei/files/")
+
+	data := randomBytes(4<<20, 5)
+	p := filepath.Join(t.TempDir(), "Akte.bin")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mtime := st.ModTime().UnixMilli()
+	// A session begun with chunks of 2 MiB, one of them acknowledged.
+	ctx := context.Background()
+	tr := e.tree("kanzlei")
+	u, err := tr.BeginUpload(ctx, "/Akte.bin", int64(len(data)), time.UnixMilli(mtime))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.PutChunk(ctx, u.ID, 0, bytes.NewReader(data[:2<<20]), 2<<20); err != nil {
+		t.Fatal(err)
+	}
+	key := "tresor-upload:/t/kanzlei/uploads/Akte.bin:" + strconv.Itoa(len(data)) + ":" + strconv.FormatInt(mtime, 10)
+	b.Eval(`localStorage.setItem(` + browsertest.Quote(key) + `, ` + browsertest.Quote(u.ID.String()) + `)`)
+
+	var doc struct{ Root struct{ NodeID int } }
+	json.Unmarshal(b.Call("DOM.getDocument", map[string]any{}), &doc)
+	var q struct{ NodeID int }
+	json.Unmarshal(b.Call("DOM.querySelector", map[string]any{"nodeId": doc.Root.NodeID, "selector": "#upload-files"}), &q)
+	b.Call("DOM.setFileInputFiles", map[string]any{"files": []string{p}, "nodeId": q.NodeID})
+	b.Eval(`document.querySelector("form[data-upload] button[type=submit]").click()`)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := b.Eval(`document.querySelector("form[data-upload]").getAttribute("data-state") || ""`)
+		if st == "done" {
+			break
+		}
+		if st == "failed" || time.Now().After(deadline) {
+			t.Fatalf("upload ended %q (status %q)", st, b.Eval(`document.getElementById("upload-status").textContent`))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := tr.Upload(ctx, u.ID); err == nil {
+		t.Fatal("the remembered session was not the one committed")
+	}
+	if got := read(t, tr, "Akte.bin"); !bytes.Equal(got, data) {
+		t.Fatalf("stored %d bytes that differ from the %d chosen", len(got), len(data))
+	}
 }

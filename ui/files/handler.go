@@ -47,7 +47,7 @@
 // already compressed (by their extension) are stored, others deflated.
 // Names are UTF-8 in the zip (Windows 10 and later, macOS and 7-Zip read
 // them); nothing of the archive is held in memory beyond one file's
-// compressor.
+// compressor. What is deleted or moved while the zip streams is left out.
 package files
 
 import (
@@ -79,7 +79,8 @@ import (
 // Options configure the file browser.
 type Options struct {
 	Log *slog.Logger
-	// ChunkSize is the chunk the script sends (default 8 MiB).
+	// ChunkSize is the chunk the script sends (default 8 MiB; at least
+	// appliance/files.MinChunk).
 	ChunkSize int64
 	// PageSize is how many entries a listing page shows (default 500).
 	PageSize int
@@ -102,7 +103,7 @@ func New(g *gate.Gate, opt Options) *Handler {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	if opt.ChunkSize <= 0 || opt.ChunkSize > tfiles.MaxChunk {
+	if opt.ChunkSize < tfiles.MinChunk || opt.ChunkSize > tfiles.MaxChunk {
 		opt.ChunkSize = 8 << 20
 	}
 	if opt.PageSize <= 0 {
@@ -444,15 +445,22 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, q *gate.Request) {
 	var to string
 	switch action {
 	case "mkdir":
-		_, err = tr.Mkdir(ctx, p.Child(r.PostFormValue("name")).String())
+		var name string
+		if name, err = formName(r); err == nil {
+			_, err = tr.Mkdir(ctx, p.Child(name).String())
+		}
 		to = u.Folder(p)
 	case "rename":
 		if p.IsRoot() {
 			err = fmt.Errorf("rename /: %w", tfiles.ErrBadPath)
 			break
 		}
+		var name string
+		if name, err = formName(r); err != nil {
+			break
+		}
 		var info tfiles.Info
-		info, err = tr.Move(ctx, p.String(), p.Parent().Child(r.PostFormValue("name")).String(), false)
+		info, err = tr.Move(ctx, p.String(), p.Parent().Child(name).String(), false)
 		to = entryURL(u, info)
 	case "move":
 		var dst tfiles.Path
@@ -486,6 +494,12 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, q *gate.Request) {
 		return
 	}
 	http.Redirect(w, r, to+"?done="+action, http.StatusSeeOther)
+}
+
+// formName reads the form field "name": one name. Path.Child does not
+// check it, and the tree would read a slash in it as folders.
+func formName(r *http.Request) (string, error) {
+	return tfiles.CleanName(r.PostFormValue("name"))
 }
 
 func entryURL(u urls, i tfiles.Info) string {
@@ -527,7 +541,7 @@ func (h *Handler) uploadForm(w http.ResponseWriter, r *http.Request, q *gate.Req
 		}
 		dst, err := uploadTarget(p, rel)
 		if err == nil {
-			err = mkdirAll(ctx, tr, dst.Parent())
+			err = mkdirBelow(ctx, tr, p, dst.Parent())
 		}
 		if err == nil {
 			_, err = tr.Write(ctx, dst.String(), part, tfiles.WriteOptions{Size: -1})
@@ -575,9 +589,15 @@ func uploadTarget(dir tfiles.Path, rel string) (tfiles.Path, error) {
 	return out, nil
 }
 
-// mkdirAll makes the folder p and its missing parents.
-func mkdirAll(ctx context.Context, tr *tfiles.Tree, p tfiles.Path) error {
-	for i := 1; i <= len(p); i++ {
+// mkdirBelow makes the folder p and its missing parents below the folder
+// base, which must exist: an upload into a folder deleted or moved since
+// its page was loaded fails rather than make a new folder of that name
+// (without the old one's grants and sensitivity marks).
+func mkdirBelow(ctx context.Context, tr *tfiles.Tree, base, p tfiles.Path) error {
+	if !within(p, base) {
+		return fmt.Errorf("%w: %s is not below %s", errBadRequest, p, base)
+	}
+	for i := len(base) + 1; i <= len(p); i++ {
 		_, err := tr.Mkdir(ctx, p[:i].String())
 		if err != nil && !errors.Is(err, tfiles.ErrExists) {
 			return err
@@ -603,17 +623,30 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, q *gate.Reque
 		h.zip(w, r, q, tr, p)
 		return
 	}
+	if r.Method == http.MethodHead {
+		// A HEAD delivers nothing: it reads no content and logs no read
+		// (Open would), as for share links.
+		fileHeaders(w, info)
+		w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
+		w.Header().Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
+		return
+	}
 	f, err := tr.Open(r.Context(), p.String())
 	if err != nil {
 		h.fail(w, r, q, err)
 		return
 	}
 	defer f.Close()
+	fileHeaders(w, f.Info())
+	http.ServeContent(w, r, info.Name, f.Info().ModTime, f)
+}
+
+// fileHeaders are the headers of a file's download.
+func fileHeaders(w http.ResponseWriter, info tfiles.Info) {
 	w.Header().Set("Content-Disposition", disposition("attachment", info.Name))
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("ETag", `"`+f.Info().Version.String()+`"`)
+	w.Header().Set("ETag", `"`+info.Version.String()+`"`)
 	w.Header().Set("Cache-Control", "private, no-cache")
-	http.ServeContent(w, r, info.Name, f.Info().ModTime, f)
 }
 
 // disposition is a Content-Disposition with the name in RFC 6266 form
@@ -631,6 +664,9 @@ func (h *Handler) zip(w http.ResponseWriter, r *http.Request, q *gate.Request, t
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", disposition("attachment", name+".zip"))
 	w.Header().Set("Cache-Control", "no-store")
+	if r.Method == http.MethodHead {
+		return // nothing to deliver: no file is read, no read logged
+	}
 	zw := zip.NewWriter(w)
 	err := writeZip(r.Context(), tr, zw, p, name+"/")
 	if err == nil {
@@ -645,8 +681,13 @@ func (h *Handler) zip(w http.ResponseWriter, r *http.Request, q *gate.Request, t
 }
 
 // writeZip adds the folder p below prefix, depth first, in name order.
+// What is deleted, moved or replaced after its folder was listed is left
+// out: a busy folder still downloads, as it is while it streams.
 func writeZip(ctx context.Context, tr *tfiles.Tree, zw *zip.Writer, p tfiles.Path, prefix string) error {
 	list, err := tr.List(ctx, p.String())
+	if vanished(err) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -672,6 +713,9 @@ func writeZip(ctx context.Context, tr *tfiles.Tree, zw *zip.Writer, p tfiles.Pat
 
 func zipFile(ctx context.Context, tr *tfiles.Tree, zw *zip.Writer, i tfiles.Info, name string) error {
 	f, err := tr.Open(ctx, i.Path.String())
+	if vanished(err) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -686,6 +730,12 @@ func zipFile(ctx context.Context, tr *tfiles.Tree, zw *zip.Writer, i tfiles.Info
 	}
 	_, err = io.Copy(zf, f)
 	return err
+}
+
+// vanished reports an error of an entry that is no longer what its
+// folder's listing said (deleted, moved, replaced by a folder or file).
+func vanished(err error) bool {
+	return errors.Is(err, tfiles.ErrNotFound) || errors.Is(err, tfiles.ErrIsDir) || errors.Is(err, tfiles.ErrNotDir)
 }
 
 // compressed reports whether deflating a file of this name would gain
@@ -730,12 +780,6 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request, q *gate.Reques
 		h.fail(w, r, q, fmt.Errorf("%w: no preview for this type", errBadRequest))
 		return
 	}
-	f, err := h.tree(q).Open(r.Context(), p.String())
-	if err != nil {
-		h.fail(w, r, q, err)
-		return
-	}
-	defer f.Close()
 	hd := w.Header()
 	hd.Set("Content-Type", ct)
 	hd.Set("Content-Disposition", disposition("inline", p.Name()))
@@ -743,6 +787,25 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request, q *gate.Reques
 	hd.Set("X-Frame-Options", "SAMEORIGIN")
 	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 	hd.Set("Cache-Control", "private, no-cache")
+	if r.Method == http.MethodHead {
+		// As for downloads: no content read, no read logged.
+		info, err := h.tree(q).Stat(r.Context(), p.String())
+		if err == nil && info.IsDir() {
+			err = fmt.Errorf("preview %s: %w", p, tfiles.ErrIsDir)
+		}
+		if err != nil {
+			h.fail(w, r, q, err)
+			return
+		}
+		hd.Set("Content-Length", strconv.FormatInt(info.Size, 10))
+		return
+	}
+	f, err := h.tree(q).Open(r.Context(), p.String())
+	if err != nil {
+		h.fail(w, r, q, err)
+		return
+	}
+	defer f.Close()
 	http.ServeContent(w, r, "", f.Info().ModTime, f)
 }
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"tresor/appliance/audit"
 	tfiles "tresor/appliance/files"
 	"tresor/storage"
 )
@@ -125,6 +126,9 @@ func TestBrowse(t *testing.T) {
 		{"mkdir", root, url.Values{"action": {"mkdir"}, "name": {"Verträge"}}, 303, root + "?done=mkdir"},
 		{"mkdir exists", root, url.Values{"action": {"mkdir"}, "name": {"Verträge"}}, 409, ""},
 		{"mkdir bad name", root, url.Values{"action": {"mkdir"}, "name": {".."}}, 422, ""},
+		// A name is one name: a slash in it neither makes nor moves into folders.
+		{"mkdir with a slash", root, url.Values{"action": {"mkdir"}, "name": {"Akten/Neu"}}, 422, ""},
+		{"rename with a slash", root + "notiz.txt", url.Values{"action": {"rename"}, "name": {"Akten/notiz.txt"}}, 422, ""},
 		{"rename", root + "notiz.txt", url.Values{"action": {"rename"}, "name": {"Notiz 2024.txt"}}, 303, root + "Notiz%202024.txt?done=rename"},
 		{"move", root + "Notiz%202024.txt", url.Values{"action": {"move"}, "to": {"/Verträge"}}, 303, root + "Vertr%C3%A4ge/Notiz%202024.txt?done=move"},
 		{"rename a folder", root + "Vertr%C3%A4ge/", url.Values{"action": {"rename"}, "name": {"Verträge 2024"}}, 303, root + "Vertr%C3%A4ge%202024/?done=rename"},
@@ -398,8 +402,8 @@ func FuzzParseBegin(f *testing.F) {
 	f.Add([]byte(`{"size":-1}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, size, _, _, err := ParseBegin(b)
-		if err == nil && size < 0 {
+		bg, err := ParseBegin(b)
+		if err == nil && bg.Size < 0 {
 			t.Fatalf("negative size accepted")
 		}
 	})
@@ -412,4 +416,111 @@ func FuzzPartFileName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, cd string) {
 		_ = partFileName(cd)
 	})
+}
+
+// TestZipFolderChanging: files deleted or renamed while their folder
+// streams as a zip are left out; the zip stays whole and holds the rest.
+func TestZipFolderChanging(t *testing.T) {
+	e := newEnv(t, Options{})
+	c := e.login("kanzlei")
+	tr := e.tree("kanzlei")
+	ctx := context.Background()
+	if _, err := tr.Mkdir(ctx, "Akte"); err != nil {
+		t.Fatal(err)
+	}
+	// Enough that the server is still far from the last files when the
+	// client has read the first bytes (stored: .jpg is not deflated).
+	const n, size = 40, 512 << 10
+	for i := range n {
+		if _, err := tr.Write(ctx, fmt.Sprintf("Akte/f%02d.jpg", i), bytes.NewReader(randomBytes(size, byte(i))), tfiles.WriteOptions{Size: size}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := c.do("GET", "/t/kanzlei/download/Akte", nil, nil)
+	defer res.Body.Close()
+	head := make([]byte, 64<<10)
+	if _, err := io.ReadFull(res.Body, head); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Delete(ctx, fmt.Sprintf("Akte/f%02d.jpg", n-1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Move(ctx, fmt.Sprintf("Akte/f%02d.jpg", n-2), "Akte/umbenannt.jpg", false); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("the zip broke off after %d bytes: %v", len(head)+len(rest), err)
+	}
+	zb := append(head, rest...)
+	zr, err := zip.NewReader(bytes.NewReader(zb), int64(len(zb)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, f := range zr.File {
+		if strings.HasSuffix(f.Name, "/") {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		rc.Close()
+		got[f.Name] = true
+	}
+	for i := range n - 2 {
+		if name := fmt.Sprintf("Akte/f%02d.jpg", i); !got[name] {
+			t.Errorf("%s missing from the zip", name)
+		}
+	}
+	if len(got) != n-2 {
+		t.Errorf("zip has %d files, want %d", len(got), n-2)
+	}
+}
+
+// TestDownloadHead: a HEAD of a file or a folder delivers no content, so
+// it reads none and logs no read (an auditor would take it for one); a
+// GET does.
+func TestDownloadHead(t *testing.T) {
+	e := newEnv(t, Options{})
+	c := e.login("kanzlei")
+	if code, _ := c.upload("/t/kanzlei/files/", map[string][]byte{"Akte/a.txt": []byte("Inhalt"), "Akte/b.txt": []byte("mehr"), "Akte/c.png": []byte("png")}); code != 303 {
+		t.Fatalf("upload: %d", code)
+	}
+	ctx := context.Background()
+	tn, err := e.b.reg.Open(ctx, "kanzlei")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := func() int {
+		t.Helper()
+		n := 0
+		if err := tn.Audit().Entries(audit.Filter{Actions: []string{audit.ActionFileRead}, PathPrefix: "/Akte"}, func(audit.Entry) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, p := range []string{"/t/kanzlei/download/Akte", "/t/kanzlei/download/Akte/a.txt", "/t/kanzlei/preview/Akte/c.png"} {
+		res := c.do("HEAD", p, nil, nil)
+		res.Body.Close()
+		if res.StatusCode != 200 || res.Header.Get("Content-Disposition") == "" {
+			t.Errorf("HEAD %s: %d %q", p, res.StatusCode, res.Header.Get("Content-Disposition"))
+		}
+	}
+	if res := c.do("HEAD", "/t/kanzlei/download/Akte/a.txt", nil, nil); res.ContentLength != int64(len("Inhalt")) || res.Header.Get("ETag") == "" {
+		t.Errorf("HEAD of a file: length %d, ETag %q", res.ContentLength, res.Header.Get("ETag"))
+	}
+	if n := reads(); n != 0 {
+		t.Fatalf("%d reads logged after HEAD requests, want 0", n)
+	}
+	if code, body, _ := c.get("/t/kanzlei/download/Akte/a.txt"); code != 200 || body != "Inhalt" {
+		t.Fatalf("GET: %d %q", code, body)
+	}
+	if n := reads(); n != 1 {
+		t.Fatalf("%d reads logged after a GET, want 1", n)
+	}
 }

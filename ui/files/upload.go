@@ -20,8 +20,10 @@ type beginRequest struct {
 	// MTime is the file's modification time in milliseconds since the
 	// epoch (File.lastModified); 0: now.
 	MTime int64 `json:"mtime"`
-	// Parents makes missing folders (a folder upload).
-	Parents bool `json:"parents"`
+	// Parents makes missing folders (a folder upload) below Dir, the
+	// folder of the page, which must exist ("" is the root).
+	Parents bool   `json:"parents"`
+	Dir     string `json:"dir"`
 }
 
 // uploadState is the answer to every upload request.
@@ -37,19 +39,29 @@ func (h *Handler) state(u tfiles.Upload) uploadState {
 	return uploadState{ID: u.ID.String(), Size: u.Size, Chunks: u.Chunks, Received: u.Received, ChunkSize: h.opt.ChunkSize}
 }
 
+// Begin is a begin request as ParseBegin reads it.
+type Begin struct {
+	Path    string
+	Size    int64
+	MTime   time.Time // zero: now
+	Parents bool
+	Dir     string
+}
+
 // ParseBegin reads the JSON body of a begin request (at most 64 KiB).
-func ParseBegin(b []byte) (path string, size int64, mtime time.Time, parents bool, err error) {
+func ParseBegin(b []byte) (Begin, error) {
 	var req beginRequest
 	if err := json.Unmarshal(b, &req); err != nil {
-		return "", 0, time.Time{}, false, fmt.Errorf("%w: %v", errBadRequest, err)
+		return Begin{}, fmt.Errorf("%w: %v", errBadRequest, err)
 	}
 	if req.Size < 0 {
-		return "", 0, time.Time{}, false, fmt.Errorf("%w: negative size", errBadRequest)
+		return Begin{}, fmt.Errorf("%w: negative size", errBadRequest)
 	}
+	bg := Begin{Path: req.Path, Size: req.Size, Parents: req.Parents, Dir: req.Dir}
 	if req.MTime > 0 && req.MTime < 1<<50 {
-		mtime = time.UnixMilli(req.MTime).UTC()
+		bg.MTime = time.UnixMilli(req.MTime).UTC()
 	}
-	return req.Path, req.Size, mtime, req.Parents, nil
+	return bg, nil
 }
 
 func (h *Handler) beginUpload(w http.ResponseWriter, r *http.Request, q *gate.Request) {
@@ -58,24 +70,28 @@ func (h *Handler) beginUpload(w http.ResponseWriter, r *http.Request, q *gate.Re
 		h.fail(w, r, q, err)
 		return
 	}
-	path, size, mtime, parents, err := ParseBegin(b)
+	bg, err := ParseBegin(b)
 	if err != nil {
 		h.fail(w, r, q, err)
 		return
 	}
-	p, err := tfiles.ParsePath(path)
+	p, err := tfiles.ParsePath(bg.Path)
 	if err != nil {
 		h.fail(w, r, q, err)
 		return
 	}
 	tr := h.tree(q)
-	if parents && !p.IsRoot() {
-		if err := mkdirAll(r.Context(), tr, p.Parent()); err != nil {
+	if bg.Parents && !p.IsRoot() {
+		dir, err := tfiles.ParsePath(bg.Dir)
+		if err == nil {
+			err = mkdirBelow(r.Context(), tr, dir, p.Parent())
+		}
+		if err != nil {
 			h.fail(w, r, q, err)
 			return
 		}
 	}
-	u, err := tr.BeginUpload(r.Context(), p.String(), size, mtime)
+	u, err := tr.BeginUpload(r.Context(), p.String(), bg.Size, bg.MTime)
 	if err != nil {
 		h.fail(w, r, q, err)
 		return

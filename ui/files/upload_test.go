@@ -234,3 +234,53 @@ func TestUploadAPIRefusals(t *testing.T) {
 		t.Errorf("abort: %d", code)
 	}
 }
+
+// TestUploadIntoVanishedFolder: an upload into a folder that was deleted
+// (or moved) since the page was loaded fails; it does not make a new,
+// empty folder of that name, which would lack the old one's grants and
+// sensitivity marks. Folders of a folder upload are made below it only.
+func TestUploadIntoVanishedFolder(t *testing.T) {
+	e := newEnv(t, Options{})
+	c := e.login("kanzlei")
+	tr := e.tree("kanzlei")
+	ctx := context.Background()
+	if _, err := tr.Mkdir(ctx, "Akten"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Delete(ctx, "Akten"); err != nil {
+		t.Fatal(err)
+	}
+	gone := func(step string) {
+		t.Helper()
+		if _, err := tr.Stat(ctx, "Akten"); err == nil {
+			t.Fatalf("%s: the deleted folder was made again", step)
+		}
+	}
+	// The form without script: a file, and a folder chosen whole.
+	if code, _ := c.upload("/t/kanzlei/files/Akten/", map[string][]byte{"brief.txt": []byte("x")}); code != 404 {
+		t.Errorf("form upload of a file: %d, want 404", code)
+	}
+	gone("form upload of a file")
+	if code, _ := c.upload("/t/kanzlei/files/Akten/", map[string][]byte{"Neu/brief.txt": []byte("x")}); code != 404 {
+		t.Errorf("form upload of a folder: %d, want 404", code)
+	}
+	gone("form upload of a folder")
+	// The script's folder upload names the folder of the page.
+	begin := `{"path":"/Akten/Neu/brief.txt","size":1,"parents":true,"dir":"/Akten"}`
+	if code := c.json("POST", "/t/kanzlei/uploads", strings.NewReader(begin), int64(len(begin)), nil); code != 404 {
+		t.Errorf("script upload of a folder: %d, want 404", code)
+	}
+	gone("script upload of a folder")
+	outside := `{"path":"/Anderes/brief.txt","size":1,"parents":true,"dir":"/Akten"}`
+	if code := c.json("POST", "/t/kanzlei/uploads", strings.NewReader(outside), int64(len(outside)), nil); code != 400 {
+		t.Errorf("script upload outside its folder: %d, want 400", code)
+	}
+	// Below an existing folder, the folder upload makes what it needs.
+	ok := `{"path":"/Neu/Unter/brief.txt","size":1,"parents":true,"dir":"/"}`
+	if code := c.json("POST", "/t/kanzlei/uploads", strings.NewReader(ok), int64(len(ok)), nil); code != 201 {
+		t.Errorf("script upload of a folder at the root: %d, want 201", code)
+	}
+	if info, err := tr.Stat(ctx, "Neu/Unter"); err != nil || !info.IsDir() {
+		t.Errorf("folder of the folder upload: %+v, %v", info, err)
+	}
+}
