@@ -252,13 +252,20 @@ func (x txn) props(id ID) ([]Prop, error) {
 }
 
 // putProps stores the properties of node id, sorted by name; none
-// deletes the record.
+// deletes the record. What they take counts to the tenant's used bytes
+// (and so to its quota), as content does: else an account could fill the
+// appliance's disks with 64 KiB of properties on each of any number of
+// empty files, whatever its tenant's quota.
 func (x txn) putProps(id ID, props []Prop) error {
 	b, err := x.tx.CreateBucketIfNotExists(bucketProps...)
 	if err != nil {
 		return err
 	}
+	old := len(b.Get(id[:]))
 	if len(props) == 0 {
+		if err := x.countProps(old, 0); err != nil {
+			return err
+		}
 		return b.Delete(id[:])
 	}
 	slices.SortFunc(props, func(a, b Prop) int {
@@ -278,5 +285,52 @@ func (x txn) putProps(id ID, props []Prop) error {
 	if err != nil {
 		return err
 	}
+	if err := x.countProps(old, len(sealed)); err != nil {
+		return err
+	}
 	return b.Put(id[:], sealed)
+}
+
+// dropProps deletes the properties of node id, which goes (purge).
+func (x txn) dropProps(id ID) error {
+	b := x.b(bucketProps)
+	if b == nil {
+		return nil
+	}
+	if v := b.Get(id[:]); v != nil {
+		if err := x.countProps(len(v), 0); err != nil {
+			return err
+		}
+	}
+	return b.Delete(id[:])
+}
+
+// countProps moves the used bytes by a node's properties going from old
+// to new stored bytes; a change that would pass the quota fails with
+// ErrQuota. A tree from before properties were counted has them all
+// counted first, once (the node's old ones among them).
+func (x txn) countProps(old, new int) error {
+	if x.b(bucketMeta).Get([]byte(keyPropsCounted)) == nil {
+		var all int64
+		if b := x.b(bucketProps); b != nil {
+			err := b.Scan(nil, nil, func(_, v []byte) (bool, error) {
+				all += int64(len(v))
+				return true, nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if err := x.setUsed(x.used() + all); err != nil {
+			return err
+		}
+		if err := x.b(bucketMeta).Put([]byte(keyPropsCounted), []byte{1}); err != nil {
+			return err
+		}
+	}
+	grow := int64(new - old)
+	if quota := x.tr.t.Quota(); grow > 0 && quota > 0 && x.used()+grow > quota {
+		return fmt.Errorf("%w: properties of %d bytes, %d left", ErrQuota, new, max(0, quota-x.used()))
+	}
+	return x.setUsed(max(0, x.used()+grow))
 }

@@ -227,3 +227,113 @@ func TestPurgeDropsProps(t *testing.T) {
 		t.Fatalf("props of the file that stays: %v, %v", got, err)
 	}
 }
+
+// Dead properties count to the tenant's used bytes and quota, as content
+// does: before, an account could store 64 KiB of properties on each of
+// any number of empty files, whatever the quota. A tree from before they
+// were counted has them counted once, on the first change.
+func TestPropsCountToQuota(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 64<<10)
+	e.write("/a.txt", random(16<<10, 1))
+	for _, n := range []string{"/e0", "/e1", "/e2"} {
+		e.write(n, nil)
+	}
+	used := func() int64 {
+		t.Helper()
+		u, _, err := e.tree.Usage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	content := used()
+	if content != 16<<10 {
+		t.Fatalf("used = %d, want %d", content, 16<<10)
+	}
+	name := PropName{"urn:x", "big"}
+	set := func(path string, n int, seed byte) error {
+		return e.tree.PatchProps(ctx, path, []PropPatch{{Name: name, Value: random(n, seed)}})
+	}
+	if err := set("/e0", 30<<10, 2); err != nil {
+		t.Fatal(err)
+	}
+	withProps := used()
+	if withProps < content+30<<10 {
+		t.Fatalf("used with 30 KiB of properties = %d, want at least %d", withProps, content+30<<10)
+	}
+	if err := set("/e1", 30<<10, 3); !errors.Is(err, ErrQuota) {
+		t.Fatalf("properties past the quota: %v, want ErrQuota", err)
+	}
+	if got := used(); got != withProps {
+		t.Errorf("used after a refused patch = %d, want %d", got, withProps)
+	}
+	if p, _ := e.tree.Props(ctx, "/e1"); len(p) != 0 {
+		t.Errorf("refused patch left %d properties", len(p))
+	}
+	// Smaller properties replace larger ones within the quota.
+	if err := set("/e0", 1<<10, 4); err != nil {
+		t.Fatal(err)
+	}
+	small := used()
+	if small >= withProps || small < content+1<<10 {
+		t.Errorf("used after shrinking the properties = %d, want between %d and %d", small, content+1<<10, withProps)
+	}
+	if err := e.tree.PatchProps(ctx, "/e0", []PropPatch{{Name: name, Remove: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := used(); got != content {
+		t.Errorf("used after removing the properties = %d, want %d", got, content)
+	}
+
+	// Properties of a file in the trash count until it is purged.
+	if err := set("/e2", 1<<10, 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tree.Delete(ctx, "/e2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := used(); got != small {
+		t.Errorf("used with the file in the trash = %d, want %d", got, small)
+	}
+	e.clock.add(2 * 365 * 24 * time.Hour) // past any trash retention
+	if _, err := e.tree.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := used(); got != content {
+		t.Errorf("used after the purge = %d, want %d", got, content)
+	}
+
+	// A tree from before: properties stored, not counted, no mark.
+	if err := set("/e0", 1<<10, 6); err != nil {
+		t.Fatal(err)
+	}
+	err := e.tree.update(ctx, func(x txn) error {
+		if err := x.b(bucketMeta).Delete([]byte(keyPropsCounted)); err != nil {
+			return err
+		}
+		return x.setUsed(content)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set("/e1", 1<<10, 7); err != nil {
+		t.Fatal(err)
+	}
+	var stored int64
+	err = e.tree.view(ctx, func(x txn) error {
+		return x.b(bucketProps).Scan(nil, nil, func(_, v []byte) (bool, error) {
+			stored += int64(len(v))
+			return true, nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored < 2<<10 {
+		t.Fatalf("two files' properties take %d bytes", stored)
+	}
+	if got := used(); got != content+stored {
+		t.Errorf("used once a tree from before counted its properties = %d, want %d", got, content+stored)
+	}
+}

@@ -295,10 +295,8 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, cutoff time.Time, rep *Pu
 				return err
 			}
 			// Dead properties (WebDAV) go with their node.
-			if pb := x.b(bucketProps); pb != nil {
-				if err := pb.Delete(n[:]); err != nil {
-					return err
-				}
+			if err := x.dropProps(n); err != nil {
+				return err
 			}
 			var kids [][]byte
 			if err := x.children(n, func(c ID) error { kids = append(kids, childKey(n, c)); return nil }); err != nil {

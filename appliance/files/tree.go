@@ -128,6 +128,9 @@ var (
 const (
 	keyIndex = "index-key"
 	keyUsed  = "used"
+	// keyPropsCounted marks a tree whose used bytes count its dead
+	// properties (see countProps).
+	keyPropsCounted = "props-counted"
 )
 
 // node is the stored record of a file or folder.
