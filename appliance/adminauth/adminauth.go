@@ -124,22 +124,20 @@ const (
 	forgetAfter  = time.Hour
 )
 
-func (s *Service) locked(keys ...string) bool {
+// reserve counts one attempt against every key before the attempt is
+// checked, unless a key is locked (then it counts nothing and reports
+// false). Checking the lock and counting in one step is what bounds
+// parallel guesses: were the count made only after the slow password
+// check, any number of guesses sent at once would all pass the lock.
+func (s *Service) reserve(keys ...string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	for _, k := range keys {
 		if b := s.fails[k]; b != nil && now.Before(b.until) {
-			return true
+			return false
 		}
 	}
-	return false
-}
-
-func (s *Service) charge(keys ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
 	for k, b := range s.fails { // bounded: forget old entries
 		if now.Sub(b.last) > forgetAfter {
 			delete(s.fails, k)
@@ -156,6 +154,23 @@ func (s *Service) charge(keys ...string) {
 		if b.n > freeFailures {
 			d := time.Second << min(b.n-freeFailures-1, 20)
 			b.until = now.Add(min(d, maxLock))
+		}
+	}
+	return true
+}
+
+// refund takes back an attempt reserve counted that turned out right, and
+// the lock it may have earned.
+func (s *Service) refund(keys ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range keys {
+		if b := s.fails[k]; b != nil {
+			b.n--
+			b.until = time.Time{}
+			if b.n <= 0 {
+				delete(s.fails, k)
+			}
 		}
 	}
 }
@@ -212,7 +227,8 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 		}
 		return nil, err
 	}
-	if s.locked(nameKey, srcKey) {
+	// The attempt counts as a failure until it has succeeded.
+	if !s.reserve(nameKey, srcKey) {
 		return fail("locked after too many failed attempts", ErrLocked)
 	}
 	a, found, err := setup.LoadAdmin(s.pool, name)
@@ -224,7 +240,6 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 		hash = a.PasswordHash
 	}
 	if err := password.Verify([]byte(pw), hash); err != nil || !found {
-		s.charge(nameKey, srcKey)
 		return fail("unknown admin or wrong password", ErrAuthFailed)
 	}
 	f, err := s.secondFactor(a)
@@ -233,6 +248,7 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 	}
 	p := &Principal{Name: a.Name, Source: source}
 	if !f.Active() {
+		s.refund(nameKey, srcKey)
 		p.Enrolling = true
 		entry.Outcome, entry.Details = audit.OutcomeSuccess, map[string]string{"via": "console", "second_factor": "enrolment required"}
 		if _, err := s.log.Append(ctx, entry); err != nil {
@@ -242,13 +258,13 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 	}
 	kind, ok := f.Check(code, s.now())
 	if !ok {
-		s.charge(nameKey, srcKey)
 		return fail("second factor missing or wrong", ErrSecondFactor)
 	}
 	if err := s.saveSecondFactor(ctx, a, f); err != nil { // the code is used up
 		return nil, err
 	}
 	s.clear(nameKey)
+	s.refund(srcKey)
 	entry.Outcome, entry.Details = audit.OutcomeSuccess, map[string]string{"via": "console", "second_factor": kind}
 	if _, err := s.log.Append(ctx, entry); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)

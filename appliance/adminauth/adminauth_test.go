@@ -210,3 +210,58 @@ func TestSessions(t *testing.T) {
 		}
 	}
 }
+
+// slowRoot gives root a password hash that takes milliseconds to check,
+// so that parallel sign-ins overlap in the check as they do on the
+// appliance (argon2id with the default parameters takes ~250 ms).
+func slowRoot(t *testing.T, s *Service) {
+	t.Helper()
+	hash, err := password.Hash([]byte(rootPW), password.Params{Time: 4, Memory: 8 * 1024, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := setup.LoadAdmin(s.pool, "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.PasswordHash = hash
+	if err := setup.SaveAdmin(context.Background(), s.pool, a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// parallelSignIns runs n sign-ins at once and returns their errors.
+func parallelSignIns(s *Service, n int, pw, code string) []error {
+	errs := make([]error, n)
+	var start, wg sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		wg.Go(func() {
+			start.Wait()
+			_, errs[i] = s.SignIn(context.Background(), "root", pw, code, "198.51.100.1")
+		})
+	}
+	start.Done()
+	wg.Wait()
+	return errs
+}
+
+// TestLockoutParallel: guesses sent all at once get no more tries than
+// guesses sent one after another; each attempt is counted before its
+// password is checked.
+func TestLockoutParallel(t *testing.T) {
+	s, _, _ := newService(t)
+	slowRoot(t, s)
+	failed := 0
+	for _, err := range parallelSignIns(s, 30, "falsch", "") {
+		switch {
+		case errors.Is(err, ErrAuthFailed):
+			failed++
+		case !errors.Is(err, ErrLocked):
+			t.Fatalf("parallel guess: %v", err)
+		}
+	}
+	if failed > freeFailures+1 {
+		t.Fatalf("%d of 30 parallel guesses had their password checked; want at most %d", failed, freeFailures+1)
+	}
+}
