@@ -72,6 +72,8 @@ type Service struct {
 
 	mu    sync.Mutex
 	fails map[string]*backoff
+
+	sfMu sync.Mutex // held while an admin's second factor is read and saved
 }
 
 // Options configure a Service.
@@ -242,12 +244,12 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 	if err := password.Verify([]byte(pw), hash); err != nil || !found {
 		return fail("unknown admin or wrong password", ErrAuthFailed)
 	}
-	f, err := s.secondFactor(a)
+	active, kind, err := s.spend(ctx, a.Name, code)
 	if err != nil {
 		return nil, err
 	}
 	p := &Principal{Name: a.Name, Source: source}
-	if !f.Active() {
+	if !active {
 		s.refund(nameKey, srcKey)
 		p.Enrolling = true
 		entry.Outcome, entry.Details = audit.OutcomeSuccess, map[string]string{"via": "console", "second_factor": "enrolment required"}
@@ -256,12 +258,8 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 		}
 		return p, nil
 	}
-	kind, ok := f.Check(code, s.now())
-	if !ok {
+	if kind == "" {
 		return fail("second factor missing or wrong", ErrSecondFactor)
-	}
-	if err := s.saveSecondFactor(ctx, a, f); err != nil { // the code is used up
-		return nil, err
 	}
 	s.clear(nameKey)
 	s.refund(srcKey)
@@ -272,8 +270,37 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 	return p, nil
 }
 
+// spend checks code against the admin's second factor and, if it is
+// right, stores the factor with the code used up; kind is "" for a wrong
+// code, active false if the admin has no second factor. The admin is read
+// afresh under sfMu, which every change of a second factor holds: read,
+// check and save of two parallel sign-ins must not interleave, or one
+// code (or recovery code) would sign in twice.
+func (s *Service) spend(ctx context.Context, name, code string) (active bool, kind string, err error) {
+	s.sfMu.Lock()
+	defer s.sfMu.Unlock()
+	a, found, err := setup.LoadAdmin(s.pool, name)
+	if err != nil || !found {
+		return true, "", err // removed meanwhile: a wrong code, never an enrolment
+	}
+	f, err := s.secondFactor(a)
+	if err != nil || !f.Active() {
+		return false, "", err
+	}
+	kind, ok := f.Check(code, s.now())
+	if !ok {
+		return true, "", nil
+	}
+	if err := s.saveSecondFactor(ctx, a, f); err != nil {
+		return true, "", err
+	}
+	return true, kind, nil
+}
+
 // BeginTOTP starts the enrolment of an admin's second factor.
 func (s *Service) BeginTOTP(ctx context.Context, p *Principal) (identity.TOTPEnrolment, error) {
+	s.sfMu.Lock()
+	defer s.sfMu.Unlock()
 	a, f, err := s.load(p.Name)
 	if err != nil {
 		return identity.TOTPEnrolment{}, err
@@ -288,6 +315,8 @@ func (s *Service) BeginTOTP(ctx context.Context, p *Principal) (identity.TOTPEnr
 // ConfirmTOTP finishes the enrolment and returns the recovery codes, to be
 // shown once. The session that enrolled is then a full one.
 func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string) ([]string, error) {
+	s.sfMu.Lock()
+	defer s.sfMu.Unlock()
 	a, f, err := s.load(p.Name)
 	if err != nil {
 		return nil, err

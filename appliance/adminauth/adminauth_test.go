@@ -265,3 +265,25 @@ func TestLockoutParallel(t *testing.T) {
 		t.Fatalf("%d of 30 parallel guesses had their password checked; want at most %d", failed, freeFailures+1)
 	}
 }
+
+// TestCodeReplayParallel: one TOTP code, sent with the right password in
+// parallel sign-ins, signs in once; the others are refused as a replay.
+func TestCodeReplayParallel(t *testing.T) {
+	s, _, c := newService(t)
+	secret := enrol(t, s, c)
+	slowRoot(t, s)
+	c.add(time.Minute)
+	code, _ := identity.TOTPCode(secret, c.now())
+	ok := 0
+	for _, err := range parallelSignIns(s, 4, rootPW, code) {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, ErrSecondFactor):
+			t.Fatalf("parallel sign-in: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("one code signed in %d times; want once", ok)
+	}
+}
