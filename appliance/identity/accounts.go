@@ -362,7 +362,7 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 		fail, reason = ErrAuthFailed, "wrong password"
 	case rec.Disabled:
 		fail, reason = ErrDisabled, "account disabled"
-	case !rec.hasSecondFactor() && (rec.RequireTwoFactor || t.Settings().TwoFactorRequired):
+	case rec.mustEnrol(t.Settings()):
 		fail, reason = ErrEnrolmentRequired, "second factor required but not enrolled"
 	}
 	if rec != nil {

@@ -223,6 +223,11 @@ func (a *Accounts) CreateAppPassword(ctx context.Context, t *tenant.Tenant, p *P
 		if err != nil {
 			return err
 		}
+		// A session begun before the tenant required a second factor must
+		// not mint a credential that outlives it without one.
+		if acc.mustEnrol(t.Settings()) {
+			return ErrEnrolmentRequired
+		}
 		r.Account = acc.ID
 		if err := storeApp(t, tx, r); err != nil {
 			return err
@@ -293,7 +298,9 @@ func (a *Accounts) RevokeAppPassword(ctx context.Context, t *tenant.Tenant, p *P
 // passwords, as a WebDAV request does with every request. Unknown name,
 // unknown or revoked app password, another account's app password and a
 // wrong secret all give ErrAuthFailed after the same work; the lockout
-// per name and per source is the one Authenticate uses.
+// per name and per source is the one Authenticate uses. An account that
+// must enrol a second factor first (mustEnrol) gets ErrEnrolmentRequired,
+// as it would from Authenticate.
 //
 // Unlike Authenticate, an attempt is charged only when it fails: a
 // success costs a database write at most once a minute (last-used time
@@ -375,6 +382,14 @@ func (a *Accounts) AuthenticateAppPassword(ctx context.Context, t *tenant.Tenant
 			return nil, fmt.Errorf("sign in with app password: %w", err)
 		}
 		return nil, ErrAuthFailed
+	}
+	if rec.mustEnrol(t.Settings()) {
+		// Made before the tenant required a second factor: it works again
+		// once the account has enrolled one. Not charged: the secret was
+		// right.
+		_ = t.Log(ctx, audit.Entry{Actor: actor, Action: audit.ActionLoginFailed, Outcome: audit.OutcomeFailure,
+			Details: map[string]string{"reason": "second factor required but not enrolled", "via": "app-password"}})
+		return nil, ErrEnrolmentRequired
 	}
 	if now.Sub(app.LastUsed) >= lastUsedEvery {
 		err := t.Update(ctx, func(tx *storage.Tx) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tresor/appliance/audit"
+	"tresor/appliance/tenant"
 )
 
 // TestTOTPVectors: the SHA-1 test vectors of RFC 6238 Appendix B (seed
@@ -585,5 +586,48 @@ func BenchmarkResolveSession(b *testing.B) {
 		if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAppPasswordsFollowTwoFactorPolicy: once the tenant requires a second
+// factor, an account without one can neither make an app password (from
+// a session begun before the policy) nor use the ones it made before;
+// they work again when it has enrolled.
+func TestAppPasswordsFollowTwoFactorPolicy(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	ben := e.mustLogin("kanzlei", "ben", benPW)
+	_, old, err := e.acc.CreateAppPassword(ctx, tn, ben, "before", ScopeWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.UpdateSettings(ctx, applAdmin, func(s *tenant.Settings) error { s.TwoFactorRequired = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.acc.CreateAppPassword(ctx, tn, ben, "after", ScopeWrite); !errors.Is(err, ErrEnrolmentRequired) {
+		t.Fatalf("CreateAppPassword without a second factor = %v, want ErrEnrolmentRequired", err)
+	}
+	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "ben", old, "198.51.100.7"); !errors.Is(err, ErrEnrolmentRequired) {
+		t.Fatalf("app password of an account without a second factor = %v, want ErrEnrolmentRequired", err)
+	}
+	en, err := e.acc.BeginTOTP(ctx, tn, ben)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := TOTPCode(en.Secret, e.clock.now())
+	if _, err := e.acc.ConfirmTOTP(ctx, tn, ben, code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "ben", old, "198.51.100.7"); err != nil {
+		t.Fatalf("app password after enrolment = %v", err)
+	}
+	if _, _, err := e.acc.CreateAppPassword(ctx, tn, ben, "after", ScopeWrite); err != nil {
+		t.Fatalf("CreateAppPassword after enrolment = %v", err)
 	}
 }

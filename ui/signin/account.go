@@ -182,6 +182,11 @@ func (h *Handler) createAppPassword(w http.ResponseWriter, r *http.Request, q *g
 	}
 	label := r.PostFormValue("label")
 	ap, secret, err := q.Accounts.CreateAppPassword(r.Context(), q.Tenant, q.Principal, label, scope)
+	if errors.Is(err, identity.ErrEnrolmentRequired) {
+		v.AppError = v.F.Lang.T("account.apps.enrol_first")
+		render(w, r, http.StatusForbidden, v.page())
+		return
+	}
 	if err != nil {
 		h.log.Error("creating an app password failed", "err", err)
 		v.AppError = v.F.Lang.T("login.error")
