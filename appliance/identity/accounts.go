@@ -448,6 +448,32 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 	return &Principal{ns: t.Namespace(), account: rec.account(), source: c.Source}, nil, nil
 }
 
+// chargeName counts one attempt at the password of the account name
+// against the name's lockout, before the password is checked, and returns
+// the throttle's key. If the name is locked it counts nothing and reports
+// locked.
+func (a *Accounts) chargeName(ctx context.Context, t *tenant.Tenant, name string) (key []byte, locked bool, err error) {
+	ikey, err := a.indexKey(ctx, t)
+	if err != nil {
+		return nil, false, err
+	}
+	key = mac(ikey, "throttle-name", name)
+	now := a.now()
+	err = t.Update(ctx, func(tx *storage.Tx) error {
+		locked = false
+		tb, err := tx.CreateBucketIfNotExists(bucketThrottle...)
+		if err != nil {
+			return err
+		}
+		nt := readThrottle(tb, key)
+		if locked = nt.locked(now); locked {
+			return nil
+		}
+		return writeThrottle(tb, key, nt.charge(now, a.account))
+	})
+	return key, locked, err
+}
+
 // acting re-reads the principal's account in tx and asks the one policy
 // function (appliance/access) whether it may do the tenant-wide action a;
 // a == "" asks only that it is an active account of t, signed in

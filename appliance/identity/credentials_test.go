@@ -631,3 +631,35 @@ func TestAppPasswordsFollowTwoFactorPolicy(t *testing.T) {
 		t.Fatalf("CreateAppPassword after enrolment = %v", err)
 	}
 }
+
+// TestChangePasswordThrottled: the old password a password change asks
+// for cannot be guessed faster than at the login: wrong ones count
+// against the name's lockout like failed sign-ins, and a locked name
+// refuses the change even with the right one.
+func TestChangePasswordThrottled(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	ben := e.mustLogin("kanzlei", "ben", benPW)
+	free := AccountBackoff().Free
+	for i := range free + 1 {
+		if err := e.acc.ChangePassword(ctx, tn, ben, []byte("falsch"), []byte("Ein-neues-Passwort-7")); !errors.Is(err, ErrAuthFailed) {
+			t.Fatalf("wrong old password %d = %v, want ErrAuthFailed", i+1, err)
+		}
+	}
+	if err := e.acc.ChangePassword(ctx, tn, ben, []byte(benPW), []byte("Ein-neues-Passwort-7")); !errors.Is(err, ErrLocked) {
+		t.Fatalf("change after %d wrong old passwords = %v, want ErrLocked", free+1, err)
+	}
+	if _, err := e.login("kanzlei", "ben", benPW); !errors.Is(err, ErrLocked) {
+		t.Fatalf("sign-in after %d wrong old passwords = %v, want ErrLocked", free+1, err)
+	}
+	e.clock.add(time.Minute)
+	if err := e.acc.ChangePassword(ctx, tn, ben, []byte(benPW), []byte("Ein-neues-Passwort-7")); err != nil {
+		t.Fatalf("change after the back-off = %v", err)
+	}
+}

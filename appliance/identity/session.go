@@ -306,7 +306,9 @@ func (a *Accounts) RevokeSession(ctx context.Context, t *tenant.Tenant, p *Princ
 // ChangePassword sets the principal's own password after checking the
 // old one, and ends all of the account's sessions and app passwords
 // (including the principal's own session). Logged as password.change,
-// also when the old password is wrong (ErrAuthFailed).
+// also when the old password is wrong (ErrAuthFailed). Wrong old
+// passwords count against the name's lockout like failed sign-ins; while
+// it is locked the change is refused (ErrLocked).
 func (a *Accounts) ChangePassword(ctx context.Context, t *tenant.Tenant, p *Principal, old, new []byte) error {
 	var cur *record
 	err := t.View(func(tx *storage.Tx) error {
@@ -317,10 +319,31 @@ func (a *Accounts) ChangePassword(ctx context.Context, t *tenant.Tenant, p *Prin
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
+	// The old password is a password check like a sign-in's: counted
+	// against the name's lockout first, or a session (a browser left
+	// open) would let anyone guess it without limit.
+	nkey, locked, err := a.chargeName(ctx, t, cur.Name)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	if locked {
+		_ = t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionPasswordChange, Object: audit.Object{ID: cur.ID},
+			Outcome: audit.OutcomeDenied, Details: map[string]string{"reason": "locked after too many failed attempts"}})
+		return fmt.Errorf("change password: %w", ErrLocked)
+	}
 	if len(old) > maxPassword || password.Verify(old, cur.Hash) != nil {
 		_ = t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionPasswordChange, Object: audit.Object{ID: cur.ID},
 			Outcome: audit.OutcomeFailure, Details: map[string]string{"reason": "wrong old password"}})
 		return fmt.Errorf("change password: %w", ErrAuthFailed)
+	}
+	// The password was right: its name starts afresh, as at a sign-in.
+	if err := t.Update(ctx, func(tx *storage.Tx) error {
+		if tb := tx.Bucket(bucketThrottle...); tb != nil {
+			return tb.Delete(nkey)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("change password: %w", err)
 	}
 	return a.setPassword(ctx, t, p, cur.Name, new, cur.Hash, map[string]string{"change": "own"})
 }

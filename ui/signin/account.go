@@ -143,6 +143,8 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, q *gate
 			return
 		case errors.Is(err, identity.ErrAuthFailed):
 			v.PasswordError = l.T("account.password.wrong_old")
+		case errors.Is(err, identity.ErrLocked):
+			v.PasswordError = l.T("login.locked")
 		case errors.Is(err, identity.ErrWeakPassword):
 			v.PasswordError = l.T("account.password.weak", err.Error())
 		default:
