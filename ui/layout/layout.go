@@ -55,9 +55,14 @@ func SwitchLang(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, SafeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 }
 
-// SafeNext returns next when it is a local path, "/" otherwise.
+// SafeNext returns next when it is a local path, "/" otherwise. Control
+// characters and backslashes are refused anywhere: a browser drops tabs
+// and newlines from a URL before reading it and takes a backslash for a
+// slash, so "/<tab>/evil.example" would lead to another site.
 func SafeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsFunc(next, func(r rune) bool {
+		return r < 0x20 || r == 0x7f || r == '\\'
+	}) {
 		return "/"
 	}
 	return next
