@@ -558,7 +558,7 @@ func (a *Accounts) Create(ctx context.Context, t *tenant.Tenant, p *Principal, n
 		if err != nil {
 			return err
 		}
-		if err := mayManage(by, role); err != nil { // roles.go
+		if err := mayManage(t, tx, by, role, ""); err != nil { // roles.go
 			return err
 		}
 		if old, err := lookup(t, tx, ikey, name); err != nil {
@@ -636,7 +636,7 @@ func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, 
 		if r == nil {
 			return fmt.Errorf("account %q: %w", norm, ErrNotFound)
 		}
-		if err := mayManage(by, r.Role); err != nil { // roles.go
+		if err := mayManage(t, tx, by, r.Role, r.ID); err != nil { // roles.go
 			return err
 		}
 		target = r

@@ -242,3 +242,55 @@ func TestRoleNamesSealed(t *testing.T) {
 	}
 	e.reopen()
 }
+
+// TestDefinedRolesNoTakeover: a holder of admin.accounts through a
+// defined role manages plain users, but not a user who holds permissions
+// it lacks: resetting that user's password and signing in as them would
+// give it those permissions, which no tenant admin gave it.
+func TestDefinedRolesNoTakeover(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Options{})
+	e.tenant("kanzlei", "anna", "Rose-Kanzlei-Passwort-1", false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", "Rose-Kanzlei-Passwort-1")
+	for _, name := range []string{"ben", "clara", "emil"} {
+		if _, err := e.create("kanzlei", anna, name, "Tulpe-Kanzlei-Passwort-2", RoleUser); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.acc.CreateRole(ctx, tn, anna, "Sekretariat", "admin.accounts,accounts.read"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.CreateRole(ctx, tn, anna, "Datenschutz", "audit.read,admin.settings"); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range [][2]string{{"ben", "sekretariat"}, {"emil", "sekretariat"}, {"clara", "datenschutz"}} {
+		if _, err := e.acc.AssignRole(ctx, tn, anna, a[0], a[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ben := e.mustLogin("kanzlei", "ben", "Tulpe-Kanzlei-Passwort-2")
+	if err := e.acc.ResetPassword(ctx, tn, ben, "clara", []byte("Neues-Kanzlei-Passwort-9")); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Sekretariat resets the Datenschutz user = %v, want forbidden", err)
+	}
+	if _, err := e.acc.Disable(ctx, tn, ben, "clara"); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Sekretariat disables the Datenschutz user = %v, want forbidden", err)
+	}
+	if _, err := e.login("kanzlei", "clara", "Tulpe-Kanzlei-Passwort-2"); err != nil {
+		t.Fatalf("clara's password changed: %v", err)
+	}
+	// Peers with the same permissions, and plain users, stay manageable.
+	if err := e.acc.ResetPassword(ctx, tn, ben, "emil", []byte("Neues-Kanzlei-Passwort-9")); err != nil {
+		t.Fatalf("Sekretariat resets another Sekretariat user = %v", err)
+	}
+	if _, err := e.create("kanzlei", ben, "fritz", "Tulpe-Kanzlei-Passwort-2", RoleUser); err != nil {
+		t.Fatalf("Sekretariat creates a user = %v", err)
+	}
+	if _, err := e.acc.Disable(ctx, tn, ben, "fritz"); err != nil {
+		t.Fatalf("Sekretariat disables a plain user = %v", err)
+	}
+	// The tenant admin manages everyone.
+	if err := e.acc.ResetPassword(ctx, tn, anna, "clara", []byte("Neues-Kanzlei-Passwort-9")); err != nil {
+		t.Fatalf("admin resets the Datenschutz user = %v", err)
+	}
+}

@@ -406,7 +406,7 @@ func (a *Accounts) setPassword(ctx context.Context, t *tenant.Tenant, p *Princip
 			if r == nil {
 				return fmt.Errorf("account %q: %w", name, ErrNotFound)
 			}
-			if err := mayManage(by, r.Role); err != nil { // roles.go
+			if err := mayManage(t, tx, by, r.Role, r.ID); err != nil { // roles.go
 				return err
 			}
 		}
