@@ -663,3 +663,30 @@ func TestChangePasswordThrottled(t *testing.T) {
 		t.Fatalf("change after the back-off = %v", err)
 	}
 }
+
+// TestPendingSignInEndsWithPassword: a web sign-in whose password step
+// passed before the password was reset (the admin's answer to a leaked
+// password) cannot be finished with the second factor afterwards; like
+// the account's sessions, it ends with the old password.
+func TestPendingSignInEndsWithPassword(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := e.enrol("kanzlei", e.mustLogin("kanzlei", "ben", benPW))
+	e.clock.add(time.Minute)
+	_, ps, err := e.acc.AuthenticatePassword(ctx, tn, Credentials{Name: "ben", Password: []byte(benPW), Source: "203.0.113.5"})
+	if err != nil || ps == nil {
+		t.Fatalf("AuthenticatePassword = %v, %v", ps, err)
+	}
+	if err := e.acc.ResetPassword(ctx, tn, anna, "ben", []byte("Ein-neues-Passwort-7")); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := e.acc.FinishSignIn(ctx, tn, ps, totpCode(secret, totpStep(e.clock.now()), 6)); !errors.Is(err, ErrSignInExpired) {
+		t.Fatalf("FinishSignIn after a password reset = %v, %v; want ErrSignInExpired", p, err)
+	}
+}
