@@ -343,7 +343,7 @@ func TestDisableEndsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, app, _ := e.acc.CreateAppPassword(ctx, tn, ben, "dav", ScopeWrite)
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "ben", app, "x"); err != nil {
@@ -353,13 +353,13 @@ func TestDisableEndsEverything(t *testing.T) {
 	if _, err := e.acc.Disable(ctx, tn, anna, "ben"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("disabled account's session = %v", err)
 	}
 	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "ben", app, "x"); err != ErrAuthFailed {
 		t.Fatalf("disabled account's app password = %v", err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, annaTok); err != nil {
+	if _, err := e.acc.ResolveSession(ctx, tn, annaTok, "192.0.2.1"); err != nil {
 		t.Fatalf("another account's session: %v", err)
 	}
 	log := logOf(t, tn)
@@ -384,11 +384,11 @@ func TestSessions(t *testing.T) {
 	if len(tok) != 43 {
 		t.Fatalf("token %q", tok)
 	}
-	p, err := e.acc.ResolveSession(ctx, tn, tok)
+	p, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1")
 	if err != nil || p.Account().Name != "anna" || p.Session() == "" {
 		t.Fatalf("ResolveSession = %+v, %v", p, err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, e.open1("notariat"), tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, e.open1("notariat"), tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("the token in another tenant = %v", err)
 	}
 	last := "A" // a token with its last character changed
@@ -396,38 +396,38 @@ func TestSessions(t *testing.T) {
 		last = "E"
 	}
 	for _, bad := range []string{"", "x", tok[:42] + last} {
-		if _, err := e.acc.ResolveSession(ctx, tn, bad); !errors.Is(err, ErrNoSession) {
+		if _, err := e.acc.ResolveSession(ctx, tn, bad, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 			t.Fatalf("ResolveSession(%q) = %v", bad, err)
 		}
 	}
 	// Idle: each use within 30 minutes keeps it alive.
 	for range 4 {
 		e.clock.add(29 * time.Minute)
-		if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
+		if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); err != nil {
 			t.Fatalf("session used every 29 minutes: %v", err)
 		}
 	}
 	e.clock.add(31 * time.Minute)
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("idle 31 minutes = %v", err)
 	}
 	// Absolute: 12 hours at the most, however busy.
 	tok, _ = e.acc.NewSession(ctx, tn, anna, "192.0.2.5", "Firefox")
 	for i := 1; i < 12*3; i++ {
 		e.clock.add(20 * time.Minute)
-		if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
+		if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); err != nil {
 			t.Fatalf("after %v: %v", time.Duration(i)*20*time.Minute, err)
 		}
 	}
 	e.clock.add(20*time.Minute + time.Second)
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("after 12h = %v", err)
 	}
 	// A refresh within a minute writes nothing (the record's LastSeen stays).
 	tok, _ = e.acc.NewSession(ctx, tn, anna, "192.0.2.5", "Firefox")
 	t0 := e.clock.now()
 	e.clock.add(30 * time.Second)
-	cur, _ := e.acc.ResolveSession(ctx, tn, tok)
+	cur, _ := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1")
 	list, err := e.acc.ListSessions(tn, cur)
 	if err != nil || len(list) != 1 || !list[0].LastSeen.Equal(t0) || !list[0].Current || list[0].UserAgent != "Firefox" {
 		t.Fatalf("ListSessions = %+v, %v", list, err)
@@ -440,10 +440,10 @@ func TestSessions(t *testing.T) {
 	if err := e.acc.RevokeSession(ctx, tn, anna, list[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("revoked session = %v", err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok2); err != nil {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok2, "192.0.2.1"); err != nil {
 		t.Fatalf("other session: %v", err)
 	}
 	if countLog(t, e, "kanzlei", audit.ActionLogout, audit.OutcomeSuccess) != 1 {
@@ -468,13 +468,13 @@ func TestChangeAndResetPassword(t *testing.T) {
 	if err := e.acc.ChangePassword(ctx, tn, ben, []byte(benPW), []byte("kurz")); !errors.Is(err, ErrWeakPassword) {
 		t.Fatalf("weak new password = %v", err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); err != nil {
 		t.Fatalf("refused changes ended the session: %v", err)
 	}
 	if err := e.acc.ChangePassword(ctx, tn, ben, []byte(benPW), []byte("Ein-neues-Passwort-7")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("session after password change = %v", err)
 	}
 	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "ben", app, "x"); err != ErrAuthFailed {
@@ -496,7 +496,7 @@ func TestChangeAndResetPassword(t *testing.T) {
 	if err := e.acc.ResetPassword(ctx, tn, anna, "Ben", []byte("Vom-Admin-gesetzt-3")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("session after reset = %v", err)
 	}
 	e.mustLogin("kanzlei", "ben", "Vom-Admin-gesetzt-3")
@@ -583,7 +583,7 @@ func BenchmarkResolveSession(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
+		if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -193,10 +193,13 @@ func (a *Accounts) NewSession(ctx context.Context, t *tenant.Tenant, p *Principa
 	return token, nil
 }
 
-// ResolveSession returns the principal of a live session. It refreshes
+// ResolveSession returns the principal of a live session for a request
+// from source, the client's address: the principal's audit entries name
+// it, not the address the session signed in from, so that a session used
+// from elsewhere (a stolen cookie) shows where it was used. It refreshes
 // the session's idle time at most once a minute; an expired session is
 // deleted and, like an unknown token, gives ErrNoSession.
-func (a *Accounts) ResolveSession(ctx context.Context, t *tenant.Tenant, token string) (*Principal, error) {
+func (a *Accounts) ResolveSession(ctx context.Context, t *tenant.Tenant, token, source string) (*Principal, error) {
 	if len(token) != 43 {
 		return nil, ErrNoSession
 	}
@@ -240,7 +243,7 @@ func (a *Accounts) ResolveSession(ctx context.Context, t *tenant.Tenant, token s
 	if expired {
 		return nil, ErrNoSession
 	}
-	return &Principal{ns: t.Namespace(), account: acc.account(), source: s.Source, scope: ScopeWrite, session: s.ID}, nil
+	return &Principal{ns: t.Namespace(), account: acc.account(), source: clip(source), scope: ScopeWrite, session: s.ID}, nil
 }
 
 // ListSessions returns the principal's own live sessions, newest first.
