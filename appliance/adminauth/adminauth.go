@@ -400,8 +400,11 @@ func (s *Service) NewSession(ctx context.Context, p *Principal) (string, error) 
 	return token, nil
 }
 
-// Resolve returns the principal of a live session.
-func (s *Service) Resolve(ctx context.Context, token string) (*Principal, error) {
+// Resolve returns the principal of a live session for a request from
+// source, the client's address, which the principal's audit entries name
+// (not the address the session signed in from: a session used from
+// elsewhere must show where it was used).
+func (s *Service) Resolve(ctx context.Context, token, source string) (*Principal, error) {
 	if len(token) != 43 {
 		return nil, ErrNoSession
 	}
@@ -443,7 +446,7 @@ func (s *Service) Resolve(ctx context.Context, token string) (*Principal, error)
 			return nil, err
 		}
 	}
-	return &Principal{Name: rec.Name, Source: rec.Source, Enrolling: rec.Enrolling, token: token}, nil
+	return &Principal{Name: rec.Name, Source: source, Enrolling: rec.Enrolling, token: token}, nil
 }
 
 func (s *Service) updateSession(ctx context.Context, token string, fn func(*sessionRecord)) error {
