@@ -523,13 +523,14 @@ func (a *Accounts) denied(ctx context.Context, t *tenant.Tenant, p *Principal, a
 
 // Create makes an account; only a tenant admin may.
 func (a *Accounts) Create(ctx context.Context, t *tenant.Tenant, p *Principal, n NewAccount) (Account, error) {
+	refused := map[string]string{"name": clip(n.Name), "role": clip(string(n.Role))}
 	err := t.View(func(tx *storage.Tx) error {
 		_, err := acting(t, tx, p, access.AdminAccounts)
 		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrForbidden) {
-			a.denied(ctx, t, p, audit.ActionUserCreate, map[string]string{"name": clip(n.Name), "role": clip(string(n.Role))})
+			a.denied(ctx, t, p, audit.ActionUserCreate, refused)
 		}
 		return Account{}, err
 	}
@@ -573,6 +574,9 @@ func (a *Accounts) Create(ctx context.Context, t *tenant.Tenant, p *Principal, n
 			Outcome: audit.OutcomeSuccess, Details: map[string]string{"name": name, "role": string(role), "require_2fa": fmt.Sprint(r.RequireTwoFactor)}})
 	})
 	if err != nil {
+		if errors.Is(err, ErrForbidden) { // mayManage: an account above the actor's
+			a.denied(ctx, t, p, audit.ActionUserCreate, refused)
+		}
 		return Account{}, err
 	}
 	return r.account(), nil
@@ -603,13 +607,14 @@ func (a *Accounts) List(t *tenant.Tenant, p *Principal) ([]Account, error) {
 // the tenant's last active admin. Disabling a disabled account does
 // nothing.
 func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, name string) (Account, error) {
+	refused := map[string]string{"name": clip(name)}
 	err := t.View(func(tx *storage.Tx) error {
 		_, err := acting(t, tx, p, access.AdminAccounts)
 		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrForbidden) {
-			a.denied(ctx, t, p, audit.ActionUserDisable, map[string]string{"name": clip(name)})
+			a.denied(ctx, t, p, audit.ActionUserDisable, refused)
 		}
 		return Account{}, err
 	}
@@ -671,6 +676,9 @@ func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, 
 				"sessions_ended": fmt.Sprint(ns), "app_passwords_revoked": fmt.Sprint(na)}})
 	})
 	if err != nil {
+		if errors.Is(err, ErrForbidden) { // mayManage: an account above the actor's
+			a.denied(ctx, t, p, audit.ActionUserDisable, refused)
+		}
 		return Account{}, err
 	}
 	return target.account(), nil

@@ -355,13 +355,14 @@ func (a *Accounts) ChangePassword(ctx context.Context, t *tenant.Tenant, p *Prin
 // (when its owner forgot it), and ends all of that account's sessions and
 // app passwords. Logged as password.change naming the admin.
 func (a *Accounts) ResetPassword(ctx context.Context, t *tenant.Tenant, p *Principal, name string, new []byte) error {
+	refused := map[string]string{"name": clip(name), "change": "reset"}
 	err := t.View(func(tx *storage.Tx) error {
 		_, err := acting(t, tx, p, access.AdminAccounts)
 		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrForbidden) {
-			a.denied(ctx, t, p, audit.ActionPasswordChange, map[string]string{"name": clip(name), "change": "reset"})
+			a.denied(ctx, t, p, audit.ActionPasswordChange, refused)
 		}
 		return fmt.Errorf("reset password: %w", err)
 	}
@@ -369,7 +370,11 @@ func (a *Accounts) ResetPassword(ctx context.Context, t *tenant.Tenant, p *Princ
 	if err != nil {
 		return fmt.Errorf("account %q: %w", clip(name), ErrNotFound)
 	}
-	return a.setPassword(ctx, t, p, norm, new, "", map[string]string{"change": "reset by admin"})
+	err = a.setPassword(ctx, t, p, norm, new, "", map[string]string{"change": "reset by admin"})
+	if errors.Is(err, ErrForbidden) { // mayManage: an account above the actor's
+		a.denied(ctx, t, p, audit.ActionPasswordChange, refused)
+	}
+	return err
 }
 
 // setPassword stores a new password for the account name (normalized) and
