@@ -398,13 +398,12 @@ func (a *Accounts) AuthenticateAppPassword(ctx context.Context, t *tenant.Tenant
 				return err // revoked meanwhile: this request was already let in
 			}
 			r.LastUsed = now.UTC()
+			// The name's failed attempts stay: a right app password proves
+			// nothing about guesses at the account password, and clearing
+			// them here would let a busy client reset the lockout every
+			// minute for whoever is guessing.
 			if err := storeApp(t, tx, r); err != nil {
 				return err
-			}
-			if tb := tx.Bucket(bucketThrottle...); tb != nil {
-				if err := tb.Delete(nkey); err != nil {
-					return err
-				}
 			}
 			return t.LogTx(tx, audit.Entry{Actor: actor, Action: audit.ActionLogin, Outcome: audit.OutcomeSuccess,
 				Details: map[string]string{"via": "app-password", "app_password": id, "scope": string(app.Scope)}})

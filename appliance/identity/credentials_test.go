@@ -690,3 +690,37 @@ func TestPendingSignInEndsWithPassword(t *testing.T) {
 		t.Fatalf("FinishSignIn after a password reset = %v, %v; want ErrSignInExpired", p, err)
 	}
 }
+
+// TestAppPasswordKeepsPasswordLockout: a WebDAV client signing in with a
+// right app password says nothing about guesses at the account password,
+// so it does not wipe the name's failed attempts: otherwise a busy client
+// would reset the lockout every minute and a guesser would keep getting
+// its free attempts.
+func TestAppPasswordKeepsPasswordLockout(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	_, app, err := e.acc.CreateAppPassword(ctx, tn, anna, "dav", ScopeWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := AccountBackoff().Free
+	for range free + 1 {
+		if _, err := e.login("kanzlei", "anna", "falsch"); !errors.Is(err, ErrAuthFailed) {
+			t.Fatalf("guess = %v", err)
+		}
+	}
+	e.clock.add(AccountBackoff().Base + time.Second) // the first lock has passed
+	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "anna", app, "198.51.100.7"); err != nil {
+		t.Fatalf("app password = %v", err)
+	}
+	if _, err := e.login("kanzlei", "anna", "falsch"); !errors.Is(err, ErrAuthFailed) {
+		t.Fatalf("guess after the lock = %v", err)
+	}
+	// That guess was one past the free ones: the name is locked again.
+	if _, err := e.login("kanzlei", "anna", annaPW); !errors.Is(err, ErrLocked) {
+		t.Fatalf("sign-in right after a guess past the free ones = %v, want ErrLocked", err)
+	}
+}
