@@ -72,6 +72,8 @@ type Service struct {
 
 	mu    sync.Mutex
 	fails map[string]*backoff
+
+	sfMu sync.Mutex // held while an admin's second factor is read and saved
 }
 
 // Options configure a Service.
@@ -124,22 +126,20 @@ const (
 	forgetAfter  = time.Hour
 )
 
-func (s *Service) locked(keys ...string) bool {
+// reserve counts one attempt against every key before the attempt is
+// checked, unless a key is locked (then it counts nothing and reports
+// false). Checking the lock and counting in one step is what bounds
+// parallel guesses: were the count made only after the slow password
+// check, any number of guesses sent at once would all pass the lock.
+func (s *Service) reserve(keys ...string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	for _, k := range keys {
 		if b := s.fails[k]; b != nil && now.Before(b.until) {
-			return true
+			return false
 		}
 	}
-	return false
-}
-
-func (s *Service) charge(keys ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
 	for k, b := range s.fails { // bounded: forget old entries
 		if now.Sub(b.last) > forgetAfter {
 			delete(s.fails, k)
@@ -156,6 +156,23 @@ func (s *Service) charge(keys ...string) {
 		if b.n > freeFailures {
 			d := time.Second << min(b.n-freeFailures-1, 20)
 			b.until = now.Add(min(d, maxLock))
+		}
+	}
+	return true
+}
+
+// refund takes back an attempt reserve counted that turned out right, and
+// the lock it may have earned.
+func (s *Service) refund(keys ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range keys {
+		if b := s.fails[k]; b != nil {
+			b.n--
+			b.until = time.Time{}
+			if b.n <= 0 {
+				delete(s.fails, k)
+			}
 		}
 	}
 }
@@ -212,7 +229,8 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 		}
 		return nil, err
 	}
-	if s.locked(nameKey, srcKey) {
+	// The attempt counts as a failure until it has succeeded.
+	if !s.reserve(nameKey, srcKey) {
 		return fail("locked after too many failed attempts", ErrLocked)
 	}
 	a, found, err := setup.LoadAdmin(s.pool, name)
@@ -224,15 +242,15 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 		hash = a.PasswordHash
 	}
 	if err := password.Verify([]byte(pw), hash); err != nil || !found {
-		s.charge(nameKey, srcKey)
 		return fail("unknown admin or wrong password", ErrAuthFailed)
 	}
-	f, err := s.secondFactor(a)
+	active, kind, err := s.spend(ctx, a.Name, code)
 	if err != nil {
 		return nil, err
 	}
 	p := &Principal{Name: a.Name, Source: source}
-	if !f.Active() {
+	if !active {
+		s.refund(nameKey, srcKey)
 		p.Enrolling = true
 		entry.Outcome, entry.Details = audit.OutcomeSuccess, map[string]string{"via": "console", "second_factor": "enrolment required"}
 		if _, err := s.log.Append(ctx, entry); err != nil {
@@ -240,15 +258,11 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 		}
 		return p, nil
 	}
-	kind, ok := f.Check(code, s.now())
-	if !ok {
-		s.charge(nameKey, srcKey)
+	if kind == "" {
 		return fail("second factor missing or wrong", ErrSecondFactor)
 	}
-	if err := s.saveSecondFactor(ctx, a, f); err != nil { // the code is used up
-		return nil, err
-	}
 	s.clear(nameKey)
+	s.refund(srcKey)
 	entry.Outcome, entry.Details = audit.OutcomeSuccess, map[string]string{"via": "console", "second_factor": kind}
 	if _, err := s.log.Append(ctx, entry); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
@@ -256,8 +270,37 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 	return p, nil
 }
 
+// spend checks code against the admin's second factor and, if it is
+// right, stores the factor with the code used up; kind is "" for a wrong
+// code, active false if the admin has no second factor. The admin is read
+// afresh under sfMu, which every change of a second factor holds: read,
+// check and save of two parallel sign-ins must not interleave, or one
+// code (or recovery code) would sign in twice.
+func (s *Service) spend(ctx context.Context, name, code string) (active bool, kind string, err error) {
+	s.sfMu.Lock()
+	defer s.sfMu.Unlock()
+	a, found, err := setup.LoadAdmin(s.pool, name)
+	if err != nil || !found {
+		return true, "", err // removed meanwhile: a wrong code, never an enrolment
+	}
+	f, err := s.secondFactor(a)
+	if err != nil || !f.Active() {
+		return false, "", err
+	}
+	kind, ok := f.Check(code, s.now())
+	if !ok {
+		return true, "", nil
+	}
+	if err := s.saveSecondFactor(ctx, a, f); err != nil {
+		return true, "", err
+	}
+	return true, kind, nil
+}
+
 // BeginTOTP starts the enrolment of an admin's second factor.
 func (s *Service) BeginTOTP(ctx context.Context, p *Principal) (identity.TOTPEnrolment, error) {
+	s.sfMu.Lock()
+	defer s.sfMu.Unlock()
 	a, f, err := s.load(p.Name)
 	if err != nil {
 		return identity.TOTPEnrolment{}, err
@@ -272,6 +315,8 @@ func (s *Service) BeginTOTP(ctx context.Context, p *Principal) (identity.TOTPEnr
 // ConfirmTOTP finishes the enrolment and returns the recovery codes, to be
 // shown once. The session that enrolled is then a full one.
 func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string) ([]string, error) {
+	s.sfMu.Lock()
+	defer s.sfMu.Unlock()
 	a, f, err := s.load(p.Name)
 	if err != nil {
 		return nil, err
@@ -355,8 +400,11 @@ func (s *Service) NewSession(ctx context.Context, p *Principal) (string, error) 
 	return token, nil
 }
 
-// Resolve returns the principal of a live session.
-func (s *Service) Resolve(ctx context.Context, token string) (*Principal, error) {
+// Resolve returns the principal of a live session for a request from
+// source, the client's address, which the principal's audit entries name
+// (not the address the session signed in from: a session used from
+// elsewhere must show where it was used).
+func (s *Service) Resolve(ctx context.Context, token, source string) (*Principal, error) {
 	if len(token) != 43 {
 		return nil, ErrNoSession
 	}
@@ -398,7 +446,7 @@ func (s *Service) Resolve(ctx context.Context, token string) (*Principal, error)
 			return nil, err
 		}
 	}
-	return &Principal{Name: rec.Name, Source: rec.Source, Enrolling: rec.Enrolling, token: token}, nil
+	return &Principal{Name: rec.Name, Source: source, Enrolling: rec.Enrolling, token: token}, nil
 }
 
 func (s *Service) updateSession(ctx context.Context, token string, fn func(*sessionRecord)) error {

@@ -156,7 +156,7 @@ func TestSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Resolve(ctx, tok)
+	got, err := s.Resolve(ctx, tok, "192.0.2.7")
 	if err != nil || got.Name != "root" || !got.Enrolling {
 		t.Fatalf("Resolve = %+v, %v", got, err)
 	}
@@ -166,18 +166,18 @@ func TestSessions(t *testing.T) {
 	if _, err := s.ConfirmTOTP(ctx, got, code); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Resolve(ctx, tok); err != nil || got.Enrolling {
+	if got, err := s.Resolve(ctx, tok, "192.0.2.7"); err != nil || got.Enrolling {
 		t.Fatalf("after enrolment: %+v, %v", got, err)
 	}
 	// Idle expiry, with touches keeping it alive below the limit.
 	for range 4 {
 		c.add(IdleTimeout - time.Minute)
-		if _, err := s.Resolve(ctx, tok); err != nil {
+		if _, err := s.Resolve(ctx, tok, "192.0.2.7"); err != nil {
 			t.Fatalf("active session expired: %v", err)
 		}
 	}
 	c.add(IdleTimeout + time.Second)
-	if _, err := s.Resolve(ctx, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := s.Resolve(ctx, tok, "192.0.2.7"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("idle session: %v", err)
 	}
 	// Absolute expiry and sign-out.
@@ -190,9 +190,9 @@ func TestSessions(t *testing.T) {
 	end := c.now().Add(AbsoluteTimeout)
 	for !c.now().After(end) {
 		c.add(10 * time.Minute)
-		s.Resolve(ctx, tok)
+		s.Resolve(ctx, tok, "192.0.2.7")
 	}
-	if _, err := s.Resolve(ctx, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := s.Resolve(ctx, tok, "192.0.2.7"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("past the absolute timeout: %v", err)
 	}
 	code3, _ := identity.TOTPCode(e.Secret, c.now())
@@ -201,12 +201,122 @@ func TestSessions(t *testing.T) {
 	if err := s.SignOut(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Resolve(ctx, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := s.Resolve(ctx, tok, "192.0.2.7"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("after sign-out: %v", err)
 	}
 	for _, bad := range []string{"", "x", tok + "x"} {
-		if _, err := s.Resolve(ctx, bad); !errors.Is(err, ErrNoSession) {
+		if _, err := s.Resolve(ctx, bad, "192.0.2.7"); !errors.Is(err, ErrNoSession) {
 			t.Fatalf("Resolve(%q) = %v", bad, err)
 		}
+	}
+}
+
+// slowRoot gives root a password hash that takes milliseconds to check,
+// so that parallel sign-ins overlap in the check as they do on the
+// appliance (argon2id with the default parameters takes ~250 ms).
+func slowRoot(t *testing.T, s *Service) {
+	t.Helper()
+	hash, err := password.Hash([]byte(rootPW), password.Params{Time: 4, Memory: 8 * 1024, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := setup.LoadAdmin(s.pool, "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.PasswordHash = hash
+	if err := setup.SaveAdmin(context.Background(), s.pool, a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// parallelSignIns runs n sign-ins at once and returns their errors.
+func parallelSignIns(s *Service, n int, pw, code string) []error {
+	errs := make([]error, n)
+	var start, wg sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		wg.Go(func() {
+			start.Wait()
+			_, errs[i] = s.SignIn(context.Background(), "root", pw, code, "198.51.100.1")
+		})
+	}
+	start.Done()
+	wg.Wait()
+	return errs
+}
+
+// TestLockoutParallel: guesses sent all at once get no more tries than
+// guesses sent one after another; each attempt is counted before its
+// password is checked.
+func TestLockoutParallel(t *testing.T) {
+	s, _, _ := newService(t)
+	slowRoot(t, s)
+	failed := 0
+	for _, err := range parallelSignIns(s, 30, "falsch", "") {
+		switch {
+		case errors.Is(err, ErrAuthFailed):
+			failed++
+		case !errors.Is(err, ErrLocked):
+			t.Fatalf("parallel guess: %v", err)
+		}
+	}
+	if failed > freeFailures+1 {
+		t.Fatalf("%d of 30 parallel guesses had their password checked; want at most %d", failed, freeFailures+1)
+	}
+}
+
+// TestCodeReplayParallel: one TOTP code, sent with the right password in
+// parallel sign-ins, signs in once; the others are refused as a replay.
+func TestCodeReplayParallel(t *testing.T) {
+	s, _, c := newService(t)
+	secret := enrol(t, s, c)
+	slowRoot(t, s)
+	c.add(time.Minute)
+	code, _ := identity.TOTPCode(secret, c.now())
+	ok := 0
+	for _, err := range parallelSignIns(s, 4, rootPW, code) {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, ErrSecondFactor):
+			t.Fatalf("parallel sign-in: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("one code signed in %d times; want once", ok)
+	}
+}
+
+// TestSessionActorAddress: a console session's actions are logged with the
+// address of the request, not the one it signed in from, and a sign-out
+// from elsewhere says so in the log.
+func TestSessionActorAddress(t *testing.T) {
+	s, log, _ := newService(t)
+	ctx := context.Background()
+	p, err := s.SignIn(ctx, "root", rootPW, "", "192.0.2.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.NewSession(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Resolve(ctx, tok, "203.0.113.9")
+	if err != nil || got.Actor().Addr != "203.0.113.9" {
+		t.Fatalf("Resolve from 203.0.113.9 = %+v, %v", got, err)
+	}
+	if err := s.SignOut(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	var addr string
+	if err := log.Entries(audit.Filter{Actions: []string{audit.ActionLogout}}, func(e audit.Entry) error {
+		addr = e.Actor.Addr
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if addr != "203.0.113.9" {
+		t.Fatalf("logout logged from %q, want 203.0.113.9", addr)
 	}
 }

@@ -25,6 +25,8 @@ func (s *Service) Enrolled(a setup.Admin) (bool, error) {
 // ResetSecondFactor drops the admin's second factor, so the next sign-in
 // enrols a new one, and ends the admin's sessions. The caller logs it.
 func (s *Service) ResetSecondFactor(ctx context.Context, name string) error {
+	s.sfMu.Lock()
+	defer s.sfMu.Unlock()
 	a, found, err := setup.LoadAdmin(s.pool, name)
 	if err != nil {
 		return err

@@ -133,7 +133,7 @@ func TestAdminRules(t *testing.T) {
 	if e := lastEntry(t, a); e.Action != audit.ActionTOTPChange || e.Actor.Name != "root" || e.Details["change"] != "reset" || e.Outcome != audit.OutcomeSuccess {
 		t.Fatalf("reset logged as %+v", e)
 	}
-	if _, err := auth.Resolve(ctx, token); !errors.Is(err, adminauth.ErrNoSession) {
+	if _, err := auth.Resolve(ctx, token, "192.0.2.7"); !errors.Is(err, adminauth.ErrNoSession) {
 		t.Fatalf("berta's session after the reset: %v", err)
 	}
 	if p, err := auth.SignIn(ctx, "berta", bertaPW, "", "192.0.2.8"); err != nil || !p.Enrolling {
@@ -160,7 +160,7 @@ func TestAdminRules(t *testing.T) {
 	if e := lastEntry(t, a); e.Action != audit.ActionAdminAction || e.Actor.Name != "root" || e.Outcome != audit.OutcomeSuccess || e.Details["sessions_ended"] != "1" {
 		t.Fatalf("removal logged as %+v", e)
 	}
-	if _, err := auth.Resolve(ctx, token2); !errors.Is(err, adminauth.ErrNoSession) {
+	if _, err := auth.Resolve(ctx, token2, "192.0.2.7"); !errors.Is(err, adminauth.ErrNoSession) {
 		t.Fatalf("removed admin's session: %v", err)
 	}
 	if _, err := auth.SignIn(ctx, "berta", bertaPW, "", "192.0.2.8"); !errors.Is(err, adminauth.ErrAuthFailed) {

@@ -170,7 +170,7 @@ func (g *Gate) Session(h Handler) http.Handler {
 		q := &Request{Tenant: t, Accounts: acc, Source: Source(r)}
 		c, cerr := r.Cookie(CookieName(t.Slug()))
 		if cerr == nil {
-			q.Principal, err = acc.ResolveSession(r.Context(), t, c.Value)
+			q.Principal, err = acc.ResolveSession(r.Context(), t, c.Value, q.Source)
 			if err != nil && !errors.Is(err, identity.ErrNoSession) {
 				g.log.Error("resolving a session failed", "err", err)
 				http.Error(w, "internal error", http.StatusInternalServerError)

@@ -323,3 +323,33 @@ func FuzzParseBasic(f *testing.F) {
 		}
 	})
 }
+
+// TestSessionActorAddress: what a session's requests do is logged with the
+// address the request came from, not the one the session signed in from:
+// a session cookie used elsewhere must not act in the victim's name and
+// address.
+func TestSessionActorAddress(t *testing.T) {
+	ctx := context.Background()
+	te := tenanttest.New(t, tenanttest.Options{})
+	tn := te.CreateTenant(t, tenanttest.Tenant{Slug: "kanzlei", Password: annaPW})
+	p, err := te.Acc.Authenticate(ctx, tn, identity.Credentials{Name: "anna", Password: []byte(annaPW), Source: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := te.Acc.NewSession(ctx, tn, p, "192.0.2.1", "Firefox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/t/{tenant}/files/", New(te, nil).Session(func(w http.ResponseWriter, r *http.Request, q *Request) {
+		fmt.Fprint(w, q.Principal.Actor().Addr)
+	}))
+	r := httptest.NewRequest("GET", "https://tresor.example/t/kanzlei/files/", nil)
+	r.RemoteAddr = "203.0.113.9:40000"
+	r.AddCookie(&http.Cookie{Name: CookieName("kanzlei"), Value: tok})
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	if w.Code != 200 || w.Body.String() != "203.0.113.9" {
+		t.Fatalf("actor address of a session request from 203.0.113.9: %d %q", w.Code, w.Body.String())
+	}
+}

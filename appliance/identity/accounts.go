@@ -362,7 +362,7 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 		fail, reason = ErrAuthFailed, "wrong password"
 	case rec.Disabled:
 		fail, reason = ErrDisabled, "account disabled"
-	case !rec.hasSecondFactor() && (rec.RequireTwoFactor || t.Settings().TwoFactorRequired):
+	case rec.mustEnrol(t.Settings()):
 		fail, reason = ErrEnrolmentRequired, "second factor required but not enrolled"
 	}
 	if rec != nil {
@@ -448,6 +448,32 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 	return &Principal{ns: t.Namespace(), account: rec.account(), source: c.Source}, nil, nil
 }
 
+// chargeName counts one attempt at the password of the account name
+// against the name's lockout, before the password is checked, and returns
+// the throttle's key. If the name is locked it counts nothing and reports
+// locked.
+func (a *Accounts) chargeName(ctx context.Context, t *tenant.Tenant, name string) (key []byte, locked bool, err error) {
+	ikey, err := a.indexKey(ctx, t)
+	if err != nil {
+		return nil, false, err
+	}
+	key = mac(ikey, "throttle-name", name)
+	now := a.now()
+	err = t.Update(ctx, func(tx *storage.Tx) error {
+		locked = false
+		tb, err := tx.CreateBucketIfNotExists(bucketThrottle...)
+		if err != nil {
+			return err
+		}
+		nt := readThrottle(tb, key)
+		if locked = nt.locked(now); locked {
+			return nil
+		}
+		return writeThrottle(tb, key, nt.charge(now, a.account))
+	})
+	return key, locked, err
+}
+
 // acting re-reads the principal's account in tx and asks the one policy
 // function (appliance/access) whether it may do the tenant-wide action a;
 // a == "" asks only that it is an active account of t, signed in
@@ -497,13 +523,14 @@ func (a *Accounts) denied(ctx context.Context, t *tenant.Tenant, p *Principal, a
 
 // Create makes an account; only a tenant admin may.
 func (a *Accounts) Create(ctx context.Context, t *tenant.Tenant, p *Principal, n NewAccount) (Account, error) {
+	refused := map[string]string{"name": clip(n.Name), "role": clip(string(n.Role))}
 	err := t.View(func(tx *storage.Tx) error {
 		_, err := acting(t, tx, p, access.AdminAccounts)
 		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrForbidden) {
-			a.denied(ctx, t, p, audit.ActionUserCreate, map[string]string{"name": clip(n.Name), "role": clip(string(n.Role))})
+			a.denied(ctx, t, p, audit.ActionUserCreate, refused)
 		}
 		return Account{}, err
 	}
@@ -532,7 +559,7 @@ func (a *Accounts) Create(ctx context.Context, t *tenant.Tenant, p *Principal, n
 		if err != nil {
 			return err
 		}
-		if err := mayManage(by, role); err != nil { // roles.go
+		if err := mayManage(t, tx, by, role, ""); err != nil { // roles.go
 			return err
 		}
 		if old, err := lookup(t, tx, ikey, name); err != nil {
@@ -547,6 +574,9 @@ func (a *Accounts) Create(ctx context.Context, t *tenant.Tenant, p *Principal, n
 			Outcome: audit.OutcomeSuccess, Details: map[string]string{"name": name, "role": string(role), "require_2fa": fmt.Sprint(r.RequireTwoFactor)}})
 	})
 	if err != nil {
+		if errors.Is(err, ErrForbidden) { // mayManage: an account above the actor's
+			a.denied(ctx, t, p, audit.ActionUserCreate, refused)
+		}
 		return Account{}, err
 	}
 	return r.account(), nil
@@ -577,13 +607,14 @@ func (a *Accounts) List(t *tenant.Tenant, p *Principal) ([]Account, error) {
 // the tenant's last active admin. Disabling a disabled account does
 // nothing.
 func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, name string) (Account, error) {
+	refused := map[string]string{"name": clip(name)}
 	err := t.View(func(tx *storage.Tx) error {
 		_, err := acting(t, tx, p, access.AdminAccounts)
 		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrForbidden) {
-			a.denied(ctx, t, p, audit.ActionUserDisable, map[string]string{"name": clip(name)})
+			a.denied(ctx, t, p, audit.ActionUserDisable, refused)
 		}
 		return Account{}, err
 	}
@@ -610,7 +641,7 @@ func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, 
 		if r == nil {
 			return fmt.Errorf("account %q: %w", norm, ErrNotFound)
 		}
-		if err := mayManage(by, r.Role); err != nil { // roles.go
+		if err := mayManage(t, tx, by, r.Role, r.ID); err != nil { // roles.go
 			return err
 		}
 		target = r
@@ -645,6 +676,9 @@ func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, 
 				"sessions_ended": fmt.Sprint(ns), "app_passwords_revoked": fmt.Sprint(na)}})
 	})
 	if err != nil {
+		if errors.Is(err, ErrForbidden) { // mayManage: an account above the actor's
+			a.denied(ctx, t, p, audit.ActionUserDisable, refused)
+		}
 		return Account{}, err
 	}
 	return target.account(), nil

@@ -223,6 +223,11 @@ func (a *Accounts) CreateAppPassword(ctx context.Context, t *tenant.Tenant, p *P
 		if err != nil {
 			return err
 		}
+		// A session begun before the tenant required a second factor must
+		// not mint a credential that outlives it without one.
+		if acc.mustEnrol(t.Settings()) {
+			return ErrEnrolmentRequired
+		}
 		r.Account = acc.ID
 		if err := storeApp(t, tx, r); err != nil {
 			return err
@@ -293,7 +298,9 @@ func (a *Accounts) RevokeAppPassword(ctx context.Context, t *tenant.Tenant, p *P
 // passwords, as a WebDAV request does with every request. Unknown name,
 // unknown or revoked app password, another account's app password and a
 // wrong secret all give ErrAuthFailed after the same work; the lockout
-// per name and per source is the one Authenticate uses.
+// per name and per source is the one Authenticate uses. An account that
+// must enrol a second factor first (mustEnrol) gets ErrEnrolmentRequired,
+// as it would from Authenticate.
 //
 // Unlike Authenticate, an attempt is charged only when it fails: a
 // success costs a database write at most once a minute (last-used time
@@ -376,6 +383,14 @@ func (a *Accounts) AuthenticateAppPassword(ctx context.Context, t *tenant.Tenant
 		}
 		return nil, ErrAuthFailed
 	}
+	if rec.mustEnrol(t.Settings()) {
+		// Made before the tenant required a second factor: it works again
+		// once the account has enrolled one. Not charged: the secret was
+		// right.
+		_ = t.Log(ctx, audit.Entry{Actor: actor, Action: audit.ActionLoginFailed, Outcome: audit.OutcomeFailure,
+			Details: map[string]string{"reason": "second factor required but not enrolled", "via": "app-password"}})
+		return nil, ErrEnrolmentRequired
+	}
 	if now.Sub(app.LastUsed) >= lastUsedEvery {
 		err := t.Update(ctx, func(tx *storage.Tx) error {
 			r, err := loadApp(t, tx, id)
@@ -383,13 +398,12 @@ func (a *Accounts) AuthenticateAppPassword(ctx context.Context, t *tenant.Tenant
 				return err // revoked meanwhile: this request was already let in
 			}
 			r.LastUsed = now.UTC()
+			// The name's failed attempts stay: a right app password proves
+			// nothing about guesses at the account password, and clearing
+			// them here would let a busy client reset the lockout every
+			// minute for whoever is guessing.
 			if err := storeApp(t, tx, r); err != nil {
 				return err
-			}
-			if tb := tx.Bucket(bucketThrottle...); tb != nil {
-				if err := tb.Delete(nkey); err != nil {
-					return err
-				}
 			}
 			return t.LogTx(tx, audit.Entry{Actor: actor, Action: audit.ActionLogin, Outcome: audit.OutcomeSuccess,
 				Details: map[string]string{"via": "app-password", "app_password": id, "scope": string(app.Scope)}})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tresor/appliance/audit"
+	"tresor/appliance/tenant"
 )
 
 // TestTOTPVectors: the SHA-1 test vectors of RFC 6238 Appendix B (seed
@@ -342,7 +343,7 @@ func TestDisableEndsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, app, _ := e.acc.CreateAppPassword(ctx, tn, ben, "dav", ScopeWrite)
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "ben", app, "x"); err != nil {
@@ -352,13 +353,13 @@ func TestDisableEndsEverything(t *testing.T) {
 	if _, err := e.acc.Disable(ctx, tn, anna, "ben"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("disabled account's session = %v", err)
 	}
 	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "ben", app, "x"); err != ErrAuthFailed {
 		t.Fatalf("disabled account's app password = %v", err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, annaTok); err != nil {
+	if _, err := e.acc.ResolveSession(ctx, tn, annaTok, "192.0.2.1"); err != nil {
 		t.Fatalf("another account's session: %v", err)
 	}
 	log := logOf(t, tn)
@@ -383,11 +384,11 @@ func TestSessions(t *testing.T) {
 	if len(tok) != 43 {
 		t.Fatalf("token %q", tok)
 	}
-	p, err := e.acc.ResolveSession(ctx, tn, tok)
+	p, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1")
 	if err != nil || p.Account().Name != "anna" || p.Session() == "" {
 		t.Fatalf("ResolveSession = %+v, %v", p, err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, e.open1("notariat"), tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, e.open1("notariat"), tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("the token in another tenant = %v", err)
 	}
 	last := "A" // a token with its last character changed
@@ -395,38 +396,38 @@ func TestSessions(t *testing.T) {
 		last = "E"
 	}
 	for _, bad := range []string{"", "x", tok[:42] + last} {
-		if _, err := e.acc.ResolveSession(ctx, tn, bad); !errors.Is(err, ErrNoSession) {
+		if _, err := e.acc.ResolveSession(ctx, tn, bad, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 			t.Fatalf("ResolveSession(%q) = %v", bad, err)
 		}
 	}
 	// Idle: each use within 30 minutes keeps it alive.
 	for range 4 {
 		e.clock.add(29 * time.Minute)
-		if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
+		if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); err != nil {
 			t.Fatalf("session used every 29 minutes: %v", err)
 		}
 	}
 	e.clock.add(31 * time.Minute)
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("idle 31 minutes = %v", err)
 	}
 	// Absolute: 12 hours at the most, however busy.
 	tok, _ = e.acc.NewSession(ctx, tn, anna, "192.0.2.5", "Firefox")
 	for i := 1; i < 12*3; i++ {
 		e.clock.add(20 * time.Minute)
-		if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
+		if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); err != nil {
 			t.Fatalf("after %v: %v", time.Duration(i)*20*time.Minute, err)
 		}
 	}
 	e.clock.add(20*time.Minute + time.Second)
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("after 12h = %v", err)
 	}
 	// A refresh within a minute writes nothing (the record's LastSeen stays).
 	tok, _ = e.acc.NewSession(ctx, tn, anna, "192.0.2.5", "Firefox")
 	t0 := e.clock.now()
 	e.clock.add(30 * time.Second)
-	cur, _ := e.acc.ResolveSession(ctx, tn, tok)
+	cur, _ := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1")
 	list, err := e.acc.ListSessions(tn, cur)
 	if err != nil || len(list) != 1 || !list[0].LastSeen.Equal(t0) || !list[0].Current || list[0].UserAgent != "Firefox" {
 		t.Fatalf("ListSessions = %+v, %v", list, err)
@@ -439,10 +440,10 @@ func TestSessions(t *testing.T) {
 	if err := e.acc.RevokeSession(ctx, tn, anna, list[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("revoked session = %v", err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok2); err != nil {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok2, "192.0.2.1"); err != nil {
 		t.Fatalf("other session: %v", err)
 	}
 	if countLog(t, e, "kanzlei", audit.ActionLogout, audit.OutcomeSuccess) != 1 {
@@ -467,13 +468,13 @@ func TestChangeAndResetPassword(t *testing.T) {
 	if err := e.acc.ChangePassword(ctx, tn, ben, []byte(benPW), []byte("kurz")); !errors.Is(err, ErrWeakPassword) {
 		t.Fatalf("weak new password = %v", err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); err != nil {
 		t.Fatalf("refused changes ended the session: %v", err)
 	}
 	if err := e.acc.ChangePassword(ctx, tn, ben, []byte(benPW), []byte("Ein-neues-Passwort-7")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("session after password change = %v", err)
 	}
 	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "ben", app, "x"); err != ErrAuthFailed {
@@ -495,7 +496,7 @@ func TestChangeAndResetPassword(t *testing.T) {
 	if err := e.acc.ResetPassword(ctx, tn, anna, "Ben", []byte("Vom-Admin-gesetzt-3")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.acc.ResolveSession(ctx, tn, tok); !errors.Is(err, ErrNoSession) {
+	if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("session after reset = %v", err)
 	}
 	e.mustLogin("kanzlei", "ben", "Vom-Admin-gesetzt-3")
@@ -582,8 +583,144 @@ func BenchmarkResolveSession(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := e.acc.ResolveSession(ctx, tn, tok); err != nil {
+		if _, err := e.acc.ResolveSession(ctx, tn, tok, "192.0.2.1"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAppPasswordsFollowTwoFactorPolicy: once the tenant requires a second
+// factor, an account without one can neither make an app password (from
+// a session begun before the policy) nor use the ones it made before;
+// they work again when it has enrolled.
+func TestAppPasswordsFollowTwoFactorPolicy(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	ben := e.mustLogin("kanzlei", "ben", benPW)
+	_, old, err := e.acc.CreateAppPassword(ctx, tn, ben, "before", ScopeWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.UpdateSettings(ctx, applAdmin, func(s *tenant.Settings) error { s.TwoFactorRequired = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.acc.CreateAppPassword(ctx, tn, ben, "after", ScopeWrite); !errors.Is(err, ErrEnrolmentRequired) {
+		t.Fatalf("CreateAppPassword without a second factor = %v, want ErrEnrolmentRequired", err)
+	}
+	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "ben", old, "198.51.100.7"); !errors.Is(err, ErrEnrolmentRequired) {
+		t.Fatalf("app password of an account without a second factor = %v, want ErrEnrolmentRequired", err)
+	}
+	en, err := e.acc.BeginTOTP(ctx, tn, ben)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := TOTPCode(en.Secret, e.clock.now())
+	if _, err := e.acc.ConfirmTOTP(ctx, tn, ben, code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "ben", old, "198.51.100.7"); err != nil {
+		t.Fatalf("app password after enrolment = %v", err)
+	}
+	if _, _, err := e.acc.CreateAppPassword(ctx, tn, ben, "after", ScopeWrite); err != nil {
+		t.Fatalf("CreateAppPassword after enrolment = %v", err)
+	}
+}
+
+// TestChangePasswordThrottled: the old password a password change asks
+// for cannot be guessed faster than at the login: wrong ones count
+// against the name's lockout like failed sign-ins, and a locked name
+// refuses the change even with the right one.
+func TestChangePasswordThrottled(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	ben := e.mustLogin("kanzlei", "ben", benPW)
+	free := AccountBackoff().Free
+	for i := range free + 1 {
+		if err := e.acc.ChangePassword(ctx, tn, ben, []byte("falsch"), []byte("Ein-neues-Passwort-7")); !errors.Is(err, ErrAuthFailed) {
+			t.Fatalf("wrong old password %d = %v, want ErrAuthFailed", i+1, err)
+		}
+	}
+	if err := e.acc.ChangePassword(ctx, tn, ben, []byte(benPW), []byte("Ein-neues-Passwort-7")); !errors.Is(err, ErrLocked) {
+		t.Fatalf("change after %d wrong old passwords = %v, want ErrLocked", free+1, err)
+	}
+	if _, err := e.login("kanzlei", "ben", benPW); !errors.Is(err, ErrLocked) {
+		t.Fatalf("sign-in after %d wrong old passwords = %v, want ErrLocked", free+1, err)
+	}
+	e.clock.add(time.Minute)
+	if err := e.acc.ChangePassword(ctx, tn, ben, []byte(benPW), []byte("Ein-neues-Passwort-7")); err != nil {
+		t.Fatalf("change after the back-off = %v", err)
+	}
+}
+
+// TestPendingSignInEndsWithPassword: a web sign-in whose password step
+// passed before the password was reset (the admin's answer to a leaked
+// password) cannot be finished with the second factor afterwards; like
+// the account's sessions, it ends with the old password.
+func TestPendingSignInEndsWithPassword(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := e.enrol("kanzlei", e.mustLogin("kanzlei", "ben", benPW))
+	e.clock.add(time.Minute)
+	_, ps, err := e.acc.AuthenticatePassword(ctx, tn, Credentials{Name: "ben", Password: []byte(benPW), Source: "203.0.113.5"})
+	if err != nil || ps == nil {
+		t.Fatalf("AuthenticatePassword = %v, %v", ps, err)
+	}
+	if err := e.acc.ResetPassword(ctx, tn, anna, "ben", []byte("Ein-neues-Passwort-7")); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := e.acc.FinishSignIn(ctx, tn, ps, totpCode(secret, totpStep(e.clock.now()), 6)); !errors.Is(err, ErrSignInExpired) {
+		t.Fatalf("FinishSignIn after a password reset = %v, %v; want ErrSignInExpired", p, err)
+	}
+}
+
+// TestAppPasswordKeepsPasswordLockout: a WebDAV client signing in with a
+// right app password says nothing about guesses at the account password,
+// so it does not wipe the name's failed attempts: otherwise a busy client
+// would reset the lockout every minute and a guesser would keep getting
+// its free attempts.
+func TestAppPasswordKeepsPasswordLockout(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	_, app, err := e.acc.CreateAppPassword(ctx, tn, anna, "dav", ScopeWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := AccountBackoff().Free
+	for range free + 1 {
+		if _, err := e.login("kanzlei", "anna", "falsch"); !errors.Is(err, ErrAuthFailed) {
+			t.Fatalf("guess = %v", err)
+		}
+	}
+	e.clock.add(AccountBackoff().Base + time.Second) // the first lock has passed
+	if _, err := e.acc.AuthenticateAppPassword(ctx, tn, "anna", app, "198.51.100.7"); err != nil {
+		t.Fatalf("app password = %v", err)
+	}
+	if _, err := e.login("kanzlei", "anna", "falsch"); !errors.Is(err, ErrAuthFailed) {
+		t.Fatalf("guess after the lock = %v", err)
+	}
+	// That guess was one past the free ones: the name is locked again.
+	if _, err := e.login("kanzlei", "anna", annaPW); !errors.Is(err, ErrLocked) {
+		t.Fatalf("sign-in right after a guess past the free ones = %v, want ErrLocked", err)
 	}
 }

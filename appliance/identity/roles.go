@@ -28,9 +28,11 @@ import (
 // pair of eyes. Nor does it hold admin.roles: only tenant admins define,
 // delete, assign and unassign roles, so no role hands out more roles.
 // An account that holds admin.accounts through a role, not as an admin,
-// creates, disables and resets only accounts whose base role is user
-// ([mayManage]): otherwise the Sekretariat could make itself an admin or
-// take over an admin's or auditor's account.
+// creates, disables and resets only accounts whose base role is user and
+// whose roles give them no permission it lacks itself ([mayManage]):
+// otherwise the Sekretariat could make itself an admin, or take over an
+// admin's or auditor's account, or the Datenschutz user's, and with it
+// audit.read.
 // Roles give no folder access either (that is what grants are for), and
 // an app password acts on files only, whatever roles its account holds.
 //
@@ -388,12 +390,34 @@ func (a *Accounts) changeRole(ctx context.Context, t *tenant.Tenant, p *Principa
 
 // mayManage refuses an account change by a non-admin (one that holds
 // admin.accounts through a defined role) on an account whose base role is
-// not user: a role never makes anyone more than a tenant admin chose.
-func mayManage(by *record, target Role) error {
-	if by == nil || by.Role == RoleAdmin || target == RoleUser {
+// not user, or whose defined roles give it a permission by lacks: a reset
+// password is a taken-over account, and a role never makes anyone more
+// than a tenant admin chose. target is the account's ID ("" for one not
+// made yet).
+func mayManage(t *tenant.Tenant, tx *storage.Tx, by *record, role Role, target string) error {
+	if by == nil || by.Role == RoleAdmin {
 		return nil
 	}
-	return fmt.Errorf("%w: only a tenant admin may create, disable or reset a %s account", ErrForbidden, target)
+	if role != RoleUser {
+		return fmt.Errorf("%w: only a tenant admin may create, disable or reset a %s account", ErrForbidden, role)
+	}
+	if target == "" {
+		return nil
+	}
+	theirs, err := rolePermsTx(t, tx, target)
+	if err != nil || len(theirs) == 0 {
+		return err
+	}
+	mine, err := rolePermsTx(t, tx, by.ID)
+	if err != nil {
+		return err
+	}
+	for _, a := range theirs {
+		if !slices.Contains(mine, a) {
+			return fmt.Errorf("%w: the account holds %s through a role; only a tenant admin may disable or reset it", ErrForbidden, a)
+		}
+	}
+	return nil
 }
 
 func permList(ps []access.Action) string {

@@ -242,3 +242,96 @@ func TestRoleNamesSealed(t *testing.T) {
 	}
 	e.reopen()
 }
+
+// TestDefinedRolesNoTakeover: a holder of admin.accounts through a
+// defined role manages plain users, but not a user who holds permissions
+// it lacks: resetting that user's password and signing in as them would
+// give it those permissions, which no tenant admin gave it.
+func TestDefinedRolesNoTakeover(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Options{})
+	e.tenant("kanzlei", "anna", "Rose-Kanzlei-Passwort-1", false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", "Rose-Kanzlei-Passwort-1")
+	for _, name := range []string{"ben", "clara", "emil"} {
+		if _, err := e.create("kanzlei", anna, name, "Tulpe-Kanzlei-Passwort-2", RoleUser); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.acc.CreateRole(ctx, tn, anna, "Sekretariat", "admin.accounts,accounts.read"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.CreateRole(ctx, tn, anna, "Datenschutz", "audit.read,admin.settings"); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range [][2]string{{"ben", "sekretariat"}, {"emil", "sekretariat"}, {"clara", "datenschutz"}} {
+		if _, err := e.acc.AssignRole(ctx, tn, anna, a[0], a[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ben := e.mustLogin("kanzlei", "ben", "Tulpe-Kanzlei-Passwort-2")
+	if err := e.acc.ResetPassword(ctx, tn, ben, "clara", []byte("Neues-Kanzlei-Passwort-9")); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Sekretariat resets the Datenschutz user = %v, want forbidden", err)
+	}
+	if _, err := e.acc.Disable(ctx, tn, ben, "clara"); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Sekretariat disables the Datenschutz user = %v, want forbidden", err)
+	}
+	if _, err := e.login("kanzlei", "clara", "Tulpe-Kanzlei-Passwort-2"); err != nil {
+		t.Fatalf("clara's password changed: %v", err)
+	}
+	// Peers with the same permissions, and plain users, stay manageable.
+	if err := e.acc.ResetPassword(ctx, tn, ben, "emil", []byte("Neues-Kanzlei-Passwort-9")); err != nil {
+		t.Fatalf("Sekretariat resets another Sekretariat user = %v", err)
+	}
+	if _, err := e.create("kanzlei", ben, "fritz", "Tulpe-Kanzlei-Passwort-2", RoleUser); err != nil {
+		t.Fatalf("Sekretariat creates a user = %v", err)
+	}
+	if _, err := e.acc.Disable(ctx, tn, ben, "fritz"); err != nil {
+		t.Fatalf("Sekretariat disables a plain user = %v", err)
+	}
+	// The tenant admin manages everyone.
+	if err := e.acc.ResetPassword(ctx, tn, anna, "clara", []byte("Neues-Kanzlei-Passwort-9")); err != nil {
+		t.Fatalf("admin resets the Datenschutz user = %v", err)
+	}
+}
+
+// TestDefinedRolesRefusalsLogged: the Sekretariat's attempts on accounts
+// above it (making an admin, disabling or resetting one) are refused and
+// each is logged as denied, like the attempts of a plain user.
+func TestDefinedRolesRefusalsLogged(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Options{})
+	e.tenant("kanzlei", "anna", "Rose-Kanzlei-Passwort-1", false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", "Rose-Kanzlei-Passwort-1")
+	if _, err := e.create("kanzlei", anna, "ben", "Tulpe-Kanzlei-Passwort-2", RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.CreateRole(ctx, tn, anna, "Sekretariat", "admin.accounts,accounts.read"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.AssignRole(ctx, tn, anna, "ben", "sekretariat"); err != nil {
+		t.Fatal(err)
+	}
+	ben := e.mustLogin("kanzlei", "ben", "Tulpe-Kanzlei-Passwort-2")
+	if _, err := e.create("kanzlei", ben, "mallory", "Tulpe-Kanzlei-Passwort-2", RoleAdmin); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Sekretariat creates an admin = %v", err)
+	}
+	if _, err := e.acc.Disable(ctx, tn, ben, "anna"); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Sekretariat disables the admin = %v", err)
+	}
+	if err := e.acc.ResetPassword(ctx, tn, ben, "anna", []byte("Neues-Kanzlei-Passwort-9")); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Sekretariat resets the admin = %v", err)
+	}
+	denied := map[string]int{}
+	for _, en := range logOf(t, tn) {
+		if en.Outcome == audit.OutcomeDenied && en.Actor.ID == ben.Account().ID {
+			denied[en.Action]++
+		}
+	}
+	for _, a := range []string{audit.ActionUserCreate, audit.ActionUserDisable, audit.ActionPasswordChange} {
+		if denied[a] != 1 {
+			t.Errorf("%s refused: %d denied entries, want 1 (%v)", a, denied[a], denied)
+		}
+	}
+}

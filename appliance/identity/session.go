@@ -193,10 +193,13 @@ func (a *Accounts) NewSession(ctx context.Context, t *tenant.Tenant, p *Principa
 	return token, nil
 }
 
-// ResolveSession returns the principal of a live session. It refreshes
+// ResolveSession returns the principal of a live session for a request
+// from source, the client's address: the principal's audit entries name
+// it, not the address the session signed in from, so that a session used
+// from elsewhere (a stolen cookie) shows where it was used. It refreshes
 // the session's idle time at most once a minute; an expired session is
 // deleted and, like an unknown token, gives ErrNoSession.
-func (a *Accounts) ResolveSession(ctx context.Context, t *tenant.Tenant, token string) (*Principal, error) {
+func (a *Accounts) ResolveSession(ctx context.Context, t *tenant.Tenant, token, source string) (*Principal, error) {
 	if len(token) != 43 {
 		return nil, ErrNoSession
 	}
@@ -240,7 +243,7 @@ func (a *Accounts) ResolveSession(ctx context.Context, t *tenant.Tenant, token s
 	if expired {
 		return nil, ErrNoSession
 	}
-	return &Principal{ns: t.Namespace(), account: acc.account(), source: s.Source, scope: ScopeWrite, session: s.ID}, nil
+	return &Principal{ns: t.Namespace(), account: acc.account(), source: clip(source), scope: ScopeWrite, session: s.ID}, nil
 }
 
 // ListSessions returns the principal's own live sessions, newest first.
@@ -306,7 +309,9 @@ func (a *Accounts) RevokeSession(ctx context.Context, t *tenant.Tenant, p *Princ
 // ChangePassword sets the principal's own password after checking the
 // old one, and ends all of the account's sessions and app passwords
 // (including the principal's own session). Logged as password.change,
-// also when the old password is wrong (ErrAuthFailed).
+// also when the old password is wrong (ErrAuthFailed). Wrong old
+// passwords count against the name's lockout like failed sign-ins; while
+// it is locked the change is refused (ErrLocked).
 func (a *Accounts) ChangePassword(ctx context.Context, t *tenant.Tenant, p *Principal, old, new []byte) error {
 	var cur *record
 	err := t.View(func(tx *storage.Tx) error {
@@ -317,10 +322,31 @@ func (a *Accounts) ChangePassword(ctx context.Context, t *tenant.Tenant, p *Prin
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
+	// The old password is a password check like a sign-in's: counted
+	// against the name's lockout first, or a session (a browser left
+	// open) would let anyone guess it without limit.
+	nkey, locked, err := a.chargeName(ctx, t, cur.Name)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	if locked {
+		_ = t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionPasswordChange, Object: audit.Object{ID: cur.ID},
+			Outcome: audit.OutcomeDenied, Details: map[string]string{"reason": "locked after too many failed attempts"}})
+		return fmt.Errorf("change password: %w", ErrLocked)
+	}
 	if len(old) > maxPassword || password.Verify(old, cur.Hash) != nil {
 		_ = t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionPasswordChange, Object: audit.Object{ID: cur.ID},
 			Outcome: audit.OutcomeFailure, Details: map[string]string{"reason": "wrong old password"}})
 		return fmt.Errorf("change password: %w", ErrAuthFailed)
+	}
+	// The password was right: its name starts afresh, as at a sign-in.
+	if err := t.Update(ctx, func(tx *storage.Tx) error {
+		if tb := tx.Bucket(bucketThrottle...); tb != nil {
+			return tb.Delete(nkey)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("change password: %w", err)
 	}
 	return a.setPassword(ctx, t, p, cur.Name, new, cur.Hash, map[string]string{"change": "own"})
 }
@@ -329,13 +355,14 @@ func (a *Accounts) ChangePassword(ctx context.Context, t *tenant.Tenant, p *Prin
 // (when its owner forgot it), and ends all of that account's sessions and
 // app passwords. Logged as password.change naming the admin.
 func (a *Accounts) ResetPassword(ctx context.Context, t *tenant.Tenant, p *Principal, name string, new []byte) error {
+	refused := map[string]string{"name": clip(name), "change": "reset"}
 	err := t.View(func(tx *storage.Tx) error {
 		_, err := acting(t, tx, p, access.AdminAccounts)
 		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrForbidden) {
-			a.denied(ctx, t, p, audit.ActionPasswordChange, map[string]string{"name": clip(name), "change": "reset"})
+			a.denied(ctx, t, p, audit.ActionPasswordChange, refused)
 		}
 		return fmt.Errorf("reset password: %w", err)
 	}
@@ -343,7 +370,11 @@ func (a *Accounts) ResetPassword(ctx context.Context, t *tenant.Tenant, p *Princ
 	if err != nil {
 		return fmt.Errorf("account %q: %w", clip(name), ErrNotFound)
 	}
-	return a.setPassword(ctx, t, p, norm, new, "", map[string]string{"change": "reset by admin"})
+	err = a.setPassword(ctx, t, p, norm, new, "", map[string]string{"change": "reset by admin"})
+	if errors.Is(err, ErrForbidden) { // mayManage: an account above the actor's
+		a.denied(ctx, t, p, audit.ActionPasswordChange, refused)
+	}
+	return err
 }
 
 // setPassword stores a new password for the account name (normalized) and
@@ -383,7 +414,7 @@ func (a *Accounts) setPassword(ctx context.Context, t *tenant.Tenant, p *Princip
 			if r == nil {
 				return fmt.Errorf("account %q: %w", name, ErrNotFound)
 			}
-			if err := mayManage(by, r.Role); err != nil { // roles.go
+			if err := mayManage(t, tx, by, r.Role, r.ID); err != nil { // roles.go
 				return err
 			}
 		}

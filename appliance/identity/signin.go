@@ -26,7 +26,8 @@ import (
 // cookie) and which only the Finish methods below turn into a principal.
 //
 // A pending sign-in is good for pendingTTL and pendingTries attempts at
-// the second factor, and once. The password step's failed-attempt charge
+// the second factor, and once, and only while the account's password is
+// the one its first step checked. The password step's failed-attempt charge
 // stays until the second factor succeeds; every wrong code or key answer
 // is charged to the name and the source like a wrong password, so the
 // lockout bounds guessing across pending sign-ins too.
@@ -48,6 +49,7 @@ type PendingSignIn struct {
 	ns        *storage.Namespace
 	accountID string
 	name      string
+	hash      string // the password hash the first step checked
 	source    string
 	expires   time.Time
 	enrol     bool
@@ -61,7 +63,7 @@ type PendingSignIn struct {
 }
 
 func newPending(t *tenant.Tenant, r *record, source string, now time.Time, enrol bool) *PendingSignIn {
-	return &PendingSignIn{ns: t.Namespace(), accountID: r.ID, name: r.Name, source: source,
+	return &PendingSignIn{ns: t.Namespace(), accountID: r.ID, name: r.Name, hash: r.Hash, source: source,
 		expires: now.Add(pendingTTL), enrol: enrol, totp: r.TOTP.enrolled(), keys: r.WebAuthn.count() > 0}
 }
 
@@ -130,6 +132,11 @@ func (a *Accounts) finish(ctx context.Context, t *tenant.Tenant, ps *PendingSign
 			return t.LogTx(tx, audit.Entry{Actor: actor, Action: audit.ActionLoginFailed, Outcome: audit.OutcomeFailure,
 				Details: map[string]string{"reason": "account disabled"}})
 		}
+		if r.Hash != ps.hash {
+			refused = ErrSignInExpired
+			return t.LogTx(tx, audit.Entry{Actor: actor, Action: audit.ActionLoginFailed, Outcome: audit.OutcomeFailure,
+				Details: map[string]string{"reason": "password changed during the sign-in"}})
+		}
 		kind, ok := check(r)
 		if !ok {
 			refused = ErrSecondFactor
@@ -160,7 +167,7 @@ func (a *Accounts) finish(ctx context.Context, t *tenant.Tenant, ps *PendingSign
 	}
 	if refused != nil {
 		ps.tries++
-		if errors.Is(refused, ErrDisabled) {
+		if !errors.Is(refused, ErrSecondFactor) {
 			ps.done = true
 		}
 		return nil, refused
@@ -171,8 +178,8 @@ func (a *Accounts) finish(ctx context.Context, t *tenant.Tenant, ps *PendingSign
 
 // FinishSignIn completes a pending sign-in with a TOTP code or a
 // recovery code. A wrong, reused or missing code gives ErrSecondFactor
-// (and counts as a failed sign-in); after pendingTries of them, or after
-// pendingTTL, ErrSignInExpired.
+// (and counts as a failed sign-in); after pendingTries of them, after
+// pendingTTL, or once the password was changed, ErrSignInExpired.
 func (a *Accounts) FinishSignIn(ctx context.Context, t *tenant.Tenant, ps *PendingSignIn, code string) (*Principal, error) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -318,7 +325,8 @@ func (a *Accounts) ConfirmSignInTOTP(ctx context.Context, t *tenant.Tenant, ps *
 }
 
 // pendingRecord loads the account of a pending sign-in; a disabled or
-// gone account ends it.
+// gone account ends it, and so does a password changed since the first
+// step (which ended the account's sessions: it ends this one too).
 func (a *Accounts) pendingRecord(t *tenant.Tenant, ps *PendingSignIn) (*record, error) {
 	var r *record
 	if err := t.View(func(tx *storage.Tx) error {
@@ -331,6 +339,10 @@ func (a *Accounts) pendingRecord(t *tenant.Tenant, ps *PendingSignIn) (*record, 
 	if r == nil || r.Disabled {
 		ps.done = true
 		return nil, ErrDisabled
+	}
+	if r.Hash != ps.hash {
+		ps.done = true
+		return nil, ErrSignInExpired
 	}
 	return r, nil
 }

@@ -157,6 +157,14 @@ func (s *webauthnState) count() int {
 // factor of any kind.
 func (r *record) hasSecondFactor() bool { return r.TOTP.enrolled() || r.WebAuthn.count() > 0 }
 
+// mustEnrol reports whether the account must enrol a second factor before
+// it may sign in: the tenant's policy or its own flag requires one and it
+// has none. Such an account signs in to its enrolment only, and has no
+// way around it: no app password is made or accepted for it.
+func (r *record) mustEnrol(s tenant.Settings) bool {
+	return !r.hasSecondFactor() && (r.RequireTwoFactor || s.TwoFactorRequired)
+}
+
 // waUser is an account as the library sees it. The user handle is the
 // account's random ID, never its name.
 type waUser struct{ r *record }

@@ -169,7 +169,7 @@ func (h *Handler) session(enrolOK bool, fn func(*req)) http.Handler {
 		q := &req{w: w, r: r, auth: auth, lang: i18n.FromRequest(r)}
 		c, cerr := r.Cookie(CookieName)
 		if cerr == nil {
-			q.p, err = auth.Resolve(r.Context(), c.Value)
+			q.p, err = auth.Resolve(r.Context(), c.Value, gate.Source(r))
 			if err != nil && !errors.Is(err, adminauth.ErrNoSession) {
 				h.log.Error("resolving a console session failed", "err", err)
 				http.Error(w, "internal error", http.StatusInternalServerError)

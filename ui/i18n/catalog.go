@@ -258,6 +258,7 @@ var catalog = map[string]map[Lang]string{
 	"account.sessions.current":   {DE: "diese Sitzung", EN: "this session"},
 	"account.sessions.revoke":    {DE: "Beenden", EN: "End"},
 	"account.sessions.gone":      {DE: "Diese Sitzung gibt es nicht mehr.", EN: "This session no longer exists."},
+	"account.apps.enrol_first":   {DE: "Ihre Kanzlei verlangt einen zweiten Faktor. Richten Sie zuerst die Zwei-Faktor-Anmeldung ein; danach können Sie App-Passwörter anlegen.", EN: "Your office requires a second factor. Set up two-factor sign-in first; then you can create app passwords."},
 	"account.apps.heading":       {DE: "App-Passwörter", EN: "App passwords"},
 	"account.apps.hint":          {DE: "Für WebDAV und Sync-Programme: eigene Passwörter, einzeln widerrufbar, ohne Zugriff auf Ihr Konto.", EN: "For WebDAV and sync programs: separate passwords, revocable one by one, with no access to your account."},
 	"account.apps.none":          {DE: "Keine App-Passwörter.", EN: "No app passwords."},

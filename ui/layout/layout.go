@@ -56,11 +56,13 @@ func SwitchLang(w http.ResponseWriter, r *http.Request) {
 }
 
 // SafeNext returns next when it is a local path, "/" otherwise. Control
-// characters are refused anywhere: browsers drop tabs and newlines from a
-// URL, so "/<tab>/evil.example" would lead to //evil.example.
+// characters and backslashes are refused anywhere: a browser drops tabs
+// and newlines from a URL before reading it and takes a backslash for a
+// slash, so "/<tab>/evil.example" would lead to another site.
 func SafeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsFunc(next, func(r rune) bool {
+		return r < 0x20 || r == 0x7f || r == '\\'
+	}) {
 		return "/"
 	}
 	return next

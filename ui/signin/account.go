@@ -143,6 +143,8 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, q *gate
 			return
 		case errors.Is(err, identity.ErrAuthFailed):
 			v.PasswordError = l.T("account.password.wrong_old")
+		case errors.Is(err, identity.ErrLocked):
+			v.PasswordError = l.T("login.locked")
 		case errors.Is(err, identity.ErrWeakPassword):
 			v.PasswordError = l.T("account.password.weak", err.Error())
 		default:
@@ -182,6 +184,11 @@ func (h *Handler) createAppPassword(w http.ResponseWriter, r *http.Request, q *g
 	}
 	label := r.PostFormValue("label")
 	ap, secret, err := q.Accounts.CreateAppPassword(r.Context(), q.Tenant, q.Principal, label, scope)
+	if errors.Is(err, identity.ErrEnrolmentRequired) {
+		v.AppError = v.F.Lang.T("account.apps.enrol_first")
+		render(w, r, http.StatusForbidden, v.page())
+		return
+	}
 	if err != nil {
 		h.log.Error("creating an app password failed", "err", err)
 		v.AppError = v.F.Lang.T("login.error")
