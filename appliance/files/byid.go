@@ -275,6 +275,10 @@ func (s *Subtree) Write(ctx context.Context, rel, name string, r io.Reader, opts
 	if err != nil {
 		return Info{}, err
 	}
+	// What a link's visitor uploads is named anew, also over a file.
+	if err := checkNewName(name); err != nil {
+		return Info{}, err
+	}
 	quota := s.tr.t.Quota()
 	var left int64 = -1
 	err = s.tr.view(ctx, func(x txn) error {

@@ -54,6 +54,8 @@ func (tr *Tree) Write(ctx context.Context, path string, r io.Reader, opts WriteO
 			if n.Kind != KindFile {
 				return fmt.Errorf("%s: %w", p, ErrIsDir)
 			}
+		} else if err := checkNewName(p.Name()); err != nil {
+			return err
 		}
 		if quota > 0 {
 			left = max(0, quota-x.used())
@@ -111,6 +113,9 @@ func (x txn) writeNode(p Path, obj storage.ObjectInfo, mtime time.Time) (Info, e
 		}
 		n.push(now)
 	} else {
+		if err := checkNewName(p.Name()); err != nil {
+			return Info{}, err
+		}
 		id = newID()
 		n = &node{Parent: parent, Kind: KindFile, Created: now, Owner: x.tr.owner()}
 		if err := x.seal(id, n, p.Name()); err != nil {

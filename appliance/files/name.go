@@ -61,6 +61,30 @@ func CleanName(name string) (string, error) {
 	return n, nil
 }
 
+// checkNewName refuses, beyond CleanName, a name that a file or folder is
+// to be given (made, uploaded, renamed) when it holds a bidirectional
+// control character: these make a name read as another, so that an upload
+// called "Rechnung\u202Efdp.exe" shows as "Rechnungexe.pdf". Right-to-left
+// script needs none of them. Names given before, and names restored or
+// imported, are left as they are, so that nothing becomes unreachable.
+func checkNewName(name string) error {
+	if i := strings.IndexFunc(name, isBidiControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(name[i:])
+		return fmt.Errorf("%w %q: contains the direction control %U, which can disguise a name", ErrBadName, clip(name), r)
+	}
+	return nil
+}
+
+func isBidiControl(r rune) bool {
+	switch {
+	case r == '\u061c', r == '\u200e', r == '\u200f':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
+}
+
 // windowsDevice reports names Windows reserves for devices, also with an
 // extension ("nul.txt").
 func windowsDevice(n string) bool {

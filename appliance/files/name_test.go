@@ -1,10 +1,14 @@
 package files
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"tresor/appliance/audit"
 )
 
 func TestCleanName(t *testing.T) {
@@ -129,4 +133,65 @@ func FuzzCleanName(f *testing.F) {
 			t.Fatalf("CleanName(%q) = %q accepted", s, n)
 		}
 	})
+}
+
+// A name to be given (made, uploaded, renamed, uploaded through a link)
+// may not hold direction controls, which disguise it: the right-to-left
+// override makes "Rechnung\u202Efdp.exe" show as "Rechnungexe.pdf".
+// Right-to-left script itself is fine, and a name given before (here:
+// imported) stays usable: written, moved, read.
+func TestNewNamesRefuseDirectionControls(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 0)
+	e.mkdir("/Akten")
+	bad := "Rechnung\u202Efdp.exe"
+	if _, err := e.tree.Write(ctx, "/Akten/"+bad, strings.NewReader("MZ"), WriteOptions{Size: 2}); !errors.Is(err, ErrBadName) {
+		t.Errorf("Write of %q = %v, want ErrBadName", bad, err)
+	}
+	if _, err := e.tree.Mkdir(ctx, "/Akten/a\u2066b"); !errors.Is(err, ErrBadName) {
+		t.Errorf("Mkdir with an isolate = %v, want ErrBadName", err)
+	}
+	if _, err := e.tree.BeginUpload(ctx, "/Akten/x\u200Fy.pdf", 10, time.Time{}); !errors.Is(err, ErrBadName) {
+		t.Errorf("BeginUpload with a mark = %v, want ErrBadName", err)
+	}
+	e.write("/Akten/ok.txt", []byte("ok"))
+	if _, err := e.tree.Move(ctx, "/Akten/ok.txt", "/Akten/"+bad, false); !errors.Is(err, ErrBadName) {
+		t.Errorf("rename to %q = %v, want ErrBadName", bad, err)
+	}
+	if _, err := e.tree.Copy(ctx, "/Akten/ok.txt", "/"+bad, false); !errors.Is(err, ErrBadName) {
+		t.Errorf("copy to %q = %v, want ErrBadName", bad, err)
+	}
+	akten, err := e.tree.Stat(ctx, "/Akten")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := audit.Actor{Kind: audit.ActorLink, Name: "link 1", ID: "0123456789abcdef", Addr: "192.0.2.9"}
+	st := NewSubtree(e.tn, akten.ID, link, e.p.Account().ID)
+	if _, err := st.Write(ctx, "", bad, strings.NewReader("MZ"), WriteOptions{Size: 2}, false); !errors.Is(err, ErrBadName) {
+		t.Errorf("upload through a link of %q = %v, want ErrBadName", bad, err)
+	}
+	list, err := e.tree.List(ctx, "/Akten")
+	if err != nil || len(list) != 1 || list[0].Name != "ok.txt" {
+		t.Fatalf("after the refusals /Akten holds %+v, %v; want only ok.txt", list, err)
+	}
+
+	for _, name := range []string{"عقد الإيجار.pdf", "חוזה.pdf"} {
+		e.write("/Akten/"+name, []byte("x"))
+	}
+
+	// A name from before (imported) stays usable.
+	if _, err := NewImporter(e.tn).WriteVersion(ctx, "/Akten/"+bad, strings.NewReader("v1"), VersionMeta{}); err != nil {
+		t.Fatal(err)
+	}
+	e.write("/Akten/"+bad, []byte("v2"))
+	e.mkdir("/Ablage")
+	if _, err := e.tree.Move(ctx, "/Akten/"+bad, "/Ablage/"+bad, false); err != nil {
+		t.Fatalf("moving a file of a name from before: %v", err)
+	}
+	if got := e.read("/Ablage/" + bad); string(got) != "v2" {
+		t.Errorf("read %q", got)
+	}
+	if _, err := e.tree.Move(ctx, "/Ablage/"+bad, "/Ablage/Rechnung.exe", false); err != nil {
+		t.Fatalf("renaming it to a clean name: %v", err)
+	}
 }

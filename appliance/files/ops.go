@@ -97,6 +97,9 @@ func (tr *Tree) Mkdir(ctx context.Context, path string) (Info, error) {
 	if p.IsRoot() {
 		return Info{}, fmt.Errorf("mkdir /: %w", ErrExists)
 	}
+	if err := checkNewName(p.Name()); err != nil {
+		return Info{}, fmt.Errorf("mkdir %s: %w", p, err)
+	}
 	var info Info
 	err = tr.update(ctx, func(x txn) error {
 		parent, err := x.folder(p.Parent())
@@ -172,6 +175,11 @@ func (tr *Tree) moveCopy(ctx context.Context, src, dst string, overwrite, isCopy
 	}
 	if sp.IsRoot() || dp.IsRoot() {
 		return Info{}, fmt.Errorf("%s %s to %s: %w: the root", verb, sp, dp, ErrBadPath)
+	}
+	if dp.Name() != sp.Name() {
+		if err := checkNewName(dp.Name()); err != nil {
+			return Info{}, fmt.Errorf("%s %s to %s: %w", verb, sp, dp, err)
+		}
 	}
 	if dp.within(sp) {
 		if !isCopy && len(dp) == len(sp) {

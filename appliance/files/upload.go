@@ -229,6 +229,8 @@ func (tr *Tree) BeginUpload(ctx context.Context, path string, size int64, mtime 
 			if n.Kind != KindFile {
 				return fmt.Errorf("%s: %w", p, ErrIsDir)
 			}
+		} else if err := checkNewName(p.Name()); err != nil {
+			return err
 		}
 		if quota > 0 && x.used()+size > quota {
 			return fmt.Errorf("%w: %d bytes, %d left", ErrQuota, size, max(0, quota-x.used()))
