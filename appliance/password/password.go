@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -36,13 +37,28 @@ const (
 	keyLen  = 32
 )
 
+// slots bounds the argon2id runs at once to the processors there are, at
+// most four. Each holds its memory (64 MiB by default) while it runs;
+// sign-in attempts sent at once from many addresses or to many tenants,
+// which the per-name and per-address lockouts let through, would
+// otherwise take the appliance's memory. More runs than processors would
+// not finish sooner anyway: the rest wait their turn.
+var slots = make(chan struct{}, min(4, max(2, runtime.GOMAXPROCS(0))))
+
+// idKey is argon2.IDKey in one of the slots.
+func idKey(pw, salt []byte, p Params, n uint32) []byte {
+	slots <- struct{}{}
+	defer func() { <-slots }()
+	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, n)
+}
+
 // Hash returns the PHC string for pw.
 func Hash(pw []byte, p Params) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
-	key := argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, keyLen)
+	key := idKey(pw, salt, p, keyLen)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
@@ -53,7 +69,7 @@ func Verify(pw []byte, phc string) error {
 	if err != nil {
 		return err
 	}
-	got := argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	got := idKey(pw, salt, p, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrMismatch
 	}
@@ -63,7 +79,7 @@ func Verify(pw []byte, phc string) error {
 // Dummy burns the same time as a Verify, for unknown account names: answers
 // about known and unknown names must not differ in timing.
 func Dummy(pw []byte) {
-	argon2.IDKey(pw, make([]byte, saltLen), Default.Time, Default.Memory, Default.Threads, keyLen)
+	idKey(pw, make([]byte, saltLen), Default, keyLen)
 }
 
 func parse(phc string) (Params, []byte, []byte, error) {

@@ -2,7 +2,9 @@ package password
 
 import (
 	"errors"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -48,4 +50,33 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("Verify(%q) = %v: neither malformed nor mismatch", s, err)
 		}
 	})
+}
+
+// Checks sent at once run a few at a time, so that their memory stays
+// bounded: 16 concurrent checks of a 16 MiB hash took 256 MiB at once
+// before; now at most a slot per processor (at least two) hold theirs.
+func TestConcurrentChecksBoundMemory(t *testing.T) {
+	p := Params{Time: 1, Memory: 16 << 10, Threads: 1}
+	phc, err := Hash([]byte("secret"), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if err := Verify([]byte("wrong"), phc); !errors.Is(err, ErrMismatch) {
+				t.Errorf("Verify = %v, want ErrMismatch", err)
+			}
+		})
+	}
+	wg.Wait()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	grown := int64(after.HeapSys) - int64(before.HeapSys)
+	if limit := int64(cap(slots)+2) * 16 << 20; grown > limit {
+		t.Errorf("16 concurrent checks grew the heap by %d MiB, want at most %d MiB (%d slots)", grown>>20, limit>>20, cap(slots))
+	}
 }
