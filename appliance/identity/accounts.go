@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"time"
 
@@ -50,6 +51,27 @@ func AccountBackoff() Backoff {
 // forgotten after an hour.
 func SourceBackoff() Backoff {
 	return Backoff{Free: 20, Base: 10 * time.Second, Max: 15 * time.Minute, Forget: time.Hour}
+}
+
+// SourceBlock is what throttles count as one source: an IPv4 address, or
+// an IPv6 address's /64. One line to an office or a home usually gets a
+// whole /64, so counting full IPv6 addresses would give a guesser a fresh
+// source for every attempt. Anything else counts as it is.
+func SourceBlock(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return addr
+	}
+	p, err := ip.WithZone("").Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
+
+// sourceKey is the throttle key of a source (its SourceBlock).
+func sourceKey(ikey []byte, source string) []byte {
+	return mac(ikey, "throttle-source", SourceBlock(source))
 }
 
 // Options configure Accounts. The zero value is usable.
@@ -311,7 +333,7 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 	if nerr != nil {
 		name = clip(c.Name) // never found; still counted
 	}
-	nkey, skey := mac(ikey, "throttle-name", name), mac(ikey, "throttle-source", c.Source)
+	nkey, skey := mac(ikey, "throttle-name", name), sourceKey(ikey, c.Source)
 	actor := audit.Actor{Kind: audit.ActorAccount, Name: clip(name), Addr: clip(c.Source)}
 	now := a.now()
 

@@ -439,3 +439,42 @@ func BenchmarkAuthenticate(b *testing.B) {
 		}
 	}
 }
+
+// An IPv6 source counts as its /64: a line to an office or a home gets a
+// whole /64, and counting each address would give a guesser a fresh
+// source for every attempt. Another /64 is another source.
+func TestSourceLockoutIPv6Block(t *testing.T) {
+	e := newEnv(t, Options{Source: Backoff{Free: 8, Base: 10 * time.Second, Max: time.Minute, Forget: time.Hour}})
+	e.tenant("kanzlei", "anna", annaPW, false)
+	ctx := context.Background()
+	try := func(name, pw, src string) error {
+		_, err := e.acc.Authenticate(ctx, e.open1("kanzlei"), Credentials{Name: name, Password: []byte(pw), Source: src})
+		return err
+	}
+	// A new name and a new address of the /64 for every guess.
+	for i := range 9 {
+		if err := try(fmt.Sprintf("rater%d", i), "x", fmt.Sprintf("2001:db8:1:2::%x", i+1)); !errors.Is(err, ErrAuthFailed) {
+			t.Fatalf("guess %d = %v, want ErrAuthFailed", i, err)
+		}
+	}
+	if err := try("anna", annaPW, "2001:db8:1:2:ffff::1"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("another address of the /64 = %v, want ErrLocked", err)
+	}
+	if err := try("anna", annaPW, "2001:db8:1:3::1"); err != nil {
+		t.Fatalf("another /64 = %v", err)
+	}
+	if err := try("anna", annaPW, "192.0.2.7"); err != nil {
+		t.Fatalf("an IPv4 address = %v", err)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"192.0.2.7", "192.0.2.7"},
+		{"::ffff:192.0.2.7", "::ffff:192.0.2.7"},
+		{"socket", "socket"},
+	} {
+		if got := SourceBlock(c.in); got != c.want {
+			t.Errorf("SourceBlock(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -318,7 +318,7 @@ func (a *Accounts) AuthenticateAppPassword(ctx context.Context, t *tenant.Tenant
 	if nerr != nil {
 		norm = clip(name)
 	}
-	nkey, skey := mac(ikey, "throttle-name", norm), mac(ikey, "throttle-source", source)
+	nkey, skey := mac(ikey, "throttle-name", norm), sourceKey(ikey, source)
 	actor := audit.Actor{Kind: audit.ActorAccount, Name: clip(norm), Addr: clip(source)}
 	now := a.now()
 	id, sec, perr := ParseAppPassword(secret)

@@ -112,7 +112,7 @@ func (a *Accounts) finish(ctx context.Context, t *tenant.Tenant, ps *PendingSign
 	if err != nil {
 		return nil, err
 	}
-	nkey, skey := mac(ikey, "throttle-name", ps.name), mac(ikey, "throttle-source", ps.source)
+	nkey, skey := mac(ikey, "throttle-name", ps.name), sourceKey(ikey, ps.source)
 	actor := audit.Actor{Kind: audit.ActorAccount, Name: ps.name, ID: ps.accountID, Addr: clip(ps.source)}
 	now := a.now()
 	var cur *record

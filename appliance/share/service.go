@@ -122,7 +122,7 @@ func (s *Service) Open(ctx context.Context, token, source string) (*Access, erro
 	a, err := s.open(ctx, token, source)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			s.throttle.fail("src:"+source, s.now())
+			s.throttle.fail("src:"+identity.SourceBlock(source), s.now())
 		} else if !errors.Is(err, ErrThrottled) {
 			s.log.Error("share link lookup failed", "err", err)
 		}
@@ -137,7 +137,7 @@ func (s *Service) Open(ctx context.Context, token, source string) (*Access, erro
 
 func (s *Service) open(ctx context.Context, token, source string) (*Access, error) {
 	now := s.now()
-	if s.throttle.blocked("src:"+source, now) {
+	if s.throttle.blocked("src:"+identity.SourceBlock(source), now) {
 		return nil, ErrThrottled
 	}
 	tok, err := ParseToken(token)
@@ -273,7 +273,7 @@ func (a *Access) verify(ctx context.Context, pw []byte) error {
 	}
 	defer func() { <-sem }()
 	now := a.s.now()
-	src, link := "src:"+a.source, "link:"+a.rec.ID
+	src, link := "src:"+identity.SourceBlock(a.source), "link:"+a.rec.ID
 	if a.s.throttle.blocked(src, now) || a.s.throttle.blocked(link, now) {
 		return ErrThrottled
 	}
