@@ -724,3 +724,46 @@ func TestAppPasswordKeepsPasswordLockout(t *testing.T) {
 		t.Fatalf("sign-in right after a guess past the free ones = %v, want ErrLocked", err)
 	}
 }
+
+// A web session of an account that has no second factor ends once the
+// tenant requires one: the next sign-in enrols. An enrolled account's
+// session goes on.
+func TestSessionsFollowTwoFactorPolicy(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	en, err := e.acc.BeginTOTP(ctx, tn, anna)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := TOTPCode(en.Secret, e.clock.now())
+	if _, err := e.acc.ConfirmTOTP(ctx, tn, anna, code); err != nil {
+		t.Fatal(err)
+	}
+	ben := e.mustLogin("kanzlei", "ben", benPW)
+	benTok, err := e.acc.NewSession(ctx, tn, ben, "192.0.2.1", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	annaTok, err := e.acc.NewSession(ctx, tn, anna, "192.0.2.2", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.ResolveSession(ctx, tn, benTok, "192.0.2.1"); err != nil {
+		t.Fatalf("session before the policy = %v", err)
+	}
+	if _, err := tn.UpdateSettings(ctx, applAdmin, func(s *tenant.Settings) error { s.TwoFactorRequired = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.ResolveSession(ctx, tn, benTok, "192.0.2.1"); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("session of an account without a second factor = %v, want ErrNoSession", err)
+	}
+	if _, err := e.acc.ResolveSession(ctx, tn, annaTok, "192.0.2.2"); err != nil {
+		t.Fatalf("session of an enrolled account = %v", err)
+	}
+}

@@ -222,7 +222,10 @@ func (a *Accounts) ResolveSession(ctx context.Context, t *tenant.Tenant, token, 
 	if s == nil {
 		return nil, ErrNoSession
 	}
-	expired := acc == nil || acc.Disabled ||
+	// A session of an account that must now enrol a second factor (the
+	// tenant or an admin asked for one since it signed in) ends too: its
+	// next sign-in enrols, as a sign-in without a session would.
+	expired := acc == nil || acc.Disabled || acc.mustEnrol(t.Settings()) ||
 		now.Sub(s.LastSeen) > time.Duration(pol.Idle) || now.Sub(s.Created) > time.Duration(pol.Absolute)
 	if expired || now.Sub(s.LastSeen) >= touchEvery {
 		err := t.Update(ctx, func(tx *storage.Tx) error {
