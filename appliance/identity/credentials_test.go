@@ -43,6 +43,18 @@ func (e *env) loginTOTP(slug, name, pw, code string) (*Principal, error) {
 	return e.acc.Authenticate(context.Background(), e.open1(slug), Credentials{Name: name, Password: []byte(pw), TOTP: code, Source: "192.0.2.1"})
 }
 
+// annaAndBen makes the tenant kanzlei with its admin anna and the user
+// ben (no second factor required) and returns it with anna signed in.
+func (e *env) annaAndBen() (*tenant.Tenant, *Principal) {
+	e.t.Helper()
+	e.tenant("kanzlei", "anna", annaPW, false)
+	anna := e.mustLogin("kanzlei", "anna", annaPW)
+	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.open1("kanzlei"), anna
+}
+
 // enrol enrols TOTP for p and returns the secret and the recovery codes.
 func (e *env) enrol(slug string, p *Principal) ([]byte, []string) {
 	e.t.Helper()
@@ -596,12 +608,7 @@ func BenchmarkResolveSession(b *testing.B) {
 func TestAppPasswordsFollowTwoFactorPolicy(t *testing.T) {
 	e := newEnv(t, Options{})
 	ctx := context.Background()
-	e.tenant("kanzlei", "anna", annaPW, false)
-	tn := e.open1("kanzlei")
-	anna := e.mustLogin("kanzlei", "anna", annaPW)
-	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
-		t.Fatal(err)
-	}
+	tn, _ := e.annaAndBen()
 	ben := e.mustLogin("kanzlei", "ben", benPW)
 	_, old, err := e.acc.CreateAppPassword(ctx, tn, ben, "before", ScopeWrite)
 	if err != nil {
@@ -639,12 +646,7 @@ func TestAppPasswordsFollowTwoFactorPolicy(t *testing.T) {
 func TestChangePasswordThrottled(t *testing.T) {
 	e := newEnv(t, Options{})
 	ctx := context.Background()
-	e.tenant("kanzlei", "anna", annaPW, false)
-	tn := e.open1("kanzlei")
-	anna := e.mustLogin("kanzlei", "anna", annaPW)
-	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
-		t.Fatal(err)
-	}
+	tn, _ := e.annaAndBen()
 	ben := e.mustLogin("kanzlei", "ben", benPW)
 	free := AccountBackoff().Free
 	for i := range free + 1 {
@@ -671,12 +673,7 @@ func TestChangePasswordThrottled(t *testing.T) {
 func TestPendingSignInEndsWithPassword(t *testing.T) {
 	e := newEnv(t, Options{})
 	ctx := context.Background()
-	e.tenant("kanzlei", "anna", annaPW, false)
-	tn := e.open1("kanzlei")
-	anna := e.mustLogin("kanzlei", "anna", annaPW)
-	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
-		t.Fatal(err)
-	}
+	tn, anna := e.annaAndBen()
 	secret, _ := e.enrol("kanzlei", e.mustLogin("kanzlei", "ben", benPW))
 	e.clock.add(time.Minute)
 	_, ps, err := e.acc.AuthenticatePassword(ctx, tn, Credentials{Name: "ben", Password: []byte(benPW), Source: "203.0.113.5"})
@@ -731,12 +728,7 @@ func TestAppPasswordKeepsPasswordLockout(t *testing.T) {
 func TestSessionsFollowTwoFactorPolicy(t *testing.T) {
 	e := newEnv(t, Options{})
 	ctx := context.Background()
-	e.tenant("kanzlei", "anna", annaPW, false)
-	tn := e.open1("kanzlei")
-	anna := e.mustLogin("kanzlei", "anna", annaPW)
-	if _, err := e.create("kanzlei", anna, "ben", benPW, RoleUser); err != nil {
-		t.Fatal(err)
-	}
+	tn, anna := e.annaAndBen()
 	e.enrol("kanzlei", anna)
 	ben := e.mustLogin("kanzlei", "ben", benPW)
 	benTok, err := e.acc.NewSession(ctx, tn, ben, "192.0.2.1", "test")
