@@ -410,24 +410,9 @@ func TestPurgeRacingRestoreVersion(t *testing.T) {
 		old[i] = vs[1]
 	}
 	e.clock.add(3 * day)
-	before, err := e.tn.Namespace().List()
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	var ended atomic.Bool
-	go func() { _, err := New(e.tn, nil, WithClock(e.clock.now)).Purge(ctx); ended.Store(true); done <- err }()
 	// Once the job deletes objects it has chosen what to remove: restore
 	// every old version still there.
-	for {
-		l, err := e.tn.Namespace().List()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(l) < len(before) || ended.Load() {
-			break
-		}
-	}
+	done := e.purgeStarted()
 	restored := 0
 	for i := n - 1; i >= 0; i-- {
 		if _, err := e.tree.RestoreVersion(ctx, fmt.Sprintf("/f%03d", i), old[i].ID); err == nil {
@@ -477,22 +462,7 @@ func TestPurgeRacingRestore(t *testing.T) {
 		ids = append(ids, id)
 	}
 	e.clock.add(2 * day)
-	before, err := e.tn.Namespace().List()
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	var ended atomic.Bool
-	go func() { _, err := New(e.tn, nil, WithClock(e.clock.now)).Purge(ctx); ended.Store(true); done <- err }()
-	for {
-		l, err := e.tn.Namespace().List()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(l) < len(before) || ended.Load() {
-			break
-		}
-	}
+	done := e.purgeStarted()
 	var back []Info
 	for _, id := range ids {
 		info, err := e.tree.Restore(ctx, id)
@@ -565,5 +535,32 @@ func TestPurgeCutShort(t *testing.T) {
 	}
 	if used := e.usage(); used != 0 {
 		t.Fatalf("used %d, want 0", used)
+	}
+}
+
+// purgeStarted runs the retention job in the background and returns once
+// it deletes objects (so it has chosen what to remove) or has ended, with
+// the channel of its result.
+func (e *env) purgeStarted() <-chan error {
+	e.t.Helper()
+	before, err := e.tn.Namespace().List()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var ended atomic.Bool
+	go func() {
+		_, err := New(e.tn, nil, WithClock(e.clock.now)).Purge(ctx)
+		ended.Store(true)
+		done <- err
+	}()
+	for {
+		l, err := e.tn.Namespace().List()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if len(l) < len(before) || ended.Load() {
+			return done
+		}
 	}
 }
