@@ -952,3 +952,48 @@ func TestMigrateComponents(t *testing.T) {
 		t.Fatalf("pool downgrade = %v, want ErrDowngrade naming the pool schema", err)
 	}
 }
+
+// TestCompactRemovesDeletedSecretFromFailedCopy deletes a secret while one
+// copy is failed (a disk error left it out of the commit): that copy's
+// file still holds the secret as a live value, so Compact, which
+// promises that no copy keeps deleted values, must not leave it there.
+func TestCompactRemovesDeletedSecretFromFailedCopy(t *testing.T) {
+	paths := copyPaths(t, 3)
+	db := mustOpen(t, paths, Options{NoSync: true})
+	writeFixture(t, db)
+	secret := []byte("WRAPPED-KEY-OF-TENANT-Y-" + string(bytes.Repeat([]byte("q"), 40)))
+	mustUpdate(t, db, func(tx *Tx) error {
+		b, err := tx.CreateBucketIfNotExists("keys")
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("tenant-y"), secret)
+	})
+	db.commitMu.Lock()
+	if err := db.copies[1].bolt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db.commitMu.Unlock()
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Bucket("keys").Delete([]byte("tenant-y")) })
+	if st := db.Copies()[1].State; st != CopyFailed {
+		t.Fatalf("setup: copy 1 is %v, want failed", st)
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, secret) {
+			t.Errorf("copy %d still contains the deleted secret after Compact", i)
+		}
+	}
+	assertAllOK(t, db)
+	checkFixture(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	assertCopiesEqual(t, paths)
+}
