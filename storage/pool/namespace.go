@@ -16,9 +16,10 @@ import (
 // Namespace is one tenant's share of the pool: its own data key, its own
 // metadata database and its objects. It is safe for concurrent use.
 type Namespace struct {
-	p    *Pool
-	name string
-	db   *meta.DB
+	p       *Pool
+	name    string
+	created time.Time // from its record: with name, what its databases are
+	db      *meta.DB
 
 	// mu is held shared by every operation and exclusively by deletion, so
 	// that a namespace is never deleted under a running Put.
@@ -82,8 +83,11 @@ func (p *Pool) CreateNamespace(ctx context.Context, name string) (*Namespace, er
 	if err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", name, err)
 	}
+	// Without its identity: a create that failed before its record was
+	// committed leaves a database that a retry must be able to take (the
+	// first open through Namespace stores the identity).
 	p.nsMu.Lock()
-	db, err := p.openDB(p.metaPaths(nsMetaFile(name)), false, namespaceMigrations)
+	db, err := p.openDB(p.metaPaths(nsMetaFile(name)), "", false, namespaceMigrations)
 	if err == nil {
 		err = db.Close()
 	}
@@ -147,11 +151,11 @@ func (p *Pool) Namespace(name string) (*Namespace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: %w", name, err)
 	}
-	db, err := p.openDB(p.metaPaths(nsMetaFile(name)), true, namespaceMigrations)
+	db, err := p.openDB(p.metaPaths(nsMetaFile(name)), st.identity(name, "meta"), true, namespaceMigrations)
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: open database: %w", name, err)
 	}
-	ns := &Namespace{p: p, name: name, db: db, key: sealKey(key)}
+	ns := &Namespace{p: p, name: name, db: db, key: sealKey(key), created: st.Created}
 	clear(key[:])
 	p.spaces[name] = ns
 	return ns, nil

@@ -441,7 +441,7 @@ func (p *Pool) unlockWith(keyring []byte, master *keys.Master, creating bool) er
 		master.Wipe()
 		return err
 	}
-	sys, err := p.openDB(p.metaPaths(fileSystem), !creating, systemMigrations)
+	sys, err := p.openDB(p.metaPaths(fileSystem), "system "+p.id.String(), !creating, systemMigrations)
 	if err != nil {
 		master.Wipe()
 		return fmt.Errorf("open system database: %w", err)
@@ -735,6 +735,13 @@ const (
 	stateActive   = "active"
 	stateDeleting = "deleting"
 )
+
+// identity names database what (meta, log) of namespace name as created
+// then (meta.Options.Identity): a namespace deleted and made anew under
+// its name has other databases.
+func (s *nsState) identity(name, what string) string {
+	return fmt.Sprintf("namespace %s %s %d", name, what, s.Created.UnixNano())
+}
 
 func (s *nsState) marshal() []byte {
 	b, _ := json.Marshal(s) // fixed-type fields only: cannot fail

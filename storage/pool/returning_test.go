@@ -81,3 +81,40 @@ func TestReturningDiskKeepsOldNamespaceOut(t *testing.T) {
 		t.Errorf("namespace lists %d objects, want the new namespace's 2", len(list))
 	}
 }
+
+// TestForeignNamespaceCopyIsRebuilt puts one disk's copy of namespace
+// "ns"'s database, many commits ahead, in the place of namespace "b"'s on
+// the same disk: a fault of one disk, within the layout's redundancy. b
+// must keep what it acknowledged instead of taking ns's database.
+func TestForeignNamespaceCopyIsRebuilt(t *testing.T) {
+	ctx := context.Background()
+	p, paths, ns := newPool(t, 3, testOptions())
+	b, err := p.CreateNamespace(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := content(7, 100)
+	id := put(t, b, data).ID
+	for i := range 20 {
+		put(t, ns, content(uint64(i), 100))
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(paths[0], filepath.FromSlash(nsMetaFile("ns"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(paths[0], filepath.FromSlash(nsMetaFile("b"))), src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := reopen(t, nil, paths, testOptions())
+	qb, err := q.Namespace("b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, qb, id, data)
+	if list, err := qb.List(); err != nil || len(list) != 1 {
+		t.Errorf("b lists %d objects (%v), want its 1", len(list), err)
+	}
+}
