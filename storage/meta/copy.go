@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -187,11 +188,38 @@ func (db *DB) check(c *dbCopy) verdict {
 		v.opened = b
 		if st, ok := trustClean(c.path, b); ok {
 			v.st = st
+			v.err = db.checkIdentity(b)
 			return v
 		}
 	}
 	v.st, v.err = verifyBolt(b)
+	if v.err == nil {
+		v.err = db.checkIdentity(b)
+	}
 	return v
+}
+
+// checkIdentity refuses a copy that names another database.
+func (db *DB) checkIdentity(b *bolt.DB) error {
+	if db.opts.Identity == nil {
+		return nil
+	}
+	var got []byte
+	err := safely(func() error {
+		return b.View(func(tx *bolt.Tx) error {
+			if rb := tx.Bucket(reservedBucket); rb != nil {
+				got = bytes.Clone(rb.Get(identityKey))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", errCorrupt, err)
+	}
+	if got != nil && !bytes.Equal(got, db.opts.Identity) {
+		return fmt.Errorf("%w: a copy of another database (%q, want %q)", errCorrupt, got, db.opts.Identity)
+	}
+	return nil
 }
 
 // reconcile verifies every copy that has a path, makes the newest verifying

@@ -86,6 +86,8 @@ func (db *DB) Replace(index int, newPath string) error {
 // and atomically renames it over the old one, so that freed pages, which
 // may still hold deleted values such as wrapped keys, are gone from the
 // database files. Each new file is verified before it replaces the old one.
+// A stale or failed copy that still has a file missed the deletes (it may
+// hold the deleted values live): it is rebuilt from the compacted primary.
 // Writers wait while Compact runs.
 func (db *DB) Compact() error {
 	db.commitMu.Lock()
@@ -100,6 +102,32 @@ func (db *DB) Compact() error {
 		}
 		if err := db.compactCopy(c); err != nil {
 			errs = append(errs, fmt.Errorf("compact copy %d (%s): %w", c.index, c.path, err))
+		}
+	}
+	db.mu.Lock()
+	primary := db.copies[db.primary]
+	usable := primary.state == CopyOK && primary.bolt != nil
+	db.mu.Unlock()
+	if !usable {
+		return errors.Join(append(errs, ErrNoValidCopy)...)
+	}
+	for _, c := range db.copies {
+		db.mu.Lock()
+		skip := c.path == "" || c.state == CopyOK
+		why := c.lastErr
+		db.mu.Unlock()
+		if skip {
+			continue
+		}
+		err := db.rebuild(c, primary, why)
+		if err == nil {
+			continue
+		}
+		// A full disk has no room for the new file, but the old one can
+		// go: the copy is failed either way and rebuilt by the next
+		// verification.
+		if rerr := os.Remove(c.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("compact: %w; remove the old file: %w", err, rerr))
 		}
 	}
 	return errors.Join(errs...)

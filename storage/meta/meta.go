@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +60,14 @@ type Options struct {
 	// Logger receives warnings about failed, corrupt and rebuilt copies.
 	// May be nil.
 	Logger *slog.Logger
+	// Identity names the database (for the pool: which namespace, made
+	// when). Open stores it in the reserved bucket, and a copy that holds
+	// another identity is treated as corrupt and rebuilt: it is a file of
+	// another database (put in the wrong place, or left by a deleted
+	// database of the same name), and the highest generation must not
+	// make it the primary. Copies written before identities were stored
+	// are accepted. Nil: not checked.
+	Identity []byte
 }
 
 // CopyState is the condition of one copy.
@@ -201,7 +210,36 @@ func Open(paths []string, opts Options) (*DB, error) {
 		db.log.Warn("meta: opened with copies that could not be rebuilt", "err", rerr)
 	}
 	go db.committer()
+	if err := db.storeIdentity(); err != nil {
+		// Not fatal: the database is as usable as before (a full disk
+		// refuses the commit, but reads go on); the next Open tries again.
+		db.log.Warn("meta: could not store the database's identity", "err", err)
+	}
 	return db, nil
+}
+
+// storeIdentity writes Options.Identity into a database that has none.
+func (db *DB) storeIdentity() error {
+	if db.opts.Identity == nil {
+		return nil
+	}
+	var have bool
+	if err := db.View(func(tx *Tx) error {
+		have = tx.t.reserved().Get(identityKey) != nil
+		return nil
+	}); err != nil || have {
+		return err
+	}
+	err := db.Update(context.Background(), func(tx *Tx) error {
+		if tx.t.reserved().Get(identityKey) != nil {
+			return nil
+		}
+		return tx.t.putReserved(identityKey, db.opts.Identity)
+	})
+	if err != nil {
+		return fmt.Errorf("store identity: %w", err)
+	}
+	return nil
 }
 
 // create makes a new, empty database as the first copy that has a path; the

@@ -952,3 +952,94 @@ func TestMigrateComponents(t *testing.T) {
 		t.Fatalf("pool downgrade = %v, want ErrDowngrade naming the pool schema", err)
 	}
 }
+
+// TestCompactRemovesDeletedSecretFromFailedCopy deletes a secret while one
+// copy is failed (a disk error left it out of the commit): that copy's
+// file still holds the secret as a live value, so Compact, which
+// promises that no copy keeps deleted values, must not leave it there.
+func TestCompactRemovesDeletedSecretFromFailedCopy(t *testing.T) {
+	paths := copyPaths(t, 3)
+	db := mustOpen(t, paths, Options{NoSync: true})
+	writeFixture(t, db)
+	secret := []byte("WRAPPED-KEY-OF-TENANT-Y-" + string(bytes.Repeat([]byte("q"), 40)))
+	mustUpdate(t, db, func(tx *Tx) error {
+		b, err := tx.CreateBucketIfNotExists("keys")
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("tenant-y"), secret)
+	})
+	db.commitMu.Lock()
+	if err := db.copies[1].bolt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db.commitMu.Unlock()
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Bucket("keys").Delete([]byte("tenant-y")) })
+	if st := db.Copies()[1].State; st != CopyFailed {
+		t.Fatalf("setup: copy 1 is %v, want failed", st)
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, secret) {
+			t.Errorf("copy %d still contains the deleted secret after Compact", i)
+		}
+	}
+	assertAllOK(t, db)
+	checkFixture(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	assertCopiesEqual(t, paths)
+}
+
+// TestCopyOfAnotherDatabaseIsRebuilt puts a copy of another database (of
+// a higher generation) in the place of one copy: it must not become the
+// primary and have the others rebuilt from it (losing everything the
+// database held); it is rebuilt from them instead.
+func TestCopyOfAnotherDatabaseIsRebuilt(t *testing.T) {
+	paths := copyPaths(t, 2)
+	db := mustOpen(t, paths, Options{NoSync: true, Identity: []byte("ns b")})
+	writeFixture(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other := copyPaths(t, 2)
+	odb := mustOpen(t, other, Options{NoSync: true, Identity: []byte("ns a")})
+	for i := range 30 {
+		mustUpdate(t, odb, func(tx *Tx) error {
+			b, err := tx.CreateBucketIfNotExists("other")
+			if err != nil {
+				return err
+			}
+			return b.Put(fmt.Appendf(nil, "k%d", i), []byte("v"))
+		})
+	}
+	if odb.Generation() <= 1 {
+		t.Fatal("setup: the other database is not ahead")
+	}
+	if err := odb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(other[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(paths[0], b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpen(t, paths, Options{NoSync: true, Identity: []byte("ns b")})
+	checkFixture(t, db)
+	if c := db.Copies()[0]; c.State != CopyOK || c.LastError == nil {
+		t.Errorf("foreign copy 0: state %v, LastError %v; want rebuilt with a reason", c.State, c.LastError)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	assertCopiesEqual(t, paths)
+}

@@ -14,6 +14,7 @@ var (
 	reservedBucket = []byte("\x00meta")
 	stateKey       = []byte("state")
 	schemaKey      = []byte("schema")
+	identityKey    = []byte("identity")
 )
 
 // isReservedName reports whether a top-level bucket name belongs to meta.

@@ -57,7 +57,7 @@ func (ns *Namespace) LogDB() (*LogDB, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("namespace %s: %w", ns.name, err)
 	}
-	db, err := ns.p.openDB(ns.p.metaPaths(nsLogFile(ns.name)), exists, nil)
+	db, err := ns.p.openDB(ns.p.metaPaths(nsLogFile(ns.name)), (&nsState{Created: ns.created}).identity(ns.name, "log"), exists, nil)
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: open log database: %w", ns.name, err)
 	}

@@ -16,9 +16,10 @@ import (
 // Namespace is one tenant's share of the pool: its own data key, its own
 // metadata database and its objects. It is safe for concurrent use.
 type Namespace struct {
-	p    *Pool
-	name string
-	db   *meta.DB
+	p       *Pool
+	name    string
+	created time.Time // from its record: with name, what its databases are
+	db      *meta.DB
 
 	// mu is held shared by every operation and exclusively by deletion, so
 	// that a namespace is never deleted under a running Put.
@@ -60,17 +61,33 @@ func (p *Pool) CreateNamespace(ctx context.Context, name string) (*Namespace, er
 	// The database exists before the record that names it, so an open of a
 	// recorded namespace can insist on it; a crash in between leaves a
 	// directory of an unknown namespace, collected at the next unlock.
+	var deleting bool
 	err = sys.View(func(tx *meta.Tx) error {
-		if tx.Bucket(bucketPool, bucketNamespaces).Get([]byte(name)) != nil {
-			return fmt.Errorf("namespace %s: %w", name, ErrExists)
+		v := tx.Bucket(bucketPool, bucketNamespaces).Get([]byte(name))
+		if v == nil {
+			return nil
 		}
-		return nil
+		if st, err := parseNSState(v); err == nil && st.State == stateDeleting {
+			deleting = true
+			return nil
+		}
+		return fmt.Errorf("namespace %s: %w", name, ErrExists)
 	})
+	if err == nil && deleting {
+		// Finish the old deletion if every disk is here now.
+		err = p.removeNamespaceFiles(ctx, name)
+		if err == nil && p.nsRecorded(name) {
+			err = fmt.Errorf("namespace %s is still being deleted (files remain on a missing disk): %w", name, ErrExists)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", name, err)
 	}
+	// Without its identity: a create that failed before its record was
+	// committed leaves a database that a retry must be able to take (the
+	// first open through Namespace stores the identity).
 	p.nsMu.Lock()
-	db, err := p.openDB(p.metaPaths(nsMetaFile(name)), false, namespaceMigrations)
+	db, err := p.openDB(p.metaPaths(nsMetaFile(name)), "", false, namespaceMigrations)
 	if err == nil {
 		err = db.Close()
 	}
@@ -134,11 +151,11 @@ func (p *Pool) Namespace(name string) (*Namespace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: %w", name, err)
 	}
-	db, err := p.openDB(p.metaPaths(nsMetaFile(name)), true, namespaceMigrations)
+	db, err := p.openDB(p.metaPaths(nsMetaFile(name)), st.identity(name, "meta"), true, namespaceMigrations)
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: open database: %w", name, err)
 	}
-	ns := &Namespace{p: p, name: name, db: db, key: sealKey(key)}
+	ns := &Namespace{p: p, name: name, db: db, key: sealKey(key), created: st.Created}
 	clear(key[:])
 	p.spaces[name] = ns
 	return ns, nil
@@ -224,18 +241,31 @@ func (p *Pool) DeleteNamespace(ctx context.Context, name string) error {
 
 // removeNamespaceFiles removes a namespace marked deleting from every disk
 // and then its record.
+//
+// The record stays (deleting) while a disk is missing: that disk still
+// holds the namespace's database copy, maybe at a higher generation than
+// a new namespace of the same name would reach, and meta.Open takes the
+// highest generation. So the name stays taken until every disk is rid of
+// the old files (at an unlock or scrub with the disk back or replaced).
 func (p *Pool) removeNamespaceFiles(ctx context.Context, name string) error {
 	var errs []error
+	missing := false
 	for _, m := range p.snapshotMembers() {
-		if m.online() {
-			if err := m.d.RemoveAll(nsDir(name)); err != nil {
-				m.writes.Add(1)
-				errs = append(errs, fmt.Errorf("disk %d: %w", m.index, err))
-			}
+		if !m.online() {
+			missing = true
+			continue
+		}
+		if err := m.d.RemoveAll(nsDir(name)); err != nil {
+			m.writes.Add(1)
+			errs = append(errs, fmt.Errorf("disk %d: %w", m.index, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("delete namespace %s: remove files: %w", name, err)
+	}
+	if missing {
+		p.opts.logf("pool: namespace %s: files stay on missing disks until they are back or replaced", name)
+		return nil
 	}
 	sys, err := p.sysDB()
 	if err != nil {
@@ -248,6 +278,16 @@ func (p *Pool) removeNamespaceFiles(ctx context.Context, name string) error {
 		return fmt.Errorf("delete namespace %s: %w", name, err)
 	}
 	return nil
+}
+
+// nsRecorded reports whether the system database has a record of name.
+func (p *Pool) nsRecorded(name string) bool {
+	found := true // on error: assume taken
+	p.View(func(tx *meta.Tx) error {
+		found = tx.Bucket(bucketPool, bucketNamespaces).Get([]byte(name)) != nil
+		return nil
+	})
+	return found
 }
 
 // finishDeletions completes namespace deletions that a crash interrupted.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -435,10 +436,20 @@ func (p *Pool) unlock(try func(*keys.Keyring) (*keys.Master, error)) error {
 // unlockWith finishes unlocking with the master key: opens the system
 // database, repairs keyring copies, collects orphans and starts healing.
 func (p *Pool) unlockWith(keyring []byte, master *keys.Master, creating bool) error {
-	sys, err := p.openDB(p.metaPaths(fileSystem), !creating, systemMigrations)
+	kr, err := keys.Parse(keyring)
+	if err != nil {
+		master.Wipe()
+		return err
+	}
+	sys, err := p.openDB(p.metaPaths(fileSystem), "system "+p.id.String(), !creating, systemMigrations)
 	if err != nil {
 		master.Wipe()
 		return fmt.Errorf("open system database: %w", err)
+	}
+	if err := checkKeyringGeneration(sys, kr.Generation()); err != nil {
+		sys.Close()
+		master.Wipe()
+		return err
 	}
 	p.mu.Lock()
 	if p.master != nil || p.closed {
@@ -530,21 +541,39 @@ func (p *Pool) EnableKeyFile() ([]byte, error) {
 }
 
 func (p *Pool) changeKeyring(change func(*keys.Keyring, *keys.Master) error) error {
+	gen, err := p.writeNewKeyring(change)
+	if err != nil {
+		return err
+	}
+	// Outside p.mu: functions committed with this one may take it.
+	sys, err := p.sysDB()
+	if err == nil {
+		err = checkKeyringGeneration(sys, gen)
+	}
+	if err != nil {
+		return fmt.Errorf("change keyring: %w", err)
+	}
+	return nil
+}
+
+// writeNewKeyring applies change to the keyring and writes it to every
+// online disk. It returns the new keyring's generation.
+func (p *Pool) writeNewKeyring(change func(*keys.Keyring, *keys.Master) error) (uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.master == nil {
-		return ErrLocked
+		return 0, ErrLocked
 	}
 	kr, err := keys.Parse(p.keyring)
 	if err != nil {
-		return fmt.Errorf("change keyring: %w", err)
+		return 0, fmt.Errorf("change keyring: %w", err)
 	}
 	if err := change(kr, p.master); err != nil {
-		return fmt.Errorf("change keyring: %w", err)
+		return 0, fmt.Errorf("change keyring: %w", err)
 	}
 	b, err := kr.MarshalBinary()
 	if err != nil {
-		return fmt.Errorf("change keyring: %w", err)
+		return 0, fmt.Errorf("change keyring: %w", err)
 	}
 	p.keyring = b
 	var errs []error
@@ -557,7 +586,42 @@ func (p *Pool) changeKeyring(change func(*keys.Keyring, *keys.Master) error) err
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("change keyring: %w", err)
+		return 0, fmt.Errorf("change keyring: %w", err)
+	}
+	return kr.Generation(), nil
+}
+
+// keyKeyringGeneration (bucket pool of the system database) is the
+// generation of the newest keyring that a change or an unlock completed
+// with. A disk that was away keeps an older keyring, which may still open
+// with an old passphrase or a disabled key file: unlocking through it
+// would undo the change on every disk.
+const keyKeyringGeneration = "keyring-generation"
+
+// errStaleKeyring: a keyring older than one the pool has used.
+var errStaleKeyring = errors.New("the keyring that opened is older than the pool's: a passphrase or key file no longer valid")
+
+// checkKeyringGeneration refuses a keyring of a generation older than the
+// recorded one, and records gen if it is newer.
+func checkKeyringGeneration(sys *meta.DB, gen uint64) error {
+	var recorded uint64
+	sys.View(func(tx *meta.Tx) error {
+		if v := tx.Bucket(bucketPool).Get([]byte(keyKeyringGeneration)); len(v) == 8 {
+			recorded = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	switch {
+	case gen < recorded:
+		return fmt.Errorf("%w (generation %d, the pool's is %d)", errStaleKeyring, gen, recorded)
+	case gen == recorded:
+		return nil
+	}
+	err := update(context.Background(), sys, func(tx *meta.Tx) error {
+		return tx.Bucket(bucketPool).Put([]byte(keyKeyringGeneration), binary.BigEndian.AppendUint64(nil, gen))
+	})
+	if err != nil {
+		return fmt.Errorf("record keyring generation: %w", err)
 	}
 	return nil
 }
@@ -671,6 +735,13 @@ const (
 	stateActive   = "active"
 	stateDeleting = "deleting"
 )
+
+// identity names database what (meta, log) of namespace name as created
+// then (meta.Options.Identity): a namespace deleted and made anew under
+// its name has other databases.
+func (s *nsState) identity(name, what string) string {
+	return fmt.Sprintf("namespace %s %s %d", name, what, s.Created.UnixNano())
+}
 
 func (s *nsState) marshal() []byte {
 	b, _ := json.Marshal(s) // fixed-type fields only: cannot fail

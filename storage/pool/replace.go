@@ -140,11 +140,16 @@ func (p *Pool) Replace(ctx context.Context, old, newPath string, progress func(R
 				return fmt.Errorf("replace disk %d: %w", idx, err)
 			}
 			healed, err := p.healObject(ctx, ns.name, id, 1<<idx)
-			if err != nil || healed == 0 {
-				if err == nil {
-					err = errors.New("not rebuilt")
+			if err == nil && healed == 0 {
+				err = errors.New("not rebuilt")
+			}
+			if err != nil {
+				// Deleted meanwhile (the object or its namespace, maybe
+				// while its shards were being read): nothing belongs on
+				// the new disk any more.
+				if _, rerr := ns.record(id); !errors.Is(rerr, ErrNotFound) {
+					failed = append(failed, fmt.Errorf("%s/%s: %w", ns.name, id, err))
 				}
-				failed = append(failed, fmt.Errorf("%s/%s: %w", ns.name, id, err))
 			}
 			prog.Objects++
 			if progress != nil && (prog.Objects%64 == 0 || prog.Objects == prog.ObjectsTotal) {

@@ -45,9 +45,14 @@ func createBuckets(paths ...[]string) func(*meta.Tx) error {
 // mustExist is set for databases that a committed record says exist: if
 // every copy is gone, starting an empty one would silently lose everything
 // it held (and make the orphan collector delete the data it described).
-func (p *Pool) openDB(paths []string, mustExist bool, migrations []meta.Migration) (*meta.DB, error) {
+// identity names the database (meta.Options.Identity); "" neither checks
+// nor stores one.
+func (p *Pool) openDB(paths []string, identity string, mustExist bool, migrations []meta.Migration) (*meta.DB, error) {
 	opts := p.opts.Meta
 	opts.MustExist = mustExist
+	if identity != "" {
+		opts.Identity = []byte(identity)
+	}
 	db, err := meta.Open(paths, opts)
 	if err != nil {
 		return nil, err

@@ -188,8 +188,15 @@ func (ns *Namespace) scrub(ctx context.Context, lim *limiter, rep *ScrubReport, 
 			if damage == 0 {
 				continue
 			}
-			rep.Damaged += popcount(damage)
 			healed, err := ns.p.healObject(ctx, ns.name, rec.ID, damage)
+			if err != nil || healed != damage {
+				// Deleted since the batch was read: its shard files went
+				// with it, which is neither damage nor unhealed.
+				if _, rerr := ns.record(rec.ID); errors.Is(rerr, ErrNotFound) {
+					continue
+				}
+			}
+			rep.Damaged += popcount(damage)
 			rep.Healed += popcount(healed)
 			if err != nil || healed != damage {
 				msg := fmt.Sprintf("%s/%s", ns.name, rec.ID)

@@ -291,8 +291,24 @@ func TestDeleteNamespaceShreds(t *testing.T) {
 		copyTree(t, filepath.Join(saved, string(rune('0'+i))), dir)
 	}
 	_ = ns2
-	q, qns := reopen(t, nil, paths, testOptions())
-	_ = q
+	// The old database names the deleted namespace, not the new one
+	// (meta.Options.Identity), so it is refused; were it taken, its
+	// objects still must not read under the new key.
+	q, err := Open(paths, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := q.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	qns, err := q.Namespace("ns")
+	if err != nil {
+		if !errors.Is(err, meta.ErrNoValidCopy) {
+			t.Errorf("Namespace with the old database put back = %v, want meta.ErrNoValidCopy", err)
+		}
+		return
+	}
 	for _, id := range []ID{big.ID, inl.ID} {
 		if got, err := get(qns, id); !errors.Is(err, ErrUnreadable) {
 			t.Errorf("old object %s under the new key: %d bytes, %v; want ErrUnreadable", id, len(got), err)

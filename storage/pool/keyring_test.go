@@ -1,0 +1,58 @@
+package pool
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// TestOldKeyringOnReturningDiskDoesNotUnlock changes the passphrase while
+// a disk is away (the old passphrase leaked, say). The disk comes back
+// with the old keyring: the old passphrase must not unlock the pool
+// through it, and the change must not be undone on the other disks.
+func TestOldKeyringOnReturningDiskDoesNotUnlock(t *testing.T) {
+	p, paths, _ := newPool(t, 3, testOptions())
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	away := paths[2] + ".away"
+	if err := os.Rename(paths[2], away); err != nil {
+		t.Fatal(err)
+	}
+	q, err := Open(paths, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	newPass := []byte("a new passphrase, the old one leaked")
+	if err := q.ChangePassphrase(newPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(away, paths[2]); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := Open(paths, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Unlock(testPass); !errors.Is(err, errStaleKeyring) {
+		t.Errorf("Unlock(old passphrase) with the old keyring back = %v, want errStaleKeyring", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Open(paths, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Unlock(newPass); err != nil {
+		t.Fatalf("the new passphrase no longer unlocks: %v", err)
+	}
+}
