@@ -217,6 +217,10 @@ func (a *App) apiScrub(ctx context.Context, body json.RawMessage, progress func(
 	if err != nil {
 		return nil, err
 	}
+	// As in the console: one pool job at a time, whoever started the first.
+	if a.poolBusy(st) {
+		return nil, errPoolBusy
+	}
 	var req ScrubRequest
 	if len(body) > 0 {
 		if err := api.Decode(body, &req); err != nil {
@@ -262,6 +266,9 @@ func (a *App) apiReplace(ctx context.Context, body json.RawMessage, progress fun
 	}
 	if req.Old == "" || req.New == "" {
 		return nil, api.Errorf(http.StatusBadRequest, "replace needs the old disk (index or path) and the new disk's path")
+	}
+	if a.poolBusy(st) {
+		return nil, errPoolBusy
 	}
 	job := a.jobs().start(JobResilver, "root", req.Old+": "+req.New, "objects", a.now()) // the console shows it too
 	err = st.pool.Replace(ctx, req.Old, req.New, func(p storage.ReplaceProgress) {
