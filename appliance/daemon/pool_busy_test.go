@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tresor/appliance/schedule"
 )
 
 // TestSocketPoolJobsWaitForRunningOne: `tresor pool scrub` and `tresor
@@ -40,5 +42,44 @@ func TestSocketPoolJobsWaitForRunningOne(t *testing.T) {
 	busy.finish(nil, time.Now())
 	if err := ta.c.Stream(ctx, "POST", "/v1/pool/scrub", ScrubRequest{}, nil, nil); err != nil {
 		t.Fatalf("scrub once the resilver ended: %v", err)
+	}
+}
+
+// TestScheduledScrubWaitsForRunningPoolJob: the weekly scrub that comes due
+// while a resilver runs (or a scrub started by hand) does not start a
+// second pass beside it; the run is recorded as failed, saying why, and
+// no scrub job starts.
+func TestScheduledScrubWaitsForRunningPoolJob(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	ctx := context.Background()
+	ta.runScheduler(ctx)
+	busy := ta.a.jobs().start(JobResilver, "root", "1: /srv/disk5", "objects", time.Now())
+	ch, err := ta.st.sched.RunNow(ctx, "scrub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var final schedule.Progress
+	for p := range ch {
+		final = p
+	}
+	if final.Err == nil || !strings.Contains(final.Err.Error(), "running") {
+		t.Fatalf("scheduled scrub during a resilver ended with %v, want refused", final.Err)
+	}
+	for _, j := range ta.a.ConsoleJobs() {
+		if j.Kind == JobScrub {
+			t.Fatalf("a scrub job started beside the resilver: %+v", j)
+		}
+	}
+	busy.finish(nil, time.Now())
+	ch, err = ta.st.sched.RunNow(ctx, "scrub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range ch {
+		final = p
+	}
+	if final.Err != nil {
+		t.Fatalf("scheduled scrub once the resilver ended: %v", final.Err)
 	}
 }
