@@ -103,8 +103,12 @@ func (h *Handler) advance(next int) {
 	h.save()
 }
 
-// save seals the secrets and writes the progress.
+// save seals the secrets and writes the progress. One save at a time:
+// two into the one temporary file mixed their bytes, and a snapshot taken
+// earlier could be renamed into place after a later one.
 func (h *Handler) save() {
+	h.saveMu.Lock()
+	defer h.saveMu.Unlock()
 	h.mu.Lock()
 	err := h.prog.seal()
 	p := h.prog
