@@ -153,11 +153,15 @@ func makeServer(dir string, ca *x509.Certificate, caKey crypto.Signer, names Nam
 	if len(names.DNS) > 0 {
 		cn = names.DNS[len(names.DNS)-1]
 	}
+	// The lifetime counts from NotBefore, not now: Apple's clients refuse a
+	// certificate whose NotBefore-to-NotAfter span exceeds 825 days, the
+	// hour of backdating included.
+	notBefore := now.Add(-time.Hour)
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: cn, Organization: []string{"tresor"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(serverLifetime),
+		NotBefore:    notBefore,
+		NotAfter:     notBefore.Add(serverLifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:     names.DNS,
