@@ -161,6 +161,35 @@ func (a *App) ConsoleScrub(ctx context.Context, by audit.Actor) (string, error) 
 	return id, nil
 }
 
+// checkNewDisk checks the path of a disk that replaces another (console
+// and control socket alike): absolute, not a disk of the pool, an empty
+// directory. It returns the path cleaned.
+func checkNewDisk(ps storage.PoolStatus, newPath string) (string, error) {
+	newPath = filepath.Clean(strings.TrimSpace(newPath))
+	if !filepath.IsAbs(newPath) {
+		return "", api.Errorf(http.StatusBadRequest, "give the new disk's absolute path (for example /srv/tresor/disk5)")
+	}
+	for _, d := range ps.Disks {
+		if d.Path == newPath {
+			return "", api.Errorf(http.StatusBadRequest, "%s is disk %d of the pool already", newPath, d.Index)
+		}
+	}
+	fi, err := os.Stat(newPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", api.Errorf(http.StatusBadRequest, "%s does not exist: mount the new disk there first", newPath)
+	case err != nil:
+		return "", api.Errorf(http.StatusBadRequest, "%s: %v", newPath, err)
+	case fi.IsDir():
+		if ents, err := os.ReadDir(newPath); err != nil || len(ents) > 0 {
+			return "", api.Errorf(http.StatusBadRequest, "%s is not an empty directory: a new disk must be empty", newPath)
+		}
+	default:
+		return "", api.Errorf(http.StatusBadRequest, "%s is not a directory", newPath)
+	}
+	return newPath, nil
+}
+
 // ConsoleReplace puts the disk at newPath in the place of disk old (its
 // index) and resilvers it in the background, as by; it returns the job's
 // ID. The new disk must be an empty directory (or a block device) that is
@@ -186,27 +215,8 @@ func (a *App) ConsoleReplace(ctx context.Context, by audit.Actor, old int, newPa
 	if target.State == "online" || target.State == "degraded" {
 		return "", api.Errorf(http.StatusConflict, "disk %d is %s: only a failed or missing disk is replaced", old, target.State)
 	}
-	newPath = filepath.Clean(strings.TrimSpace(newPath))
-	if !filepath.IsAbs(newPath) {
-		return "", api.Errorf(http.StatusBadRequest, "give the new disk's absolute path (for example /srv/tresor/disk5)")
-	}
-	for _, d := range ps.Disks {
-		if d.Path == newPath {
-			return "", api.Errorf(http.StatusBadRequest, "%s is disk %d of the pool already", newPath, d.Index)
-		}
-	}
-	fi, err := os.Stat(newPath)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return "", api.Errorf(http.StatusBadRequest, "%s does not exist: mount the new disk there first", newPath)
-	case err != nil:
-		return "", api.Errorf(http.StatusBadRequest, "%s: %v", newPath, err)
-	case fi.IsDir():
-		if ents, err := os.ReadDir(newPath); err != nil || len(ents) > 0 {
-			return "", api.Errorf(http.StatusBadRequest, "%s is not an empty directory: a new disk must be empty", newPath)
-		}
-	default:
-		return "", api.Errorf(http.StatusBadRequest, "%s is not a directory", newPath)
+	if newPath, err = checkNewDisk(ps, newPath); err != nil {
+		return "", err
 	}
 	oldName := fmt.Sprint(old)
 	details := map[string]string{"op": "replace", "old": oldName, "old_path": target.Path, "new": newPath, "phase": "start"}

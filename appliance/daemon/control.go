@@ -270,6 +270,9 @@ func (a *App) apiReplace(ctx context.Context, body json.RawMessage, progress fun
 	if a.poolBusy(st) {
 		return nil, errPoolBusy
 	}
+	if req.New, err = checkNewDisk(st.pool.Status(), req.New); err != nil {
+		return nil, err
+	}
 	job := a.jobs().start(JobResilver, "root", req.Old+": "+req.New, "objects", a.now()) // the console shows it too
 	err = st.pool.Replace(ctx, req.Old, req.New, func(p storage.ReplaceProgress) {
 		job.progress(p.Objects, p.ObjectsTotal, fmt.Sprintf("disk %d: %s", p.Index, p.Namespace))

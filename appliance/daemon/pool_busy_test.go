@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +83,36 @@ func TestScheduledScrubWaitsForRunningPoolJob(t *testing.T) {
 	}
 	if final.Err != nil {
 		t.Fatalf("scheduled scrub once the resilver ended: %v", final.Err)
+	}
+}
+
+// TestSocketReplaceChecksAsConsole: `tresor pool replace` refuses a new
+// disk the console refuses: a relative path (resolved against the
+// daemon's working directory), a directory that is not empty (a mistyped
+// path such as a share with office files would become a pool disk).
+func TestSocketReplaceChecksAsConsole(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	ctx := context.Background()
+	disks := ta.st.pool.Status().Disks
+	full := t.TempDir()
+	os.WriteFile(filepath.Join(full, "Mandantenakte.pdf"), []byte("x"), 0o600)
+	if err := os.RemoveAll(disks[1].Path); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"disk5", full} {
+		err := ta.c.Stream(ctx, "POST", "/v1/pool/replace", ReplaceRequest{Old: "1", New: bad}, nil, nil)
+		if err == nil || !strings.Contains(err.Error(), "new disk") {
+			t.Errorf("replacing disk 1 by %s: %v, want refused naming the new disk", bad, err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(full, "Mandantenakte.pdf")); err != nil || string(b) != "x" {
+		t.Fatalf("the non-empty directory's file: %q %v", b, err)
+	}
+	if ents, _ := os.ReadDir(full); len(ents) != 1 {
+		t.Fatalf("the refused directory holds %d entries now", len(ents))
+	}
+	if got := ta.st.pool.Status().Disks; got[1].Path != disks[1].Path {
+		t.Fatalf("disk 1 is %s now", got[1].Path)
 	}
 }
