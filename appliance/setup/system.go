@@ -104,6 +104,7 @@ var (
 	ErrCertNotYet    = errors.New("certificate: not valid yet")
 	ErrCertHostname  = errors.New("certificate: does not name the hostname")
 	ErrCertIsCA      = errors.New("certificate: a CA certificate, not a server certificate")
+	ErrCertChain     = errors.New("certificate: a certificate of the chain did not sign the one before it")
 	ErrCertNotServer = errors.New("certificate: not for TLS servers (its extended key usage lacks serverAuth)")
 )
 
@@ -181,6 +182,21 @@ func CheckCertificate(certPEM, keyPEM []byte, hostname string, now time.Time) (*
 		return u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny
 	}) {
 		return nil, ErrCertNotServer
+	}
+	// Browsers get the chain as given; one that does not link up fails
+	// there (the console checks the same).
+	for i := 0; i+1 < len(chain); i++ {
+		c, err := x509.ParseCertificate(chain[i])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCertParse, err)
+		}
+		issuer, err := x509.ParseCertificate(chain[i+1])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCertParse, err)
+		}
+		if err := c.CheckSignatureFrom(issuer); err != nil {
+			return nil, fmt.Errorf("%w: certificate %d by certificate %d: %v", ErrCertChain, i+1, i+2, err)
+		}
 	}
 	if now.After(leaf.NotAfter) {
 		return nil, fmt.Errorf("%w on %s", ErrCertExpired, leaf.NotAfter.UTC().Format(time.DateOnly))

@@ -41,3 +41,22 @@ func TestSystemStepRefusesClientCertificate(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemStepRefusesForeignChain: a chain whose second certificate did
+// not sign the first is refused inline in the admin's language.
+func TestSystemStepRefusesForeignChain(t *testing.T) {
+	now := time.Now()
+	cert, key := makeCert(t, "tresor.kanzlei.test", now.Add(-time.Hour), now.Add(time.Hour))
+	other, _ := makeCert(t, "ca.example.test", now.Add(-time.Hour), now.Add(time.Hour))
+	chain := append(append([]byte(nil), cert...), other...)
+	want := map[i18n.Lang]string{i18n.DE: "Die Zertifikatskette passt nicht", i18n.EN: "The certificate chain does not fit"}
+	for _, l := range i18n.Langs {
+		e := newEnv(t)
+		c := e.open(l)
+		e.walkTo(c, stepSystem)
+		code, body, _ := e.postSystem(c, "tresor.kanzlei.test", "custom", chain, key)
+		if code != 422 || !strings.Contains(body, want[l]) {
+			t.Fatalf("%s: foreign chain = %d, want 422 with %q", l, code, want[l])
+		}
+	}
+}

@@ -361,6 +361,8 @@ func certError(l i18n.Lang, err error, host string) (string, string) {
 		return "cert", l.T("err.system.cert.ca")
 	case errors.Is(err, setup.ErrCertNotServer):
 		return "cert", l.T("err.system.cert.notserver")
+	case errors.Is(err, setup.ErrCertChain):
+		return "cert", l.T("err.system.cert.chain")
 	case errors.Is(err, setup.ErrKeyParse):
 		return "key", l.T("err.system.key.parse")
 	case errors.Is(err, setup.ErrKeyMismatch):
