@@ -90,7 +90,10 @@ func Ensure(dir string, names Names, now time.Time) (*Identity, error) {
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
 
 	srv, err := tls.LoadX509KeyPair(filepath.Join(dir, ServerFile), filepath.Join(dir, serverKeyFile))
-	if err == nil && covers(srv.Leaf, names) && srv.Leaf.NotAfter.Sub(now) > renewBefore && srv.Leaf.CheckSignatureFrom(ca) == nil {
+	// One spanning more than serverLifetime was made by an earlier version
+	// (see makeServer) and is refused by Apple's clients: made anew.
+	if err == nil && covers(srv.Leaf, names) && srv.Leaf.NotAfter.Sub(now) > renewBefore && srv.Leaf.CheckSignatureFrom(ca) == nil &&
+		srv.Leaf.NotAfter.Sub(srv.Leaf.NotBefore) <= serverLifetime {
 		return &Identity{CA: ca, CAPEM: caPEM, Server: srv}, nil
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
