@@ -126,6 +126,8 @@ func (a *App) ConsoleScrub(ctx context.Context, by audit.Actor) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	a.poolJobMu.Lock()
+	defer a.poolJobMu.Unlock()
 	if a.poolBusy(st) {
 		return "", errPoolBusy
 	}
@@ -199,6 +201,8 @@ func (a *App) ConsoleReplace(ctx context.Context, by audit.Actor, old int, newPa
 	if err != nil {
 		return "", err
 	}
+	a.poolJobMu.Lock()
+	defer a.poolJobMu.Unlock()
 	if a.poolBusy(st) {
 		return "", errPoolBusy
 	}

@@ -77,6 +77,7 @@ type App struct {
 
 	unlockMu   sync.Mutex // serialises unlock attempts
 	setupMu    sync.Mutex // serialises setups (RunSetup)
+	poolJobMu  sync.Mutex // makes poolBusy and the start of a scrub or resilver one step
 	mu         sync.Mutex
 	state      State
 	openErr    error // why the pool did not open (StateUnavailable)

@@ -2,12 +2,18 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"tresor/appliance/api"
+	"tresor/appliance/audit"
 	"tresor/appliance/schedule"
 )
 
@@ -114,5 +120,56 @@ func TestSocketReplaceChecksAsConsole(t *testing.T) {
 	}
 	if got := ta.st.pool.Status().Disks; got[1].Path != disks[1].Path {
 		t.Fatalf("disk 1 is %s now", got[1].Path)
+	}
+}
+
+// TestConcurrentPoolJobsStartOnce: two admins pressing "scrub now" (or
+// one "replace") at the same instant start one pool job, not two: the
+// check for a running one and the start are one step.
+func TestConcurrentPoolJobsStartOnce(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	// Enough data that a scrub lasts beyond the instant of the race;
+	// random, so that it is stored uncompressed.
+	rnd := rand.NewChaCha8([32]byte{9})
+	for i := range 6 {
+		data := make([]byte, 8<<20)
+		_, _ = rnd.Read(data)
+		ta.writeFile(aAdmin, fmt.Sprintf("/scan-%d.pdf", i), data)
+	}
+	by := audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "rita", Addr: "192.0.2.7"}
+	for round := range 3 {
+		start := make(chan struct{})
+		errs := make(chan error, 4)
+		var ids []string
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				id, err := ta.a.ConsoleScrub(context.Background(), by)
+				if err == nil {
+					mu.Lock()
+					ids = append(ids, id)
+					mu.Unlock()
+				}
+				errs <- err
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		if len(ids) != 1 {
+			t.Fatalf("round %d: %d scrubs started at once, want 1", round, len(ids))
+		}
+		for err := range errs {
+			var ae *api.Error
+			if err != nil && (!errors.As(err, &ae) || ae.Status != 409) {
+				t.Fatalf("round %d: %v, want 409", round, err)
+			}
+		}
+		waitJob(t, ta.a, ids[0])
 	}
 }
