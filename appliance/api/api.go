@@ -18,7 +18,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -188,20 +190,11 @@ type Server struct {
 	http *http.Server
 }
 
-// Listen creates the socket at path with mode 0600 (removing a stale one:
+// Listen creates the socket at path with mode 0600 (replacing a stale one:
 // the caller holds the data directory lock, so no live daemon owns it).
 func Listen(path string, m *Mux) (*Server, error) {
-	_ = os.Remove(path)
-	// The umask makes the socket 0600 from its first instant; a chmod after
-	// bind would leave a window in which anyone could connect.
-	old := syscall.Umask(0o177)
-	ln, err := net.Listen("unix", path)
-	syscall.Umask(old)
+	ln, err := listenPrivate(path)
 	if err != nil {
-		return nil, fmt.Errorf("control socket %s: %w", path, err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
 	s := &Server{ln: ln, http: &http.Server{
@@ -212,6 +205,49 @@ func Listen(path string, m *Mux) (*Server, error) {
 		},
 	}}
 	return s, nil
+}
+
+// listenPrivate binds the socket in a new directory of its own (0700)
+// and, once it is 0600, renames it to path: nobody else can connect in
+// between. Not by a umask around the bind: the umask is the process's,
+// and what other goroutines create in that instant would lose its bits.
+func listenPrivate(path string) (net.Listener, error) {
+	tmpDir, err := os.MkdirTemp(filepath.Dir(path), ".s")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmpDir)
+	tmp := filepath.Join(tmpDir, "s")
+	ln, err := net.Listen("unix", tmp)
+	if err != nil {
+		return nil, err
+	}
+	// The name it was bound to is gone after the rename; path is removed
+	// on close instead.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return &unlinkListener{Listener: ln, path: path}, nil
+}
+
+// unlinkListener removes its socket file when closed, as a net.UnixListener
+// does for the name it was bound to.
+type unlinkListener struct {
+	net.Listener
+	path string
+	once sync.Once
+}
+
+func (l *unlinkListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { _ = os.Remove(l.path) })
+	return err
 }
 
 // Serve serves until Shutdown.

@@ -90,7 +90,10 @@ func Ensure(dir string, names Names, now time.Time) (*Identity, error) {
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
 
 	srv, err := tls.LoadX509KeyPair(filepath.Join(dir, ServerFile), filepath.Join(dir, serverKeyFile))
-	if err == nil && covers(srv.Leaf, names) && srv.Leaf.NotAfter.Sub(now) > renewBefore && srv.Leaf.CheckSignatureFrom(ca) == nil {
+	// One spanning more than serverLifetime was made by an earlier version
+	// (see makeServer) and is refused by Apple's clients: made anew.
+	if err == nil && covers(srv.Leaf, names) && srv.Leaf.NotAfter.Sub(now) > renewBefore && srv.Leaf.CheckSignatureFrom(ca) == nil &&
+		srv.Leaf.NotAfter.Sub(srv.Leaf.NotBefore) <= serverLifetime {
 		return &Identity{CA: ca, CAPEM: caPEM, Server: srv}, nil
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -153,11 +156,15 @@ func makeServer(dir string, ca *x509.Certificate, caKey crypto.Signer, names Nam
 	if len(names.DNS) > 0 {
 		cn = names.DNS[len(names.DNS)-1]
 	}
+	// The lifetime counts from NotBefore, not now: Apple's clients refuse a
+	// certificate whose NotBefore-to-NotAfter span exceeds 825 days, the
+	// hour of backdating included.
+	notBefore := now.Add(-time.Hour)
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: cn, Organization: []string{"tresor"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(serverLifetime),
+		NotBefore:    notBefore,
+		NotAfter:     notBefore.Add(serverLifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:     names.DNS,

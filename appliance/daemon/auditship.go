@@ -215,18 +215,20 @@ func (a *App) shipOnce(ctx context.Context, st *storageState) error {
 	sent := map[string]int64{}
 	for _, l := range logs {
 		after, seen := view.Shipped[l.name]
-		if !seen {
-			cp, err := l.log.LatestCheckpoint()
-			if err != nil {
-				return err
-			}
+		cp, err := l.log.LatestCheckpoint()
+		if err != nil {
+			return err
+		}
+		// More shipped than the log holds: a tenant made again under a
+		// deleted one's slug (see forgetShipped); its log is new.
+		if !seen || after > cp.Size {
 			if cp.Size > 0 {
 				msgs = append(msgs, audit.FormatSyslog(cp, host, now))
 				sent[l.name] = cp.Size
 			}
 			continue
 		}
-		err := l.log.CheckpointsAfter(after, func(cp audit.Checkpoint) error {
+		err = l.log.CheckpointsAfter(after, func(cp audit.Checkpoint) error {
 			msgs = append(msgs, audit.FormatSyslog(cp, host, now))
 			sent[l.name] = cp.Size
 			return nil
@@ -252,4 +254,16 @@ func (a *App) shipOnce(ctx context.Context, st *storageState) error {
 		return b.Delete([]byte("error"))
 	})
 	return errors.Join(serr, uerr)
+}
+
+// forgetShipped drops what was shipped of a deleted tenant's log, so that
+// a tenant made later under its slug ships its own log from the start.
+func forgetShipped(ctx context.Context, p *storage.Pool, slug string) error {
+	return p.Update(ctx, func(tx *storage.Tx) error {
+		b := tx.Bucket(bucketAuditShip...)
+		if b == nil {
+			return nil
+		}
+		return b.Delete([]byte("shipped/" + slug))
+	})
 }

@@ -126,6 +126,8 @@ func (a *App) ConsoleScrub(ctx context.Context, by audit.Actor) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	a.poolJobMu.Lock()
+	defer a.poolJobMu.Unlock()
 	if a.poolBusy(st) {
 		return "", errPoolBusy
 	}
@@ -161,31 +163,10 @@ func (a *App) ConsoleScrub(ctx context.Context, by audit.Actor) (string, error) 
 	return id, nil
 }
 
-// ConsoleReplace puts the disk at newPath in the place of disk old (its
-// index) and resilvers it in the background, as by; it returns the job's
-// ID. The new disk must be an empty directory (or a block device) that is
-// not yet a disk of the pool; the old one must be failed or missing.
-func (a *App) ConsoleReplace(ctx context.Context, by audit.Actor, old int, newPath string) (string, error) {
-	st, err := a.running()
-	if err != nil {
-		return "", err
-	}
-	if a.poolBusy(st) {
-		return "", errPoolBusy
-	}
-	ps := st.pool.Status()
-	var target *storage.DiskStatus
-	for i := range ps.Disks {
-		if ps.Disks[i].Index == old {
-			target = &ps.Disks[i]
-		}
-	}
-	if target == nil {
-		return "", api.Errorf(http.StatusBadRequest, "the pool has no disk %d", old)
-	}
-	if target.State == "online" || target.State == "degraded" {
-		return "", api.Errorf(http.StatusConflict, "disk %d is %s: only a failed or missing disk is replaced", old, target.State)
-	}
+// checkNewDisk checks the path of a disk that replaces another (console
+// and control socket alike): absolute, not a disk of the pool, an empty
+// directory. It returns the path cleaned.
+func checkNewDisk(ps storage.PoolStatus, newPath string) (string, error) {
 	newPath = filepath.Clean(strings.TrimSpace(newPath))
 	if !filepath.IsAbs(newPath) {
 		return "", api.Errorf(http.StatusBadRequest, "give the new disk's absolute path (for example /srv/tresor/disk5)")
@@ -207,6 +188,39 @@ func (a *App) ConsoleReplace(ctx context.Context, by audit.Actor, old int, newPa
 		}
 	default:
 		return "", api.Errorf(http.StatusBadRequest, "%s is not a directory", newPath)
+	}
+	return newPath, nil
+}
+
+// ConsoleReplace puts the disk at newPath in the place of disk old (its
+// index) and resilvers it in the background, as by; it returns the job's
+// ID. The new disk must be an empty directory (or a block device) that is
+// not yet a disk of the pool; the old one must be failed or missing.
+func (a *App) ConsoleReplace(ctx context.Context, by audit.Actor, old int, newPath string) (string, error) {
+	st, err := a.running()
+	if err != nil {
+		return "", err
+	}
+	a.poolJobMu.Lock()
+	defer a.poolJobMu.Unlock()
+	if a.poolBusy(st) {
+		return "", errPoolBusy
+	}
+	ps := st.pool.Status()
+	var target *storage.DiskStatus
+	for i := range ps.Disks {
+		if ps.Disks[i].Index == old {
+			target = &ps.Disks[i]
+		}
+	}
+	if target == nil {
+		return "", api.Errorf(http.StatusBadRequest, "the pool has no disk %d", old)
+	}
+	if target.State == "online" || target.State == "degraded" {
+		return "", api.Errorf(http.StatusConflict, "disk %d is %s: only a failed or missing disk is replaced", old, target.State)
+	}
+	if newPath, err = checkNewDisk(ps, newPath); err != nil {
+		return "", err
 	}
 	oldName := fmt.Sprint(old)
 	details := map[string]string{"op": "replace", "old": oldName, "old_path": target.Path, "new": newPath, "phase": "start"}

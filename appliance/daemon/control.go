@@ -223,7 +223,14 @@ func (a *App) apiScrub(ctx context.Context, body json.RawMessage, progress func(
 			return nil, err
 		}
 	}
+	// As in the console: one pool job at a time, whoever started the first.
+	a.poolJobMu.Lock()
+	if a.poolBusy(st) {
+		a.poolJobMu.Unlock()
+		return nil, errPoolBusy
+	}
 	job := a.jobs().start(JobScrub, "root", "", "objects", a.now()) // the console shows it too
+	a.poolJobMu.Unlock()
 	rep, err := st.pool.Scrub(ctx, req.RateMBps<<20, func(p storage.ScrubProgress) {
 		job.progress(p.Objects, max(p.ObjectsTotal, p.Objects), scrubMessage(p))
 		progress(api.Progress{Done: p.Objects, Message: scrubMessage(p)})
@@ -263,7 +270,16 @@ func (a *App) apiReplace(ctx context.Context, body json.RawMessage, progress fun
 	if req.Old == "" || req.New == "" {
 		return nil, api.Errorf(http.StatusBadRequest, "replace needs the old disk (index or path) and the new disk's path")
 	}
+	if req.New, err = checkNewDisk(st.pool.Status(), req.New); err != nil {
+		return nil, err
+	}
+	a.poolJobMu.Lock()
+	if a.poolBusy(st) {
+		a.poolJobMu.Unlock()
+		return nil, errPoolBusy
+	}
 	job := a.jobs().start(JobResilver, "root", req.Old+": "+req.New, "objects", a.now()) // the console shows it too
+	a.poolJobMu.Unlock()
 	err = st.pool.Replace(ctx, req.Old, req.New, func(p storage.ReplaceProgress) {
 		job.progress(p.Objects, p.ObjectsTotal, fmt.Sprintf("disk %d: %s", p.Index, p.Namespace))
 		progress(api.Progress{Done: p.Objects, Total: p.ObjectsTotal, Message: fmt.Sprintf("disk %d: rebuilding %s", p.Index, p.Namespace)})

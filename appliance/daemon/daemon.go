@@ -77,6 +77,7 @@ type App struct {
 
 	unlockMu   sync.Mutex // serialises unlock attempts
 	setupMu    sync.Mutex // serialises setups (RunSetup)
+	poolJobMu  sync.Mutex // makes poolBusy and the start of a scrub or resilver one step
 	mu         sync.Mutex
 	state      State
 	openErr    error // why the pool did not open (StateUnavailable)
@@ -203,7 +204,9 @@ func (a *App) announce() {
 		url := base + "/setup?token=" + token
 		fmt.Fprintf(a.cfg.Out, "Setup pending. Open the setup wizard: %s\n", url)
 		a.log.Info("setup pending: open the setup wizard", "url", url)
-		systemd.Status("setup pending: %s", url)
+		// Not the URL: `systemctl status` shows this line to every local
+		// account, the journal (which has it) only to its readers.
+		systemd.Status("setup pending: open the setup URL from the journal (journalctl -u tresor)")
 	case StateLocked:
 		fmt.Fprintf(a.cfg.Out, "Pool locked. Unlock it with: tresor unlock --data-dir %s\n", a.dir.Root())
 		systemd.Status("locked: run tresor unlock")

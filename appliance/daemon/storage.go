@@ -143,10 +143,19 @@ func (a *App) registerJobs(st *storageState) error {
 		Spec:    schedule.MustParseSpec("weekly sun 03:00"),
 		CatchUp: true,
 		Run: func(ctx context.Context, progress schedule.ProgressFunc) error {
+			// Not beside a resilver or a scrub started by hand: both would
+			// read and heal the same shards. Failed, so the week's missing
+			// scrub shows; it is due again next week.
+			a.poolJobMu.Lock()
+			if j, ok := a.jobs().running(JobScrub, JobResilver); ok {
+				a.poolJobMu.Unlock()
+				return fmt.Errorf("not started: a %s started by %s is running", j.Kind, j.By)
+			}
 			// A bounded rate keeps office users' reads fast while it runs;
 			// the console shows it too, and an admin may still stop it
 			// there (it is due again next week).
 			job, jctx := a.jobs().startCancellable(ctx, JobScrub, "scheduler", "", "objects", a.now())
+			a.poolJobMu.Unlock()
 			rep, err := st.pool.Scrub(jctx, 50<<20, func(p storage.ScrubProgress) {
 				job.progress(p.Objects, max(p.ObjectsTotal, p.Objects), scrubMessage(p))
 				progress(p.Objects, p.ObjectsTotal, scrubMessage(p))

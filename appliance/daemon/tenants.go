@@ -297,6 +297,11 @@ func (a *App) TenantDelete(ctx context.Context, by audit.Actor, slug, confirm st
 	if err := ts.reg.Delete(context.WithoutCancel(ctx), by, slug); err != nil {
 		return tenantErr(err)
 	}
+	if st, err := a.running(); err == nil {
+		if err := forgetShipped(context.WithoutCancel(ctx), st.pool, slug); err != nil {
+			a.log.Warn("shipped checkpoints of the deleted tenant not forgotten", "tenant", slug, "err", err)
+		}
+	}
 	a.log.Info("tenant deleted", "tenant", slug, "by", by.Name)
 	return nil
 }

@@ -109,6 +109,22 @@ func (r *Request) Validate() error {
 		seen[abs] = true
 		r.Disks[i] = abs
 	}
+	// Two names of one directory (a link) pass the check above; the
+	// pool would put two shards of every block on one disk.
+	var stats []os.FileInfo
+	var names []string
+	for _, d := range r.Disks {
+		fi, err := os.Stat(d)
+		if err != nil {
+			continue // made by storage, so not another's name
+		}
+		for j, o := range stats {
+			if os.SameFile(fi, o) {
+				return fmt.Errorf("disk %s is the same directory as disk %s: give each disk once", d, names[j])
+			}
+		}
+		stats, names = append(stats, fi), append(names, d)
+	}
 	if !adminName.MatchString(r.Admin) {
 		return fmt.Errorf("admin name %q: use 1-64 lower-case letters, digits, '.', '_' or '-', starting with a letter", r.Admin)
 	}

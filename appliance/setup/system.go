@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,15 +95,17 @@ func SaveSystem(dir *datadir.Dir, s System) error {
 
 // Errors of the system step; the wizard names each in the admin's language.
 var (
-	ErrHostname     = errors.New("hostname: use labels of letters, digits and '-' (not at either end), at most 63 characters each and 253 in all, separated by dots")
-	ErrTimeZone     = errors.New("time zone: not in the zoneinfo database (e.g. Europe/Berlin)")
-	ErrCertParse    = errors.New("certificate: no PEM certificate found")
-	ErrKeyParse     = errors.New("certificate key: no PEM private key found (PKCS#8, PKCS#1 or EC)")
-	ErrKeyMismatch  = errors.New("certificate key: does not belong to the certificate")
-	ErrCertExpired  = errors.New("certificate: expired")
-	ErrCertNotYet   = errors.New("certificate: not valid yet")
-	ErrCertHostname = errors.New("certificate: does not name the hostname")
-	ErrCertIsCA     = errors.New("certificate: a CA certificate, not a server certificate")
+	ErrHostname      = errors.New("hostname: use labels of letters, digits and '-' (not at either end), at most 63 characters each and 253 in all, separated by dots")
+	ErrTimeZone      = errors.New("time zone: not in the zoneinfo database (e.g. Europe/Berlin)")
+	ErrCertParse     = errors.New("certificate: no PEM certificate found")
+	ErrKeyParse      = errors.New("certificate key: no PEM private key found (PKCS#8, PKCS#1 or EC)")
+	ErrKeyMismatch   = errors.New("certificate key: does not belong to the certificate")
+	ErrCertExpired   = errors.New("certificate: expired")
+	ErrCertNotYet    = errors.New("certificate: not valid yet")
+	ErrCertHostname  = errors.New("certificate: does not name the hostname")
+	ErrCertIsCA      = errors.New("certificate: a CA certificate, not a server certificate")
+	ErrCertChain     = errors.New("certificate: a certificate of the chain did not sign the one before it")
+	ErrCertNotServer = errors.New("certificate: not for TLS servers (its extended key usage lacks serverAuth)")
 )
 
 // CheckHostname checks a hostname against RFC 1123: dot-separated labels
@@ -172,6 +175,28 @@ func CheckCertificate(certPEM, keyPEM []byte, hostname string, now time.Time) (*
 	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(leaf.PublicKey) {
 		return nil, ErrKeyMismatch
+	}
+	// Browsers refuse a certificate whose key usage excludes servers (the
+	// console checks the same).
+	if len(leaf.ExtKeyUsage) > 0 && !slices.ContainsFunc(leaf.ExtKeyUsage, func(u x509.ExtKeyUsage) bool {
+		return u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny
+	}) {
+		return nil, ErrCertNotServer
+	}
+	// Browsers get the chain as given; one that does not link up fails
+	// there (the console checks the same).
+	for i := 0; i+1 < len(chain); i++ {
+		c, err := x509.ParseCertificate(chain[i])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCertParse, err)
+		}
+		issuer, err := x509.ParseCertificate(chain[i+1])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCertParse, err)
+		}
+		if err := c.CheckSignatureFrom(issuer); err != nil {
+			return nil, fmt.Errorf("%w: certificate %d by certificate %d: %v", ErrCertChain, i+1, i+2, err)
+		}
 	}
 	if now.After(leaf.NotAfter) {
 		return nil, fmt.Errorf("%w on %s", ErrCertExpired, leaf.NotAfter.UTC().Format(time.DateOnly))

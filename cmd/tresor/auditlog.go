@@ -8,9 +8,11 @@ import (
 	"maps"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"tresor/appliance/audit"
@@ -85,8 +87,8 @@ func init() {
 						q.Set(k, v)
 					}
 				}
-				return writeExport(out, func(w io.Writer) (int64, error) {
-					return cl.Download(context.Background(), "/v1/audit/export?"+q.Encode(), w)
+				return writeExport(out, func(ctx context.Context, w io.Writer) (int64, error) {
+					return cl.Download(ctx, "/v1/audit/export?"+q.Encode(), w)
 				})
 			}
 			if about != "" {
@@ -97,8 +99,8 @@ func init() {
 				return err
 			}
 			req := daemon.TenantAuditExportRequest{Auth: auth, Format: format, From: tFrom, To: tTo, Actor: actor, Actions: actions, Path: path}
-			return writeExport(out, func(w io.Writer) (int64, error) {
-				return cl.DownloadCall(context.Background(), "POST", "/v1/t/audit/export", req, w)
+			return writeExport(out, func(ctx context.Context, w io.Writer) (int64, error) {
+				return cl.DownloadCall(ctx, "POST", "/v1/t/audit/export", req, w)
 			})
 		},
 	})
@@ -115,9 +117,11 @@ func parseTimeArg(s string) (time.Time, error) {
 // writeExport writes what fetch downloads to out (- for standard output).
 // A file is written beside the target and renamed when complete, so an
 // interrupted export never looks like a whole one.
-func writeExport(out string, fetch func(io.Writer) (int64, error)) error {
+func writeExport(out string, fetch func(context.Context, io.Writer) (int64, error)) error {
+	ctx, stop := interruptible()
+	defer stop()
 	if out == "-" {
-		_, err := fetch(os.Stdout)
+		_, err := fetch(ctx, os.Stdout)
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".audit-export-*")
@@ -126,7 +130,10 @@ func writeExport(out string, fetch func(io.Writer) (int64, error)) error {
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	n, err := fetch(tmp)
+	n, err := fetch(ctx, tmp)
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted after %d bytes; %s not written", n, out)
+	}
 	if err != nil {
 		return err
 	}
@@ -310,4 +317,12 @@ func init() {
 			})
 		},
 	})
+}
+
+// interruptible is the context of a download into a file: Ctrl-C or
+// SIGTERM end it, so that the partial file beside the target (a tenant's
+// data in the clear) is removed instead of left behind by a killed
+// process.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"tresor/appliance/api"
 	"tresor/appliance/daemon"
@@ -51,8 +52,13 @@ func init() {
 			if len(args) != 2 {
 				return usagef("pool replace needs OLD (disk index or path) and NEW (path of the new disk)")
 			}
+			// The daemon's working directory is not the admin's.
+			newDisk, err := filepath.Abs(args[1])
+			if err != nil {
+				return err
+			}
 			var rep json.RawMessage
-			if err := streamCall(c, "/v1/pool/replace", daemon.ReplaceRequest{Old: args[0], New: args[1]}, &rep); err != nil {
+			if err := streamCall(c, "/v1/pool/replace", daemon.ReplaceRequest{Old: args[0], New: newDisk}, &rep); err != nil {
 				return err
 			}
 			return printRaw(c, rep)

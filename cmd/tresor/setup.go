@@ -75,7 +75,7 @@ func init() {
 			if err != nil {
 				return fmt.Errorf("setup: %w", err)
 			}
-			if err := os.WriteFile(recoveryOut, []byte(res.RecoveryKey+"\n"), 0o600); err != nil {
+			if err := writeNewFile(recoveryOut, []byte(res.RecoveryKey+"\n")); err != nil {
 				return fmt.Errorf("setup done, but the recovery key could not be written (%v); it is: %s", err, res.RecoveryKey)
 			}
 			out := res
@@ -102,4 +102,20 @@ func setupLocal(dir *datadir.Dir, req setup.Request, res *setup.Result) error {
 	}
 	*res = *r
 	return p.Close()
+}
+
+// writeNewFile writes a secret into a file it creates, mode 0600. The stat
+// before setup only gives an early error: setup takes seconds, in which a
+// file of another owner or mode may appear under the name, and a link
+// whose target does not exist passes a stat; O_EXCL refuses both.
+func writeNewFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -185,8 +185,8 @@ func init() {
 			if out == "" {
 				return usagef("--n needs --out FILE (or - for standard output)")
 			}
-			return writeExport(out, func(w io.Writer) (int64, error) {
-				return cl.DownloadCall(context.Background(), "POST", "/v1/t/audit/archived/export", daemon.ArchivedLogExportRequest{Auth: auth, N: n}, w)
+			return writeExport(out, func(ctx context.Context, w io.Writer) (int64, error) {
+				return cl.DownloadCall(ctx, "POST", "/v1/t/audit/archived/export", daemon.ArchivedLogExportRequest{Auth: auth, N: n}, w)
 			})
 		},
 	})
@@ -262,7 +262,9 @@ func exportTo(sock, path string, in any, out string) (exportSummary, error) {
 	if err != nil {
 		return exportSummary{}, err
 	}
-	resp, err := post(context.Background(), sock, path, bytes.NewReader(b), int64(len(b)))
+	ctx, stop := interruptible()
+	defer stop()
+	resp, err := post(ctx, sock, path, bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return exportSummary{}, err
 	}
@@ -288,6 +290,9 @@ func exportTo(sock, path string, in any, out string) (exportSummary, error) {
 		}
 	}})
 	pp.done()
+	if ctx.Err() != nil {
+		return exportSummary{}, fmt.Errorf("interrupted after %d bytes; %s not written", n, out)
+	}
 	if err != nil {
 		return exportSummary{}, fmt.Errorf("export cut off after %d bytes (the daemon's journal says why): %w", n, err)
 	}

@@ -88,6 +88,8 @@ type Handler struct {
 	opt    Options
 	secret []byte // keys the CSRF tokens; new at every start
 
+	saveMu sync.Mutex // serialises writes of ProgressFile (save)
+
 	mu       sync.Mutex
 	prog     progress
 	resumed  bool

@@ -103,8 +103,12 @@ func (h *Handler) advance(next int) {
 	h.save()
 }
 
-// save seals the secrets and writes the progress.
+// save seals the secrets and writes the progress. One save at a time:
+// two into the one temporary file mixed their bytes, and a snapshot taken
+// earlier could be renamed into place after a later one.
 func (h *Handler) save() {
+	h.saveMu.Lock()
+	defer h.saveMu.Unlock()
 	h.mu.Lock()
 	err := h.prog.seal()
 	p := h.prog
@@ -355,6 +359,10 @@ func certError(l i18n.Lang, err error, host string) (string, string) {
 		return "cert", l.T("err.system.cert.parse")
 	case errors.Is(err, setup.ErrCertIsCA):
 		return "cert", l.T("err.system.cert.ca")
+	case errors.Is(err, setup.ErrCertNotServer):
+		return "cert", l.T("err.system.cert.notserver")
+	case errors.Is(err, setup.ErrCertChain):
+		return "cert", l.T("err.system.cert.chain")
 	case errors.Is(err, setup.ErrKeyParse):
 		return "key", l.T("err.system.key.parse")
 	case errors.Is(err, setup.ErrKeyMismatch):
