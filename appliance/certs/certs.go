@@ -37,9 +37,14 @@ const (
 	serverKeyFile = "server.key"
 )
 
+// MaxServerLifetime is the longest span from NotBefore to NotAfter that
+// Apple's clients (Finder over WebDAV, Safari, iOS) accept in a TLS
+// server certificate; the local CA's certificates keep to it, and
+// uploaded ones are checked against it.
+const MaxServerLifetime = 825 * 24 * time.Hour
+
 const (
-	caLifetime     = 10 * 365 * 24 * time.Hour
-	serverLifetime = 825 * 24 * time.Hour
+	caLifetime = 10 * 365 * 24 * time.Hour
 	// renewBefore makes a restart renew a server certificate that would
 	// expire soon, so an office never meets an expired one.
 	renewBefore = 30 * 24 * time.Hour
@@ -90,10 +95,10 @@ func Ensure(dir string, names Names, now time.Time) (*Identity, error) {
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
 
 	srv, err := tls.LoadX509KeyPair(filepath.Join(dir, ServerFile), filepath.Join(dir, serverKeyFile))
-	// One spanning more than serverLifetime was made by an earlier version
+	// One spanning more than MaxServerLifetime was made by an earlier version
 	// (see makeServer) and is refused by Apple's clients: made anew.
 	if err == nil && covers(srv.Leaf, names) && srv.Leaf.NotAfter.Sub(now) > renewBefore && srv.Leaf.CheckSignatureFrom(ca) == nil &&
-		srv.Leaf.NotAfter.Sub(srv.Leaf.NotBefore) <= serverLifetime {
+		srv.Leaf.NotAfter.Sub(srv.Leaf.NotBefore) <= MaxServerLifetime {
 		return &Identity{CA: ca, CAPEM: caPEM, Server: srv}, nil
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -164,7 +169,7 @@ func makeServer(dir string, ca *x509.Certificate, caKey crypto.Signer, names Nam
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: cn, Organization: []string{"tresor"}},
 		NotBefore:    notBefore,
-		NotAfter:     notBefore.Add(serverLifetime),
+		NotAfter:     notBefore.Add(MaxServerLifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:     names.DNS,

@@ -87,7 +87,7 @@ func TestEnsureRenewsServerCert(t *testing.T) {
 		}
 	})
 	t.Run("near expiry", func(t *testing.T) {
-		b, err := Ensure(dir, testNames, now.Add(serverLifetime-10*24*time.Hour))
+		b, err := Ensure(dir, testNames, now.Add(MaxServerLifetime-10*24*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -136,6 +137,11 @@ func CheckUploadedCertificate(certPEM, keyPEM []byte, hostname string, now time.
 	}
 	if len(leaf.ExtKeyUsage) > 0 && !containsEKU(leaf.ExtKeyUsage, x509.ExtKeyUsageServerAuth) && !containsEKU(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
 		return bad("tls.not-server", "the certificate is not for TLS servers (extended key usage lacks serverAuth)")
+	}
+	if err := setup.CheckClientLimits(leaf); errors.Is(err, setup.ErrCertWeakKey) {
+		return bad("tls.weak-key", "the certificate's RSA key has %d bits; clients refuse fewer than 2048", leaf.PublicKey.(*rsa.PublicKey).N.BitLen())
+	} else if err != nil {
+		return bad("tls.lifetime", "the certificate is valid for %d days; Apple's clients (Finder, Safari, iOS) refuse more than 825", int(leaf.NotAfter.Sub(leaf.NotBefore).Hours()/24))
 	}
 	if hostname != "" {
 		if err := leaf.VerifyHostname(hostname); err != nil {

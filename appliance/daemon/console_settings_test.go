@@ -3,9 +3,11 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -57,6 +59,12 @@ func newTestCA(t *testing.T, name string) *testCA {
 func (ca *testCA) leaf(t *testing.T, edit func(*x509.Certificate)) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	return ca.leafWithKey(t, key, edit)
+}
+
+// leafWithKey is leaf for a key of the caller's.
+func (ca *testCA) leafWithKey(t *testing.T, key crypto.Signer, edit func(*x509.Certificate)) (certPEM, keyPEM []byte) {
+	t.Helper()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "tresor.kanzlei.test", Organization: []string{"Kanzlei Weber"}},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
@@ -201,6 +209,12 @@ func TestCertificateValidation(t *testing.T) {
 	client, clientKey := ca.leaf(t, func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth} })
 	noNames, noNamesKey := ca.leaf(t, func(c *x509.Certificate) { c.DNSNames, c.IPAddresses = nil, nil })
 	isCA, isCAKey := ca.leaf(t, func(c *x509.Certificate) { c.IsCA, c.BasicConstraintsValid = true, true })
+	// Apple's clients refuse a server certificate valid over 825 days,
+	// every client an RSA key under 2048 bits.
+	long, longKey := ca.leaf(t, func(c *x509.Certificate) { c.NotAfter = c.NotBefore.Add(826 * 24 * time.Hour) })
+	limit, limitKey := ca.leaf(t, func(c *x509.Certificate) { c.NotAfter = c.NotBefore.Add(825 * 24 * time.Hour) })
+	rsa1024, _ := rsa.GenerateKey(rand.Reader, 1024)
+	weak, weakKey := ca.leafWithKey(t, rsa1024, nil)
 	junk := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")})
 	now := time.Now()
 	for _, tc := range []struct {
@@ -217,6 +231,9 @@ func TestCertificateValidation(t *testing.T) {
 		{"expired", expired, expiredKey, "", "tls.expired"},
 		{"not yet valid", future, futureKey, "", "tls.not-yet-valid"},
 		{"client certificate", client, clientKey, "", "tls.not-server"},
+		{"826 days", long, longKey, "", "tls.lifetime"},
+		{"RSA 1024", weak, weakKey, "", "tls.weak-key"},
+		{"825 days", limit, limitKey, "tresor.kanzlei.test", ""},
 		{"no names", noNames, noNamesKey, "", "tls.no-names"},
 		{"other hostname", good, goodKey, "nas.kanzlei.test", "tls.hostname"},
 		{"broken chain", append(append([]byte{}, good...), other.pem...), goodKey, "", "tls.chain"},

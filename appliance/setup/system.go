@@ -26,6 +26,7 @@ import (
 	// checked against the same database everywhere.
 	_ "time/tzdata"
 
+	"tresor/appliance/certs"
 	"tresor/appliance/datadir"
 	"tresor/appliance/privileged"
 )
@@ -106,7 +107,24 @@ var (
 	ErrCertIsCA      = errors.New("certificate: a CA certificate, not a server certificate")
 	ErrCertChain     = errors.New("certificate: a certificate of the chain did not sign the one before it")
 	ErrCertNotServer = errors.New("certificate: not for TLS servers (its extended key usage lacks serverAuth)")
+	ErrCertLifetime  = errors.New("certificate: valid for more than 825 days, which Apple's clients (Finder, Safari, iOS) refuse")
+	ErrCertWeakKey   = errors.New("certificate: an RSA key under 2048 bits, which clients refuse")
 )
+
+// CheckClientLimits reports why the office's clients would refuse a
+// server certificate that is otherwise in order: an RSA key under 2048
+// bits (every current client), or a span from NotBefore to NotAfter over
+// certs.MaxServerLifetime (Apple's, so Finder could not mount the
+// appliance). The wizard and the console both check it.
+func CheckClientLimits(leaf *x509.Certificate) error {
+	if k, ok := leaf.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < 2048 {
+		return fmt.Errorf("%w (%d bits)", ErrCertWeakKey, k.N.BitLen())
+	}
+	if span := leaf.NotAfter.Sub(leaf.NotBefore); span > certs.MaxServerLifetime {
+		return fmt.Errorf("%w (%d days)", ErrCertLifetime, int(span.Hours()/24))
+	}
+	return nil
+}
 
 // CheckHostname checks a hostname against RFC 1123: dot-separated labels
 // of letters, digits and hyphens, no hyphen at either end of a label, 1–63
@@ -182,6 +200,9 @@ func CheckCertificate(certPEM, keyPEM []byte, hostname string, now time.Time) (*
 		return u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny
 	}) {
 		return nil, ErrCertNotServer
+	}
+	if err := CheckClientLimits(leaf); err != nil {
+		return nil, err
 	}
 	// Browsers get the chain as given; one that does not link up fails
 	// there (the console checks the same).

@@ -79,6 +79,8 @@ var consoleSettingsCatalog = map[string]map[Lang]string{
 	"cs.err.tls.key-mismatch":       {DE: "Der Schlüssel gehört nicht zum Zertifikat.", EN: "The key does not belong to the certificate."},
 	"cs.err.tls.expired":            {DE: "Das Zertifikat ist am %s abgelaufen.", EN: "The certificate expired on %s."},
 	"cs.err.tls.not-yet-valid":      {DE: "Das Zertifikat gilt erst ab %s.", EN: "The certificate is valid only from %s."},
+	"cs.err.tls.weak-key":           {DE: "Der RSA-Schlüssel des Zertifikats hat %d Bit; Clients lehnen weniger als 2048 ab.", EN: "The certificate's RSA key has %d bits; clients refuse fewer than 2048."},
+	"cs.err.tls.lifetime":           {DE: "Das Zertifikat gilt %d Tage; Apple-Geräte (Finder, Safari, iPhone) lehnen mehr als 825 ab.", EN: "The certificate is valid for %d days; Apple devices (Finder, Safari, iPhone) refuse more than 825."},
 	"cs.err.tls.not-server":         {DE: "Das Zertifikat ist nicht für TLS-Server ausgestellt (erweiterte Schlüsselverwendung ohne serverAuth).", EN: "The certificate is not for TLS servers (extended key usage lacks serverAuth)."},
 	"cs.err.tls.hostname":           {DE: "Das Zertifikat nennt den Hostnamen des Geräts %s nicht.", EN: "The certificate does not name the appliance's hostname %s."},
 	"cs.err.tls.no-names":           {DE: "Das Zertifikat nennt keinen Host (keine alternativen Namen).", EN: "The certificate names no host (no subject alternative names)."},

@@ -363,6 +363,10 @@ func certError(l i18n.Lang, err error, host string) (string, string) {
 		return "cert", l.T("err.system.cert.notserver")
 	case errors.Is(err, setup.ErrCertChain):
 		return "cert", l.T("err.system.cert.chain")
+	case errors.Is(err, setup.ErrCertWeakKey):
+		return "cert", l.T("err.system.cert.weakkey")
+	case errors.Is(err, setup.ErrCertLifetime):
+		return "cert", l.T("err.system.cert.lifetime")
 	case errors.Is(err, setup.ErrKeyParse):
 		return "key", l.T("err.system.key.parse")
 	case errors.Is(err, setup.ErrKeyMismatch):
