@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,7 +44,7 @@ func Listen(addr string, ln net.Listener, tlsConf *tls.Config, h http.Handler, l
 		ln:  tls.NewListener(ln, tlsConf),
 		log: log,
 		http: &http.Server{
-			Handler:           SecurityHeaders(h),
+			Handler:           SecurityHeaders(stallGuard(h)),
 			TLSConfig:         tlsConf,
 			Protocols:         http1Only(),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -94,6 +95,40 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = s.http.Close()
 	}
 	return err
+}
+
+// bodyIdle is how long a request body may send nothing before its
+// connection is closed. The server sets no ReadTimeout, since uploads of
+// many gigabytes take as long as they take; but a client that sends a
+// byte now and then would hold its connection, and the upload's
+// goroutine and buffers, for ever (slowloris). A variable for tests.
+var bodyIdle = 2 * time.Minute
+
+// stallGuard gives every read of a request's body a deadline of
+// bodyIdle from when the read begins.
+func stallGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: bodyIdle}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// idleBody is a request body whose reads time out after idle.
+type idleBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	// A writer that cannot set deadlines (a test's recorder) reads as is.
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	// Once the body is in, net/http clears the deadline before its own
+	// read for the next request (startBackgroundRead), so a handler that
+	// works on after the body is not cut.
+	return b.ReadCloser.Read(p)
 }
 
 // SecurityHeaders sets the headers every answer carries: HSTS, a strict CSP

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -127,5 +129,66 @@ func TestListenBusyPort(t *testing.T) {
 	_, err := Listen(addr, nil, &tls.Config{}, http.NotFoundHandler(), slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "already in use") {
 		t.Fatalf("Listen on a busy port: %v", err)
+	}
+}
+
+// A request body that stops arriving for bodyIdle ends its connection,
+// however slowly it came before; one whose bytes keep coming is read
+// however long it takes, and so is a handler that works on after the body.
+func TestStalledBodyIsCut(t *testing.T) {
+	old := bodyIdle
+	bodyIdle = 300 * time.Millisecond
+	t.Cleanup(func() { bodyIdle = old })
+	addr, conf := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			return
+		}
+		time.Sleep(2 * bodyIdle) // work after the body, past its deadline
+		if r.Context().Err() != nil {
+			t.Errorf("request canceled after its body was in")
+		}
+		fmt.Fprintf(w, "%d", n)
+	}))
+	send := func(chunks int, pause time.Duration) (string, error) {
+		c, err := tls.Dial("tcp", addr, conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "PUT /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n", chunks*10)
+		for range chunks {
+			time.Sleep(pause)
+			if _, err := c.Write([]byte("0123456789")); err != nil {
+				return "", err
+			}
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	// 8 chunks, 100 ms apart: 800 ms in all, never 300 ms idle.
+	if got, err := send(8, 100*time.Millisecond); err != nil || got != "80" {
+		t.Fatalf("a slow but steady body: %q, %v; want 80 bytes read", got, err)
+	}
+	// Headers and 10 of 30 bytes, then nothing.
+	c, err := tls.Dial("tcp", addr, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "PUT /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 30\r\n\r\n0123456789")
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("a stalled body's connection: %v after %v, want it closed", err, time.Since(start))
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("a stalled body's connection closed after %v", d)
 	}
 }
