@@ -2,7 +2,6 @@ package pool
 
 import (
 	"errors"
-	"os"
 	"testing"
 )
 
@@ -12,20 +11,7 @@ import (
 // through it, and the change must not be undone on the other disks.
 func TestOldKeyringOnReturningDiskDoesNotUnlock(t *testing.T) {
 	p, paths, _ := newPool(t, 3, testOptions())
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	away := paths[2] + ".away"
-	if err := os.Rename(paths[2], away); err != nil {
-		t.Fatal(err)
-	}
-	q, err := Open(paths, testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Unlock(testPass); err != nil {
-		t.Fatal(err)
-	}
+	q, back := openWithoutDisk(t, p, paths, 2)
 	newPass := []byte("a new passphrase, the old one leaked")
 	if err := q.ChangePassphrase(newPass); err != nil {
 		t.Fatal(err)
@@ -33,9 +19,7 @@ func TestOldKeyringOnReturningDiskDoesNotUnlock(t *testing.T) {
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(away, paths[2]); err != nil {
-		t.Fatal(err)
-	}
+	back()
 
 	r, err := Open(paths, testOptions())
 	if err != nil {

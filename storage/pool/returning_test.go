@@ -23,20 +23,7 @@ func TestReturningDiskKeepsOldNamespaceOut(t *testing.T) {
 	for i := range 40 {
 		put(t, ns, content(uint64(i), 100))
 	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	away := paths[1] + ".away"
-	if err := os.Rename(paths[1], away); err != nil {
-		t.Fatal(err)
-	}
-	q, err := Open(paths, testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Unlock(testPass); err != nil {
-		t.Fatal(err)
-	}
+	q, back := openWithoutDisk(t, p, paths, 1)
 	if err := q.DeleteNamespace(ctx, "ns"); err != nil {
 		t.Fatal(err)
 	}
@@ -48,10 +35,8 @@ func TestReturningDiskKeepsOldNamespaceOut(t *testing.T) {
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(away, paths[1]); err != nil {
-		t.Fatal(err)
-	}
-	q, err = Open(paths, testOptions())
+	back()
+	q, err := Open(paths, testOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,5 +101,32 @@ func TestForeignNamespaceCopyIsRebuilt(t *testing.T) {
 	mustGet(t, qb, id, data)
 	if list, err := qb.List(); err != nil || len(list) != 1 {
 		t.Errorf("b lists %d objects (%v), want its 1", len(list), err)
+	}
+}
+
+// openWithoutDisk closes p, takes disk i away and opens and unlocks the
+// pool without it; back puts the disk in place again (the pool it gave
+// must be closed first).
+func openWithoutDisk(t *testing.T, p *Pool, paths []string, i int) (q *Pool, back func()) {
+	t.Helper()
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	away := paths[i] + ".away"
+	if err := os.Rename(paths[i], away); err != nil {
+		t.Fatal(err)
+	}
+	q, err := Open(paths, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	return q, func() {
+		t.Helper()
+		if err := os.Rename(away, paths[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
