@@ -2,10 +2,14 @@ package tenant
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"tresor/appliance/audit"
 )
 
 func TestDefaultsValid(t *testing.T) {
@@ -140,4 +144,32 @@ func FuzzParseSettings(f *testing.F) {
 			t.Fatalf("round trip of %s: %+v, %v; want %+v", b, again, err, s)
 		}
 	})
+}
+
+// TestSettingsEntriesNameEachChange: a change of settings is logged as one
+// settings.change per setting that changed, named by its path with its
+// old and new value, so an auditor sees what changed without comparing
+// two documents; nothing changed, nothing logged.
+func TestSettingsEntriesNameEachChange(t *testing.T) {
+	by := audit.Actor{Kind: audit.ActorAccount, Name: "anna"}
+	from := Defaults()
+	to := from.clone()
+	to.Password.MinLength = from.Password.MinLength + 2
+	to.TwoFactorRequired = !from.TwoFactorRequired
+	got := settingsEntries("kanzlei", by, from, to)
+	want := []map[string]string{
+		{"setting": "password.min_length", "from": fmt.Sprint(from.Password.MinLength), "to": fmt.Sprint(to.Password.MinLength)},
+		{"setting": "two_factor_required", "from": fmt.Sprint(from.TwoFactorRequired), "to": fmt.Sprint(to.TwoFactorRequired)},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("entries = %+v, want %d", got, len(want))
+	}
+	for i, e := range got {
+		if e.Action != audit.ActionSettingsChange || e.Actor != by || e.Tenant != "kanzlei" || !maps.Equal(e.Details, want[i]) {
+			t.Errorf("entry %d = %+v, want details %v", i, e, want[i])
+		}
+	}
+	if got := settingsEntries("kanzlei", by, from, from.clone()); len(got) != 0 {
+		t.Errorf("no change logged %+v", got)
+	}
 }

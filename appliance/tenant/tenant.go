@@ -3,8 +3,11 @@ package tenant
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -231,20 +234,69 @@ func (t *Tenant) UpdateSettings(ctx context.Context, by audit.Actor, fn func(*Se
 }
 
 // settingsEntries describes a change of settings: audit.settings for the
-// optional events, settings.change for the rest, each with the whole old
-// and new part (small, and an auditor needs no diff tool to read them).
+// optional events, and a settings.change for each other setting that
+// changed, named by its path in the settings document (such as
+// "password.min_length"), with its old and new value. An auditor reads
+// what changed in the entry itself; whole documents, as logged before,
+// hid one changed number among thirty.
 func settingsEntries(slug string, by audit.Actor, from, to Settings) []audit.Entry {
 	var out []audit.Entry
 	ea, eb := from.Audit, to.Audit
 	from.Audit, to.Audit = AuditPolicy{}, AuditPolicy{}
-	if a, b := string(from.Marshal()), string(to.Marshal()); a != b {
+	a, b := settingLeaves(from), settingLeaves(to)
+	for _, k := range slices.Sorted(maps.Keys(mergeKeys(a, b))) {
+		if a[k] == b[k] {
+			continue
+		}
 		out = append(out, audit.Entry{Actor: by, Tenant: slug, Action: audit.ActionSettingsChange, Outcome: audit.OutcomeSuccess,
-			Details: map[string]string{"setting": "tenant", "from": a, "to": b}})
+			Details: map[string]string{"setting": k, "from": a[k], "to": b[k]}})
 	}
-	from.Audit, to.Audit = ea, eb
 	if a, b := fmt.Sprint(ea.Optional), fmt.Sprint(eb.Optional); a != b {
 		out = append(out, audit.Entry{Actor: by, Tenant: slug, Action: audit.ActionAuditSettings, Outcome: audit.OutcomeSuccess,
 			Details: map[string]string{"setting": "optional events", "from": a, "to": b}})
+	}
+	return out
+}
+
+// settingLeaves flattens s's JSON document into path → value: objects are
+// walked ("share.max_lifetime"), strings are given as they are and any
+// other value (numbers, booleans, lists, null) as its JSON text.
+func settingLeaves(s Settings) map[string]string {
+	var doc any
+	if err := json.Unmarshal(s.Marshal(), &doc); err != nil {
+		// Marshal's own output: cannot fail.
+		return map[string]string{"": string(s.Marshal())}
+	}
+	out := map[string]string{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, sub := range v {
+				if prefix != "" {
+					k = prefix + "." + k
+				}
+				walk(k, sub)
+			}
+		case string:
+			out[prefix] = v
+		default:
+			b, _ := json.Marshal(v)
+			out[prefix] = string(b)
+		}
+	}
+	walk("", doc)
+	return out
+}
+
+// mergeKeys is the union of a's and b's keys.
+func mergeKeys(a, b map[string]string) map[string]struct{} {
+	out := make(map[string]struct{}, len(a))
+	for k := range a {
+		out[k] = struct{}{}
+	}
+	for k := range b {
+		out[k] = struct{}{}
 	}
 	return out
 }
