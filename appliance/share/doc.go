@@ -45,6 +45,30 @@
 // an account or group of the same tenant) are not links: they are grants
 // of appliance/access.
 //
+// # The creator's rights
+//
+// A link does for a stranger what its creator allowed, so it may never do
+// more than the creator still may. Every use of a link ([Service.Open],
+// hence every page, listing, download and upload of a request, and
+// [Access.Live], before each file of a zip and each upload) asks the
+// access policy, as if the creator acted with its password, for what the
+// link's mode needs on the target: share, and for write and drop links
+// write too; and the creator's account must be enabled. Its role, groups
+// and grants are read as they are now, so a revoked or expired grant, a
+// changed role, a disabled or deleted account, or a target moved where
+// the creator has no right stops the link at its next use (a zip before
+// its next file). Grants are inherited downwards and never taken away
+// below a folder, so the right on the target covers everything below it
+// and the target is the one object asked about.
+//
+// Such a link answers like a revoked one ([ErrNotFound], after the
+// FailFloor), so the recipient learns nothing of why; the tenant's log
+// gets share.access, denied, with the reason (the creator and what the
+// policy refused). The link is not deleted: a tenant that restores the
+// right (a new grant, the account moved back) gets the link working
+// again as it was, and the owner's or admin's decision to revoke it stays
+// theirs.
+//
 // # Four-eyes
 //
 // A link whose target is in a folder marked sensitive (access.Policy.
@@ -85,7 +109,7 @@
 // Into the tenant's log: share.create (details: state), share.approve,
 // share.revoke (also on expiry,
 // with "reason": "expired", by the system), share.access (the page
-// opened), share.password-failed, share.download (path, bytes, whether a
+// opened; denied, with a reason, when the creator lost the right), share.password-failed, share.download (path, bytes, whether a
 // zip) and share.upload (path, bytes) with the link as actor (kind link,
 // the link ID, the source address). Files a link uploads are logged as
 // file.write by the link too.

@@ -51,6 +51,11 @@ var (
 	ErrFourEyes = errors.New("four-eyes: a second tenant admin, not the link's creator, must approve")
 	// ErrNotPending: the link is live already; there is nothing to approve.
 	ErrNotPending = errors.New("the link is not waiting for approval")
+	// ErrCreatorRights: the account that made the link no longer holds
+	// what the link needs on its target (see Mode.needs), or is disabled
+	// or gone. Where it comes with ErrNotFound (a recipient's request),
+	// the recipient learns nothing more than for a revoked link.
+	ErrCreatorRights = errors.New("the link's creator may no longer share its target")
 )
 
 // States of a link.
@@ -72,6 +77,17 @@ const (
 	ModeWrite Mode = "write"
 	ModeDrop  Mode = "drop"
 )
+
+// needs is what a link of mode m needs of its creator on the target, when
+// it is made and at every use: the share permission, and for links that
+// upload (write, drop) the write permission too, so that a link never
+// does more than its creator could do itself.
+func (m Mode) needs() []access.Action {
+	if m == ModeWrite || m == ModeDrop {
+		return []access.Action{access.Share, access.Write}
+	}
+	return []access.Action{access.Share}
+}
 
 // ParseMode reads a mode; "" is read.
 func ParseMode(s string) (Mode, error) {
