@@ -235,3 +235,47 @@ func TestCreatorRightsMidZip(t *testing.T) {
 		t.Errorf("BeginDownload after the revocation = %v, want ErrNotFound", err)
 	}
 }
+
+// TestCreateNeedsWrite: a write or drop link uploads, so only who may
+// write the folder may make one; sharing alone makes read links.
+func TestCreateNeedsWrite(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	admin := e.as("kanzlei", "admin", adminPW)
+	admin.mkdir("/Akten")
+	admin.grant("/Akten", "bernd", "share")
+	bernd := e.as("kanzlei", "bernd", userPW)
+	for _, m := range []Mode{ModeWrite, ModeDrop} {
+		if _, _, err := e.svc.Create(ctx, bernd.tn, bernd.p, Spec{Path: "/Akten", Mode: m}); !errors.Is(err, ErrForbidden) {
+			t.Errorf("%s link without write: %v, want ErrForbidden", m, err)
+		}
+	}
+	bernd.share(Spec{Path: "/Akten"})
+	if list, err := e.svc.List(ctx, bernd.tn, bernd.p); err != nil || len(list) != 1 {
+		t.Errorf("bernd's links = %d, %v; want only the read link", len(list), err)
+	}
+	if n := countEntries(admin.auditLog(), `"action":"share.create"`, `"outcome":"denied"`, `no write permission`); n != 2 {
+		t.Errorf("%d refused links logged as denied with the reason, want 2", n)
+	}
+	admin.grant("/Akten", "bernd", "write")
+	for _, m := range []Mode{ModeWrite, ModeDrop} {
+		if _, _, err := e.svc.Create(ctx, bernd.tn, bernd.p, Spec{Path: "/Akten", Mode: m}); err != nil {
+			t.Errorf("%s link with share and write: %v", m, err)
+		}
+	}
+}
+
+// countEntries counts the lines of log that hold every one of want.
+func countEntries(log string, want ...string) int {
+	n := 0
+	for l := range strings.SplitSeq(log, "\n") {
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(l, w)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n
+}

@@ -37,7 +37,9 @@
 // account may share a target is the access policy's decision
 // (appliance/access, action "share", asked through files.Tree.Check):
 // tenant admins, and accounts holding a grant with the share permission on
-// the target or a folder above it; never an app password. Owners (the
+// the target or a folder above it; never an app password. A write or
+// drop link uploads, so it needs the write permission too: sharing alone
+// makes read links ([ErrForbidden], logged as denied). Owners (the
 // account that made a link) and tenant admins list, change
 // ([Service.Change]: expiry, limit, note, password; the policy applies as
 // to a new link) and revoke links;

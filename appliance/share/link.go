@@ -267,29 +267,48 @@ func deleteRecord(tx *storage.Tx, r *record) error {
 }
 
 // mayShare asks the access policy (appliance/access, the one
-// authorisation function, through the file tree) whether p may share the
-// file or folder at path, and returns it and whether it is in a folder
-// marked sensitive. Without the share permission on it (a grant, or the
-// admin role; never through an app password) the answer is ErrForbidden,
-// or ErrNotFound where p may not even see it.
-func mayShare(ctx context.Context, t *tenant.Tenant, p *identity.Principal, path string) (files.Info, bool, error) {
+// authorisation function, through the file tree) whether p may make a
+// link of mode m to the file or folder at path, and returns it and
+// whether it is in a folder marked sensitive. Without the share
+// permission on it (a grant, or the admin role; never through an app
+// password), or for a write or drop link without the write permission
+// (Mode.needs), the answer is ErrForbidden, or ErrNotFound where p may
+// not even see it.
+func (s *Service) mayShare(ctx context.Context, t *tenant.Tenant, p *identity.Principal, path string, m Mode) (files.Info, bool, error) {
 	if p == nil {
 		return files.Info{}, false, ErrForbidden
 	}
-	info, obj, err := files.New(t, p).Check(ctx, path, access.Share)
+	info, obj, err := files.New(t, p, files.WithClock(s.now)).Check(ctx, path, access.Share)
 	if errors.Is(err, files.ErrForbidden) {
 		return info, false, fmt.Errorf("%w: %v", ErrForbidden, err)
 	}
 	if err != nil {
 		return info, false, err
 	}
-	// A folder marked sensitive (or anything below one) needs a second
-	// tenant admin's approval before anyone outside reaches it: the link
-	// is made pending (Service.Approve).
-	pol, err := access.New(access.Options{}).Load(t)
+	var pol *access.Policy
+	var subj access.Subject
+	err = t.View(func(tx *storage.Tx) error {
+		var err error
+		if subj, err = identity.SubjectTx(t, tx, p); err != nil {
+			return err
+		}
+		pol, err = access.New(access.Options{Clock: s.now}).LoadTx(t, tx)
+		return err
+	})
+	if errors.Is(err, identity.ErrForbidden) {
+		return info, false, fmt.Errorf("%w: %v", ErrForbidden, err)
+	}
 	if err != nil {
 		return info, false, err
 	}
+	// What the link does for its recipient, its creator must be allowed
+	// to do itself: the same question every use of the link asks again.
+	if err := modeAllowed(pol, subj, obj, m); err != nil {
+		return info, false, fmt.Errorf("%w: %s %s: %v", ErrForbidden, m, info.Path, err)
+	}
+	// A folder marked sensitive (or anything below one) needs a second
+	// tenant admin's approval before anyone outside reaches it: the link
+	// is made pending (Service.Approve).
 	return info, pol.Sensitive(obj), nil
 }
 
@@ -352,7 +371,7 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	if spec.Mode == "" {
 		spec.Mode = ModeRead
 	}
-	target, sensitive, err := mayShare(ctx, t, p, spec.Path)
+	target, sensitive, err := s.mayShare(ctx, t, p, spec.Path, spec.Mode)
 	if errors.Is(err, ErrForbidden) {
 		s.deny(ctx, t, p, audit.ActionShareCreate, target, err)
 	}

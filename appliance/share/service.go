@@ -270,9 +270,19 @@ func (c *creators) may(r *record, obj access.Object) error {
 	if se.err != nil {
 		return fmt.Errorf("share link %s: creator: %w", r.ID, se.err)
 	}
-	for _, act := range r.Mode.needs() {
-		if err := c.pol.Check(se.s, obj, act); err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrCreatorRights, r.Creator, err)
+	if err := modeAllowed(c.pol, se.s, obj, r.Mode); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrCreatorRights, r.Creator, err)
+	}
+	return nil
+}
+
+// modeAllowed asks the access policy whether s may have a link of mode m
+// to obj: every action the mode needs (Mode.needs). Create asks it of the
+// account making a link, usable of the creator at every use.
+func modeAllowed(pol *access.Policy, s access.Subject, obj access.Object, m Mode) error {
+	for _, act := range m.needs() {
+		if err := pol.Check(s, obj, act); err != nil {
+			return err
 		}
 	}
 	return nil
