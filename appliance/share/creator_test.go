@@ -1,9 +1,13 @@
 package share
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -278,4 +282,67 @@ func countEntries(log string, want ...string) int {
 		}
 	}
 	return n
+}
+
+// TestListCreatorRights: the owner's and the admins' lists (and the CSV
+// review) mark a link whose creator lost the right as not working, and
+// unmark it when the right is back.
+func TestListCreatorRights(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	admin := e.as("kanzlei", "admin", adminPW)
+	admin.mkdir("/Akten")
+	admin.grant("/Akten", "bernd", "read,write,share")
+	bernd := e.as("kanzlei", "bernd", userPW)
+	rl, _ := bernd.share(Spec{Path: "/Akten"})
+	dl, _ := bernd.share(Spec{Path: "/Akten", Mode: ModeDrop})
+	al, _ := admin.share(Spec{Path: "/Akten"})
+	lacks := func(who *as) map[string]bool {
+		t.Helper()
+		list, err := e.svc.List(ctx, who.tn, who.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, l := range list {
+			out[l.ID] = l.CreatorLacksRights
+		}
+		return out
+	}
+	if got := lacks(admin); got[rl.ID] || got[dl.ID] || got[al.ID] {
+		t.Fatalf("with the grant: lacks rights %v, want none", got)
+	}
+	admin.revokeGrants("bernd")
+	admin.grant("/Akten", "bernd", "share")
+	for _, who := range []*as{admin, bernd} {
+		got := lacks(who)
+		if got[rl.ID] || !got[dl.ID] || got[al.ID] {
+			t.Errorf("%s's list without write: lacks rights %v, want only the drop link %s", who.p.Account().Name, got, dl.ID)
+		}
+	}
+	list, err := e.svc.List(ctx, admin.tn, admin.p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteCSV(&b, list); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(rows[0], "creator_lacks_rights")
+	if col < 0 {
+		t.Fatalf("CSV header %q lacks creator_lacks_rights", rows[0])
+	}
+	for _, row := range rows[1:] {
+		if want := fmt.Sprint(row[0] == dl.ID); row[col] != want {
+			t.Errorf("CSV row of %s: creator_lacks_rights = %q, want %s", row[0], row[col], want)
+		}
+	}
+	admin.grant("/Akten", "bernd", "write")
+	if got := lacks(admin); got[dl.ID] {
+		t.Errorf("write given again: the drop link still lacks rights")
+	}
 }

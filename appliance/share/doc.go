@@ -69,7 +69,9 @@
 // policy refused). The link is not deleted: a tenant that restores the
 // right (a new grant, the account moved back) gets the link working
 // again as it was, and the owner's or admin's decision to revoke it stays
-// theirs.
+// theirs. [Service.List] marks such a link (Link.CreatorLacksRights), so
+// the owner and the admins see that it does not work and why, and so does
+// the link review's CSV (creator_lacks_rights).
 //
 // # Four-eyes
 //
@@ -85,8 +87,9 @@
 //
 // [WriteCSV] writes the links [Service.List] returns as CSV for the
 // monthly review (creator, target, mode, password, expiry, limit, state,
-// counts, approver, note), with spreadsheet formulas defused; `tresor
-// share list --csv` and the web page /t/<tenant>/shares.csv use it.
+// counts, approver, note, whether the creator lacks the rights), with
+// spreadsheet formulas defused; `tresor share list --csv` and the web
+// page /t/<tenant>/shares.csv use it.
 //
 // # The public side
 //

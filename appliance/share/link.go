@@ -170,6 +170,11 @@ type Link struct {
 	State        string    `json:"state"`                 // StateLive or StatePending
 	ApprovedBy   string    `json:"approved_by,omitempty"` // the second admin of a link into a sensitive folder
 	ApprovedAt   time.Time `json:"approved_at,omitzero"`
+	// CreatorLacksRights: the link does not work because its creator may
+	// no longer share its target (or write there, for a write or drop
+	// link), or the account is disabled; it works again when the right is
+	// restored.
+	CreatorLacksRights bool `json:"creator_lacks_rights,omitempty"`
 }
 
 // record is the stored link.
@@ -491,16 +496,53 @@ func (s *Service) List(ctx context.Context, t *tenant.Tenant, p *identity.Princi
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
-	tree := files.New(t, p)
+	out, err := s.links(ctx, t, p, recs)
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	slices.SortFunc(out, func(a, b Link) int { return b.Created.Compare(a.Created) })
+	return out, nil
+}
+
+// links describes recs for p's lists: each target's current path (or
+// that it is gone), and whether the link does not work because its
+// creator lacks the rights it needs: the question every use of the link
+// asks (Access.usable), answered here with one policy load for all.
+func (s *Service) links(ctx context.Context, t *tenant.Tenant, p *identity.Principal, recs []*record) ([]Link, error) {
+	tree := files.New(t, p, files.WithClock(s.now))
 	out := make([]Link, 0, len(recs))
-	for _, r := range recs {
+	objs := make([]*access.Object, len(recs))
+	for i, r := range recs {
 		path, gone := "", true
 		if info, err := tree.ByID(ctx, r.Target); err == nil {
 			path, gone = info.Path.String(), false
+			// Where the target is, not whether p may reach it.
+			if obj, err := tree.Locate(ctx, access.NodeID(r.Target)); err == nil {
+				objs[i] = &obj
+			}
 		}
 		out = append(out, r.link(path, gone))
 	}
-	slices.SortFunc(out, func(a, b Link) int { return b.Created.Compare(a.Created) })
+	err := t.View(func(tx *storage.Tx) error {
+		c, err := s.creators(t, tx)
+		if err != nil {
+			return err
+		}
+		for i, r := range recs {
+			if objs[i] == nil {
+				continue // a deleted target says enough
+			}
+			err := c.may(r, *objs[i])
+			out[i].CreatorLacksRights = errors.Is(err, ErrCreatorRights)
+			if err != nil && !out[i].CreatorLacksRights {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -597,11 +639,11 @@ func (s *Service) Approve(ctx context.Context, t *tenant.Tenant, p *identity.Pri
 	if err != nil {
 		return fail(err)
 	}
-	path, gone := "", true
-	if info, err := files.New(t, p).ByID(ctx, out.Target); err == nil {
-		path, gone = info.Path.String(), false
+	links, err := s.links(ctx, t, p, []*record{out})
+	if err != nil {
+		return fail(err)
 	}
-	return out.link(path, gone), nil
+	return links[0], nil
 }
 
 // Change is a change to a link; nil fields stay as they are.
@@ -702,11 +744,11 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	if err != nil {
 		return fail(err)
 	}
-	path, gone := "", true
-	if info, err := files.New(t, p).ByID(ctx, out.Target); err == nil {
-		path, gone = info.Path.String(), false
+	links, err := s.links(ctx, t, p, []*record{out})
+	if err != nil {
+		return fail(err)
 	}
-	return out.link(path, gone), nil
+	return links[0], nil
 }
 
 // NoticeBefore is how long before its expiry a link's owner is told.
