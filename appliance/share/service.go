@@ -198,7 +198,7 @@ func (s *Service) open(ctx context.Context, token, source string) (*Access, erro
 // listing, download and upload of a request, and Live, before each file of
 // a zip and each upload): the link r is approved and not expired, and its
 // creator, as its account is now, still may do what the link does
-// (creatorMay). A link whose creator lost the right fails like a revoked
+// (creators.may). A link whose creator lost the right fails like a revoked
 // one, ErrNotFound, and is logged (share.access, denied, with the reason)
 // for the tenant; it is not deleted, so it works again once the right is
 // restored.
@@ -479,9 +479,9 @@ type Download struct {
 
 // BeginDownload counts a download of rel (a file, or a folder as a zip)
 // before anything is sent: it fails with ErrNotFound when the link was
-// revoked, expired or exhausted meanwhile, or its creator lost the right
-// (Live) (so concurrent downloads never
-// exceed the limit), ErrMode for a drop link.
+// revoked, expired or exhausted meanwhile (so concurrent downloads never
+// exceed the limit) or its creator lost the right (Live), ErrMode for a
+// drop link.
 func (a *Access) BeginDownload(ctx context.Context, rel string, zip bool) (*Download, error) {
 	if a.rec.Mode == ModeDrop {
 		return nil, ErrMode
