@@ -346,3 +346,45 @@ func TestListCreatorRights(t *testing.T) {
 		t.Errorf("write given again: the drop link still lacks rights")
 	}
 }
+
+// TestCreatorRightsGroup: a right the creator holds through a group ends
+// for its links when the creator leaves the group.
+func TestCreatorRightsGroup(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	admin := e.as("kanzlei", "admin", adminPW)
+	admin.mkdir("/Akten")
+	admin.write("/Akten/a.txt", "akte a")
+	if _, err := e.acc.CreateGroup(ctx, admin.tn, admin.p, "sekretariat"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.AddMember(ctx, admin.tn, admin.p, "sekretariat", "bernd"); err != nil {
+		t.Fatal(err)
+	}
+	_, obj, err := admin.tr.Check(ctx, "/Akten", access.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, err := identity.Subject(admin.tn, admin.p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := e.acc.Grantee(ctx, admin.tn, admin.p, access.KindGroup, "sekretariat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := access.New(access.Options{Clock: e.clock.now}).Add(ctx, admin.tn, subj, access.Request{Folder: obj, To: to, Perms: access.PermShare}); err != nil {
+		t.Fatal(err)
+	}
+	bernd := e.as("kanzlei", "bernd", userPW)
+	_, rtok := bernd.share(Spec{Path: "/Akten"})
+	if got, want := e.useLinks(rtok, ""), (linkUse{open: 200, file: 200, zip: 200}); got != want {
+		t.Fatalf("through the group: %+v, want %+v", got, want)
+	}
+	if _, err := e.acc.RemoveMember(ctx, admin.tn, admin.p, "sekretariat", "bernd"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.useLinks(rtok, ""), (linkUse{open: 404, file: 404, zip: 404}); got != want {
+		t.Fatalf("out of the group: %+v, want %+v", got, want)
+	}
+}
