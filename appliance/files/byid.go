@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/tenant"
 	"tresor/storage"
@@ -102,6 +103,14 @@ func NewSubtree(t *tenant.Tenant, root ID, actor audit.Actor, owner string, opts
 		o(tr)
 	}
 	return &Subtree{tr: tr, root: root, actor: actor, owner: owner}
+}
+
+// Object returns the access object of the target as the tree has it now
+// (where it is, not whether anyone may reach it: see Tree.Locate), so the
+// share service can ask the access policy about the link's creator;
+// ErrNotFound once the target is in the trash or purged.
+func (s *Subtree) Object(ctx context.Context) (access.Object, error) {
+	return s.tr.Locate(ctx, access.NodeID(s.root))
 }
 
 // resolve finds rel below the target. It fails with ErrNotFound when the

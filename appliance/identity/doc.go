@@ -96,5 +96,8 @@
 // rules (actions access.AdminAccounts, access.ReadAccounts,
 // access.AdminGroups); [Subject] gives it the principal's account as it
 // is now, with its groups, and [Allowed] asks it about a tenant-wide
-// action for callers outside this package. Groups: see groups.go.
+// action for callers outside this package. [AccountSubjectTx] gives the
+// subject of an account that is not the one asking, as it is now (a
+// disabled or deleted one is refused): a share link acts only as far as
+// its creator still may. Groups: see groups.go.
 package identity

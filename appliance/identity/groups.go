@@ -82,15 +82,27 @@ func subjectOf(t *tenant.Tenant, tx *storage.Tx, p *Principal) (access.Subject, 
 	if p == nil || t.Namespace() == nil || p.ns != t.Namespace() {
 		return access.Subject{}, nil, fmt.Errorf("%w: not signed in to this tenant", ErrForbidden)
 	}
-	r, err := load(t, tx, []byte(p.account.ID))
+	s, r, err := accountSubject(t, tx, p.account.ID)
+	if err != nil {
+		return access.Subject{}, nil, err
+	}
+	s.AppPassword, s.ReadOnly = p.appPassword != "", p.Scope() == ScopeRead
+	return s, r, nil
+}
+
+// accountSubject builds the access subject of the account with ID id as
+// it is in tx, as if it signed in interactively (no app password): its
+// current role, groups and defined roles. A disabled or vanished account
+// gets ErrForbidden.
+func accountSubject(t *tenant.Tenant, tx *storage.Tx, id string) (access.Subject, *record, error) {
+	r, err := load(t, tx, []byte(id))
 	if err != nil {
 		return access.Subject{}, nil, err
 	}
 	if r == nil || r.Disabled {
 		return access.Subject{}, nil, fmt.Errorf("%w: the account is disabled or gone", ErrForbidden)
 	}
-	s := access.Subject{Account: r.ID, Name: r.Name, Role: access.Role(r.Role),
-		AppPassword: p.appPassword != "", ReadOnly: p.Scope() == ScopeRead}
+	s := access.Subject{Account: r.ID, Name: r.Name, Role: access.Role(r.Role)}
 	if b := tx.Bucket(bucketGroupMembers...); b != nil {
 		err := b.Scan([]byte(r.ID), nil, func(k, _ []byte) (bool, error) {
 			s.Groups = append(s.Groups, string(k[len(r.ID):]))
@@ -105,6 +117,17 @@ func subjectOf(t *tenant.Tenant, tx *storage.Tx, p *Principal) (access.Subject, 
 		return access.Subject{}, nil, err
 	}
 	return s, r, nil
+}
+
+// AccountSubjectTx returns the access subject of the account with ID id
+// as it is now in tx, as if it acted itself, signed in with its password:
+// for what acts on an account's behalf while it is not there, such as a
+// share link, which may do only what its creator still may (see
+// appliance/share). A disabled, deleted or unknown account is
+// ErrForbidden, so nothing acts for it any more.
+func AccountSubjectTx(t *tenant.Tenant, tx *storage.Tx, id string) (access.Subject, error) {
+	s, _, err := accountSubject(t, tx, id)
+	return s, err
 }
 
 // SubjectTx returns the access subject of p in tx (see Subject).

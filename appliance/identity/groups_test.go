@@ -12,6 +12,7 @@ import (
 
 	"tresor/appliance/access"
 	"tresor/appliance/audit"
+	"tresor/storage"
 )
 
 // TestGroups: create, members, list, delete; who may; the subject's
@@ -228,6 +229,70 @@ func TestAllowed(t *testing.T) {
 		err := Allowed(tn, c.p, c.a)
 		if (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrForbidden)) {
 			t.Errorf("Allowed(%v, %s) = %v, want ok %v", c.p != nil, c.a, err, c.ok)
+		}
+	}
+}
+
+// TestAccountSubject: the subject of an account that is not the one
+// asking (a share link's creator) is the account as it is now: its
+// current role (a demoted admin is a user at once) and groups, never an
+// app password's; a disabled or unknown account is refused.
+func TestAccountSubject(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Options{})
+	e.tenant("kanzlei", "anna", "Rose-Kanzlei-Passwort-1", false)
+	tn := e.open1("kanzlei")
+	anna := e.mustLogin("kanzlei", "anna", "Rose-Kanzlei-Passwort-1")
+	dora, err := e.create("kanzlei", anna, "dora", "Tulpe-Kanzlei-Passwort-2", RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.acc.CreateGroup(ctx, tn, anna, "sekretariat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.AddMember(ctx, tn, anna, "sekretariat", "dora"); err != nil {
+		t.Fatal(err)
+	}
+	subject := func(id string) (access.Subject, error) {
+		var s access.Subject
+		err := tn.View(func(tx *storage.Tx) error {
+			var err error
+			s, err = AccountSubjectTx(tn, tx, id)
+			return err
+		})
+		return s, err
+	}
+	s, err := subject(dora.ID)
+	if err != nil || s.Account != dora.ID || s.Role != access.RoleAdmin || !slices.Contains(s.Groups, g.ID) || s.AppPassword || s.ReadOnly {
+		t.Fatalf("dora's subject = %+v, %v", s, err)
+	}
+	// Demoted (no command does this yet; the record is what every check
+	// reads): the subject follows at once.
+	ikey, err := e.acc.indexKey(ctx, tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tn.Update(ctx, func(tx *storage.Tx) error {
+		r, err := load(tn, tx, []byte(dora.ID))
+		if err != nil {
+			return err
+		}
+		r.Role = RoleUser
+		return store(tn, tx, ikey, r)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := subject(dora.ID); err != nil || s.Role != access.RoleUser {
+		t.Fatalf("demoted dora's subject = %+v, %v; want role user", s, err)
+	}
+	if _, err := e.acc.Disable(ctx, tn, anna, "dora"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{dora.ID, "no-such-account", ""} {
+		if _, err := subject(id); !errors.Is(err, ErrForbidden) {
+			t.Errorf("subject of %q = %v, want ErrForbidden", id, err)
 		}
 	}
 }

@@ -37,13 +37,41 @@
 // account may share a target is the access policy's decision
 // (appliance/access, action "share", asked through files.Tree.Check):
 // tenant admins, and accounts holding a grant with the share permission on
-// the target or a folder above it; never an app password. Owners (the
+// the target or a folder above it; never an app password. A write or
+// drop link uploads, so it needs the write permission too: sharing alone
+// makes read links ([ErrForbidden], logged as denied). Owners (the
 // account that made a link) and tenant admins list, change
 // ([Service.Change]: expiry, limit, note, password; the policy applies as
 // to a new link) and revoke links;
 // users see their own, admins all of the tenant's. Internal shares (with
 // an account or group of the same tenant) are not links: they are grants
 // of appliance/access.
+//
+// # The creator's rights
+//
+// A link does for a stranger what its creator allowed, so it may never do
+// more than the creator still may. Every use of a link ([Service.Open],
+// hence every page, listing, download and upload of a request, and
+// [Access.Live], before each file of a zip and each upload) asks the
+// access policy, as if the creator acted with its password, for what the
+// link's mode needs on the target: share, and for write and drop links
+// write too; and the creator's account must be enabled. Its role, groups
+// and grants are read as they are now, so a revoked or expired grant, a
+// changed role, a disabled or deleted account, or a target moved where
+// the creator has no right stops the link at its next use (a zip before
+// its next file). Grants are inherited downwards and never taken away
+// below a folder, so the right on the target covers everything below it
+// and the target is the one object asked about.
+//
+// Such a link answers like a revoked one ([ErrNotFound], after the
+// FailFloor), so the recipient learns nothing of why; the tenant's log
+// gets share.access, denied, with the reason (the creator and what the
+// policy refused). The link is not deleted: a tenant that restores the
+// right (a new grant, the account moved back) gets the link working
+// again as it was, and the owner's or admin's decision to revoke it stays
+// theirs. [Service.List] marks such a link (Link.CreatorLacksRights), so
+// the owner and the admins see that it does not work and why, and so does
+// the link review's CSV (creator_lacks_rights).
 //
 // # Four-eyes
 //
@@ -59,8 +87,9 @@
 //
 // [WriteCSV] writes the links [Service.List] returns as CSV for the
 // monthly review (creator, target, mode, password, expiry, limit, state,
-// counts, approver, note), with spreadsheet formulas defused; `tresor
-// share list --csv` and the web page /t/<tenant>/shares.csv use it.
+// counts, approver, note, whether the creator lacks the rights), with
+// spreadsheet formulas defused; `tresor share list --csv` and the web
+// page /t/<tenant>/shares.csv use it.
 //
 // # The public side
 //
@@ -85,7 +114,7 @@
 // Into the tenant's log: share.create (details: state), share.approve,
 // share.revoke (also on expiry,
 // with "reason": "expired", by the system), share.access (the page
-// opened), share.password-failed, share.download (path, bytes, whether a
+// opened; denied, with a reason, when the creator lost the right), share.password-failed, share.download (path, bytes, whether a
 // zip) and share.upload (path, bytes) with the link as actor (kind link,
 // the link ID, the source address). Files a link uploads are logged as
 // file.write by the link too.

@@ -51,6 +51,11 @@ var (
 	ErrFourEyes = errors.New("four-eyes: a second tenant admin, not the link's creator, must approve")
 	// ErrNotPending: the link is live already; there is nothing to approve.
 	ErrNotPending = errors.New("the link is not waiting for approval")
+	// ErrCreatorRights: the account that made the link no longer holds
+	// what the link needs on its target (see Mode.needs), or is disabled
+	// or gone. Where it comes with ErrNotFound (a recipient's request),
+	// the recipient learns nothing more than for a revoked link.
+	ErrCreatorRights = errors.New("the link's creator may no longer share its target")
 )
 
 // States of a link.
@@ -72,6 +77,17 @@ const (
 	ModeWrite Mode = "write"
 	ModeDrop  Mode = "drop"
 )
+
+// needs is what a link of mode m needs of its creator on the target, when
+// it is made and at every use: the share permission, and for links that
+// upload (write, drop) the write permission too, so that a link never
+// does more than its creator could do itself.
+func (m Mode) needs() []access.Action {
+	if m == ModeWrite || m == ModeDrop {
+		return []access.Action{access.Share, access.Write}
+	}
+	return []access.Action{access.Share}
+}
 
 // ParseMode reads a mode; "" is read.
 func ParseMode(s string) (Mode, error) {
@@ -154,6 +170,11 @@ type Link struct {
 	State        string    `json:"state"`                 // StateLive or StatePending
 	ApprovedBy   string    `json:"approved_by,omitempty"` // the second admin of a link into a sensitive folder
 	ApprovedAt   time.Time `json:"approved_at,omitzero"`
+	// CreatorLacksRights: the link does not work because its creator may
+	// no longer share its target (or write there, for a write or drop
+	// link), or the account is disabled; it works again when the right is
+	// restored.
+	CreatorLacksRights bool `json:"creator_lacks_rights,omitempty"`
 }
 
 // record is the stored link.
@@ -251,29 +272,48 @@ func deleteRecord(tx *storage.Tx, r *record) error {
 }
 
 // mayShare asks the access policy (appliance/access, the one
-// authorisation function, through the file tree) whether p may share the
-// file or folder at path, and returns it and whether it is in a folder
-// marked sensitive. Without the share permission on it (a grant, or the
-// admin role; never through an app password) the answer is ErrForbidden,
-// or ErrNotFound where p may not even see it.
-func mayShare(ctx context.Context, t *tenant.Tenant, p *identity.Principal, path string) (files.Info, bool, error) {
+// authorisation function, through the file tree) whether p may make a
+// link of mode m to the file or folder at path, and returns it and
+// whether it is in a folder marked sensitive. Without the share
+// permission on it (a grant, or the admin role; never through an app
+// password), or for a write or drop link without the write permission
+// (Mode.needs), the answer is ErrForbidden, or ErrNotFound where p may
+// not even see it.
+func (s *Service) mayShare(ctx context.Context, t *tenant.Tenant, p *identity.Principal, path string, m Mode) (files.Info, bool, error) {
 	if p == nil {
 		return files.Info{}, false, ErrForbidden
 	}
-	info, obj, err := files.New(t, p).Check(ctx, path, access.Share)
+	info, obj, err := files.New(t, p, files.WithClock(s.now)).Check(ctx, path, access.Share)
 	if errors.Is(err, files.ErrForbidden) {
 		return info, false, fmt.Errorf("%w: %v", ErrForbidden, err)
 	}
 	if err != nil {
 		return info, false, err
 	}
-	// A folder marked sensitive (or anything below one) needs a second
-	// tenant admin's approval before anyone outside reaches it: the link
-	// is made pending (Service.Approve).
-	pol, err := access.New(access.Options{}).Load(t)
+	var pol *access.Policy
+	var subj access.Subject
+	err = t.View(func(tx *storage.Tx) error {
+		var err error
+		if subj, err = identity.SubjectTx(t, tx, p); err != nil {
+			return err
+		}
+		pol, err = access.New(access.Options{Clock: s.now}).LoadTx(t, tx)
+		return err
+	})
+	if errors.Is(err, identity.ErrForbidden) {
+		return info, false, fmt.Errorf("%w: %v", ErrForbidden, err)
+	}
 	if err != nil {
 		return info, false, err
 	}
+	// What the link does for its recipient, its creator must be allowed
+	// to do itself: the same question every use of the link asks again.
+	if err := modeAllowed(pol, subj, obj, m); err != nil {
+		return info, false, fmt.Errorf("%w: %s %s: %v", ErrForbidden, m, info.Path, err)
+	}
+	// A folder marked sensitive (or anything below one) needs a second
+	// tenant admin's approval before anyone outside reaches it: the link
+	// is made pending (Service.Approve).
 	return info, pol.Sensitive(obj), nil
 }
 
@@ -336,7 +376,7 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	if spec.Mode == "" {
 		spec.Mode = ModeRead
 	}
-	target, sensitive, err := mayShare(ctx, t, p, spec.Path)
+	target, sensitive, err := s.mayShare(ctx, t, p, spec.Path, spec.Mode)
 	if errors.Is(err, ErrForbidden) {
 		s.deny(ctx, t, p, audit.ActionShareCreate, target, err)
 	}
@@ -456,16 +496,53 @@ func (s *Service) List(ctx context.Context, t *tenant.Tenant, p *identity.Princi
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
-	tree := files.New(t, p)
+	out, err := s.links(ctx, t, p, recs)
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	slices.SortFunc(out, func(a, b Link) int { return b.Created.Compare(a.Created) })
+	return out, nil
+}
+
+// links describes recs for p's lists: each target's current path (or
+// that it is gone), and whether the link does not work because its
+// creator lacks the rights it needs: the question every use of the link
+// asks (Access.usable), answered here with one policy load for all.
+func (s *Service) links(ctx context.Context, t *tenant.Tenant, p *identity.Principal, recs []*record) ([]Link, error) {
+	tree := files.New(t, p, files.WithClock(s.now))
 	out := make([]Link, 0, len(recs))
-	for _, r := range recs {
+	objs := make([]*access.Object, len(recs))
+	for i, r := range recs {
 		path, gone := "", true
 		if info, err := tree.ByID(ctx, r.Target); err == nil {
 			path, gone = info.Path.String(), false
+			// Where the target is, not whether p may reach it.
+			if obj, err := tree.Locate(ctx, access.NodeID(r.Target)); err == nil {
+				objs[i] = &obj
+			}
 		}
 		out = append(out, r.link(path, gone))
 	}
-	slices.SortFunc(out, func(a, b Link) int { return b.Created.Compare(a.Created) })
+	err := t.View(func(tx *storage.Tx) error {
+		c, err := s.creators(t, tx)
+		if err != nil {
+			return err
+		}
+		for i, r := range recs {
+			if objs[i] == nil {
+				continue // a deleted target says enough
+			}
+			err := c.may(r, *objs[i])
+			out[i].CreatorLacksRights = errors.Is(err, ErrCreatorRights)
+			if err != nil && !out[i].CreatorLacksRights {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -562,11 +639,11 @@ func (s *Service) Approve(ctx context.Context, t *tenant.Tenant, p *identity.Pri
 	if err != nil {
 		return fail(err)
 	}
-	path, gone := "", true
-	if info, err := files.New(t, p).ByID(ctx, out.Target); err == nil {
-		path, gone = info.Path.String(), false
+	links, err := s.links(ctx, t, p, []*record{out})
+	if err != nil {
+		return fail(err)
 	}
-	return out.link(path, gone), nil
+	return links[0], nil
 }
 
 // Change is a change to a link; nil fields stay as they are.
@@ -667,11 +744,11 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	if err != nil {
 		return fail(err)
 	}
-	path, gone := "", true
-	if info, err := files.New(t, p).ByID(ctx, out.Target); err == nil {
-		path, gone = info.Path.String(), false
+	links, err := s.links(ctx, t, p, []*record{out})
+	if err != nil {
+		return fail(err)
 	}
-	return out.link(path, gone), nil
+	return links[0], nil
 }
 
 // NoticeBefore is how long before its expiry a link's owner is told.

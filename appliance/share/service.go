@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
@@ -187,7 +188,104 @@ func (s *Service) open(ctx context.Context, token, source string) (*Access, erro
 	if a.target, err = a.tree.Stat(ctx, ""); err != nil {
 		return nil, fmt.Errorf("%w: target: %v", ErrNotFound, err)
 	}
+	if err := a.usable(ctx, rec); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// usable is the one check every use of a link passes (Open, so every page,
+// listing, download and upload of a request, and Live, before each file of
+// a zip and each upload): the link r is approved and not expired, and its
+// creator, as its account is now, still may do what the link does
+// (creators.may). A link whose creator lost the right fails like a revoked
+// one, ErrNotFound, and is logged (share.access, denied, with the reason)
+// for the tenant; it is not deleted, so it works again once the right is
+// restored.
+func (a *Access) usable(ctx context.Context, r *record) error {
+	if r.Pending || r.expired(a.s.now()) {
+		return ErrNotFound
+	}
+	obj, err := a.tree.Object(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: target: %v", ErrNotFound, err)
+	}
+	err = a.t.View(func(tx *storage.Tx) error {
+		c, err := a.s.creators(a.t, tx)
+		if err != nil {
+			return err
+		}
+		return c.may(r, obj)
+	})
+	if errors.Is(err, ErrCreatorRights) {
+		e := audit.Entry{Actor: a.actor(), Action: audit.ActionShareAccess, Object: audit.Object{ID: r.ID, Path: obj.Path},
+			Outcome: audit.OutcomeDenied, Details: map[string]string{"mode": string(r.Mode), "reason": err.Error()}}
+		if lerr := a.t.Log(context.WithoutCancel(ctx), e); lerr != nil {
+			a.s.log.Error("refused share access not logged", "link", r.ID, "err", lerr)
+		}
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
+
+// creators asks the access policy about links' creators in one
+// transaction: the policy is loaded once and each creator's account read
+// once, however many links are checked (the owner's list checks all).
+type creators struct {
+	t    *tenant.Tenant
+	tx   *storage.Tx
+	pol  *access.Policy
+	subj map[string]subjectOrErr
+}
+
+type subjectOrErr struct {
+	s   access.Subject
+	err error
+}
+
+func (s *Service) creators(t *tenant.Tenant, tx *storage.Tx) (*creators, error) {
+	pol, err := access.New(access.Options{Clock: s.now}).LoadTx(t, tx)
+	if err != nil {
+		return nil, fmt.Errorf("share link: access policy: %w", err)
+	}
+	return &creators{t: t, tx: tx, pol: pol, subj: map[string]subjectOrErr{}}, nil
+}
+
+// may decides whether the creator of link r, as the account is now (role,
+// groups, grants; enabled), may do what the link does on its target at
+// obj: the actions the link's mode needs (Mode.needs), asked of the access
+// policy as if the creator acted itself. Grants are inherited downwards
+// and never taken away below a folder, so a right on the target covers
+// everything below it: the target is the one object to ask about. It
+// returns an error wrapping ErrCreatorRights with the reason.
+func (c *creators) may(r *record, obj access.Object) error {
+	se, ok := c.subj[r.CreatorID]
+	if !ok {
+		se.s, se.err = identity.AccountSubjectTx(c.t, c.tx, r.CreatorID)
+		c.subj[r.CreatorID] = se
+	}
+	if errors.Is(se.err, identity.ErrForbidden) {
+		return fmt.Errorf("%w: %s: %v", ErrCreatorRights, r.Creator, se.err)
+	}
+	if se.err != nil {
+		return fmt.Errorf("share link %s: creator: %w", r.ID, se.err)
+	}
+	if err := modeAllowed(c.pol, se.s, obj, r.Mode); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrCreatorRights, r.Creator, err)
+	}
+	return nil
+}
+
+// modeAllowed asks the access policy whether s may have a link of mode m
+// to obj: every action the mode needs (Mode.needs). Create asks it of the
+// account making a link, usable of the creator at every use.
+func modeAllowed(pol *access.Policy, s access.Subject, obj access.Object, m Mode) error {
+	for _, act := range m.needs() {
+		if err := pol.Check(s, obj, act); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // live checks expiry and the download count of the record as loaded.
@@ -319,7 +417,9 @@ func (a *Access) Opened(ctx context.Context) error {
 }
 
 // Live re-reads the link and fails with ErrNotFound once it was revoked
-// or expired since Open. Long downloads call it before each file.
+// or expired since Open, or its creator lost the right to share the
+// target (see usable). Long downloads call it before each file, uploads
+// before they store.
 func (a *Access) Live(ctx context.Context) error {
 	var r *record
 	err := a.t.View(func(tx *storage.Tx) error {
@@ -330,10 +430,7 @@ func (a *Access) Live(ctx context.Context) error {
 	if err != nil {
 		return ErrNotFound
 	}
-	if r.Pending || r.expired(a.s.now()) {
-		return ErrNotFound
-	}
-	return nil
+	return a.usable(ctx, r)
 }
 
 // List lists the folder rel (relative to the target) for a read or write
@@ -383,10 +480,14 @@ type Download struct {
 // BeginDownload counts a download of rel (a file, or a folder as a zip)
 // before anything is sent: it fails with ErrNotFound when the link was
 // revoked, expired or exhausted meanwhile (so concurrent downloads never
-// exceed the limit), ErrMode for a drop link.
+// exceed the limit) or its creator lost the right (Live), ErrMode for a
+// drop link.
 func (a *Access) BeginDownload(ctx context.Context, rel string, zip bool) (*Download, error) {
 	if a.rec.Mode == ModeDrop {
 		return nil, ErrMode
+	}
+	if err := a.Live(ctx); err != nil {
+		return nil, err
 	}
 	err := a.t.Update(ctx, func(tx *storage.Tx) error {
 		r, err := getRecord(a.t, tx, a.rec.ID)

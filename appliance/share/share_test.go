@@ -75,6 +75,13 @@ func openPolicy(s *tenant.Settings) { s.Share = tenant.SharePolicy{ExternalLinks
 // grant gives account name perms on folder, as the tenant admin a.
 func (a *as) grant(folder, name, perms string) {
 	a.e.t.Helper()
+	a.grantUntil(folder, name, perms, time.Time{})
+}
+
+// grantUntil gives account name perms on folder until expires (zero:
+// never), as the tenant admin a.
+func (a *as) grantUntil(folder, name, perms string, expires time.Time) {
+	a.e.t.Helper()
 	ctx := context.Background()
 	_, obj, err := a.tr.Check(ctx, folder, access.Read)
 	if err != nil {
@@ -89,7 +96,7 @@ func (a *as) grant(folder, name, perms string) {
 		a.e.t.Fatal(err)
 	}
 	pp, _ := access.ParsePerm(perms)
-	if _, err := access.New(access.Options{Clock: a.e.clock.now}).Add(ctx, a.tn, subj, access.Request{Folder: obj, To: to, Perms: pp}); err != nil {
+	if _, err := access.New(access.Options{Clock: a.e.clock.now}).Add(ctx, a.tn, subj, access.Request{Folder: obj, To: to, Perms: pp, Expires: expires}); err != nil {
 		a.e.t.Fatalf("grant %s %s on %s: %v", name, perms, folder, err)
 	}
 }

@@ -120,6 +120,9 @@ func init() {
 					if l.State == share.StatePending {
 						notes = append(notes, "pending: needs a second admin's approval")
 					}
+					if l.CreatorLacksRights {
+						notes = append(notes, "does not work: its creator no longer has the right to share this")
+					}
 					if l.ExpiryNotice {
 						notes = append(notes, "expires soon")
 					}

@@ -338,6 +338,11 @@ func (b base) downloads(l share.Link) string {
 }
 
 func (b base) state(l share.Link) string {
+	if l.CreatorLacksRights {
+		// It says why it fails, and that its creator (or a grant) can
+		// mend it: the link itself is kept.
+		return b.Lang.T("sharing.state.norights")
+	}
 	if l.State == share.StatePending {
 		return b.Lang.T("sharing.state.pending")
 	}

@@ -76,6 +76,7 @@ var shareCatalog = map[string]map[Lang]string{
 	"sharing.never":             {DE: "unbegrenzt", EN: "never"},
 	"sharing.state.live":        {DE: "aktiv", EN: "live"},
 	"sharing.state.pending":     {DE: "wartet auf Freigabe", EN: "awaiting approval"},
+	"sharing.state.norights":    {DE: "funktioniert nicht: Ersteller hat keine Rechte mehr", EN: "does not work: its creator no longer has the right to share this"},
 	"sharing.gone":              {DE: "(gelöscht: Link funktioniert nicht)", EN: "(deleted: the link does not work)"},
 	"sharing.review.title":      {DE: "Geteilte Links", EN: "Share links"},
 	"sharing.review.intro":      {DE: "Alle Links, die Sie verwalten dürfen (Administratoren: alle des Mandanten). Für die monatliche Prüfung als CSV herunterladen.", EN: "Every link you may manage (tenant admins: all of the tenant's). Download as CSV for the monthly link review."},
