@@ -33,6 +33,14 @@ import (
 // called), and Drain merges them by that time. So an action acknowledged
 // before an Append was called comes first, as with a single queue.
 //
+// A full disk: the log database cannot take a commit then, so the drain
+// fails and entries stay pending (and journaled); the journal goes on
+// taking entries into the space it reserved while the disk had some
+// (storage/journal), and once that is used Append fails with an error
+// matching storage.ErrFull, so the action is refused as for a full disk
+// and never done unlogged. Once there is space the next drain moves
+// everything pending into the log, in order.
+//
 // Crash: the journal returns every record it acknowledged when opened
 // again (storage/journal); OpenSplit moves those after keyJournal into the
 // log before anything else, so an entry moves exactly once.
@@ -176,6 +184,12 @@ func (l *Log) journalBatch(batch []*appendReq) {
 		jr.mu.Unlock()
 		// Readers drain before they read, and a drain comes soon.
 		l.Kick()
+	}
+	if errors.Is(err, journal.ErrNoSpace) {
+		// The disk is full and the journal's reserve used up: the entry
+		// cannot be made durable, so the action must not happen. Callers
+		// report a full disk (507), not a fault.
+		err = fmt.Errorf("%w: %w", storage.ErrFull, err)
 	}
 	for _, r := range taken {
 		r.seq, r.err = -1, err

@@ -206,6 +206,10 @@ func (l *Log) openOutbox(id int64, v []byte) ([]byte, error) {
 	return l.openIn(l.outboxContext(id), v, "outbox entry", id)
 }
 
+// fullBackoff is how long background drains pause after one failed on
+// full disks.
+const fullBackoff = time.Second
+
 // Kick tells a split log that a transaction of the actions database has
 // committed (it may have logged with AppendTx): the outbox is drained in
 // the background. Reads drain anyway; Kick makes the entries' positions
@@ -224,6 +228,13 @@ func (l *Log) Kick() {
 			// into one commit; they are durable in the outbox already.
 			time.Sleep(l.out.delay)
 			if err := l.Drain(context.Background()); err != nil {
+				if errors.Is(err, storage.ErrFull) {
+					// The disks are full: every attempt would fail the
+					// same way after sealing and hashing a whole batch,
+					// and a full appliance still serves reads, each of
+					// which kicks. Kicks meanwhile find this running.
+					time.Sleep(fullBackoff)
+				}
 				// Left for the next kick or read, which report it.
 				l.out.running.Store(false)
 				return

@@ -192,6 +192,37 @@ func checkNewDisk(ps storage.PoolStatus, newPath string) (string, error) {
 	return newPath, nil
 }
 
+// startReplace logs the start of a disk replacement as by and runs it as
+// a job detached from ctx: a rebuild must finish to make the pool whole,
+// whoever asked for it and however they went away (a closed browser tab,
+// a dropped SSH session). The job remembers the new disk set and logs
+// the end. The caller holds poolJobMu and has checked the disks.
+func (a *App) startReplace(ctx context.Context, st *storageState, by audit.Actor, oldName, oldPath, newPath string) (*trackedJob, error) {
+	details := map[string]string{"op": "replace", "old": oldName, "old_path": oldPath, "new": newPath, "phase": "start"}
+	if _, err := st.audit.Append(ctx, audit.Entry{Actor: by, Action: audit.ActionPoolChange, Outcome: audit.OutcomeSuccess, Details: details}); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	j := a.jobs().start(JobResilver, by.Name, fmt.Sprintf("%s: %s", oldName, newPath), "objects", a.now())
+	go func() {
+		err := st.pool.Replace(context.Background(), oldName, newPath, func(p storage.ReplaceProgress) {
+			j.progress(p.Objects, p.ObjectsTotal, fmt.Sprintf("disk %d: rebuilding %s", p.Index, p.Namespace))
+		})
+		if err == nil {
+			err = a.rememberDisks(st.pool)
+		}
+		d := map[string]string{"op": "replace", "old": oldName, "old_path": oldPath, "new": newPath, "phase": "done"}
+		e := audit.Entry{Actor: by, Action: audit.ActionPoolChange, Outcome: audit.OutcomeSuccess, Details: d}
+		if err != nil {
+			e.Outcome, d["error"] = audit.OutcomeFailure, err.Error()
+		}
+		if _, lerr := st.audit.Append(context.Background(), e); lerr != nil {
+			a.log.Error("audit log of a disk replacement failed", "err", lerr)
+		}
+		j.finish(err, a.now())
+	}()
+	return j, nil
+}
+
 // ConsoleReplace puts the disk at newPath in the place of disk old (its
 // index) and resilvers it in the background, as by; it returns the job's
 // ID. The new disk must be an empty directory (or a block device) that is
@@ -222,29 +253,10 @@ func (a *App) ConsoleReplace(ctx context.Context, by audit.Actor, old int, newPa
 	if newPath, err = checkNewDisk(ps, newPath); err != nil {
 		return "", err
 	}
-	oldName := fmt.Sprint(old)
-	details := map[string]string{"op": "replace", "old": oldName, "old_path": target.Path, "new": newPath, "phase": "start"}
-	if _, err := st.audit.Append(ctx, audit.Entry{Actor: by, Action: audit.ActionPoolChange, Outcome: audit.OutcomeSuccess, Details: details}); err != nil {
-		return "", fmt.Errorf("audit log: %w", err)
+	j, err := a.startReplace(ctx, st, by, fmt.Sprint(old), target.Path, newPath)
+	if err != nil {
+		return "", err
 	}
-	j := a.jobs().start(JobResilver, by.Name, fmt.Sprintf("%d: %s", old, newPath), "objects", a.now())
 	id := j.info.ID
-	go func() {
-		err := st.pool.Replace(context.Background(), oldName, newPath, func(p storage.ReplaceProgress) {
-			j.progress(p.Objects, p.ObjectsTotal, fmt.Sprintf("disk %d: %s", p.Index, p.Namespace))
-		})
-		if err == nil {
-			err = a.rememberDisks(st.pool)
-		}
-		d := map[string]string{"op": "replace", "old": oldName, "old_path": target.Path, "new": newPath, "phase": "done"}
-		e := audit.Entry{Actor: by, Action: audit.ActionPoolChange, Outcome: audit.OutcomeSuccess, Details: d}
-		if err != nil {
-			e.Outcome, d["error"] = audit.OutcomeFailure, err.Error()
-		}
-		if _, lerr := st.audit.Append(context.Background(), e); lerr != nil {
-			a.log.Error("audit log of a disk replacement failed", "err", lerr)
-		}
-		j.finish(err, a.now())
-	}()
 	return id, nil
 }

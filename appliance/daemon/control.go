@@ -273,32 +273,49 @@ func (a *App) apiReplace(ctx context.Context, body json.RawMessage, progress fun
 	if req.New, err = checkNewDisk(st.pool.Status(), req.New); err != nil {
 		return nil, err
 	}
+	oldPath := req.Old
+	for _, d := range st.pool.Status().Disks {
+		if fmt.Sprint(d.Index) == req.Old {
+			oldPath = d.Path
+		}
+	}
 	a.poolJobMu.Lock()
 	if a.poolBusy(st) {
 		a.poolJobMu.Unlock()
 		return nil, errPoolBusy
 	}
-	job := a.jobs().start(JobResilver, "root", req.Old+": "+req.New, "objects", a.now()) // the console shows it too
+	by := adminEntry("", "", nil).Actor
+	job, err := a.startReplace(ctx, st, by, req.Old, oldPath, req.New)
 	a.poolJobMu.Unlock()
-	err = st.pool.Replace(ctx, req.Old, req.New, func(p storage.ReplaceProgress) {
-		job.progress(p.Objects, p.ObjectsTotal, fmt.Sprintf("disk %d: %s", p.Index, p.Namespace))
-		progress(api.Progress{Done: p.Objects, Total: p.ObjectsTotal, Message: fmt.Sprintf("disk %d: rebuilding %s", p.Index, p.Namespace)})
-	})
-	job.finish(err, a.now())
-	e := adminEntry(audit.ActionPoolChange, "", map[string]string{"op": "replace", "old": req.Old, "new": req.New})
-	if err != nil {
-		e.Outcome, e.Details["error"] = audit.OutcomeFailure, err.Error()
-	}
-	if lerr := a.logAdmin(context.WithoutCancel(ctx), st, e); lerr != nil && err == nil {
-		err = lerr
-	}
 	if err != nil {
 		return nil, err
 	}
-	if err := a.rememberDisks(st.pool); err != nil {
-		return nil, err
+	// The command follows the job; the job does not depend on it: a
+	// dropped connection ends this call, not the rebuild (which the
+	// console's job list and tresor pool status go on showing).
+	id := job.info.ID
+	progress(api.Progress{Message: fmt.Sprintf("job %s: rebuilding disk %s onto %s; it goes on if this command is interrupted", id, req.Old, req.New)})
+	for {
+		info, changed, ok := a.jobs().watch(id)
+		if !ok {
+			return nil, fmt.Errorf("disk replacement: job %s: %w", id, ErrNoJob)
+		}
+		switch info.State {
+		case JobRunning:
+			if info.Message != "" {
+				progress(api.Progress{Done: info.Done, Total: info.Total, Message: info.Message})
+			}
+		case JobDone:
+			return poolView(st.pool.Status()), nil
+		default:
+			return nil, fmt.Errorf("disk replacement (job %s) %s: %s", id, info.State, info.Error)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("stopped following job %s, the disk replacement goes on: %w", id, ctx.Err())
+		}
 	}
-	return poolView(st.pool.Status()), nil
 }
 
 // rememberDisks rewrites the pool file after the disk set changed.

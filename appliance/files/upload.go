@@ -34,14 +34,34 @@ package files
 // into the file or they are deleted. A session untouched for [UploadTTL] is
 // expired: BeginUpload expires a few old sessions of the tenant each
 // time, and the daemon's retention job may call ExpireUploads for the
-// rest. At most [MaxUploads] sessions are open per tenant.
+// rest.
 //
-// Storage, bucket ("files", "uploads"): upload ID → session record (JSON;
-// the target path sealed with context "files/upload/<id>").
+// At most [MaxUploadsPerAccount] sessions are open per account, so that
+// one account (or whoever took it over) cannot block the uploads of the
+// others, and at most [MaxUploads] per tenant, which bounds the records
+// and the chunks they hold. The web browser uploads one file at a time, so
+// an account reaches its limit only with sessions left behind (closed
+// tabs), which expire.
+//
+// Storage, buckets ("files", …):
+//
+//	uploads        upload ID → session record (JSON; the target path sealed
+//	               with context "files/upload/<id>")
+//	upload-owners  owner account ID ‖ 0x00 ‖ upload ID → when the session
+//	               was last touched (8 bytes, Unix nanoseconds, big-endian)
+//	               and 1 if it is done
+//
+// upload-owners is an index kept with every change of a record: the
+// limits count its keys (an account's by prefix) and BeginUpload finds
+// expired sessions in it, without reading the records, which list every
+// chunk. Sessions begun before the index existed are not in it; they are
+// left to ExpireUploads, which reads the records, and are gone a day later.
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,8 +84,12 @@ const (
 	// MaxUploadChunks bounds the chunks of one upload (a session record
 	// lists them all): 65,536 chunks of 8 MiB are 512 GiB.
 	MaxUploadChunks = 1 << 16
-	// MaxUploads is how many sessions may be open in a tenant at once.
-	MaxUploads = 256
+	// MaxUploadsPerAccount is how many sessions one account may have open
+	// at once.
+	MaxUploadsPerAccount = 32
+	// MaxUploads is how many sessions may be open in a tenant at once,
+	// whoever began them.
+	MaxUploads = 1024
 	// UploadTTL is how long a session may stay untouched before it
 	// expires.
 	UploadTTL = 24 * time.Hour
@@ -81,11 +105,36 @@ var (
 	ErrChunkSize = errors.New("bad chunk size")
 	// ErrIncomplete: CommitUpload before all bytes arrived.
 	ErrIncomplete = errors.New("upload incomplete")
-	// ErrTooManyUploads: MaxUploads sessions are already open.
+	// ErrTooManyUploads: MaxUploads sessions are already open in the
+	// tenant, or MaxUploadsPerAccount of the account (then the error
+	// matches ErrTooManyOwnUploads too).
 	ErrTooManyUploads = errors.New("too many open uploads")
+	// ErrTooManyOwnUploads: the account has MaxUploadsPerAccount sessions
+	// open.
+	ErrTooManyOwnUploads = fmt.Errorf("%w of this account", ErrTooManyUploads)
 )
 
-var bucketUploads = []string{"files", "uploads"}
+var (
+	bucketUploads      = []string{"files", "uploads"}
+	bucketUploadOwners = []string{"files", "upload-owners"}
+)
+
+// uploadIndexKey is id's key in upload-owners.
+func uploadIndexKey(owner string, id UploadID) []byte {
+	k := make([]byte, 0, len(owner)+1+len(id))
+	k = append(k, owner...)
+	k = append(k, 0)
+	return append(k, id[:]...)
+}
+
+// uploadIndexValue is a session's value in upload-owners.
+func uploadIndexValue(rec *uploadRecord) []byte {
+	v := binary.BigEndian.AppendUint64(nil, uint64(rec.Touched.UnixNano()))
+	if rec.Done {
+		return append(v, 1)
+	}
+	return append(v, 0)
+}
 
 // UploadID names an upload session.
 type UploadID = ID
@@ -167,6 +216,7 @@ func (x txn) getUpload(id UploadID) (*uploadRecord, Path, error) {
 	return &rec, p, nil
 }
 
+// putUpload stores rec and its entry in the upload-owners index.
 func (x txn) putUpload(id UploadID, rec *uploadRecord) error {
 	b, err := x.tx.CreateBucketIfNotExists(bucketUploads...)
 	if err != nil {
@@ -176,7 +226,72 @@ func (x txn) putUpload(id UploadID, rec *uploadRecord) error {
 	if err != nil {
 		return err
 	}
-	return b.Put(id[:], v)
+	if err := b.Put(id[:], v); err != nil {
+		return err
+	}
+	ix, err := x.tx.CreateBucketIfNotExists(bucketUploadOwners...)
+	if err != nil {
+		return err
+	}
+	return ix.Put(uploadIndexKey(rec.Owner, id), uploadIndexValue(rec))
+}
+
+// deleteUpload removes session id's record and its index entry.
+func (x txn) deleteUpload(id UploadID) error {
+	if ix := x.b(bucketUploadOwners); ix != nil {
+		if rec, ok := x.rawUpload(id); ok {
+			if err := ix.Delete(uploadIndexKey(rec.Owner, id)); err != nil {
+				return err
+			}
+		} else {
+			// A record that does not parse names no owner: find its
+			// entry by the ID at the end of the key (rare, and the index
+			// is small).
+			var keys [][]byte
+			err := ix.ForEach(func(k, _ []byte) error {
+				if bytes.HasSuffix(k, id[:]) && len(k) > len(id) && k[len(k)-len(id)-1] == 0 {
+					keys = append(keys, bytes.Clone(k))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				if err := ix.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if b := x.b(bucketUploads); b != nil {
+		return b.Delete(id[:])
+	}
+	return nil
+}
+
+// checkUploadLimits refuses a new session of owner when it or the tenant
+// has as many open as it may.
+func (x txn) checkUploadLimits(owner string) error {
+	ix := x.b(bucketUploadOwners)
+	if ix == nil {
+		return nil
+	}
+	mine := 0
+	err := ix.Scan(uploadIndexKey(owner, UploadID{})[:len(owner)+1], nil, func(_, _ []byte) (bool, error) {
+		mine++
+		return mine < MaxUploadsPerAccount, nil
+	})
+	if err != nil {
+		return err
+	}
+	if mine >= MaxUploadsPerAccount {
+		return fmt.Errorf("%w: %d open", ErrTooManyOwnUploads, mine)
+	}
+	if n := ix.Stats(); n >= MaxUploads {
+		return fmt.Errorf("%w: %d open in the tenant", ErrTooManyUploads, n)
+	}
+	return nil
 }
 
 func (rec *uploadRecord) upload(id UploadID, p Path) Upload {
@@ -235,8 +350,8 @@ func (tr *Tree) BeginUpload(ctx context.Context, path string, size int64, mtime 
 		if quota > 0 && x.used()+size > quota {
 			return fmt.Errorf("%w: %d bytes, %d left", ErrQuota, size, max(0, quota-x.used()))
 		}
-		if b := x.b(bucketUploads); b != nil && b.Stats() >= MaxUploads {
-			return ErrTooManyUploads
+		if err := x.checkUploadLimits(rec.Owner); err != nil {
+			return err
 		}
 		return x.putUpload(id, rec)
 	})
@@ -543,10 +658,11 @@ func (tr *Tree) dropUpload(ctx context.Context, id UploadID) error {
 		if len(rec.Chunks) == 0 {
 			return tr.t.Update(ctx, func(tx *storage.Tx) error {
 				// A chunk stored since rec was read is dropped first.
-				if cur, ok := (txn{tr, tx}).rawUpload(id); ok && len(cur.Chunks) > 0 {
+				x := txn{tr, tx}
+				if cur, ok := x.rawUpload(id); ok && len(cur.Chunks) > 0 {
 					return nil
 				}
-				return tx.Bucket(bucketUploads...).Delete(id[:])
+				return x.deleteUpload(id)
 			})
 		}
 		last := rec.Chunks[len(rec.Chunks)-1]
@@ -599,10 +715,28 @@ func (tr *Tree) ExpireUploads(ctx context.Context, maxAge time.Duration) (int, e
 }
 
 // expireUploads removes at most limit (< 0: all) sessions touched before
-// cutoff or done, whoever began them.
+// cutoff or done, whoever began them. With a limit it finds them in the
+// upload-owners index; without, it reads every record, so that sessions
+// begun before the index existed go too.
 func (tr *Tree) expireUploads(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	var ids []UploadID
 	err := tr.t.View(func(tx *storage.Tx) error {
+		if limit >= 0 {
+			ix := tx.Bucket(bucketUploadOwners...)
+			if ix == nil {
+				return nil
+			}
+			return ix.ForEach(func(k, v []byte) error {
+				if len(ids) >= limit || len(k) < len(UploadID{}) || len(v) != 9 {
+					return nil
+				}
+				touched := time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+				if v[8] == 1 || touched.Before(cutoff) {
+					ids = append(ids, UploadID(k[len(k)-len(UploadID{}):]))
+				}
+				return nil
+			})
+		}
 		b := tx.Bucket(bucketUploads...)
 		if b == nil {
 			return nil

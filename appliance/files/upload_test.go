@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -382,5 +383,61 @@ func TestUploadSmallChunks(t *testing.T) {
 	}
 	if !bytes.Equal(e.read("klein.bin"), data) {
 		t.Fatal("content differs")
+	}
+}
+
+// TestUploadLimitPerAccount: the limit on open upload sessions is per
+// account. One account (or a stolen session of it) that opens as many as
+// it may is refused with ErrTooManyUploads and ErrTooManyOwnUploads,
+// while another account of the tenant still starts uploads; once the
+// first one ends a session it may begin another. Before, the limit was
+// the tenant's: one account at 256 sessions blocked every upload of the
+// tenant for a day.
+func TestUploadLimitPerAccount(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	var ids []UploadID
+	for i := range MaxUploadsPerAccount {
+		u, err := e.tree.BeginUpload(ctx, fmt.Sprintf("f%03d.bin", i), 1, time.Time{})
+		if err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		ids = append(ids, u.ID)
+	}
+	_, err := e.tree.BeginUpload(ctx, "zu-viel.bin", 1, time.Time{})
+	if !errors.Is(err, ErrTooManyUploads) || !errors.Is(err, ErrTooManyOwnUploads) {
+		t.Fatalf("session %d of one account: %v, want ErrTooManyOwnUploads", MaxUploadsPerAccount+1, err)
+	}
+
+	_, err = e.acc.Create(ctx, e.tn, e.p, identity.NewAccount{Name: "bernd", Password: []byte(adminPW), Role: identity.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp, err := e.acc.Authenticate(ctx, e.tn, identity.Credentials{Name: "bernd", Password: []byte(adminPW), Source: "192.0.2.2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bernd := New(e.tn, bp, WithClock(e.clock.now))
+	b, err := bernd.BeginUpload(ctx, "bernd.txt", 5, time.Time{})
+	if err != nil {
+		t.Fatalf("another account's upload while the first is at its limit: %v", err)
+	}
+	if _, err := bernd.PutChunk(ctx, b.ID, 0, bytes.NewReader([]byte("hallo")), 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bernd.CommitUpload(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// Ending a session (abort, commit, expiry) frees its place.
+	if err := e.tree.AbortUpload(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tree.BeginUpload(ctx, "wieder.bin", 1, time.Time{}); err != nil {
+		t.Fatalf("after ending a session: %v", err)
+	}
+	e.clock.add(UploadTTL + time.Minute)
+	if _, err := e.tree.BeginUpload(ctx, "später.bin", 1, time.Time{}); err != nil {
+		t.Fatalf("once old sessions expired: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 // Package server runs the appliance's HTTPS listener: TLS per BSI
 // TR-02102-2, HTTP/1.1, security headers on every answer, time limits
-// against slow clients, and a graceful shutdown that lets running requests
+// against slow clients, a bound on open connections in all and per source
+// address (limit.go), and a graceful shutdown that lets running requests
 // finish.
 package server
 
@@ -41,7 +42,9 @@ func Listen(addr string, ln net.Listener, tlsConf *tls.Config, h http.Handler, l
 		}
 	}
 	s := &Server{
-		ln:  tls.NewListener(ln, tlsConf),
+		// The limits apply before TLS, so a refused connection costs no
+		// handshake (limit.go).
+		ln:  tls.NewListener(newLimitListener(ln, maxConns, maxConnsPerSource, log), tlsConf),
 		log: log,
 		http: &http.Server{
 			Handler:           SecurityHeaders(stallGuard(h)),

@@ -24,7 +24,7 @@ import (
 func TestPutOnFullDisks(t *testing.T) {
 	var disks []string
 	for range 3 {
-		disks = append(disks, storagetest.TmpfsDisk(t, 24<<20))
+		disks = append(disks, storagetest.TmpfsDisk(t, 64<<20))
 	}
 	e := newEnvWith(t, 0, tenanttest.Options{Disks: disks})
 	e.expect(req{method: "MKCOL", path: "/dav/kanzlei/akten/"}, http.StatusCreated)
@@ -125,5 +125,107 @@ func TestPutOnFullDisks(t *testing.T) {
 	}
 	if count[audit.ActionFileRead] != 4 {
 		t.Errorf("log has %d reads, want 4", count[audit.ActionFileRead])
+	}
+}
+
+// fillDisks leaves each disk about leave bytes and returns the filler
+// files, to be removed to free the space again.
+func fillDisks(t *testing.T, disks []string, leave int64) []string {
+	t.Helper()
+	var fillers []string
+	for _, d := range disks {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(d, &st); err != nil {
+			t.Fatal(err)
+		}
+		free := int64(st.Bavail) * st.Bsize
+		f := filepath.Join(d, "filler")
+		if err := os.WriteFile(f, make([]byte, max(0, free-leave)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fillers = append(fillers, f)
+	}
+	return fillers
+}
+
+// Reading client files on a full appliance keeps working while the read's
+// audit entry can be made durable: the log database cannot take entries
+// then, but the audit journal keeps them in the space it allocated ahead.
+// Before, the journal grew its slot files with every record, so after
+// about 3,000 reads the next write needed a block the full disk did not
+// have, the journal broke and every read answered 500. A read whose entry
+// cannot be made durable is refused with 507, never served unlogged; once
+// space is freed the journal drains and the log holds every acknowledged
+// read, in order, and verifies.
+func TestReadOnFullDisks(t *testing.T) {
+	var disks []string
+	for range 3 {
+		disks = append(disks, storagetest.TmpfsDisk(t, 64<<20))
+	}
+	e := newEnvWith(t, 0, tenanttest.Options{Disks: disks})
+	e.expect(req{method: "MKCOL", path: "/dav/kanzlei/akten/"}, http.StatusCreated)
+	e.expect(req{method: "PUT", path: "/dav/kanzlei/akten/brief.txt", body: "Sehr geehrte Damen und Herren"}, http.StatusCreated)
+	fillers := fillDisks(t, disks, 256<<10)
+	// Uploads take what is left.
+	for i := 0; ; i++ {
+		resp, body := e.do(req{method: "PUT", path: fmt.Sprintf("/dav/kanzlei/akten/f%04d", i), body: strings.Repeat("x", 4<<10)})
+		if resp.StatusCode == http.StatusInsufficientStorage {
+			break
+		}
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("PUT on full disks = %d %s, want 507", resp.StatusCode, strings.TrimSpace(body))
+		}
+		if i > 1000 {
+			t.Fatal("the disks do not fill")
+		}
+	}
+
+	const reads = 6000 // twice what broke the journal before
+	acked := 0
+	for ; acked < reads; acked++ {
+		resp, body := e.do(req{method: "GET", path: "/dav/kanzlei/akten/brief.txt"})
+		if resp.StatusCode == http.StatusInsufficientStorage {
+			break
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %d on full disks = %d %s, want 200 (or 507 once the journal's reserve is used)", acked, resp.StatusCode, strings.TrimSpace(body))
+		}
+	}
+	if acked < reads {
+		t.Fatalf("only %d reads on full disks, want at least %d", acked, reads)
+	}
+
+	for _, f := range fillers {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.expect(req{method: "GET", path: "/dav/kanzlei/akten/brief.txt"}, http.StatusOK)
+	acked++
+
+	log := e.tn.Audit()
+	if err := log.Drain(context.Background()); err != nil {
+		t.Fatalf("drain once space was freed: %v", err)
+	}
+	if _, err := log.Verify(context.Background()); err != nil {
+		t.Fatalf("audit log after the disks were full: %v", err)
+	}
+	n := 0
+	last := int64(-1)
+	err := log.Entries(audit.Filter{PathPrefix: "/akten/brief.txt"}, func(en audit.Entry) error {
+		if en.Seq <= last {
+			t.Errorf("entry %d after %d", en.Seq, last)
+		}
+		last = en.Seq
+		if en.Action == audit.ActionFileRead && en.Outcome == audit.OutcomeSuccess {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != acked {
+		t.Errorf("log has %d reads, want the %d acknowledged", n, acked)
 	}
 }

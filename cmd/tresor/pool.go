@@ -47,7 +47,7 @@ func init() {
 	register(&command{
 		name:  "pool replace",
 		args:  "OLD NEW",
-		short: "rebuild the disk OLD (index or path) onto the new disk NEW",
+		short: "rebuild the disk OLD (index or path) onto the new disk NEW (the rebuild goes on if the command is interrupted)",
 		run: func(c *cmdEnv, args []string) error {
 			if len(args) != 2 {
 				return usagef("pool replace needs OLD (disk index or path) and NEW (path of the new disk)")

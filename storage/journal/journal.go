@@ -33,6 +33,24 @@
 // overwrite allocated blocks and fdatasync has no size or extent change to
 // commit.
 //
+// # A full disk
+//
+// A record is only ever written to blocks the slot already has: a write
+// that needs a new block fails on a full disk, maybe half done, and the
+// journal would have to stop (see Append). So Append keeps the active slot
+// Options.Reserve bytes ahead of its last record, growing it with zeros
+// (synced) in steps while the disk has space. Once the disk is full,
+// growing fails and appends go on into the reserve: the owner's database
+// cannot take records then either, and the reserve is how many it can
+// still acknowledge (8 MiB: about 20,000 audit entries of a read). The
+// reserve is taken when the journal starts and when appends move to the
+// other slot, so a disk that fills between appends does not catch the
+// journal without it. A batch
+// that does not fit in what every copy has allocated is refused with
+// ErrNoSpace, which also matches the disk's ENOSPC; nothing was written
+// and the journal stays usable, so appends work again once there is space
+// (and the owner has drained what it holds).
+//
 // # Copies
 //
 // Append writes the same bytes at the same offset to every copy and
@@ -55,6 +73,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"time"
 )
 
 const (
@@ -68,6 +87,7 @@ const (
 // Defaults of Options.
 const (
 	DefaultPrealloc = 1 << 20
+	DefaultReserve  = 8 << 20
 	DefaultSwitchAt = 256 << 10
 	DefaultLimit    = 64 << 20
 )
@@ -88,6 +108,9 @@ var (
 	ErrBadRecord = errors.New("journal: bad record")
 	// ErrClosed: the journal was closed.
 	ErrClosed = errors.New("journal: closed")
+	// ErrNoSpace: the records do not fit in the space the active slot has
+	// allocated and the disk has no space to grow it. Nothing was written.
+	ErrNoSpace = errors.New("journal: no space left for records")
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -97,6 +120,10 @@ type Options struct {
 	// Prealloc is how many bytes of zeros each slot file gets when it is
 	// made (after the header).
 	Prealloc int64
+	// Reserve is how many bytes of zeros Append keeps allocated in the
+	// active slot beyond its last record, while the disk has space: what
+	// the journal can still take once the disk is full.
+	Reserve int64
 	// SwitchAt: once the active slot holds this many bytes and every
 	// record of the other slot is released, appends move to the other.
 	SwitchAt int64
@@ -109,6 +136,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.Prealloc <= 0 {
 		o.Prealloc = DefaultPrealloc
+	}
+	if o.Reserve <= 0 {
+		o.Reserve = DefaultReserve
 	}
 	if o.SwitchAt <= 0 {
 		o.SwitchAt = DefaultSwitchAt
@@ -130,7 +160,8 @@ type copyFiles struct {
 	index  int // position in the paths given to Open
 	path   string
 	slots  [2]*os.File
-	failed error // set once a write or sync failed; the copy is left out
+	size   [2]int64 // bytes of each slot file known to be allocated and synced
+	failed error    // set once a write or sync failed; the copy is left out
 }
 
 // Journal is a replicated, append-only record journal. It is safe for
@@ -149,6 +180,7 @@ type Journal struct {
 	started  bool
 	broken   error
 	closed   bool
+	fullAt   time.Time // when growing a slot last failed for a full disk
 	buf      []byte
 }
 
@@ -233,8 +265,9 @@ func openCopy(index int, path string) (*copyFiles, error) {
 			return nil, fmt.Errorf("journal: open %s: %w", name, err)
 		}
 		c.slots[s] = f
-		if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
-			made = true
+		if fi, err := f.Stat(); err == nil {
+			made = made || fi.Size() == 0
+			c.size[s] = fi.Size()
 		}
 	}
 	if made {
@@ -344,6 +377,10 @@ func (j *Journal) Start(applied uint64) error {
 		}
 	}
 	j.active = 0
+	// The reserve is taken now, while the disk may still have space.
+	if err := j.growLocked(0, headerSize); err != nil {
+		return fmt.Errorf("journal: start: %w", err)
+	}
 	j.started = true
 	return nil
 }
@@ -371,6 +408,7 @@ func (j *Journal) resetLocked(s int) error {
 				}
 			}
 		}
+		c.size[s] = max(fi.Size(), size)
 		if err := writeAt(f, h, 0); err != nil {
 			return err
 		}
@@ -390,15 +428,26 @@ func (j *Journal) resetLocked(s int) error {
 
 // fill writes zeros to f from from to to.
 func fill(f *os.File, from, to int64) error {
-	zeros := make([]byte, 256<<10)
-	for off := from; off < to; {
+	_, err := fillTo(f, from, to)
+	return err
+}
+
+// zeros is what fill writes; never written to.
+var zeros = make([]byte, 256<<10)
+
+// fillTo writes zeros to f from from to to and returns how far the zeros
+// reach, also when a write fails part way.
+func fillTo(f *os.File, from, to int64) (int64, error) {
+	off := from
+	for off < to {
 		n := min(int64(len(zeros)), to-off)
-		if _, err := f.WriteAt(zeros[:n], off); err != nil {
-			return err
+		w, err := f.WriteAt(zeros[:n], off)
+		off += int64(w)
+		if err != nil {
+			return off, err
 		}
-		off += n
 	}
-	return nil
+	return off, nil
 }
 
 // eachCopy runs fn on every copy that has not failed, in parallel. A copy
@@ -487,8 +536,12 @@ func (j *Journal) Append(recs []Record) error {
 		next++
 	}
 	j.buf = buf
-	if off+int64(len(buf)) > headerSize+j.opts.Limit {
+	end := off + int64(len(buf))
+	if end > headerSize+j.opts.Limit {
 		return ErrFull
+	}
+	if err := j.growLocked(s, end); err != nil {
+		return err
 	}
 	err := j.eachCopy(func(c *copyFiles) error {
 		f := c.slots[s]
@@ -512,6 +565,87 @@ func (j *Journal) Append(recs []Record) error {
 	return nil
 }
 
+// growRetry is how long after a full disk refused to grow a slot the
+// reserve is grown again.
+const growRetry = time.Second
+
+// growLocked makes sure that slot s can take records up to end without a
+// new block: every copy is grown to end+Reserve (and a step more, so that
+// this is not done for every append) when it has less than that, as far
+// as its disk has space. It fails, with ErrNoSpace, only when some copy
+// has less than end allocated afterwards.
+func (j *Journal) growLocked(s int, end int64) error {
+	limit := headerSize + j.opts.Limit
+	want := min(end+j.opts.Reserve, limit)
+	target := min(want+j.opts.Reserve/4, limit)
+	var spaceErr error
+	live := 0
+	// After the disk was found full, growing is tried again only after a
+	// while, or when the records do not fit otherwise: every append on a
+	// full disk would write zeros that fail.
+	retry := time.Now().After(j.fullAt.Add(growRetry))
+	for _, c := range j.copies {
+		if c.failed != nil {
+			continue
+		}
+		if c.size[s] < end || (c.size[s] < want && retry) {
+			if err := j.growCopy(c, s, target); err != nil {
+				if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) {
+					// Not a full disk: the copy cannot be written.
+					c.failed = fmt.Errorf("%s: grow slot %d: %w", c.path, s, err)
+					continue
+				}
+				// A full disk: the copy goes on with what it has.
+				j.fullAt = time.Now()
+				if c.size[s] < end {
+					spaceErr = fmt.Errorf("%s: %w", c.path, err)
+				}
+			}
+		}
+		live++
+	}
+	if live == 0 {
+		err := errors.Join(j.failedErrs()...)
+		j.broken = err
+		return fmt.Errorf("journal: append: %w", err)
+	}
+	if spaceErr != nil {
+		return fmt.Errorf("%w: %w", ErrNoSpace, spaceErr)
+	}
+	return nil
+}
+
+// growCopy fills slot s of c with zeros up to size and syncs it (its size
+// changed). Until the sync returned, c.size stays what it was: blocks not
+// known to be allocated are not written to. When the disk fills part way,
+// what was written is synced and kept, so that the next attempt does not
+// write it again.
+func (j *Journal) growCopy(c *copyFiles, s int, size int64) error {
+	f := c.slots[s]
+	reached, err := fillTo(f, c.size[s], size)
+	if reached > c.size[s] {
+		if j.opts.NoSync {
+			c.size[s] = reached
+		} else if serr := f.Sync(); serr == nil {
+			c.size[s] = reached
+		} else if err == nil {
+			err = serr
+		}
+	}
+	return err
+}
+
+// failedErrs returns why each copy was left out.
+func (j *Journal) failedErrs() []error {
+	var errs []error
+	for _, c := range j.copies {
+		if c.failed != nil {
+			errs = append(errs, c.failed)
+		}
+	}
+	return errs
+}
+
 // Release tells the journal that the owner's database holds every record
 // up to id durably. A slot whose records are all released is emptied and
 // taken for appends once the active slot holds Options.SwitchAt bytes.
@@ -531,6 +665,9 @@ func (j *Journal) Release(id uint64) error {
 		return fmt.Errorf("journal: switch slots: %w", err)
 	}
 	j.active = other
+	if err := j.growLocked(other, headerSize); err != nil {
+		return fmt.Errorf("journal: switch slots: %w", err)
+	}
 	return nil
 }
 
@@ -559,10 +696,12 @@ func (j *Journal) Replace(index int, newPath string) error {
 		return fmt.Errorf("journal: replace copy %d: %w", index, err)
 	}
 	for s := range 2 {
-		if err := copySlot(c.slots[s], src.slots[s], j.off[s], headerSize+j.opts.Prealloc, !j.opts.NoSync); err != nil {
+		size := max(j.off[s], headerSize+j.opts.Prealloc)
+		if err := copySlot(c.slots[s], src.slots[s], j.off[s], size, !j.opts.NoSync); err != nil {
 			c.close()
 			return fmt.Errorf("journal: replace copy %d: %w", index, err)
 		}
+		c.size[s] = size
 	}
 	kept := j.copies[:0]
 	for _, old := range j.copies {

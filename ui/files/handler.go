@@ -406,6 +406,8 @@ func classify(err error) (int, string) {
 		return http.StatusConflict, "files.err.chunk"
 	case errors.Is(err, tfiles.ErrChunkSize):
 		return http.StatusUnprocessableEntity, "files.err.chunk"
+	case errors.Is(err, tfiles.ErrTooManyOwnUploads):
+		return http.StatusTooManyRequests, "files.err.busyown"
 	case errors.Is(err, tfiles.ErrTooManyUploads):
 		return http.StatusTooManyRequests, "files.err.busy"
 	case errors.Is(err, tfiles.ErrBadQuery):

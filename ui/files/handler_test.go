@@ -18,6 +18,7 @@ import (
 	"tresor/appliance/audit"
 	tfiles "tresor/appliance/files"
 	"tresor/storage"
+	"tresor/ui/i18n"
 )
 
 // multipartBody builds a form of files named by their relative paths, as
@@ -373,6 +374,27 @@ func TestClassify(t *testing.T) {
 	} {
 		if code, key := classify(c.err); code != c.code || key == "" {
 			t.Errorf("classify(%v) = %d %q, want %d", c.err, code, key, c.code)
+		}
+	}
+}
+
+// An account at its own limit of open uploads is told so, not that the
+// office has too many: it can end its own sessions.
+func TestClassifyUploadLimits(t *testing.T) {
+	for _, c := range []struct {
+		err error
+		key string
+	}{
+		{fmt.Errorf("begin upload: %w", tfiles.ErrTooManyOwnUploads), "files.err.busyown"},
+		{fmt.Errorf("begin upload: %w", tfiles.ErrTooManyUploads), "files.err.busy"},
+	} {
+		if code, key := classify(c.err); code != http.StatusTooManyRequests || key != c.key {
+			t.Errorf("classify(%v) = %d %q, want 429 %q", c.err, code, key, c.key)
+		}
+		for _, lang := range []i18n.Lang{i18n.DE, i18n.EN} {
+			if msg := lang.T(c.key); msg == "" || msg == c.key {
+				t.Errorf("%s: no %s message", c.key, lang)
+			}
 		}
 	}
 }

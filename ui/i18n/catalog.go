@@ -175,6 +175,7 @@ var catalog = map[string]map[Lang]string{
 	"files.err.forbidden":    {DE: "Dafür fehlt Ihnen die Berechtigung.", EN: "You are not allowed to do this."},
 	"files.err.chunk":        {DE: "Das Hochladen ist durcheinandergeraten; bitte erneut versuchen.", EN: "The upload got out of step; please try again."},
 	"files.err.busy":         {DE: "Zu viele offene Uploads; bitte später erneut versuchen.", EN: "Too many open uploads; please try again later."},
+	"files.err.busyown":      {DE: "Sie haben zu viele unvollständige Uploads offen. Bitte schließen Sie begonnene Uploads ab; abgebrochene verfallen nach 24 Stunden.", EN: "You have too many unfinished uploads open. Please complete the uploads you started; abandoned ones expire after 24 hours."},
 	"files.err.query":        {DE: "Bitte einen Suchbegriff (bis 255 Zeichen) eingeben.", EN: "Please enter a search term (up to 255 characters)."},
 	"files.err.request":      {DE: "Die Anfrage war unvollständig oder fehlerhaft.", EN: "The request was incomplete or malformed."},
 	"files.err.internal":     {DE: "Ein interner Fehler ist aufgetreten; er wurde protokolliert.", EN: "An internal error occurred; it was logged."},
