@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -97,4 +98,29 @@ func (r *Registry) ShareIndexSlugs() ([]string, error) {
 		})
 	})
 	return out, err
+}
+
+// forgetShares removes every index entry of the tenant slug, in tx: the
+// deletion of the tenant does, whose links went with its database.
+func forgetShares(tx *storage.Tx, slug string) error {
+	b := tx.Bucket(bucketShareIndex...)
+	if b == nil {
+		return nil
+	}
+	var hashes [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		if string(v) == slug {
+			hashes = append(hashes, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("share index: %w", err)
+	}
+	for _, h := range hashes {
+		if err := b.Delete(h); err != nil {
+			return fmt.Errorf("share index: %w", err)
+		}
+	}
+	return nil
 }

@@ -61,3 +61,39 @@ func TestShareIndex(t *testing.T) {
 		t.Fatal("unindexed hash resolves")
 	}
 }
+
+// TestDeleteForgetsShareIndex: deleting a tenant removes its entries from
+// the share index (they are the last trace of it in the system database:
+// how many links it had) and leaves the other tenants' entries alone, so
+// the share-expiry job stops visiting the deleted slug and a tenant made
+// again under it starts with no index entries of the old one.
+func TestDeleteForgetsShareIndex(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create("kanzlei")
+	e.create("praxis")
+	old := sha256.Sum256([]byte("link of the old kanzlei"))
+	other := sha256.Sum256([]byte("link of praxis"))
+	if err := e.reg.IndexShare(ctx, old[:], "kanzlei"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.IndexShare(ctx, other[:], "praxis"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.Delete(ctx, admin, "kanzlei"); err != nil {
+		t.Fatal(err)
+	}
+	if slug, ok := e.reg.ShareTenant(old[:]); ok {
+		t.Errorf("the deleted tenant's link still resolves to %q", slug)
+	}
+	if slug, ok := e.reg.ShareTenant(other[:]); !ok || slug != "praxis" {
+		t.Errorf("the other tenant's link resolves to %q %v", slug, ok)
+	}
+	if slugs, err := e.reg.ShareIndexSlugs(); err != nil || !slices.Equal(slugs, []string{"praxis"}) {
+		t.Errorf("ShareIndexSlugs = %v, %v; want only praxis", slugs, err)
+	}
+	e.create("kanzlei")
+	if slug, ok := e.reg.ShareTenant(old[:]); ok {
+		t.Errorf("the old tenant's link resolves to the new %q", slug)
+	}
+}
