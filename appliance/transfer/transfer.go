@@ -129,16 +129,28 @@ func (d *description) name() string {
 	return p.Name()
 }
 
-// mayAct lets admins signed in with their password act on transfers;
-// auditors may list (read) them too.
-func mayAct(p *identity.Principal, read bool) error {
+// errNoAccount marks a refusal of a principal that is no live account of
+// the tenant (one of another tenant, or disabled since it signed in):
+// refuse leaves no trace of it in the tenant's log, which must not name
+// another tenant's accounts.
+var errNoAccount = errors.New("not an active account of this tenant")
+
+// mayAct lets admins of t signed in with their password act on
+// transfers; auditors may list (read) them too. The account is asked of
+// identity as it is now, which also refuses a principal of another tenant:
+// the role it had at sign-in is not enough.
+func mayAct(t *tenant.Tenant, p *identity.Principal, read bool) error {
 	if p == nil {
 		return fmt.Errorf("%w: no account", ErrForbidden)
 	}
 	if p.AppPassword() != "" {
 		return fmt.Errorf("%w: transfers are not for app passwords", ErrForbidden)
 	}
-	switch role := p.Account().Role; {
+	s, err := identity.Subject(t, p)
+	if err != nil {
+		return fmt.Errorf("%w: %w: %w", ErrForbidden, errNoAccount, err)
+	}
+	switch role := identity.Role(s.Role); {
 	case role == identity.RoleAdmin:
 		return nil
 	case read && role == identity.RoleAuditor:
@@ -178,7 +190,7 @@ func clip(s string) string {
 // refuse logs a denied attempt in t's log (best effort: the refusal stands
 // either way) and returns err.
 func refuse(ctx context.Context, t *tenant.Tenant, p *identity.Principal, action, id string, err error) error {
-	if p != nil {
+	if p != nil && !errors.Is(err, errNoAccount) {
 		_ = t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: action, Object: audit.Object{ID: id}, Outcome: audit.OutcomeDenied,
 			Details: map[string]string{"reason": err.Error()}})
 	}
@@ -192,7 +204,7 @@ func refuse(ctx context.Context, t *tenant.Tenant, p *identity.Principal, action
 // record in the registry, and logs transfer.create in the receiver's log
 // too (without names).
 func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Principal, o Offer) (Transfer, error) {
-	if err := mayAct(p, false); err != nil {
+	if err := mayAct(t, p, false); err != nil {
 		return Transfer{}, refuse(ctx, t, p, audit.ActionTransferCreate, "", err)
 	}
 	if err := checkOffer(o); err != nil {
@@ -370,7 +382,7 @@ func (s *Service) view(t *tenant.Tenant, rec tenant.TransferRecord, d *descripti
 // from the sender's sealed description; a sender that cannot be opened
 // (suspended, deleted) leaves the names empty.
 func (s *Service) List(ctx context.Context, t *tenant.Tenant, p *identity.Principal) ([]Transfer, error) {
-	if err := mayAct(p, true); err != nil {
+	if err := mayAct(t, p, true); err != nil {
 		return nil, err
 	}
 	recs, err := s.reg.Transfers(t)
@@ -392,7 +404,7 @@ func (s *Service) List(ctx context.Context, t *tenant.Tenant, p *identity.Princi
 
 // Get returns one transfer t sends or receives.
 func (s *Service) Get(ctx context.Context, t *tenant.Tenant, p *identity.Principal, id string) (Transfer, error) {
-	if err := mayAct(p, true); err != nil {
+	if err := mayAct(t, p, true); err != nil {
 		return Transfer{}, err
 	}
 	rec, err := s.reg.Transfer(t, id)
@@ -411,7 +423,7 @@ func (s *Service) Get(ctx context.Context, t *tenant.Tenant, p *identity.Princip
 // Reject refuses a transfer t receives, as p (an admin of t). Nothing is
 // copied; transfer.reject is logged in both logs.
 func (s *Service) Reject(ctx context.Context, t *tenant.Tenant, p *identity.Principal, id, reason string) (Transfer, error) {
-	if err := mayAct(p, false); err != nil {
+	if err := mayAct(t, p, false); err != nil {
 		return Transfer{}, refuse(ctx, t, p, audit.ActionTransferReject, id, err)
 	}
 	if len(reason) > MaxNote || !utf8.ValidString(reason) {
@@ -448,7 +460,7 @@ func (s *Service) Reject(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 // in the sender's log and then gives the copy its real name. See the
 // package documentation for why in this order.
 func (s *Service) Accept(ctx context.Context, t *tenant.Tenant, p *identity.Principal, id, into string) (Transfer, error) {
-	if err := mayAct(p, false); err != nil {
+	if err := mayAct(t, p, false); err != nil {
 		return Transfer{}, refuse(ctx, t, p, audit.ActionTransferAccept, id, err)
 	}
 	if into == "" {

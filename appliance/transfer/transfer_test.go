@@ -9,6 +9,7 @@ import (
 
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
+	"tresor/appliance/identity"
 	"tresor/appliance/tenant"
 )
 
@@ -408,4 +409,53 @@ func FuzzOffer(f *testing.F) {
 			t.Fatalf("checkOffer = %v", err)
 		}
 	})
+}
+
+// TestPrincipalOfTheTenant: the service acts only for an account of the
+// tenant it is given, as that account is now. An admin of praxis handed
+// notariat's tenant (a handler that mixed up two requests' parts) cannot
+// list, read, reject or accept notariat's transfers, and an admin disabled
+// since signing in can no longer act either.
+func TestPrincipalOfTheTenant(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	a, b, c := e.side("kanzlei", "anna"), e.side("notariat", "anna"), e.side("praxis", "anna")
+	e.write(a, "/Akte.pdf", []byte("geheim"))
+	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat", Basis: "contract"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := func(tn *tenant.Tenant, p *identity.Principal) map[string]error {
+		_, errList := e.svc.List(ctx, tn, p)
+		_, errGet := e.svc.Get(ctx, tn, p, tf.ID)
+		_, errReject := e.svc.Reject(ctx, tn, p, tf.ID, "")
+		_, errAccept := e.svc.Accept(ctx, tn, p, tf.ID, "")
+		return map[string]error{"list": errList, "get": errGet, "reject": errReject, "accept": errAccept}
+	}
+	for op, err := range ops(b.t, c.p) {
+		if !errors.Is(err, ErrForbidden) {
+			t.Errorf("%s on notariat by praxis' admin = %v, want ErrForbidden", op, err)
+		}
+	}
+	for _, en := range entries(t, b.t) {
+		if en.Actor.ID == c.p.Account().ID {
+			t.Errorf("notariat's log names praxis' admin: %+v", en)
+		}
+	}
+	// A second admin of notariat disables anna; her earlier sign-in no
+	// longer acts.
+	if _, err := e.acc.Create(ctx, b.t, b.p, identity.NewAccount{Name: "bodo", Role: identity.RoleAdmin, Password: []byte(pw)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.Disable(ctx, e.open("notariat"), e.as("notariat", "bodo"), "anna"); err != nil {
+		t.Fatal(err)
+	}
+	for op, err := range ops(e.open("notariat"), b.p) {
+		if !errors.Is(err, ErrForbidden) {
+			t.Errorf("%s by a disabled admin = %v, want ErrForbidden", op, err)
+		}
+	}
+	if got, err := e.svc.Get(ctx, b.t, e.as("notariat", "bodo"), tf.ID); err != nil || got.State != tenant.TransferPending {
+		t.Fatalf("the transfer after the refusals = %+v, %v; want it pending", got, err)
+	}
 }
