@@ -61,7 +61,8 @@
 // tenant's admins and holders of a grant on it: the people who will see
 // the result); it is a dot-name that file browsers hide, and an
 // interrupted copy's staging node is moved to the trash when the accept
-// is retried. Hiding it completely needs hidden nodes in appliance/files.
+// is retried. So no node whose name begins with ".tresor-transfer-" can
+// be offered: once accepted, it would be taken for such a leftover. Hiding it completely needs hidden nodes in appliance/files.
 //
 // A failed copy (quota, a purged version, the sender suspended meanwhile)
 // moves the partial staging node to the receiver's trash and returns the

@@ -180,6 +180,20 @@ func checkOffer(o Offer) error {
 	return nil
 }
 
+// stagingPrefix begins the name of the receiver's copy while it is made
+// (see the package doc).
+const stagingPrefix = ".tresor-transfer-"
+
+// checkName refuses to offer a node whose name is a staging name: the
+// receiver's accept of another transfer would take it, once accepted, for
+// a copy an interrupted accept left behind and move it to the trash.
+func checkName(name string) error {
+	if strings.HasPrefix(name, stagingPrefix) {
+		return fmt.Errorf("%w: %q: names beginning with %s are the receiver's copies in progress; rename it first", ErrBadRequest, clip(name), stagingPrefix)
+	}
+	return nil
+}
+
 func clip(s string) string {
 	if len(s) > 40 {
 		return s[:40] + "…"
@@ -216,6 +230,9 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	}
 	if path.IsRoot() {
 		return Transfer{}, fmt.Errorf("%w: offer a file or folder, not the whole tree", ErrBadRequest)
+	}
+	if err := checkName(path.Name()); err != nil {
+		return Transfer{}, err
 	}
 	tr := files.New(t, p)
 	items, size, nfiles, err := snapshot(ctx, tr, path)
@@ -485,6 +502,10 @@ func (s *Service) Accept(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	if err != nil {
 		return Transfer{}, err
 	}
+	// Offers made before Create refused such names are refused here.
+	if err := checkName(d.name()); err != nil {
+		return Transfer{}, err
+	}
 	tr := files.New(t, p)
 	final := dir.Child(d.name())
 	// Checks before the claim: a refusal here changes nothing.
@@ -508,7 +529,7 @@ func (s *Service) Accept(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 		return Transfer{}, err
 	}
 	stop := s.renew(ctx, t, id)
-	staging := dir.Child(".tresor-transfer-" + id)
+	staging := dir.Child(stagingPrefix + id)
 	err = s.copy(ctx, tr, sender, d, staging)
 	stop()
 	if err != nil {

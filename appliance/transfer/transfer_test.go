@@ -459,3 +459,38 @@ func TestPrincipalOfTheTenant(t *testing.T) {
 		t.Fatalf("the transfer after the refusals = %+v, %v; want it pending", got, err)
 	}
 }
+
+// TestStagingNameOffered: a sender cannot offer a node named like a
+// staging node of another of its transfers. Before, kanzlei could offer a
+// file named ".tresor-transfer-<ID of its next offer>": once notariat had
+// accepted it, accepting the next offer took notariat's accepted copy for
+// an interrupted staging node and moved it to the trash.
+func TestStagingNameOffered(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	a, b := e.side("kanzlei", "anna"), e.side("notariat", "anna")
+	e.write(a, "/Akte.pdf", []byte("zweite Sendung"))
+	second, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat", Basis: "contract"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trap := "/.tresor-transfer-" + second.ID
+	e.write(a, trap, []byte("erste Sendung"))
+	first, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: trap, To: "notariat", Basis: "contract"})
+	if err == nil {
+		// The offer went through: what the receiver accepted must stay.
+		if _, err := e.svc.Accept(ctx, b.t, b.p, first.ID, ""); err != nil {
+			t.Fatalf("Accept(first) = %v", err)
+		}
+		if _, err := e.svc.Accept(ctx, b.t, b.p, second.ID, ""); err != nil {
+			t.Fatalf("Accept(second) = %v", err)
+		}
+		if trash, _ := b.tree().Trash(ctx); len(trash) != 0 {
+			t.Fatalf("accepting the second transfer moved %d of the receiver's nodes to the trash: %+v", len(trash), trash)
+		}
+		return
+	}
+	if !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("offering %s = %v, want ErrBadRequest", trap, err)
+	}
+}
