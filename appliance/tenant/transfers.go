@@ -129,9 +129,9 @@ func checkTransferID(id string) error {
 
 // AddTransfer records a new pending transfer from the tenant from to the
 // tenant named to (the one time a slug from the sender's request names the
-// receiver). The receiver must exist and be active: ErrNotFound for a
-// tenant that does not exist or is being created or deleted, ErrSuspended
-// for a suspended one.
+// receiver). The receiver must exist and be active: ErrNotFound, the same
+// answer, for a tenant that does not exist and for one that is suspended
+// or being created or deleted.
 func (r *Registry) AddTransfer(ctx context.Context, from *Tenant, to string, size int64, files int) (TransferRecord, error) {
 	if !from.ok() {
 		return TransferRecord{}, ErrNotOpened
@@ -155,19 +155,20 @@ func (r *Registry) AddTransfer(ctx context.Context, from *Tenant, to string, siz
 		if tb != nil {
 			v = tb.Get([]byte(to))
 		}
+		// A tenant that is not active (suspended, being created or
+		// deleted) is answered like one that does not exist, word for
+		// word, as the gate answers for it: its state is its own business,
+		// not the sender's.
+		unknown := fmt.Errorf("receiving tenant %s: %w", to, ErrNotFound)
 		if v == nil {
-			return fmt.Errorf("receiving tenant %s: %w", to, ErrNotFound)
+			return unknown
 		}
 		trec, err := parseRecord(to, v)
 		if err != nil {
 			return err
 		}
-		switch trec.State {
-		case StateActive:
-		case StateSuspended:
-			return fmt.Errorf("receiving tenant %s: %w", to, ErrSuspended)
-		default:
-			return fmt.Errorf("receiving tenant %s is %s: %w", to, trec.State, ErrNotFound)
+		if trec.State != StateActive {
+			return unknown
 		}
 		rec.ToCreated = trec.Created
 		b, err := tx.CreateBucketIfNotExists(bucketTransfers...)

@@ -71,7 +71,8 @@
 // anything is copied.
 //
 // Transfers to a tenant that does not exist, is being deleted or is
-// suspended are refused at creation; accepting a transfer whose sender has
+// suspended are refused at creation, all with the same answer (the
+// sender does not learn the receiver's state); accepting a transfer whose sender has
 // since been suspended or deleted fails with the registry's ErrSuspended
 // or ErrNotFound.
 package transfer

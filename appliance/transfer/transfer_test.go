@@ -283,7 +283,7 @@ func TestRefusedTargets(t *testing.T) {
 	}{
 		{"gibtsnicht", tenant.ErrNotFound},
 		{"../etc", tenant.ErrNotFound},
-		{"praxis", tenant.ErrSuspended},
+		{"praxis", tenant.ErrNotFound}, // suspended: answered as unknown
 		{"kanzlei", tenant.ErrTransferSelf},
 	} {
 		if _, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: c.to, Basis: "contract"}); !errors.Is(err, c.want) {
@@ -492,5 +492,31 @@ func TestStagingNameOffered(t *testing.T) {
 	}
 	if !errors.Is(err, ErrBadRequest) {
 		t.Fatalf("offering %s = %v, want ErrBadRequest", trap, err)
+	}
+}
+
+// TestSuspendedReceiverLooksUnknown: whether another tenant is suspended
+// is its own business; the gate answers for a suspended tenant exactly as
+// for one that does not exist, and so does an offer to it.
+func TestSuspendedReceiverLooksUnknown(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	a := e.side("kanzlei", "anna")
+	e.write(a, "/Akte.pdf", []byte("x"))
+	if _, err := e.reg.Suspend(ctx, applAdmin, "praxis"); err != nil {
+		t.Fatal(err)
+	}
+	_, errSuspended := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "praxis", Basis: "contract"})
+	_, errNone := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "prixas", Basis: "contract"})
+	if !errors.Is(errSuspended, tenant.ErrNotFound) || errors.Is(errSuspended, tenant.ErrSuspended) {
+		t.Errorf("offer to a suspended tenant = %v, want ErrNotFound only", errSuspended)
+	}
+	if errSuspended == nil || errNone == nil || strings.ReplaceAll(errSuspended.Error(), "praxis", "X") != strings.ReplaceAll(errNone.Error(), "prixas", "X") {
+		t.Errorf("the answers differ: %v / %v", errSuspended, errNone)
+	}
+	for _, en := range entries(t, a.t) {
+		if en.Action == audit.ActionTransferCreate && strings.Contains(en.Details["error"], "suspend") {
+			t.Errorf("kanzlei's log says praxis is suspended: %+v", en)
+		}
 	}
 }
