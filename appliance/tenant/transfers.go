@@ -50,7 +50,16 @@ var (
 	ErrTransferBusy = errors.New("transfer is being accepted")
 	// ErrTransferSelf: a transfer from a tenant to itself.
 	ErrTransferSelf = errors.New("a transfer needs two different tenants")
+	// ErrTransferLimit: the sender has MaxPendingTransfers offers that
+	// are not answered yet.
+	ErrTransferLimit = errors.New("too many transfers offered and not yet answered")
 )
+
+// MaxPendingTransfers bounds the offers of one tenant that wait for an
+// answer (pending or being accepted). Offers land in the receivers' lists
+// and logs, and every tenant's listing reads the one bucket of records:
+// without a bound one tenant could flood the others.
+const MaxPendingTransfers = 100
 
 // bucketTransfers holds the transfer records in the system database.
 var bucketTransfers = []string{"appliance", "transfers"}
@@ -174,6 +183,23 @@ func (r *Registry) AddTransfer(ctx context.Context, from *Tenant, to string, siz
 		b, err := tx.CreateBucketIfNotExists(bucketTransfers...)
 		if err != nil {
 			return err
+		}
+		open := 0
+		err = b.ForEach(func(k, v []byte) error {
+			o, err := parseTransfer(string(k), v)
+			if err != nil {
+				return err
+			}
+			if f, _ := o.side(from); f && (o.State == TransferPending || o.State == TransferAccepting) {
+				open++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if open >= MaxPendingTransfers {
+			return fmt.Errorf("%w: %d offers wait for an answer; wait for the receivers to accept or reject them", ErrTransferLimit, open)
 		}
 		return b.Put([]byte(rec.ID), rec.marshal())
 	})

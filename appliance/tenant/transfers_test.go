@@ -169,3 +169,39 @@ func TestTransferRecords(t *testing.T) {
 		t.Fatalf("OpenTransferPeer to a deleted receiver whose slug was reused = %v", err)
 	}
 }
+
+// TestTransferOfferLimit: a sender cannot flood other tenants with
+// offers (each lands in the receiver's list and log, and every tenant's
+// transfer listing reads the one bucket): at most MaxPendingTransfers of
+// its offers wait for an answer at a time. An answer frees a place;
+// another sender is not limited by it.
+func TestTransferOfferLimit(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, s := range []string{"kanzlei", "notariat", "praxis"} {
+		e.create(s)
+	}
+	a, b, c := e.open1("kanzlei"), e.open1("notariat"), e.open1("praxis")
+	var first TransferRecord
+	for i := range MaxPendingTransfers {
+		rec, err := e.reg.AddTransfer(ctx, a, "notariat", 1, 1)
+		if err != nil {
+			t.Fatalf("offer %d: %v", i+1, err)
+		}
+		if i == 0 {
+			first = rec
+		}
+	}
+	if _, err := e.reg.AddTransfer(ctx, a, "praxis", 1, 1); !errors.Is(err, ErrTransferLimit) {
+		t.Fatalf("offer %d = %v, want ErrTransferLimit", MaxPendingTransfers+1, err)
+	}
+	if _, err := e.reg.AddTransfer(ctx, c, "notariat", 1, 1); err != nil {
+		t.Fatalf("another sender's offer = %v", err)
+	}
+	if _, err := e.reg.RejectTransfer(ctx, b, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reg.AddTransfer(ctx, a, "praxis", 1, 1); err != nil {
+		t.Fatalf("offer after one was answered = %v", err)
+	}
+}

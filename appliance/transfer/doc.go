@@ -72,7 +72,9 @@
 //
 // Transfers to a tenant that does not exist, is being deleted or is
 // suspended are refused at creation, all with the same answer (the
-// sender does not learn the receiver's state); accepting a transfer whose sender has
-// since been suspended or deleted fails with the registry's ErrSuspended
-// or ErrNotFound.
+// sender does not learn the receiver's state), and so is an offer of a
+// tenant that has tenant.MaxPendingTransfers offers waiting for an
+// answer already (tenant.ErrTransferLimit: no tenant floods the others).
+// Accepting a transfer whose sender has since been suspended or deleted
+// fails with the registry's ErrSuspended or ErrNotFound.
 package transfer
