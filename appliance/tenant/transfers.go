@@ -190,8 +190,15 @@ func (r *Registry) AddTransfer(ctx context.Context, from *Tenant, to string, siz
 			if err != nil {
 				return err
 			}
-			if f, _ := o.side(from); f && (o.State == TransferPending || o.State == TransferAccepting) {
-				open++
+			if f, _ := o.side(from); !f || o.State != TransferPending && o.State != TransferAccepting {
+				return nil
+			}
+			// An offer to a tenant deleted since can never be answered:
+			// it holds no place.
+			if rv := tb.Get([]byte(o.To)); rv != nil {
+				if rr, err := parseRecord(o.To, rv); err == nil && rr.Created.Equal(o.ToCreated) {
+					open++
+				}
 			}
 			return nil
 		})

@@ -205,3 +205,30 @@ func TestTransferOfferLimit(t *testing.T) {
 		t.Fatalf("offer after one was answered = %v", err)
 	}
 }
+
+// TestTransferOfferLimitDeletedReceiver: offers to a tenant that was
+// deleted since can never be answered; they do not use up the sender's
+// places, also once a new tenant has the deleted one's slug.
+func TestTransferOfferLimitDeletedReceiver(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, s := range []string{"kanzlei", "notariat", "praxis"} {
+		e.create(s)
+	}
+	a := e.open1("kanzlei")
+	for i := range MaxPendingTransfers {
+		if _, err := e.reg.AddTransfer(ctx, a, "notariat", 1, 1); err != nil {
+			t.Fatalf("offer %d: %v", i+1, err)
+		}
+	}
+	if err := e.reg.Delete(ctx, admin, "notariat"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reg.AddTransfer(ctx, a, "praxis", 1, 1); err != nil {
+		t.Fatalf("offer after the receiver of the others was deleted = %v", err)
+	}
+	e.create("notariat")
+	if _, err := e.reg.AddTransfer(ctx, a, "notariat", 1, 1); err != nil {
+		t.Fatalf("offer to the new tenant of that slug = %v", err)
+	}
+}
