@@ -35,8 +35,10 @@ import (
 // after creation: [Registry.OpenTransferPeer] opens it from the record.
 //
 // States: pending (offered) → accepting (the receiver's copy runs, held by
-// a lease so a crashed copy can be taken over) → completed; or pending →
-// rejected. An accepting transfer whose copy failed goes back to pending.
+// a claim with a lease so a crashed copy can be taken over; a copy whose
+// claim was taken over can no longer change the transfer) → completed; or
+// pending → rejected. An accepting transfer whose copy failed goes back to
+// pending.
 
 // Errors of transfer records (test with errors.Is).
 var (
@@ -88,6 +90,10 @@ type TransferRecord struct {
 	// Lease is how long the running copy of an accepting transfer holds
 	// it; a copy that crashed is taken over after it.
 	Lease time.Time `json:"lease,omitzero"`
+	// Claim names the accept that holds an accepting transfer (random,
+	// made by ClaimTransfer): a copy whose lease ran out and was taken
+	// over can no longer renew, release or complete it.
+	Claim string `json:"claim,omitempty"`
 	// FromCreated and ToCreated are the two tenants' creation times: a
 	// slug can be given to a new tenant after the old one was deleted,
 	// and the new one must not inherit the old one's transfers.
@@ -323,10 +329,15 @@ func (r *Registry) OpenTransferPeer(ctx context.Context, t *Tenant, id string) (
 }
 
 // ClaimTransfer starts the acceptance of a transfer t receives: pending
-// (or accepting with an expired lease: a copy that crashed) becomes
-// accepting, held until until. ErrTransferBusy while another copy holds
-// it; ErrTransferState once it is completed or rejected.
+// (or accepting with an expired lease: a copy that crashed or stalled)
+// becomes accepting, held until until by a new claim, which the returned
+// record's Claim names and RenewTransfer, ReleaseTransfer and
+// CompleteTransfer take. ErrTransferBusy while another copy holds it;
+// ErrTransferState once it is completed or rejected.
 func (r *Registry) ClaimTransfer(ctx context.Context, t *Tenant, id string, until time.Time) (TransferRecord, error) {
+	var raw [16]byte
+	_, _ = rand.Read(raw[:])
+	claim := hex.EncodeToString(raw[:])
 	return r.receive(ctx, t, id, func(rec *TransferRecord) error {
 		switch {
 		case rec.State == TransferPending:
@@ -336,41 +347,55 @@ func (r *Registry) ClaimTransfer(ctx context.Context, t *Tenant, id string, unti
 		default:
 			return fmt.Errorf("transfer %s is %s: %w", id, rec.State, ErrTransferState)
 		}
-		rec.State, rec.Lease = TransferAccepting, until.UTC()
+		rec.State, rec.Lease, rec.Claim = TransferAccepting, until.UTC(), claim
 		return nil
 	})
 }
 
-// RenewTransfer extends the lease of an accepting transfer t receives.
-func (r *Registry) RenewTransfer(ctx context.Context, t *Tenant, id string, until time.Time) (TransferRecord, error) {
+// holding checks that rec is accepting under claim: ErrTransferBusy when
+// another accept took it over, ErrTransferState when it is not accepting.
+func holding(rec *TransferRecord, id, claim string) error {
+	if rec.State != TransferAccepting {
+		return fmt.Errorf("transfer %s is %s: %w", id, rec.State, ErrTransferState)
+	}
+	if rec.Claim != claim {
+		return fmt.Errorf("transfer %s: another accept has taken it over: %w", id, ErrTransferBusy)
+	}
+	return nil
+}
+
+// RenewTransfer extends the lease of an accepting transfer t receives
+// and holds under claim.
+func (r *Registry) RenewTransfer(ctx context.Context, t *Tenant, id, claim string, until time.Time) (TransferRecord, error) {
 	return r.receive(ctx, t, id, func(rec *TransferRecord) error {
-		if rec.State != TransferAccepting {
-			return fmt.Errorf("transfer %s is %s: %w", id, rec.State, ErrTransferState)
+		if err := holding(rec, id, claim); err != nil {
+			return err
 		}
 		rec.Lease = until.UTC()
 		return nil
 	})
 }
 
-// ReleaseTransfer returns an accepting transfer t receives to pending,
-// after its copy failed.
-func (r *Registry) ReleaseTransfer(ctx context.Context, t *Tenant, id string) (TransferRecord, error) {
+// ReleaseTransfer returns an accepting transfer t receives and holds under
+// claim to pending, after its copy failed.
+func (r *Registry) ReleaseTransfer(ctx context.Context, t *Tenant, id, claim string) (TransferRecord, error) {
 	return r.receive(ctx, t, id, func(rec *TransferRecord) error {
-		if rec.State != TransferAccepting {
-			return fmt.Errorf("transfer %s is %s: %w", id, rec.State, ErrTransferState)
+		if err := holding(rec, id, claim); err != nil {
+			return err
 		}
-		rec.State, rec.Lease = TransferPending, time.Time{}
+		rec.State, rec.Lease, rec.Claim = TransferPending, time.Time{}, ""
 		return nil
 	})
 }
 
-// CompleteTransfer marks an accepting transfer t receives completed.
-func (r *Registry) CompleteTransfer(ctx context.Context, t *Tenant, id string) (TransferRecord, error) {
+// CompleteTransfer marks an accepting transfer t receives and holds under
+// claim completed.
+func (r *Registry) CompleteTransfer(ctx context.Context, t *Tenant, id, claim string) (TransferRecord, error) {
 	return r.receive(ctx, t, id, func(rec *TransferRecord) error {
-		if rec.State != TransferAccepting {
-			return fmt.Errorf("transfer %s is %s: %w", id, rec.State, ErrTransferState)
+		if err := holding(rec, id, claim); err != nil {
+			return err
 		}
-		rec.State, rec.Lease = TransferCompleted, time.Time{}
+		rec.State, rec.Lease, rec.Claim = TransferCompleted, time.Time{}, ""
 		return nil
 	})
 }

@@ -64,6 +64,12 @@
 // is retried. So no node whose name begins with ".tresor-transfer-" can
 // be offered: once accepted, it would be taken for such a leftover. Hiding it completely needs hidden nodes in appliance/files.
 //
+// One accept copies at a time: it holds the transfer by a claim whose
+// lease it renews while it copies. An accept that crashed or stalled past
+// its lease is taken over by the next; the stalled one then can neither
+// log, complete nor release the transfer, nor touch the staging node,
+// which is the new accept's.
+//
 // A failed copy (quota, a purged version, the sender suspended meanwhile)
 // moves the partial staging node to the receiver's trash and returns the
 // transfer to pending; nothing is visible under the real name. The

@@ -528,19 +528,31 @@ func (s *Service) Accept(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	if rec, err = s.reg.ClaimTransfer(ctx, t, id, s.now().Add(Lease)); err != nil {
 		return Transfer{}, err
 	}
-	stop := s.renew(ctx, t, id)
+	claim := rec.Claim
+	stop := s.renew(ctx, t, id, claim)
 	staging := dir.Child(stagingPrefix + id)
 	err = s.copy(ctx, tr, sender, d, staging)
 	stop()
+	if err == nil {
+		// Still ours? A copy that stalled past its lease was taken over:
+		// it must not log or complete what the other copy is doing.
+		_, err = s.reg.RenewTransfer(ctx, t, id, claim, s.now().Add(Lease))
+	}
 	if err != nil {
 		uctx := context.WithoutCancel(ctx)
-		if _, serr := tr.Stat(uctx, staging.String()); serr == nil {
-			if _, derr := tr.Delete(uctx, staging.String()); derr != nil {
-				err = errors.Join(err, fmt.Errorf("remove the partial copy: %w", derr))
-			}
-		}
-		if _, rerr := s.reg.ReleaseTransfer(uctx, t, id); rerr != nil {
+		// Only the accept that still holds the claim cleans up: the
+		// staging node of one that took over is that one's.
+		if _, rerr := s.reg.RenewTransfer(uctx, t, id, claim, s.now().Add(Lease)); rerr != nil {
 			err = errors.Join(err, rerr)
+		} else {
+			if _, serr := tr.Stat(uctx, staging.String()); serr == nil {
+				if _, derr := tr.Delete(uctx, staging.String()); derr != nil {
+					err = errors.Join(err, fmt.Errorf("remove the partial copy: %w", derr))
+				}
+			}
+			if _, rerr := s.reg.ReleaseTransfer(uctx, t, id, claim); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
 		}
 		_ = t.Log(uctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionTransferAccept, Object: audit.Object{ID: id},
 			Outcome: audit.OutcomeFailure, Details: map[string]string{"from": rec.From, "error": err.Error()}})
@@ -553,7 +565,7 @@ func (s *Service) Accept(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 		Object: audit.Object{Path: final.String(), ID: id}, Outcome: audit.OutcomeSuccess, Details: details}); err != nil {
 		return Transfer{}, fmt.Errorf("accept transfer %s: %w", id, err)
 	}
-	if rec, err = s.reg.CompleteTransfer(ctx, t, id); err != nil {
+	if rec, err = s.reg.CompleteTransfer(ctx, t, id, claim); err != nil {
 		return Transfer{}, fmt.Errorf("accept transfer %s: %w", id, err)
 	}
 	var errs []error
@@ -572,9 +584,9 @@ func (s *Service) Accept(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	return v, nil
 }
 
-// renew keeps the lease of an accepting transfer until the returned stop
-// is called.
-func (s *Service) renew(ctx context.Context, t *tenant.Tenant, id string) (stop func()) {
+// renew keeps the lease of an accepting transfer held under claim until
+// the returned stop is called.
+func (s *Service) renew(ctx context.Context, t *tenant.Tenant, id, claim string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -589,7 +601,7 @@ func (s *Service) renew(ctx context.Context, t *tenant.Tenant, id string) (stop 
 			case <-tick.C:
 				// A failed renewal only risks a second accept taking
 				// over after the lease; the copy goes on.
-				_, _ = s.reg.RenewTransfer(ctx, t, id, s.now().Add(Lease))
+				_, _ = s.reg.RenewTransfer(ctx, t, id, claim, s.now().Add(Lease))
 			}
 		}
 	}()
