@@ -12,7 +12,8 @@
 // files.Tree.Write, so it is stored as new objects of the receiver,
 // encrypted under the receiver's key by construction. Every step is logged
 // in both tenants' audit logs (transfer.create, transfer.accept,
-// transfer.reject).
+// transfer.reject); the other tenant's log names the acting account as
+// name@tenant only, without its address or account ID.
 //
 // # Two tenants, and only here
 //

@@ -288,11 +288,13 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 }
 
 // foreign is an account of one tenant as it appears in the other tenant's
-// log: its name qualified by its tenant.
+// log: its name qualified by its tenant, and nothing more. The address it
+// worked from is personal data of its tenant's staff, and its account ID
+// an internal of its tenant; the other side needs neither (its own log
+// holds both).
 func foreign(p *identity.Principal, t *tenant.Tenant) audit.Actor {
 	a := p.Actor()
-	a.Name = a.Name + "@" + t.Slug()
-	return a
+	return audit.Actor{Kind: a.Kind, Name: a.Name + "@" + t.Slug()}
 }
 
 // snapshot records the node at path and everything below it, folders

@@ -520,3 +520,47 @@ func TestSuspendedReceiverLooksUnknown(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherTenantsLogMinimal: what one tenant's log records of the other
+// tenant's people is their name qualified by the tenant, nothing more: not
+// the address they worked from nor their internal account ID, which are
+// personal data and internals of the other tenant.
+func TestOtherTenantsLogMinimal(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	a, b := e.side("kanzlei", "anna"), e.side("notariat", "anna")
+	e.write(a, "/Akte.pdf", []byte("Inhalt"))
+	e.write(a, "/Brief.pdf", []byte("Inhalt 2"))
+	one, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat", Basis: "contract"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Brief.pdf", To: "notariat", Basis: "contract"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Accept(ctx, b.t, b.p, one.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Reject(ctx, b.t, b.p, two.ID, "nicht zuständig"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(log *tenant.Tenant, other *identity.Principal, otherSlug string) {
+		t.Helper()
+		n := 0
+		for _, en := range entries(t, log) {
+			if !strings.HasSuffix(en.Actor.Name, "@"+otherSlug) {
+				continue
+			}
+			n++
+			if en.Actor.Addr != "" || en.Actor.ID != "" || en.Actor.ID == other.Account().ID {
+				t.Errorf("%s's log records of %s's account: %+v", log.Slug(), otherSlug, en.Actor)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s's log has no entry by an account of %s", log.Slug(), otherSlug)
+		}
+	}
+	check(b.t, a.p, "kanzlei")
+	check(a.t, b.p, "notariat")
+}
