@@ -23,9 +23,11 @@ func (a *App) davRoutes(mux *http.ServeMux) {
 	serve := a.Gate().Basic(func(w http.ResponseWriter, r *http.Request, q *gate.Request) {
 		p := q.Principal
 		h.ServeDAV(w, r, webdav.Request{
-			FS:       webdav.TreeFS(files.New(q.Tenant, p), q.Tenant, p.Actor()),
-			Prefix:   "/dav/" + q.Tenant.Slug(),
-			Space:    q.Tenant.Slug(),
+			FS:     webdav.TreeFS(files.New(q.Tenant, p), q.Tenant, p.Actor()),
+			Prefix: "/dav/" + q.Tenant.Slug(),
+			// Not the slug: a tenant made again under a deleted one's
+			// slug must not inherit its locks.
+			Space:    q.Tenant.Key(),
 			Account:  p.Account().ID,
 			ReadOnly: p.Scope() != identity.ScopeWrite,
 		})

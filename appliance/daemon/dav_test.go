@@ -88,3 +88,62 @@ func TestDavMount(t *testing.T) {
 		}
 	}
 }
+
+// TestDavLocksEndWithTheirTenant: WebDAV locks live in memory, in one
+// manager for every tenant. A tenant deleted and made again under the same
+// slug is another office: the old tenant's locks (their paths and the
+// owner elements its clients sent) must neither show in the new tenant's
+// PROPFIND nor block its writes.
+func TestDavLocksEndWithTheirTenant(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.setup()
+	srv := httptest.NewServer(ta.a.webMux())
+	defer srv.Close()
+	appPW := func() string {
+		var ap AppPasswordView
+		json.Unmarshal(ta.must("POST", "/v1/t/app-passwords/create", AppPasswordCreateRequest{Auth: aAdmin.auth(), Label: "dav"}), &ap)
+		if !strings.HasPrefix(ap.Password, "tap_") {
+			t.Fatalf("app password = %+v", ap)
+		}
+		return ap.Password
+	}
+	do := func(method, path, pass, body string, hdr ...string) (int, string) {
+		t.Helper()
+		r, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		r.SetBasicAuth(aAdmin.name, pass)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	old := appPW()
+	if code, body := do("PUT", "/dav/kanzlei/Akte.txt", old, "alt"); code != 201 {
+		t.Fatalf("PUT = %d %s", code, body)
+	}
+	lock := `<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>` +
+		`<D:locktype><D:write/></D:locktype><D:owner><D:href>mailto:anna@kanzlei-alt.example</D:href></D:owner></D:lockinfo>`
+	if code, body := do("LOCK", "/dav/kanzlei/Akte.txt", old, lock, "Timeout", "Second-3600", "Depth", "0"); code != 200 {
+		t.Fatalf("LOCK = %d %s", code, body)
+	}
+
+	ta.must("POST", "/v1/tenants/delete", TenantDeleteRequest{Slug: "kanzlei", Confirm: "kanzlei"})
+	f := false
+	ta.must("POST", "/v1/tenants", TenantCreateRequest{Slug: "kanzlei", Name: "Kanzlei neu", Admin: aAdmin.name, AdminPassword: aAdmin.pw, RequireTwoFactor: &f})
+	pw := appPW()
+	if code, body := do("PUT", "/dav/kanzlei/Akte.txt", pw, "neu"); code != 201 {
+		t.Errorf("the new tenant's PUT = %d %s, want 201: the old tenant's lock holds it", code, body)
+	}
+	code, body := do("PROPFIND", "/dav/kanzlei/Akte.txt", pw, `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>`, "Depth", "0")
+	if code != 207 {
+		t.Fatalf("PROPFIND = %d %s", code, body)
+	}
+	if strings.Contains(body, "kanzlei-alt") || strings.Contains(body, "activelock") {
+		t.Errorf("the new tenant sees the old tenant's lock: %s", body)
+	}
+}

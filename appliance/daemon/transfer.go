@@ -117,6 +117,7 @@ func transferErr(err error) error {
 		errors.Is(err, transfer.ErrTooMany):
 		return api.Errorf(http.StatusBadRequest, "%v", err)
 	case errors.Is(err, tenant.ErrSuspended), errors.Is(err, tenant.ErrTransferState), errors.Is(err, tenant.ErrTransferBusy),
+		errors.Is(err, tenant.ErrTransferLimit),
 		errors.Is(err, tenant.ErrTransferSelf), errors.Is(err, files.ErrExists), errors.Is(err, files.ErrNotDir),
 		errors.Is(err, files.ErrIsDir):
 		return api.Errorf(http.StatusConflict, "%v", err)

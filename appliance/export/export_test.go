@@ -686,3 +686,44 @@ func watchHeap(t *testing.T) func() uint64 {
 		return h
 	}
 }
+
+// TestImportNeverReplacesATenant: an archive imported under its own slug
+// while that tenant exists, or under another existing tenant's slug, is
+// refused with tenant.ErrExists and changes neither tenant: their trees,
+// accounts and logs stay as they were.
+func TestImportNeverReplacesATenant(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	src, _ := e.tenantWithFiles("kanzlei")
+	other, _ := e.tenantWithFiles("praxis")
+	archive, _ := exportTenant(t, e, src)
+	before := map[string][]string{"kanzlei": snap(t, src), "praxis": snap(t, other)}
+	logSize := func(tn *tenant.Tenant) int64 {
+		cp, err := tn.Audit().Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp.Size
+	}
+	sizes := map[string]int64{"kanzlei": logSize(src), "praxis": logSize(other)}
+	for _, slug := range []string{"", "praxis"} {
+		if _, err := e.importArchive(archive, slug); !errors.Is(err, tenant.ErrExists) {
+			t.Errorf("import under %q = %v, want ErrExists", slug, err)
+		}
+	}
+	for slug, want := range before {
+		tn, err := e.reg.Open(ctx, slug)
+		if err != nil {
+			t.Fatalf("%s after the refused imports: %v", slug, err)
+		}
+		if got := snap(t, tn); !slices.Equal(got, want) {
+			t.Errorf("%s's tree changed:\n%s", slug, strings.Join(got, "\n"))
+		}
+		if n := logSize(tn); n != sizes[slug] {
+			t.Errorf("%s's log grew from %d to %d entries", slug, sizes[slug], n)
+		}
+		if _, err := e.acc.Authenticate(ctx, tn, identity.Credentials{Name: "anna", Password: []byte(annaPW)}); err != nil {
+			t.Errorf("%s's anna signs in: %v", slug, err)
+		}
+	}
+}

@@ -410,7 +410,7 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	// The index goes first: a link that is stored but not indexed could
 	// not be reached and would linger; an index entry without a link
 	// resolves like an unknown token.
-	if err := reg.IndexShare(ctx, r.TokenHash, t.Slug()); err != nil {
+	if err := reg.IndexShare(ctx, t, r.TokenHash); err != nil {
 		return fail(err)
 	}
 	err = t.Update(ctx, func(tx *storage.Tx) error {
@@ -429,7 +429,7 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 			Details: r.details()})
 	})
 	if err != nil {
-		_ = reg.UnindexShare(context.WithoutCancel(ctx), r.TokenHash)
+		_ = reg.UnindexShare(context.WithoutCancel(ctx), t, r.TokenHash)
 		return fail(err)
 	}
 	return r.link(target.Path.String(), false), tok, nil
@@ -581,7 +581,7 @@ func (s *Service) Revoke(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	if err != nil {
 		return err
 	}
-	return reg.UnindexShare(ctx, r.TokenHash)
+	return reg.UnindexShare(ctx, t, r.TokenHash)
 }
 
 // Approve makes pending link id live, as p: a tenant admin signed in with
@@ -821,7 +821,7 @@ func (s *Service) Expire(ctx context.Context, t *tenant.Tenant) (ExpiryReport, e
 		return rep, err
 	}
 	for _, h := range gone {
-		if err := reg.UnindexShare(ctx, h); err != nil {
+		if err := reg.UnindexShare(ctx, t, h); err != nil {
 			return rep, err
 		}
 	}

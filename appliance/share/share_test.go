@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"tresor/appliance/access"
+	"tresor/appliance/audit"
 	"tresor/appliance/files"
 	"tresor/appliance/identity"
 	"tresor/appliance/password"
@@ -917,5 +918,49 @@ func TestZipFolderChanging(t *testing.T) {
 		}
 	}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("zip with the target deleted meanwhile: %v, want ErrNotFound", err)
+	}
+}
+
+// TestSuspendedTenantsLinksStop: a link of a suspended tenant answers like
+// an unknown token (page and download), works again once the tenant is
+// resumed, and a link of a deleted tenant stays dead when a new tenant
+// gets its slug.
+func TestSuspendedTenantsLinksStop(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	admin := audit.Actor{Kind: audit.ActorApplianceAdmin, Name: "root", Addr: "socket"}
+	a := e.as("praxis", "admin", adminPW)
+	a.write("/Befund.pdf", "Befund")
+	_, tok := a.share(Spec{Path: "/Befund.pdf", Password: []byte("Kennwort-fuer-Befund-7"), Expires: day})
+	download := e.srv.URL + "/s/" + tok + "/download"
+	if res, body := e.get(download, "Kennwort-fuer-Befund-7"); res.StatusCode != http.StatusOK || body != "Befund" {
+		t.Fatalf("live link: %d %q", res.StatusCode, body)
+	}
+	if _, err := e.reg.Suspend(ctx, admin, "praxis"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{e.srv.URL + "/s/" + tok, download} {
+		if res, body := e.get(u, "Kennwort-fuer-Befund-7"); res.StatusCode != http.StatusNotFound || strings.Contains(body, "Befund") {
+			t.Errorf("%s of a suspended tenant: %d %q, want 404", u, res.StatusCode, body)
+		}
+	}
+	if _, err := e.svc.Open(ctx, tok, "192.0.2.9"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Open of a suspended tenant's link: %v, want ErrNotFound", err)
+	}
+	if _, err := e.reg.Resume(ctx, admin, "praxis"); err != nil {
+		t.Fatal(err)
+	}
+	if res, body := e.get(download, "Kennwort-fuer-Befund-7"); res.StatusCode != http.StatusOK || body != "Befund" {
+		t.Fatalf("after resume: %d %q", res.StatusCode, body)
+	}
+	if err := e.reg.Delete(ctx, admin, "praxis"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.add(time.Second) // a later creation time
+	if _, err := e.reg.Create(ctx, admin, tenant.Spec{Slug: "praxis"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if res, body := e.get(download, "Kennwort-fuer-Befund-7"); res.StatusCode != http.StatusNotFound || strings.Contains(body, "Befund") {
+		t.Errorf("the deleted tenant's link at the new praxis: %d %q, want 404", res.StatusCode, body)
 	}
 }

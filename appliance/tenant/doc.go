@@ -66,7 +66,7 @@
 // tenant's handles, and has the pool destroy the namespace: its wrapped
 // data key is deleted and the system database compacted (from then on
 // nothing of the tenant can be decrypted), then its database copies and
-// shard files are removed from every disk. The record goes last, with a
-// second appliance log entry. Other tenants keep working throughout: they
+// shard files are removed from every disk. The record goes last, with its
+// entries in the share index and a second appliance log entry. Other tenants keep working throughout: they
 // share no lock with the deletion but the pool's brief ones.
 package tenant

@@ -598,6 +598,12 @@ func (r *Registry) finishDelete(ctx context.Context, by audit.Actor, slug string
 		return fmt.Errorf("delete tenant %s: %w", slug, err)
 	}
 	err := r.cfg.Pool.Update(ctx, func(tx *storage.Tx) error {
+		// The index entries go with the record: they are the tenant's
+		// last trace here, and the record still reserves the slug, so no
+		// new tenant of that slug can have indexed links meanwhile.
+		if err := forgetShares(tx, slug); err != nil {
+			return err
+		}
 		if err := tx.Bucket(bucketTenants...).Delete([]byte(slug)); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,15 +27,18 @@ var bucketShareIndex = []string{"appliance", "share-index"}
 var ErrBadTokenHash = errors.New("share index: token hash must be 32 bytes")
 
 // IndexShare records that the link whose token hashes to tokenHash
-// belongs to the tenant slug. It refuses a hash already indexed for
-// another tenant (a 256-bit collision would be a bug, not chance).
-func (r *Registry) IndexShare(ctx context.Context, tokenHash []byte, slug string) error {
+// belongs to t. It takes the tenant, not a slug, so that a tenant's code
+// path can index links of its own tenant only. It refuses a hash already
+// indexed for another tenant (a 256-bit collision would be a bug, not
+// chance).
+func (r *Registry) IndexShare(ctx context.Context, t *Tenant, tokenHash []byte) error {
+	if !t.ok() {
+		return ErrNotOpened
+	}
 	if len(tokenHash) != 32 {
 		return ErrBadTokenHash
 	}
-	if err := CheckSlug(slug); err != nil {
-		return err
-	}
+	slug := t.Slug()
 	return r.cfg.Pool.Update(ctx, func(tx *storage.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketShareIndex...)
 		if err != nil {
@@ -63,15 +67,20 @@ func (r *Registry) ShareTenant(tokenHash []byte) (string, bool) {
 	return slug, slug != ""
 }
 
-// UnindexShare forgets a token hash (the link was revoked or expired).
-// Forgetting a hash that is not indexed is not an error.
-func (r *Registry) UnindexShare(ctx context.Context, tokenHash []byte) error {
+// UnindexShare forgets a token hash of t (its link was revoked or
+// expired). A hash that is not indexed, or is another tenant's, is left
+// as it is and is not an error: t's code path cannot forget another
+// tenant's links.
+func (r *Registry) UnindexShare(ctx context.Context, t *Tenant, tokenHash []byte) error {
+	if !t.ok() {
+		return ErrNotOpened
+	}
 	if len(tokenHash) != 32 {
 		return ErrBadTokenHash
 	}
 	return r.cfg.Pool.Update(ctx, func(tx *storage.Tx) error {
 		b := tx.Bucket(bucketShareIndex...)
-		if b == nil {
+		if b == nil || string(b.Get(tokenHash)) != t.Slug() {
 			return nil
 		}
 		return b.Delete(tokenHash)
@@ -97,4 +106,29 @@ func (r *Registry) ShareIndexSlugs() ([]string, error) {
 		})
 	})
 	return out, err
+}
+
+// forgetShares removes every index entry of the tenant slug, in tx: the
+// deletion of the tenant does, whose links went with its database.
+func forgetShares(tx *storage.Tx, slug string) error {
+	b := tx.Bucket(bucketShareIndex...)
+	if b == nil {
+		return nil
+	}
+	var hashes [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		if string(v) == slug {
+			hashes = append(hashes, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("share index: %w", err)
+	}
+	for _, h := range hashes {
+		if err := b.Delete(h); err != nil {
+			return fmt.Errorf("share index: %w", err)
+		}
+	}
+	return nil
 }

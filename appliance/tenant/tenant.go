@@ -72,6 +72,18 @@ func (t *Tenant) Slug() string {
 	return t.info.Slug
 }
 
+// Key names this tenant for state kept outside its database (in memory:
+// WebDAV locks, caches): its slug and its creation time. A slug can be
+// given to a new tenant after the old one was deleted; state keyed by the
+// slug alone would pass from the old office to the new one, state keyed
+// by Key does not.
+func (t *Tenant) Key() string {
+	if t == nil {
+		return ""
+	}
+	return t.info.Slug + "@" + t.info.Created.UTC().Format(time.RFC3339Nano)
+}
+
 // Name returns the tenant's display name.
 func (t *Tenant) Name() string {
 	if t == nil {

@@ -35,8 +35,10 @@ import (
 // after creation: [Registry.OpenTransferPeer] opens it from the record.
 //
 // States: pending (offered) → accepting (the receiver's copy runs, held by
-// a lease so a crashed copy can be taken over) → completed; or pending →
-// rejected. An accepting transfer whose copy failed goes back to pending.
+// a claim with a lease so a crashed copy can be taken over; a copy whose
+// claim was taken over can no longer change the transfer) → completed; or
+// pending → rejected. An accepting transfer whose copy failed goes back to
+// pending.
 
 // Errors of transfer records (test with errors.Is).
 var (
@@ -50,7 +52,16 @@ var (
 	ErrTransferBusy = errors.New("transfer is being accepted")
 	// ErrTransferSelf: a transfer from a tenant to itself.
 	ErrTransferSelf = errors.New("a transfer needs two different tenants")
+	// ErrTransferLimit: the sender has MaxPendingTransfers offers that
+	// are not answered yet.
+	ErrTransferLimit = errors.New("too many transfers offered and not yet answered")
 )
+
+// MaxPendingTransfers bounds the offers of one tenant that wait for an
+// answer (pending or being accepted). Offers land in the receivers' lists
+// and logs, and every tenant's listing reads the one bucket of records:
+// without a bound one tenant could flood the others.
+const MaxPendingTransfers = 100
 
 // bucketTransfers holds the transfer records in the system database.
 var bucketTransfers = []string{"appliance", "transfers"}
@@ -79,6 +90,10 @@ type TransferRecord struct {
 	// Lease is how long the running copy of an accepting transfer holds
 	// it; a copy that crashed is taken over after it.
 	Lease time.Time `json:"lease,omitzero"`
+	// Claim names the accept that holds an accepting transfer (random,
+	// made by ClaimTransfer): a copy whose lease ran out and was taken
+	// over can no longer renew, release or complete it.
+	Claim string `json:"claim,omitempty"`
 	// FromCreated and ToCreated are the two tenants' creation times: a
 	// slug can be given to a new tenant after the old one was deleted,
 	// and the new one must not inherit the old one's transfers.
@@ -129,9 +144,9 @@ func checkTransferID(id string) error {
 
 // AddTransfer records a new pending transfer from the tenant from to the
 // tenant named to (the one time a slug from the sender's request names the
-// receiver). The receiver must exist and be active: ErrNotFound for a
-// tenant that does not exist or is being created or deleted, ErrSuspended
-// for a suspended one.
+// receiver). The receiver must exist and be active: ErrNotFound, the same
+// answer, for a tenant that does not exist and for one that is suspended
+// or being created or deleted.
 func (r *Registry) AddTransfer(ctx context.Context, from *Tenant, to string, size int64, files int) (TransferRecord, error) {
 	if !from.ok() {
 		return TransferRecord{}, ErrNotOpened
@@ -155,24 +170,49 @@ func (r *Registry) AddTransfer(ctx context.Context, from *Tenant, to string, siz
 		if tb != nil {
 			v = tb.Get([]byte(to))
 		}
+		// A tenant that is not active (suspended, being created or
+		// deleted) is answered like one that does not exist, word for
+		// word, as the gate answers for it: its state is its own business,
+		// not the sender's.
+		unknown := fmt.Errorf("receiving tenant %s: %w", to, ErrNotFound)
 		if v == nil {
-			return fmt.Errorf("receiving tenant %s: %w", to, ErrNotFound)
+			return unknown
 		}
 		trec, err := parseRecord(to, v)
 		if err != nil {
 			return err
 		}
-		switch trec.State {
-		case StateActive:
-		case StateSuspended:
-			return fmt.Errorf("receiving tenant %s: %w", to, ErrSuspended)
-		default:
-			return fmt.Errorf("receiving tenant %s is %s: %w", to, trec.State, ErrNotFound)
+		if trec.State != StateActive {
+			return unknown
 		}
 		rec.ToCreated = trec.Created
 		b, err := tx.CreateBucketIfNotExists(bucketTransfers...)
 		if err != nil {
 			return err
+		}
+		open := 0
+		err = b.ForEach(func(k, v []byte) error {
+			o, err := parseTransfer(string(k), v)
+			if err != nil {
+				return err
+			}
+			if f, _ := o.side(from); !f || o.State != TransferPending && o.State != TransferAccepting {
+				return nil
+			}
+			// An offer to a tenant deleted since can never be answered:
+			// it holds no place.
+			if rv := tb.Get([]byte(o.To)); rv != nil {
+				if rr, err := parseRecord(o.To, rv); err == nil && rr.Created.Equal(o.ToCreated) {
+					open++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if open >= MaxPendingTransfers {
+			return fmt.Errorf("%w: %d offers wait for an answer; wait for the receivers to accept or reject them", ErrTransferLimit, open)
 		}
 		return b.Put([]byte(rec.ID), rec.marshal())
 	})
@@ -289,10 +329,15 @@ func (r *Registry) OpenTransferPeer(ctx context.Context, t *Tenant, id string) (
 }
 
 // ClaimTransfer starts the acceptance of a transfer t receives: pending
-// (or accepting with an expired lease: a copy that crashed) becomes
-// accepting, held until until. ErrTransferBusy while another copy holds
-// it; ErrTransferState once it is completed or rejected.
+// (or accepting with an expired lease: a copy that crashed or stalled)
+// becomes accepting, held until until by a new claim, which the returned
+// record's Claim names and RenewTransfer, ReleaseTransfer and
+// CompleteTransfer take. ErrTransferBusy while another copy holds it;
+// ErrTransferState once it is completed or rejected.
 func (r *Registry) ClaimTransfer(ctx context.Context, t *Tenant, id string, until time.Time) (TransferRecord, error) {
+	var raw [16]byte
+	_, _ = rand.Read(raw[:])
+	claim := hex.EncodeToString(raw[:])
 	return r.receive(ctx, t, id, func(rec *TransferRecord) error {
 		switch {
 		case rec.State == TransferPending:
@@ -302,41 +347,55 @@ func (r *Registry) ClaimTransfer(ctx context.Context, t *Tenant, id string, unti
 		default:
 			return fmt.Errorf("transfer %s is %s: %w", id, rec.State, ErrTransferState)
 		}
-		rec.State, rec.Lease = TransferAccepting, until.UTC()
+		rec.State, rec.Lease, rec.Claim = TransferAccepting, until.UTC(), claim
 		return nil
 	})
 }
 
-// RenewTransfer extends the lease of an accepting transfer t receives.
-func (r *Registry) RenewTransfer(ctx context.Context, t *Tenant, id string, until time.Time) (TransferRecord, error) {
+// holding checks that rec is accepting under claim: ErrTransferBusy when
+// another accept took it over, ErrTransferState when it is not accepting.
+func holding(rec *TransferRecord, id, claim string) error {
+	if rec.State != TransferAccepting {
+		return fmt.Errorf("transfer %s is %s: %w", id, rec.State, ErrTransferState)
+	}
+	if rec.Claim != claim {
+		return fmt.Errorf("transfer %s: another accept has taken it over: %w", id, ErrTransferBusy)
+	}
+	return nil
+}
+
+// RenewTransfer extends the lease of an accepting transfer t receives
+// and holds under claim.
+func (r *Registry) RenewTransfer(ctx context.Context, t *Tenant, id, claim string, until time.Time) (TransferRecord, error) {
 	return r.receive(ctx, t, id, func(rec *TransferRecord) error {
-		if rec.State != TransferAccepting {
-			return fmt.Errorf("transfer %s is %s: %w", id, rec.State, ErrTransferState)
+		if err := holding(rec, id, claim); err != nil {
+			return err
 		}
 		rec.Lease = until.UTC()
 		return nil
 	})
 }
 
-// ReleaseTransfer returns an accepting transfer t receives to pending,
-// after its copy failed.
-func (r *Registry) ReleaseTransfer(ctx context.Context, t *Tenant, id string) (TransferRecord, error) {
+// ReleaseTransfer returns an accepting transfer t receives and holds under
+// claim to pending, after its copy failed.
+func (r *Registry) ReleaseTransfer(ctx context.Context, t *Tenant, id, claim string) (TransferRecord, error) {
 	return r.receive(ctx, t, id, func(rec *TransferRecord) error {
-		if rec.State != TransferAccepting {
-			return fmt.Errorf("transfer %s is %s: %w", id, rec.State, ErrTransferState)
+		if err := holding(rec, id, claim); err != nil {
+			return err
 		}
-		rec.State, rec.Lease = TransferPending, time.Time{}
+		rec.State, rec.Lease, rec.Claim = TransferPending, time.Time{}, ""
 		return nil
 	})
 }
 
-// CompleteTransfer marks an accepting transfer t receives completed.
-func (r *Registry) CompleteTransfer(ctx context.Context, t *Tenant, id string) (TransferRecord, error) {
+// CompleteTransfer marks an accepting transfer t receives and holds under
+// claim completed.
+func (r *Registry) CompleteTransfer(ctx context.Context, t *Tenant, id, claim string) (TransferRecord, error) {
 	return r.receive(ctx, t, id, func(rec *TransferRecord) error {
-		if rec.State != TransferAccepting {
-			return fmt.Errorf("transfer %s is %s: %w", id, rec.State, ErrTransferState)
+		if err := holding(rec, id, claim); err != nil {
+			return err
 		}
-		rec.State, rec.Lease = TransferCompleted, time.Time{}
+		rec.State, rec.Lease, rec.Claim = TransferCompleted, time.Time{}, ""
 		return nil
 	})
 }

@@ -12,7 +12,8 @@
 // files.Tree.Write, so it is stored as new objects of the receiver,
 // encrypted under the receiver's key by construction. Every step is logged
 // in both tenants' audit logs (transfer.create, transfer.accept,
-// transfer.reject).
+// transfer.reject); the other tenant's log names the acting account as
+// name@tenant only, without its address or account ID.
 //
 // # Two tenants, and only here
 //
@@ -61,7 +62,14 @@
 // tenant's admins and holders of a grant on it: the people who will see
 // the result); it is a dot-name that file browsers hide, and an
 // interrupted copy's staging node is moved to the trash when the accept
-// is retried. Hiding it completely needs hidden nodes in appliance/files.
+// is retried. So no node whose name begins with ".tresor-transfer-" can
+// be offered: once accepted, it would be taken for such a leftover. Hiding it completely needs hidden nodes in appliance/files.
+//
+// One accept copies at a time: it holds the transfer by a claim whose
+// lease it renews while it copies. An accept that crashed or stalled past
+// its lease is taken over by the next; the stalled one then can neither
+// log, complete nor release the transfer, nor touch the staging node,
+// which is the new accept's.
 //
 // A failed copy (quota, a purged version, the sender suspended meanwhile)
 // moves the partial staging node to the receiver's trash and returns the
@@ -70,7 +78,10 @@
 // anything is copied.
 //
 // Transfers to a tenant that does not exist, is being deleted or is
-// suspended are refused at creation; accepting a transfer whose sender has
-// since been suspended or deleted fails with the registry's ErrSuspended
-// or ErrNotFound.
+// suspended are refused at creation, all with the same answer (the
+// sender does not learn the receiver's state), and so is an offer of a
+// tenant that has tenant.MaxPendingTransfers offers waiting for an
+// answer already (tenant.ErrTransferLimit: no tenant floods the others).
+// Accepting a transfer whose sender has since been suspended or deleted
+// fails with the registry's ErrSuspended or ErrNotFound.
 package transfer

@@ -129,16 +129,28 @@ func (d *description) name() string {
 	return p.Name()
 }
 
-// mayAct lets admins signed in with their password act on transfers;
-// auditors may list (read) them too.
-func mayAct(p *identity.Principal, read bool) error {
+// errNoAccount marks a refusal of a principal that is no live account of
+// the tenant (one of another tenant, or disabled since it signed in):
+// refuse leaves no trace of it in the tenant's log, which must not name
+// another tenant's accounts.
+var errNoAccount = errors.New("not an active account of this tenant")
+
+// mayAct lets admins of t signed in with their password act on
+// transfers; auditors may list (read) them too. The account is asked of
+// identity as it is now, which also refuses a principal of another tenant:
+// the role it had at sign-in is not enough.
+func mayAct(t *tenant.Tenant, p *identity.Principal, read bool) error {
 	if p == nil {
 		return fmt.Errorf("%w: no account", ErrForbidden)
 	}
 	if p.AppPassword() != "" {
 		return fmt.Errorf("%w: transfers are not for app passwords", ErrForbidden)
 	}
-	switch role := p.Account().Role; {
+	s, err := identity.Subject(t, p)
+	if err != nil {
+		return fmt.Errorf("%w: %w: %w", ErrForbidden, errNoAccount, err)
+	}
+	switch role := identity.Role(s.Role); {
 	case role == identity.RoleAdmin:
 		return nil
 	case read && role == identity.RoleAuditor:
@@ -168,6 +180,20 @@ func checkOffer(o Offer) error {
 	return nil
 }
 
+// stagingPrefix begins the name of the receiver's copy while it is made
+// (see the package doc).
+const stagingPrefix = ".tresor-transfer-"
+
+// checkName refuses to offer a node whose name is a staging name: the
+// receiver's accept of another transfer would take it, once accepted, for
+// a copy an interrupted accept left behind and move it to the trash.
+func checkName(name string) error {
+	if strings.HasPrefix(name, stagingPrefix) {
+		return fmt.Errorf("%w: %q: names beginning with %s are the receiver's copies in progress; rename it first", ErrBadRequest, clip(name), stagingPrefix)
+	}
+	return nil
+}
+
 func clip(s string) string {
 	if len(s) > 40 {
 		return s[:40] + "…"
@@ -178,7 +204,7 @@ func clip(s string) string {
 // refuse logs a denied attempt in t's log (best effort: the refusal stands
 // either way) and returns err.
 func refuse(ctx context.Context, t *tenant.Tenant, p *identity.Principal, action, id string, err error) error {
-	if p != nil {
+	if p != nil && !errors.Is(err, errNoAccount) {
 		_ = t.Log(ctx, audit.Entry{Actor: p.Actor(), Action: action, Object: audit.Object{ID: id}, Outcome: audit.OutcomeDenied,
 			Details: map[string]string{"reason": err.Error()}})
 	}
@@ -192,7 +218,7 @@ func refuse(ctx context.Context, t *tenant.Tenant, p *identity.Principal, action
 // record in the registry, and logs transfer.create in the receiver's log
 // too (without names).
 func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Principal, o Offer) (Transfer, error) {
-	if err := mayAct(p, false); err != nil {
+	if err := mayAct(t, p, false); err != nil {
 		return Transfer{}, refuse(ctx, t, p, audit.ActionTransferCreate, "", err)
 	}
 	if err := checkOffer(o); err != nil {
@@ -204,6 +230,9 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	}
 	if path.IsRoot() {
 		return Transfer{}, fmt.Errorf("%w: offer a file or folder, not the whole tree", ErrBadRequest)
+	}
+	if err := checkName(path.Name()); err != nil {
+		return Transfer{}, err
 	}
 	tr := files.New(t, p)
 	items, size, nfiles, err := snapshot(ctx, tr, path)
@@ -259,11 +288,13 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 }
 
 // foreign is an account of one tenant as it appears in the other tenant's
-// log: its name qualified by its tenant.
+// log: its name qualified by its tenant, and nothing more. The address it
+// worked from is personal data of its tenant's staff, and its account ID
+// an internal of its tenant; the other side needs neither (its own log
+// holds both).
 func foreign(p *identity.Principal, t *tenant.Tenant) audit.Actor {
 	a := p.Actor()
-	a.Name = a.Name + "@" + t.Slug()
-	return a
+	return audit.Actor{Kind: a.Kind, Name: a.Name + "@" + t.Slug()}
 }
 
 // snapshot records the node at path and everything below it, folders
@@ -370,7 +401,7 @@ func (s *Service) view(t *tenant.Tenant, rec tenant.TransferRecord, d *descripti
 // from the sender's sealed description; a sender that cannot be opened
 // (suspended, deleted) leaves the names empty.
 func (s *Service) List(ctx context.Context, t *tenant.Tenant, p *identity.Principal) ([]Transfer, error) {
-	if err := mayAct(p, true); err != nil {
+	if err := mayAct(t, p, true); err != nil {
 		return nil, err
 	}
 	recs, err := s.reg.Transfers(t)
@@ -392,7 +423,7 @@ func (s *Service) List(ctx context.Context, t *tenant.Tenant, p *identity.Princi
 
 // Get returns one transfer t sends or receives.
 func (s *Service) Get(ctx context.Context, t *tenant.Tenant, p *identity.Principal, id string) (Transfer, error) {
-	if err := mayAct(p, true); err != nil {
+	if err := mayAct(t, p, true); err != nil {
 		return Transfer{}, err
 	}
 	rec, err := s.reg.Transfer(t, id)
@@ -411,7 +442,7 @@ func (s *Service) Get(ctx context.Context, t *tenant.Tenant, p *identity.Princip
 // Reject refuses a transfer t receives, as p (an admin of t). Nothing is
 // copied; transfer.reject is logged in both logs.
 func (s *Service) Reject(ctx context.Context, t *tenant.Tenant, p *identity.Principal, id, reason string) (Transfer, error) {
-	if err := mayAct(p, false); err != nil {
+	if err := mayAct(t, p, false); err != nil {
 		return Transfer{}, refuse(ctx, t, p, audit.ActionTransferReject, id, err)
 	}
 	if len(reason) > MaxNote || !utf8.ValidString(reason) {
@@ -448,7 +479,7 @@ func (s *Service) Reject(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 // in the sender's log and then gives the copy its real name. See the
 // package documentation for why in this order.
 func (s *Service) Accept(ctx context.Context, t *tenant.Tenant, p *identity.Principal, id, into string) (Transfer, error) {
-	if err := mayAct(p, false); err != nil {
+	if err := mayAct(t, p, false); err != nil {
 		return Transfer{}, refuse(ctx, t, p, audit.ActionTransferAccept, id, err)
 	}
 	if into == "" {
@@ -473,6 +504,10 @@ func (s *Service) Accept(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	if err != nil {
 		return Transfer{}, err
 	}
+	// Offers made before Create refused such names are refused here.
+	if err := checkName(d.name()); err != nil {
+		return Transfer{}, err
+	}
 	tr := files.New(t, p)
 	final := dir.Child(d.name())
 	// Checks before the claim: a refusal here changes nothing.
@@ -495,19 +530,31 @@ func (s *Service) Accept(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	if rec, err = s.reg.ClaimTransfer(ctx, t, id, s.now().Add(Lease)); err != nil {
 		return Transfer{}, err
 	}
-	stop := s.renew(ctx, t, id)
-	staging := dir.Child(".tresor-transfer-" + id)
+	claim := rec.Claim
+	stop := s.renew(ctx, t, id, claim)
+	staging := dir.Child(stagingPrefix + id)
 	err = s.copy(ctx, tr, sender, d, staging)
 	stop()
+	if err == nil {
+		// Still ours? A copy that stalled past its lease was taken over:
+		// it must not log or complete what the other copy is doing.
+		_, err = s.reg.RenewTransfer(ctx, t, id, claim, s.now().Add(Lease))
+	}
 	if err != nil {
 		uctx := context.WithoutCancel(ctx)
-		if _, serr := tr.Stat(uctx, staging.String()); serr == nil {
-			if _, derr := tr.Delete(uctx, staging.String()); derr != nil {
-				err = errors.Join(err, fmt.Errorf("remove the partial copy: %w", derr))
-			}
-		}
-		if _, rerr := s.reg.ReleaseTransfer(uctx, t, id); rerr != nil {
+		// Only the accept that still holds the claim cleans up: the
+		// staging node of one that took over is that one's.
+		if _, rerr := s.reg.RenewTransfer(uctx, t, id, claim, s.now().Add(Lease)); rerr != nil {
 			err = errors.Join(err, rerr)
+		} else {
+			if _, serr := tr.Stat(uctx, staging.String()); serr == nil {
+				if _, derr := tr.Delete(uctx, staging.String()); derr != nil {
+					err = errors.Join(err, fmt.Errorf("remove the partial copy: %w", derr))
+				}
+			}
+			if _, rerr := s.reg.ReleaseTransfer(uctx, t, id, claim); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
 		}
 		_ = t.Log(uctx, audit.Entry{Actor: p.Actor(), Action: audit.ActionTransferAccept, Object: audit.Object{ID: id},
 			Outcome: audit.OutcomeFailure, Details: map[string]string{"from": rec.From, "error": err.Error()}})
@@ -520,7 +567,7 @@ func (s *Service) Accept(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 		Object: audit.Object{Path: final.String(), ID: id}, Outcome: audit.OutcomeSuccess, Details: details}); err != nil {
 		return Transfer{}, fmt.Errorf("accept transfer %s: %w", id, err)
 	}
-	if rec, err = s.reg.CompleteTransfer(ctx, t, id); err != nil {
+	if rec, err = s.reg.CompleteTransfer(ctx, t, id, claim); err != nil {
 		return Transfer{}, fmt.Errorf("accept transfer %s: %w", id, err)
 	}
 	var errs []error
@@ -539,9 +586,9 @@ func (s *Service) Accept(ctx context.Context, t *tenant.Tenant, p *identity.Prin
 	return v, nil
 }
 
-// renew keeps the lease of an accepting transfer until the returned stop
-// is called.
-func (s *Service) renew(ctx context.Context, t *tenant.Tenant, id string) (stop func()) {
+// renew keeps the lease of an accepting transfer held under claim until
+// the returned stop is called.
+func (s *Service) renew(ctx context.Context, t *tenant.Tenant, id, claim string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -556,7 +603,7 @@ func (s *Service) renew(ctx context.Context, t *tenant.Tenant, id string) (stop 
 			case <-tick.C:
 				// A failed renewal only risks a second accept taking
 				// over after the lease; the copy goes on.
-				_, _ = s.reg.RenewTransfer(ctx, t, id, s.now().Add(Lease))
+				_, _ = s.reg.RenewTransfer(ctx, t, id, claim, s.now().Add(Lease))
 			}
 		}
 	}()

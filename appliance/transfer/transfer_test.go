@@ -9,6 +9,7 @@ import (
 
 	"tresor/appliance/audit"
 	"tresor/appliance/files"
+	"tresor/appliance/identity"
 	"tresor/appliance/tenant"
 )
 
@@ -282,7 +283,7 @@ func TestRefusedTargets(t *testing.T) {
 	}{
 		{"gibtsnicht", tenant.ErrNotFound},
 		{"../etc", tenant.ErrNotFound},
-		{"praxis", tenant.ErrSuspended},
+		{"praxis", tenant.ErrNotFound}, // suspended: answered as unknown
 		{"kanzlei", tenant.ErrTransferSelf},
 	} {
 		if _, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: c.to, Basis: "contract"}); !errors.Is(err, c.want) {
@@ -408,4 +409,158 @@ func FuzzOffer(f *testing.F) {
 			t.Fatalf("checkOffer = %v", err)
 		}
 	})
+}
+
+// TestPrincipalOfTheTenant: the service acts only for an account of the
+// tenant it is given, as that account is now. An admin of praxis handed
+// notariat's tenant (a handler that mixed up two requests' parts) cannot
+// list, read, reject or accept notariat's transfers, and an admin disabled
+// since signing in can no longer act either.
+func TestPrincipalOfTheTenant(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	a, b, c := e.side("kanzlei", "anna"), e.side("notariat", "anna"), e.side("praxis", "anna")
+	e.write(a, "/Akte.pdf", []byte("geheim"))
+	tf, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat", Basis: "contract"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := func(tn *tenant.Tenant, p *identity.Principal) map[string]error {
+		_, errList := e.svc.List(ctx, tn, p)
+		_, errGet := e.svc.Get(ctx, tn, p, tf.ID)
+		_, errReject := e.svc.Reject(ctx, tn, p, tf.ID, "")
+		_, errAccept := e.svc.Accept(ctx, tn, p, tf.ID, "")
+		return map[string]error{"list": errList, "get": errGet, "reject": errReject, "accept": errAccept}
+	}
+	for op, err := range ops(b.t, c.p) {
+		if !errors.Is(err, ErrForbidden) {
+			t.Errorf("%s on notariat by praxis' admin = %v, want ErrForbidden", op, err)
+		}
+	}
+	for _, en := range entries(t, b.t) {
+		if en.Actor.ID == c.p.Account().ID {
+			t.Errorf("notariat's log names praxis' admin: %+v", en)
+		}
+	}
+	// A second admin of notariat disables anna; her earlier sign-in no
+	// longer acts.
+	if _, err := e.acc.Create(ctx, b.t, b.p, identity.NewAccount{Name: "bodo", Role: identity.RoleAdmin, Password: []byte(pw)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.acc.Disable(ctx, e.open("notariat"), e.as("notariat", "bodo"), "anna"); err != nil {
+		t.Fatal(err)
+	}
+	for op, err := range ops(e.open("notariat"), b.p) {
+		if !errors.Is(err, ErrForbidden) {
+			t.Errorf("%s by a disabled admin = %v, want ErrForbidden", op, err)
+		}
+	}
+	if got, err := e.svc.Get(ctx, b.t, e.as("notariat", "bodo"), tf.ID); err != nil || got.State != tenant.TransferPending {
+		t.Fatalf("the transfer after the refusals = %+v, %v; want it pending", got, err)
+	}
+}
+
+// TestStagingNameOffered: a sender cannot offer a node named like a
+// staging node of another of its transfers. Before, kanzlei could offer a
+// file named ".tresor-transfer-<ID of its next offer>": once notariat had
+// accepted it, accepting the next offer took notariat's accepted copy for
+// an interrupted staging node and moved it to the trash.
+func TestStagingNameOffered(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	a, b := e.side("kanzlei", "anna"), e.side("notariat", "anna")
+	e.write(a, "/Akte.pdf", []byte("zweite Sendung"))
+	second, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat", Basis: "contract"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trap := "/.tresor-transfer-" + second.ID
+	e.write(a, trap, []byte("erste Sendung"))
+	first, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: trap, To: "notariat", Basis: "contract"})
+	if err == nil {
+		// The offer went through: what the receiver accepted must stay.
+		if _, err := e.svc.Accept(ctx, b.t, b.p, first.ID, ""); err != nil {
+			t.Fatalf("Accept(first) = %v", err)
+		}
+		if _, err := e.svc.Accept(ctx, b.t, b.p, second.ID, ""); err != nil {
+			t.Fatalf("Accept(second) = %v", err)
+		}
+		if trash, _ := b.tree().Trash(ctx); len(trash) != 0 {
+			t.Fatalf("accepting the second transfer moved %d of the receiver's nodes to the trash: %+v", len(trash), trash)
+		}
+		return
+	}
+	if !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("offering %s = %v, want ErrBadRequest", trap, err)
+	}
+}
+
+// TestSuspendedReceiverLooksUnknown: whether another tenant is suspended
+// is its own business; the gate answers for a suspended tenant exactly as
+// for one that does not exist, and so does an offer to it.
+func TestSuspendedReceiverLooksUnknown(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	a := e.side("kanzlei", "anna")
+	e.write(a, "/Akte.pdf", []byte("x"))
+	if _, err := e.reg.Suspend(ctx, applAdmin, "praxis"); err != nil {
+		t.Fatal(err)
+	}
+	_, errSuspended := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "praxis", Basis: "contract"})
+	_, errNone := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "prixas", Basis: "contract"})
+	if !errors.Is(errSuspended, tenant.ErrNotFound) || errors.Is(errSuspended, tenant.ErrSuspended) {
+		t.Errorf("offer to a suspended tenant = %v, want ErrNotFound only", errSuspended)
+	}
+	if errSuspended == nil || errNone == nil || strings.ReplaceAll(errSuspended.Error(), "praxis", "X") != strings.ReplaceAll(errNone.Error(), "prixas", "X") {
+		t.Errorf("the answers differ: %v / %v", errSuspended, errNone)
+	}
+	for _, en := range entries(t, a.t) {
+		if en.Action == audit.ActionTransferCreate && strings.Contains(en.Details["error"], "suspend") {
+			t.Errorf("kanzlei's log says praxis is suspended: %+v", en)
+		}
+	}
+}
+
+// TestOtherTenantsLogMinimal: what one tenant's log records of the other
+// tenant's people is their name qualified by the tenant, nothing more: not
+// the address they worked from nor their internal account ID, which are
+// personal data and internals of the other tenant.
+func TestOtherTenantsLogMinimal(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	a, b := e.side("kanzlei", "anna"), e.side("notariat", "anna")
+	e.write(a, "/Akte.pdf", []byte("Inhalt"))
+	e.write(a, "/Brief.pdf", []byte("Inhalt 2"))
+	one, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Akte.pdf", To: "notariat", Basis: "contract"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := e.svc.Create(ctx, a.t, a.p, Offer{Path: "/Brief.pdf", To: "notariat", Basis: "contract"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Accept(ctx, b.t, b.p, one.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Reject(ctx, b.t, b.p, two.ID, "nicht zuständig"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(log *tenant.Tenant, other *identity.Principal, otherSlug string) {
+		t.Helper()
+		n := 0
+		for _, en := range entries(t, log) {
+			if !strings.HasSuffix(en.Actor.Name, "@"+otherSlug) {
+				continue
+			}
+			n++
+			if en.Actor.Addr != "" || en.Actor.ID != "" || en.Actor.ID == other.Account().ID {
+				t.Errorf("%s's log records of %s's account: %+v", log.Slug(), otherSlug, en.Actor)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s's log has no entry by an account of %s", log.Slug(), otherSlug)
+		}
+	}
+	check(b.t, a.p, "kanzlei")
+	check(a.t, b.p, "notariat")
 }

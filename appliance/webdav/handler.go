@@ -40,7 +40,8 @@ type Request struct {
 	// Prefix is the URL path of the tenant's root without the trailing
 	// slash ("/dav/kanzlei").
 	Prefix string
-	// Space keeps locks of tenants apart (the tenant's slug).
+	// Space keeps locks of tenants apart (tenant.Tenant.Key: the slug
+	// alone would hand a deleted tenant's locks to a new one of its slug).
 	Space string
 	// Account holds the locks this request takes; only it may use,
 	// refresh or release them.

@@ -85,6 +85,7 @@ var tenantAdmin2Catalog = map[string]map[Lang]string{
 	"tadmin.transfers.exists":          {DE: "Im Zielordner gibt es schon einen Eintrag dieses Namens.", EN: "The destination folder holds an entry of that name already."},
 	"tadmin.transfers.not_dir":         {DE: "Das Ziel ist kein Ordner.", EN: "The destination is not a folder."},
 	"tadmin.transfers.quota":           {DE: "Der Speicherplatz dieses Mandanten reicht nicht.", EN: "This tenant's quota does not suffice."},
+	"tadmin.transfers.limit":           {DE: "Zu viele Ihrer Übermittlungen warten noch auf eine Antwort. Warten Sie, bis die Empfänger sie annehmen oder ablehnen.", EN: "Too many of your transfers still wait for an answer. Wait until the receivers accept or reject them."},
 	"tadmin.transfers.bad_state":       {DE: "Die Übermittlung ist schon abgeschlossen oder wird gerade angenommen.", EN: "The transfer is finished already or is being accepted."},
 	"tadmin.transfers.gone":            {DE: "Der Inhalt liegt beim Absender nicht mehr vor; er muss neu angeboten werden.", EN: "The sender no longer holds the content; it must be offered again."},
 	"tadmin.transfers.done.offered":    {DE: "Die Übermittlung wurde angeboten.", EN: "The transfer was offered."},

@@ -142,6 +142,8 @@ func transferMessage(l tenantpage.Frame, err error) (field, msg string, status i
 		return "into", t("tadmin.transfers.not_dir"), http.StatusConflict
 	case errors.Is(err, files.ErrQuota):
 		return "", t("tadmin.transfers.quota"), http.StatusInsufficientStorage
+	case errors.Is(err, tenant.ErrTransferLimit):
+		return "", t("tadmin.transfers.limit"), http.StatusConflict
 	case errors.Is(err, tenant.ErrTransferState), errors.Is(err, tenant.ErrTransferBusy):
 		return "", t("tadmin.transfers.bad_state"), http.StatusConflict
 	case errors.Is(err, transfer.ErrContentGone), errors.Is(err, transfer.ErrChanged):
