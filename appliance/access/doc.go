@@ -65,7 +65,24 @@
 // tenant admin approves it with [Store.Approve]. The requester can never
 // approve their own grant ([ErrSameApprover]). Request and approval are
 // each logged (grant.add with "state": "pending", then grant.approve).
-// Elsewhere a grant takes effect when it is made. A manager (a subject
+// Elsewhere a grant takes effect when it is made.
+//
+// A grant to a group opens the folder to whoever is a member, so a new
+// member of such a group is a new way into the folder, and one person
+// must not open it alone: an admin, or a holder of admin.groups adding
+// itself. [MembershipNeedsApproval] decides, in the caller's
+// transaction, whether a membership opens a sensitive folder: the group
+// holds a grant that has not expired, pending or approved, that was made
+// on a sensitive folder or is on a folder marked sensitive now. Then
+// appliance/identity keeps the membership pending (logged group.member
+// with "state": "pending") until a second tenant admin approves it
+// (logged group.member with "op": "approve"); the requester can never
+// approve their own ([ErrSameApprover]). Memberships of other groups, and
+// every removal, take effect at once. The members a group has when a
+// grant on a sensitive folder is approved are approved with it (the
+// approver sees the group).
+//
+// A manager (a subject
 // with manage on the folder) may grant others on it, but never more than
 // the permissions it holds itself.
 //
