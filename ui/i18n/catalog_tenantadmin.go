@@ -66,6 +66,9 @@ var tenantAdminCatalog = map[string]map[Lang]string{
 	"tadmin.groups.done.created": {DE: "Die Gruppe wurde angelegt.", EN: "The group was created."},
 	"tadmin.groups.done.deleted": {DE: "Die Gruppe wurde gelöscht; ihre Zugriffe wurden entzogen.", EN: "The group was deleted; its grants were revoked."},
 	"tadmin.groups.done.members": {DE: "Die Mitglieder wurden geändert.", EN: "The members were changed."},
+	"tadmin.groups.done.pending": {DE: "Die Gruppe hat Zugriff auf einen vertraulichen Ordner: Die Mitgliedschaft gilt erst, wenn ein zweiter Administrator sie unter „Freigaben“ freigibt.", EN: "The group has access to a sensitive folder: the membership takes effect only when a second admin approves it under “Approvals”."},
+	"tadmin.groups.pending_hint": {DE: "Beantragt, wartet auf einen zweiten Administrator (Vier-Augen-Prinzip):", EN: "Requested, awaiting a second admin (four-eyes):"},
+	"tadmin.groups.withdraw":     {DE: "Antrag zurückziehen", EN: "Withdraw request"},
 
 	"tadmin.grants.title":             {DE: "Zugriffe", EN: "Access review"},
 	"tadmin.grants.review":            {DE: "Alle Zugriffsrechte (Zugriffsprüfung)", EN: "Every grant (access review)"},

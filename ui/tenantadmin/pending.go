@@ -13,12 +13,13 @@ import (
 )
 
 // The four-eyes overview: everything that waits for a second tenant
-// admin in one list, the grants on sensitive folders (access.Store) and
-// the share links into them (share.Service), each with an approve button
+// admin in one list, the grants on sensitive folders (access.Store), the
+// group memberships that would open one (identity.Accounts) and the
+// share links into them (share.Service), each with an approve button
 // for whoever may approve (access.ApproveGrant, which no defined role
 // holds) and did not ask for it. The stores decide and log: the
 // requester's own approval is refused there too (access.ErrSameApprover,
-// share.ErrFourEyes) and shown inline.
+// also for memberships, share.ErrFourEyes) and shown inline.
 
 // Shares is what the four-eyes overview needs of a Backend beyond Gate to
 // list pending links; the daemon's App has it. A Backend without it lists
@@ -33,6 +34,7 @@ func pendingPath(slug string) string { return "/t/" + slug + "/admin/pending" }
 type pendingView struct {
 	F       tenantpage.Frame
 	Grants  []access.Grant
+	Members []identity.PendingMember
 	Links   []share.Link
 	Approve bool   // may approve (not its own requests)
 	Me      string // the principal's account ID
@@ -58,6 +60,11 @@ func (h *Handler) pendingView(r *http.Request, q *gate.Request) (*pendingView, e
 		if g.Pending() {
 			v.Grants = append(v.Grants, g)
 		}
+	}
+	// Whoever may see this page but not list accounts (a role with
+	// grant.review only) sees no memberships.
+	if v.Members, err = q.Accounts.PendingMembers(q.Tenant, q.Principal); err != nil && !errors.Is(err, identity.ErrForbidden) {
+		return nil, err
 	}
 	if sh, ok := h.b.(Shares); ok {
 		links, err := sh.Shares().List(ctx, q.Tenant, q.Principal)
@@ -102,6 +109,8 @@ func (h *Handler) pendingApprove(w http.ResponseWriter, r *http.Request, q *gate
 		if s, err = identity.Subject(q.Tenant, q.Principal); err == nil {
 			_, err = h.store().Approve(ctx, q.Tenant, s, id)
 		}
+	case "member":
+		_, err = q.Accounts.ApproveMember(ctx, q.Tenant, q.Principal, id)
 	case "link":
 		sh, ok := h.b.(Shares)
 		if !ok {
@@ -126,9 +135,10 @@ func (h *Handler) pendingApprove(w http.ResponseWriter, r *http.Request, q *gate
 	switch {
 	case errors.Is(err, access.ErrSameApprover), errors.Is(err, share.ErrFourEyes):
 		v.Error = l.T("tadmin.pending.same")
-	case errors.Is(err, access.ErrDenied):
+	case errors.Is(err, access.ErrDenied), errors.Is(err, identity.ErrForbidden):
 		v.Error = l.T("tadmin.forbidden.text")
-	case errors.Is(err, access.ErrNoGrant), errors.Is(err, share.ErrNotFound):
+	case errors.Is(err, access.ErrNoGrant), errors.Is(err, share.ErrNotFound),
+		errors.Is(err, identity.ErrNoPendingMember), errors.Is(err, identity.ErrNotFound):
 		status, v.Error = http.StatusNotFound, l.T("tadmin.pending.not_found")
 	case errors.Is(err, access.ErrNotPending), errors.Is(err, share.ErrNotPending):
 		status, v.Error = http.StatusConflict, l.T("tadmin.pending.not_pending")
@@ -141,6 +151,11 @@ func (h *Handler) pendingApprove(w http.ResponseWriter, r *http.Request, q *gate
 
 // mayApproveGrant: the button is shown to a second admin only.
 func (v *pendingView) mayApproveGrant(g access.Grant) bool { return v.Approve && g.By.ID != v.Me }
+
+// mayApproveMember: likewise for a membership.
+func (v *pendingView) mayApproveMember(m identity.PendingMember) bool {
+	return v.Approve && m.ByID != v.Me
+}
 
 // mayApproveLink: likewise for a link (links name their creator).
 func (v *pendingView) mayApproveLink(l share.Link) bool { return v.Approve && l.Creator != v.MyName }
