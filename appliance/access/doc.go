@@ -67,6 +67,15 @@
 // each logged (grant.add with "state": "pending", then grant.approve).
 // Elsewhere a grant takes effect when it is made.
 //
+// A mark belongs to the folder's node ID, not to its path: it moves with
+// the folder. A grant on a folder above the first sensitive folder on the
+// way down to an object (the root included) does not reach into it unless
+// a second admin approved it (it was made on a sensitive folder): else one
+// admin could open /Mandanten/Müller by granting /Mandanten, which takes
+// effect at once, or by moving Müller below a folder others hold grants
+// on. Grants on or below the mark give what they give; those made before
+// the mark keep their state.
+//
 // A grant to a group opens the folder to whoever is a member, so a new
 // member of such a group is a new way into the folder, and one person
 // must not open it alone: an admin, or a holder of admin.groups adding

@@ -358,17 +358,32 @@ func (p *Policy) Perms(s Subject, o Object) Perm {
 		return 0
 	}
 	now := p.now()
+	// A grant on a folder above the first sensitive one on the way down
+	// took effect on one admin's word: it does not reach into the
+	// sensitive folder unless a second admin approved it (g.Sensitive,
+	// and pending grants are not in byFolder). Marks go by node ID, so
+	// this holds wherever the folder is moved. Grants on or below the mark
+	// count as they are (those made before the mark keep their state).
+	mark := -1 // index of the first sensitive node below the root; -1: none, or the root is
+	if !p.sensitive[NodeID{}] {
+		for i, id := range o.Nodes {
+			if p.sensitive[id] {
+				mark = i
+				break
+			}
+		}
+	}
 	var have Perm
-	add := func(id NodeID) {
+	add := func(id NodeID, above bool) {
 		for _, g := range p.byFolder[id] {
-			if g.effective(now) && g.To.matches(s) {
+			if g.effective(now) && g.To.matches(s) && (!above || g.Sensitive) {
 				have |= g.Perms
 			}
 		}
 	}
-	add(NodeID{})
-	for _, id := range o.Nodes {
-		add(id)
+	add(NodeID{}, mark >= 0)
+	for i, id := range o.Nodes {
+		add(id, mark >= 0 && i < mark)
 	}
 	return have.implied()
 }

@@ -471,3 +471,48 @@ func TestRevokeGrantee(t *testing.T) {
 		t.Fatalf("entries = %+v", e)
 	}
 }
+
+// TestSensitiveNotReachedFromAbove: a grant on a folder above a
+// sensitive one (made by one admin, taking effect at once) does not reach
+// into it, nor does one on a folder a sensitive folder was moved below;
+// sensitivity follows the folder's ID, and only grants on or below the
+// mark, or approved by a second admin, open it.
+func TestSensitiveNotReachedFromAbove(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	if err := st.SetSensitive(ctx, tn, anna, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []Object{oM, oRoot, oIn} {
+		g, err := st.Add(ctx, tn, anna, Request{Folder: o, To: toBen, Perms: PermRead})
+		if err != nil || g.Pending() {
+			t.Fatalf("grant on %s = %+v, %v", o.Path, g, err)
+		}
+	}
+	pol, err := st.Load(tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pol.Check(ben, oS, Read) != nil || pol.Check(ben, oM, Read) != nil {
+		t.Fatal("the grants above give nothing where nothing is sensitive")
+	}
+	movedK := Object{Nodes: []NodeID{nIn, nMu, nK}, Path: "/Intern/Müller/Klage"}
+	for _, o := range []Object{oMu, oK, movedK} {
+		if pol.Check(ben, o, Read) == nil {
+			t.Errorf("a grant above reaches into sensitive %s", o.Path)
+		}
+	}
+	// A grant on the sensitive folder, approved by a second admin, opens it.
+	g, err := st.Add(ctx, tn, anna, Request{Folder: oMu, To: toBen, Perms: PermRead})
+	if err != nil || !g.Pending() {
+		t.Fatalf("grant on Müller = %+v, %v", g, err)
+	}
+	if _, err := st.Approve(ctx, tn, bert, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	pol, _ = st.Load(tn)
+	if pol.Check(ben, oK, Read) != nil || pol.Check(ben, movedK, Read) != nil {
+		t.Fatal("the approved grant gives nothing")
+	}
+}
