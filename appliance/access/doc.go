@@ -67,6 +67,14 @@
 // each logged (grant.add with "state": "pending", then grant.approve).
 // Elsewhere a grant takes effect when it is made.
 //
+// Lifting a mark is four-eyes too, since afterwards one admin's grant on
+// the folder takes effect at once: [Store.SetSensitive] off by one admin
+// records a request ([ErrUnmarkPending], logged folder.sensitive with
+// "state": "pending") and the folder stays sensitive; a second admin
+// lifts it ([Store.ApproveUnmark], or SetSensitive off), never the
+// requester ([ErrSameApprover]); marking it again withdraws the request.
+// [Store.PendingUnmarks] lists the requests for the four-eyes page.
+//
 // A mark belongs to the folder's node ID, not to its path: it moves with
 // the folder. A grant on a folder above the first sensitive folder on the
 // way down to an object (the root included) does not reach into it unless
@@ -110,7 +118,8 @@
 //
 //	grants     grant ID → grant record (JSON), sealed under the tenant's
 //	           data key: it holds account and group names and the folder's path
-//	sensitive  folder node ID → marking record (JSON: who, when), sealed
+//	sensitive  folder node ID → marking record (JSON: who, when, and who
+//	           asked to lift it, when), sealed
 //
 // Revoking a grant deletes its record; the audit log keeps its history.
 // The access review ([Store.List], [WriteCSV]) lists every grant with its

@@ -276,11 +276,15 @@ func TestFourEyes(t *testing.T) {
 	if pol.Check(ben, oK, Read) != nil {
 		t.Fatal("approved grant gives nothing")
 	}
-	// A grant elsewhere needs no approval; the mark can be lifted.
+	// A grant elsewhere needs no approval; the mark can be lifted by two
+	// admins (TestUnmarkFourEyes).
 	if g2, _ := st.Add(ctx, tn, anna, Request{Folder: oIn, To: toBen, Perms: PermRead}); g2.Pending() {
 		t.Fatal("grant outside the sensitive folder is pending")
 	}
-	if err := st.SetSensitive(ctx, tn, anna, oM, false); err != nil {
+	if err := st.SetSensitive(ctx, tn, anna, oM, false); !errors.Is(err, ErrUnmarkPending) {
+		t.Fatal(err)
+	}
+	if err := st.SetSensitive(ctx, tn, bert, oM, false); err != nil {
 		t.Fatal(err)
 	}
 	if g3, _ := st.Add(ctx, tn, anna, Request{Folder: oS, To: toBen, Perms: PermRead}); g3.Pending() {
@@ -294,7 +298,7 @@ func TestFourEyes(t *testing.T) {
 	if len(ap) != 1 || ap[0].Actor.Name != "bert" || ap[0].Details["requested_by"] != "anna" {
 		t.Fatalf("grant.approve entries = %+v", ap)
 	}
-	if s := entries(t, tn, audit.ActionFolderSensitive); len(s) != 2 {
+	if s := entries(t, tn, audit.ActionFolderSensitive); len(s) != 3 {
 		t.Fatalf("folder.sensitive entries = %+v", s)
 	}
 }
@@ -514,5 +518,61 @@ func TestSensitiveNotReachedFromAbove(t *testing.T) {
 	pol, _ = st.Load(tn)
 	if pol.Check(ben, oK, Read) != nil || pol.Check(ben, movedK, Read) != nil {
 		t.Fatal("the approved grant gives nothing")
+	}
+}
+
+// TestUnmarkFourEyes: lifting a sensitive mark opens the folder to grants
+// made on one admin's word, so it needs a second admin too: the first
+// admin's request leaves the mark in place (grants stay pending), the
+// requester cannot confirm it, a second admin does; marking it again
+// withdraws the request. Every step is logged.
+func TestUnmarkFourEyes(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	if err := st.SetSensitive(ctx, tn, anna, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSensitive(ctx, tn, anna, oMu, false); !errors.Is(err, ErrUnmarkPending) {
+		t.Fatalf("anna lifts the mark = %v, want ErrUnmarkPending", err)
+	}
+	g, err := st.Add(ctx, tn, anna, Request{Folder: oK, To: toBen, Perms: PermRead})
+	if err != nil || !g.Pending() {
+		t.Fatalf("grant after anna alone lifted the mark = %+v, %v; want pending", g, err)
+	}
+	if err := st.SetSensitive(ctx, tn, anna, oMu, false); !errors.Is(err, ErrSameApprover) {
+		t.Fatalf("anna confirms her own request = %v", err)
+	}
+	pend, err := st.PendingUnmarks(ctx, tn, dora, tree)
+	if err != nil || len(pend) != 1 || pend[0].Folder != nMu || pend[0].Path != "/Mandanten/Müller" || pend[0].By.Name != "anna" {
+		t.Fatalf("PendingUnmarks = %+v, %v", pend, err)
+	}
+	if _, err := st.PendingUnmarks(ctx, tn, ben, tree); !errors.Is(err, ErrDenied) {
+		t.Fatalf("a user lists pending unmarks = %v", err)
+	}
+	// Marking again withdraws the request; a new one starts over.
+	if err := st.SetSensitive(ctx, tn, anna, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := st.PendingUnmarks(ctx, tn, anna, tree); len(p) != 0 {
+		t.Fatalf("pending after withdrawal = %+v", p)
+	}
+	if err := st.SetSensitive(ctx, tn, anna, oMu, false); !errors.Is(err, ErrUnmarkPending) {
+		t.Fatal(err)
+	}
+	// Bert confirms: the mark is gone.
+	if err := st.SetSensitive(ctx, tn, bert, oMu, false); err != nil {
+		t.Fatalf("bert confirms = %v", err)
+	}
+	if pol, _ := st.Load(tn); pol.Sensitive(oK) {
+		t.Fatal("still sensitive after the second admin confirmed")
+	}
+	var states []string
+	for _, e := range entries(t, tn, audit.ActionFolderSensitive) {
+		states = append(states, e.Details["sensitive"]+"/"+e.Details["state"])
+	}
+	want := []string{"true/", "false/pending", "true/withdrawn", "false/pending", "false/"}
+	if strings.Join(states, " ") != strings.Join(want, " ") {
+		t.Fatalf("folder.sensitive entries = %v, want %v", states, want)
 	}
 }

@@ -240,10 +240,12 @@ type GrantSensitiveRequest struct {
 	Off  bool       `json:"off,omitempty"`
 }
 
-// SensitiveView says whether a folder is marked sensitive now.
+// SensitiveView says whether a folder is marked sensitive now, and
+// whether lifting the mark waits for a second tenant admin.
 type SensitiveView struct {
-	Path      string `json:"path"`
-	Sensitive bool   `json:"sensitive"`
+	Path          string `json:"path"`
+	Sensitive     bool   `json:"sensitive"`
+	UnmarkPending bool   `json:"unmark_pending,omitempty"`
 }
 
 func (a *App) apiGrantSensitive(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
@@ -259,7 +261,12 @@ func (a *App) apiGrantSensitive(ctx context.Context, ts *tenantsState, t *tenant
 	if err != nil {
 		return nil, accessErr(err)
 	}
-	if err := a.grantStore().SetSensitive(ctx, t, s, folder, !req.Off); err != nil {
+	err = a.grantStore().SetSensitive(ctx, t, s, folder, !req.Off)
+	if errors.Is(err, access.ErrUnmarkPending) {
+		// Requested, not done: the mark stays until a second admin lifts it.
+		return SensitiveView{Path: folder.Path, Sensitive: true, UnmarkPending: true}, nil
+	}
+	if err != nil {
 		return nil, accessErr(err)
 	}
 	return SensitiveView{Path: folder.Path, Sensitive: !req.Off}, nil

@@ -203,6 +203,21 @@ func TestGrantRoutes(t *testing.T) {
 	if _, err := ta.grantTree(aUser).Stat(ctx, "/Intern"); err != nil {
 		t.Fatalf("approved grant: %v", err)
 	}
+	// Lifting the mark takes two admins too: the first asks, the second lifts.
+	var sv SensitiveView
+	json.Unmarshal(ta.must("POST", "/v1/t/grants/sensitive", GrantSensitiveRequest{Auth: aAdmin.auth(), Path: "/Intern", Off: true}), &sv)
+	if !sv.Sensitive || !sv.UnmarkPending {
+		t.Fatalf("one admin lifts the mark = %+v", sv)
+	}
+	if s, m, _ := ta.call("POST", "/v1/t/grants/sensitive", GrantSensitiveRequest{Auth: aAdmin.auth(), Path: "/Intern", Off: true}); s != 403 || !strings.Contains(m, "four-eyes") {
+		t.Fatalf("the requester confirms = %d %s", s, m)
+	}
+	sv = SensitiveView{}
+	json.Unmarshal(ta.must("POST", "/v1/t/grants/sensitive", GrantSensitiveRequest{Auth: anke.auth(), Path: "/Intern", Off: true}), &sv)
+	if sv.Sensitive || sv.UnmarkPending {
+		t.Fatalf("the second admin lifts the mark = %+v", sv)
+	}
+	ta.must("POST", "/v1/t/grants/sensitive", GrantSensitiveRequest{Auth: aAdmin.auth(), Path: "/Intern"})
 
 	// The review: admins and auditors see all, a user its own.
 	var review []GrantView

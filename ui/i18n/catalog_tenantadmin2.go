@@ -123,6 +123,8 @@ var tenantAdmin2Catalog = map[string]map[Lang]string{
 	"tadmin.pending.title":          {DE: "Freigaben", EN: "Approvals"},
 	"tadmin.pending.intro":          {DE: "Zugriffe auf und Links in vertrauliche Ordner gelten erst, wenn ein zweiter Administrator sie freigibt (Vier-Augen-Prinzip), ebenso neue Mitglieder einer Gruppe mit Zugriff auf einen vertraulichen Ordner. Wer sie beantragt hat, kann sie nicht selbst freigeben.", EN: "Grants on and links into sensitive folders take effect only when a second admin approves them (four-eyes), and so do new members of a group with access to a sensitive folder. Whoever asked cannot approve their own."},
 	"tadmin.pending.members":        {DE: "Offene Mitgliedschaften", EN: "Pending memberships"},
+	"tadmin.pending.unmarks":        {DE: "Aufhebung der Markierung „vertraulich“", EN: "Lifting a sensitive mark"},
+	"tadmin.pending.approve_unmark": {DE: "Markierung aufheben", EN: "Lift the mark"},
 	"tadmin.pending.no_members":     {DE: "Keine Mitgliedschaften warten auf Freigabe", EN: "No memberships await approval"},
 	"tadmin.pending.group":          {DE: "Gruppe", EN: "Group"},
 	"tadmin.pending.account":        {DE: "Konto", EN: "Account"},

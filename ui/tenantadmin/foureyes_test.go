@@ -81,3 +81,48 @@ func TestPendingMembershipPage(t *testing.T) {
 		t.Errorf("%d approvals logged", n)
 	}
 }
+
+// TestPendingUnmarkPage: lifting a sensitive mark on the grants page is a
+// request the page says waits for a second admin; the four-eyes page
+// lists it, refuses the requester, and the second admin lifts the mark.
+func TestPendingUnmarkPage(t *testing.T) {
+	e := newEnv(t)
+	anna, bert := e.login("kanzlei", "anna"), e.login("kanzlei", "bert")
+	if st, _, _ := anna.form("/t/kanzlei/admin/grants/sensitive", url.Values{"path": {"/Mandanten/Müller"}}); st != 303 {
+		t.Fatal(st)
+	}
+	st, loc, _ := anna.form("/t/kanzlei/admin/grants/sensitive", url.Values{"path": {"/Mandanten/Müller"}, "sensitive": {"off"}})
+	if st != 303 || !strings.HasSuffix(loc, "done=unmark_pending") {
+		t.Fatalf("lift the mark = %d %s", st, loc)
+	}
+	for lang, want := range map[string]string{"de": "zweiter Administrator", "en": "second admin"} {
+		if _, body := anna.getLang(loc, lang); !strings.Contains(body, want) {
+			t.Errorf("%s grants page after the request:\n%s", lang, body)
+		}
+	}
+	// Still sensitive: a grant there is pending.
+	if st, loc, _ := anna.form("/t/kanzlei/admin/grants", url.Values{"path": {"/Mandanten/Müller"}, "to": {"user:uwe"}, "perm": {"read"}}); st != 303 || !strings.Contains(loc, "pending") {
+		t.Fatalf("grant = %d %s", st, loc)
+	}
+	_, body := anna.get("/t/kanzlei/admin/pending")
+	uid := regexp.MustCompile(`data-unmark="([^"]+)"`).FindStringSubmatch(body)
+	if uid == nil || !strings.Contains(body, "/Mandanten/Müller") || strings.Contains(body, "data-approve-unmark") {
+		t.Fatalf("the pending unmark is not listed, or the requester may approve:\n%s", body)
+	}
+	if st, _, body := anna.form("/t/kanzlei/admin/pending", url.Values{"kind": {"unmark"}, "id": {uid[1]}}); st != 403 || !strings.Contains(body, "A second admin must approve") {
+		t.Errorf("own approval = %d", st)
+	}
+	_, body = bert.get("/t/kanzlei/admin/pending")
+	if !strings.Contains(body, `data-approve-unmark="`+uid[1]+`"`) {
+		t.Fatalf("the second admin sees no approve button:\n%s", body)
+	}
+	if st, loc, _ := bert.form("/t/kanzlei/admin/pending", url.Values{"kind": {"unmark"}, "id": {uid[1]}}); st != 303 || !strings.HasSuffix(loc, "done=approved") {
+		t.Fatalf("approve = %d %s", st, loc)
+	}
+	if st, _, _ := bert.form("/t/kanzlei/admin/pending", url.Values{"kind": {"unmark"}, "id": {uid[1]}}); st != 404 {
+		t.Errorf("approve twice = %d", st)
+	}
+	if _, body := bert.get("/t/kanzlei/admin/pending"); strings.Contains(body, "data-unmark=") {
+		t.Error("the unmark is still pending")
+	}
+}

@@ -35,6 +35,7 @@ type pendingView struct {
 	F       tenantpage.Frame
 	Grants  []access.Grant
 	Members []identity.PendingMember
+	Unmarks []access.PendingUnmark
 	Links   []share.Link
 	Approve bool   // may approve (not its own requests)
 	Me      string // the principal's account ID
@@ -60,6 +61,9 @@ func (h *Handler) pendingView(r *http.Request, q *gate.Request) (*pendingView, e
 		if g.Pending() {
 			v.Grants = append(v.Grants, g)
 		}
+	}
+	if v.Unmarks, err = h.store().PendingUnmarks(ctx, q.Tenant, s, tree); err != nil {
+		return nil, err
 	}
 	// Whoever may see this page but not list accounts (a role with
 	// grant.review only) sees no memberships.
@@ -111,6 +115,8 @@ func (h *Handler) pendingApprove(w http.ResponseWriter, r *http.Request, q *gate
 		}
 	case "member":
 		_, err = q.Accounts.ApproveMember(ctx, q.Tenant, q.Principal, id)
+	case "unmark":
+		err = h.approveUnmark(r, q, id)
 	case "link":
 		sh, ok := h.b.(Shares)
 		if !ok {
@@ -138,7 +144,8 @@ func (h *Handler) pendingApprove(w http.ResponseWriter, r *http.Request, q *gate
 	case errors.Is(err, access.ErrDenied), errors.Is(err, identity.ErrForbidden):
 		v.Error = l.T("tadmin.forbidden.text")
 	case errors.Is(err, access.ErrNoGrant), errors.Is(err, share.ErrNotFound),
-		errors.Is(err, identity.ErrNoPendingMember), errors.Is(err, identity.ErrNotFound):
+		errors.Is(err, identity.ErrNoPendingMember), errors.Is(err, identity.ErrNotFound),
+		errors.Is(err, access.ErrNoUnmark), errors.Is(err, files.ErrNotFound):
 		status, v.Error = http.StatusNotFound, l.T("tadmin.pending.not_found")
 	case errors.Is(err, access.ErrNotPending), errors.Is(err, share.ErrNotPending):
 		status, v.Error = http.StatusConflict, l.T("tadmin.pending.not_pending")
@@ -151,6 +158,29 @@ func (h *Handler) pendingApprove(w http.ResponseWriter, r *http.Request, q *gate
 
 // mayApproveGrant: the button is shown to a second admin only.
 func (v *pendingView) mayApproveGrant(g access.Grant) bool { return v.Approve && g.By.ID != v.Me }
+
+// approveUnmark lifts the mark on the folder of node ID id, as the second
+// admin confirming another's request (access.Store.ApproveUnmark decides).
+func (h *Handler) approveUnmark(r *http.Request, q *gate.Request, id string) error {
+	node, err := access.ParseNodeID(id)
+	if err != nil {
+		return access.ErrNoUnmark
+	}
+	s, err := identity.Subject(q.Tenant, q.Principal)
+	if err != nil {
+		return err
+	}
+	obj, err := files.New(q.Tenant, q.Principal, files.WithClock(h.now)).Locate(r.Context(), node)
+	if err != nil {
+		return err
+	}
+	return h.store().ApproveUnmark(r.Context(), q.Tenant, s, obj)
+}
+
+// mayApproveUnmark: likewise for lifting a mark.
+func (v *pendingView) mayApproveUnmark(u access.PendingUnmark) bool {
+	return v.Approve && u.By.ID != v.Me
+}
 
 // mayApproveMember: likewise for a membership.
 func (v *pendingView) mayApproveMember(m identity.PendingMember) bool {
