@@ -97,7 +97,10 @@
 // approve their own ([ErrSameApprover]). Memberships of other groups, and
 // every removal, take effect at once. The members a group has when a
 // grant on a sensitive folder is approved are approved with it (the
-// approver sees the group).
+// approver sees the group). [ReachesSensitive] asks the same about an
+// account and its groups: appliance/identity lets no account manager
+// (admin.accounts through a role) reset the password of such an account,
+// which would hand it the folder alone.
 //
 // A manager (a subject
 // with manage on the folder) may grant others on it, but never more than

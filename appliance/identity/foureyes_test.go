@@ -201,3 +201,49 @@ func TestFourEyesGroupMembership(t *testing.T) {
 		t.Fatalf("log: %d pending, %d approved", pending, approved)
 	}
 }
+
+// TestFourEyesAccountManagerReset: a holder of admin.accounts (not an
+// admin) who resets the password of a user with access to a sensitive
+// folder takes over that access alone; only a tenant admin (who sees
+// everything anyway) may reset such an account. Users without sensitive
+// access stay the account manager's to reset.
+func TestFourEyesAccountManagerReset(t *testing.T) {
+	ctx := context.Background()
+	f := newFourEyesEnv(t)
+	tn := f.open1("kanzlei")
+	if _, err := f.acc.CreateRole(ctx, tn, f.anna, "Sekretariat", "admin.accounts"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.acc.AssignRole(ctx, tn, f.anna, "sek", "sekretariat"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.acc.AddMember(ctx, tn, f.anna, "akte", "ben"); !errors.Is(err, ErrMembershipPending) {
+		t.Fatal(err)
+	}
+	pend, _ := f.acc.PendingMembers(tn, f.anna)
+	if len(pend) != 1 {
+		t.Fatalf("pending = %+v", pend)
+	}
+	if _, err := f.acc.ApproveMember(ctx, tn, f.bert, pend[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if !f.reads(f.ben) {
+		t.Fatal("ben does not read /Akte")
+	}
+	if err := f.acc.ResetPassword(ctx, tn, f.sek, "ben", []byte("Neues-Kanzlei-Passwort-9")); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("account manager resets ben, who reads a sensitive folder = %v, want forbidden", err)
+	}
+	if _, err := f.login("kanzlei", "ben", "Neues-Kanzlei-Passwort-9"); err == nil {
+		t.Fatal("the reset password signs ben in")
+	}
+	// A user without sensitive access, and an admin resetting ben, are fine.
+	if _, err := f.create("kanzlei", f.sek, "emil", "Tulpe-Kanzlei-Passwort-2", RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.acc.ResetPassword(ctx, tn, f.sek, "emil", []byte("Neues-Kanzlei-Passwort-9")); err != nil {
+		t.Fatalf("account manager resets emil = %v", err)
+	}
+	if err := f.acc.ResetPassword(ctx, tn, f.anna, "ben", []byte("Neues-Kanzlei-Passwort-9")); err != nil {
+		t.Fatalf("admin resets ben = %v", err)
+	}
+}
