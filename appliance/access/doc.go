@@ -82,7 +82,11 @@
 // admin could open /Mandanten/Müller by granting /Mandanten, which takes
 // effect at once, or by moving Müller below a folder others hold grants
 // on. Grants on or below the mark give what they give; those made before
-// the mark keep their state.
+// the mark keep their state. Nor may anyone, admins included, move or
+// copy what is sensitive to a place that is not ([Policy.CheckPlace],
+// which appliance/files asks): moved out of /Mandanten/Müller, a file
+// would be open to one admin's grant at its new place. A marked folder
+// moves with its mark; a copy has new IDs and no mark.
 //
 // A grant to a group opens the folder to whoever is a member, so a new
 // member of such a group is a new way into the folder, and one person

@@ -423,6 +423,21 @@ func (p *Policy) Sensitive(o Object) bool {
 	return false
 }
 
+// CheckPlace is the rule for moving and copying: what is sensitive at o
+// must be sensitive at its new place to, or one admin's grant there
+// would open it at once, no second admin involved. to is the object at
+// the new place: the destination folder's chain and the node's ID there
+// (a moved node keeps its ID, and with it a mark on itself; a copy has a
+// new one, and no mark). It holds for admins too. appliance/files asks it
+// for a moved node and for every node a copy makes.
+func (p *Policy) CheckPlace(o, to Object) error {
+	if p.Sensitive(o) && !p.Sensitive(to) {
+		return fmt.Errorf("%w: %s is in a sensitive folder and %s is not: mark the destination sensitive first",
+			ErrDenied, clip(o.Path), clip(to.Path))
+	}
+	return nil
+}
+
 // clip shortens and sanitises s for messages.
 func clip(s string) string {
 	if len(s) > 200 {
