@@ -127,6 +127,7 @@ var tenantAdmin2Catalog = map[string]map[Lang]string{
 	"tadmin.pending.approve_unmark": {DE: "Markierung aufheben", EN: "Lift the mark"},
 	"tadmin.pending.no_members":     {DE: "Keine Mitgliedschaften warten auf Freigabe", EN: "No memberships await approval"},
 	"tadmin.pending.group":          {DE: "Gruppe", EN: "Group"},
+	"tadmin.pending.group_members":  {DE: "Mitglieder: %s (werden mit freigegeben)", EN: "members: %s (approved with it)"},
 	"tadmin.pending.account":        {DE: "Konto", EN: "Account"},
 	"tadmin.pending.approve_member": {DE: "Mitgliedschaft freigeben", EN: "Approve membership"},
 	"tadmin.pending.grants":         {DE: "Offene Zugriffe", EN: "Pending grants"},

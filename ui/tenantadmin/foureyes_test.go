@@ -126,3 +126,28 @@ func TestPendingUnmarkPage(t *testing.T) {
 		t.Error("the unmark is still pending")
 	}
 }
+
+// TestPendingGroupGrantShowsMembers: approving a grant to a group on a
+// sensitive folder approves its members with it, so the four-eyes page
+// names them.
+func TestPendingGroupGrantShowsMembers(t *testing.T) {
+	e := newEnv(t)
+	anna, bert := e.login("kanzlei", "anna"), e.login("kanzlei", "bert")
+	if st, _, _ := anna.form("/t/kanzlei/admin/groups", url.Values{"name": {"akte"}}); st != 303 {
+		t.Fatal(st)
+	}
+	if st, loc, _ := anna.form("/t/kanzlei/admin/groups/members", url.Values{"group": {"akte"}, "account": {"uwe"}, "op": {"add"}}); st != 303 || !strings.HasSuffix(loc, "done=members") {
+		t.Fatalf("add member = %d %s", st, loc)
+	}
+	if st, _, _ := anna.form("/t/kanzlei/admin/grants/sensitive", url.Values{"path": {"/Mandanten/Müller"}}); st != 303 {
+		t.Fatal(st)
+	}
+	if st, loc, _ := anna.form("/t/kanzlei/admin/grants", url.Values{"path": {"/Mandanten/Müller"}, "to": {"group:akte"}, "perm": {"read"}}); st != 303 || !strings.Contains(loc, "pending") {
+		t.Fatalf("grant = %d %s", st, loc)
+	}
+	for lang, want := range map[string]string{"de": "Mitglieder: uwe", "en": "members: uwe"} {
+		if _, body := bert.getLang("/t/kanzlei/admin/pending", lang); !strings.Contains(body, want) {
+			t.Errorf("%s: the pending group grant does not name its members:\n%s", lang, body)
+		}
+	}
+}

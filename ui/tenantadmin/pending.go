@@ -3,6 +3,7 @@ package tenantadmin
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"tresor/appliance/access"
 	"tresor/appliance/files"
@@ -36,12 +37,15 @@ type pendingView struct {
 	Grants  []access.Grant
 	Members []identity.PendingMember
 	Unmarks []access.PendingUnmark
-	Links   []share.Link
-	Approve bool   // may approve (not its own requests)
-	Me      string // the principal's account ID
-	MyName  string // and name (links name their creator)
-	Success string
-	Error   string
+	// GroupMembers are the members of each group by ID: approving a grant
+	// to a group approves them with it, so the approver sees them.
+	GroupMembers map[string][]string
+	Links        []share.Link
+	Approve      bool   // may approve (not its own requests)
+	Me           string // the principal's account ID
+	MyName       string // and name (links name their creator)
+	Success      string
+	Error        string
 }
 
 func (h *Handler) pendingView(r *http.Request, q *gate.Request) (*pendingView, error) {
@@ -63,6 +67,14 @@ func (h *Handler) pendingView(r *http.Request, q *gate.Request) (*pendingView, e
 		}
 	}
 	if v.Unmarks, err = h.store().PendingUnmarks(ctx, q.Tenant, s, tree); err != nil {
+		return nil, err
+	}
+	v.GroupMembers = map[string][]string{}
+	if groups, err := q.Accounts.ListGroups(q.Tenant, q.Principal); err == nil {
+		for _, g := range groups {
+			v.GroupMembers[g.ID] = g.Members
+		}
+	} else if !errors.Is(err, identity.ErrForbidden) {
 		return nil, err
 	}
 	// Whoever may see this page but not list accounts (a role with
@@ -180,6 +192,19 @@ func (h *Handler) approveUnmark(r *http.Request, q *gate.Request, id string) err
 // mayApproveUnmark: likewise for lifting a mark.
 func (v *pendingView) mayApproveUnmark(u access.PendingUnmark) bool {
 	return v.Approve && u.By.ID != v.Me
+}
+
+// groupMembers names the members of a grant's group ("" for a grant to
+// a user, or when the viewer may not list groups).
+func (v *pendingView) groupMembers(g access.Grant) string {
+	m, ok := v.GroupMembers[g.To.ID]
+	if g.To.Kind != access.KindGroup || !ok {
+		return ""
+	}
+	if len(m) == 0 {
+		return v.F.Lang.T("tadmin.pending.group_members", "–")
+	}
+	return v.F.Lang.T("tadmin.pending.group_members", strings.Join(m, ", "))
 }
 
 // mayApproveMember: likewise for a membership.
