@@ -76,17 +76,18 @@
 // [Store.PendingUnmarks] lists the requests for the four-eyes page.
 //
 // A mark belongs to the folder's node ID, not to its path: it moves with
-// the folder. A grant on a folder above the first sensitive folder on the
-// way down to an object (the root included) does not reach into it unless
-// a second admin approved it (it was made on a sensitive folder): else one
-// admin could open /Mandanten/Müller by granting /Mandanten, which takes
-// effect at once, or by moving Müller below a folder others hold grants
-// on. Grants on or below the mark give what they give; those made before
-// the mark keep their state. Nor may anyone, admins included, move or
-// copy what is sensitive to a place that is not ([Policy.CheckPlace],
-// which appliance/files asks): moved out of /Mandanten/Müller, a file
-// would be open to one admin's grant at its new place. A marked folder
-// moves with its mark; a copy has new IDs and no mark.
+// the folder. On a sensitive object only grants a second admin approved
+// count ([Policy.Perms]): a grant on a folder above the mark (the root
+// included), one on a folder later moved below it, and one made before
+// the folder was marked took effect on one admin's word and open nothing
+// sensitive. Marking a folder makes the grants on it and below it pending
+// ([Store.SetSensitive], logged as "grants_pending"), so a second admin
+// approves them on the four-eyes page like new ones. Nor may anyone,
+// admins included, move or copy what is sensitive to a place that is not
+// ([Policy.CheckPlace], which appliance/files asks): moved out of
+// /Mandanten/Müller, a file would be open to one admin's grant at its new
+// place. A marked folder moves with its mark; a copy has new IDs and no
+// mark.
 //
 // A grant to a group opens the folder to whoever is a member, so a new
 // member of such a group is a new way into the folder, and one person

@@ -78,8 +78,9 @@ type Grant struct {
 	Expires   time.Time `json:"expires,omitzero"`
 	Requested time.Time `json:"requested"`
 	By        Who       `json:"requested_by"`
-	// Sensitive: the folder was sensitive when the grant was made, so it
-	// needs ApprovedBy (four-eyes).
+	// Sensitive: the folder was sensitive when the grant was made, or was
+	// marked later (SetSensitive), so it needs ApprovedBy (four-eyes);
+	// only such grants give anything on a sensitive object.
 	Sensitive  bool      `json:"sensitive,omitempty"`
 	ApprovedBy *Who      `json:"approved_by,omitempty"`
 	Approved   time.Time `json:"approved,omitzero"`
@@ -639,7 +640,11 @@ func putSensitive(t *tenant.Tenant, b *storage.Bucket, id NodeID, r sensitiveRec
 
 // SetSensitive marks the folder sensitive (on) or lifts the mark; only a
 // tenant admin may. Grants made on it (and below) from then on need a
-// second admin's approval; grants made before keep their state.
+// second admin's approval. Grants made before on the folder or below it
+// (folders says where each grant's folder is now) become pending: on a
+// sensitive folder only grants a second admin approved give anything
+// (Policy.Perms), so they wait for that approval like new ones (logged
+// in the folder.sensitive entry, "grants_pending").
 //
 // Lifting the mark is four-eyes too (it would let one admin grant on the
 // folder at once): the first admin's call records the request and returns
@@ -647,21 +652,48 @@ func putSensitive(t *tenant.Tenant, b *storage.Bucket, id NodeID, r sensitiveRec
 // requester's own second call gives ErrSameApprover. Marking the folder
 // again withdraws a request. Each step is logged as folder.sensitive
 // ("state": "pending" or "withdrawn" for the request steps).
-func (st *Store) SetSensitive(ctx context.Context, t *tenant.Tenant, by Subject, folder Object, on bool) error {
-	return st.setSensitive(ctx, t, by, folder, on, false)
+func (st *Store) SetSensitive(ctx context.Context, t *tenant.Tenant, by Subject, folders Folders, folder Object, on bool) error {
+	var below map[string]bool
+	if on {
+		// The tree reads in its own transaction: find the grants on the
+		// folder and below it before the write transaction.
+		id := folder.Last()
+		var grants []Grant
+		if err := t.View(func(tx *storage.Tx) error {
+			var err error
+			grants, err = readGrants(t, tx)
+			return err
+		}); err != nil {
+			return fmt.Errorf("mark %s sensitive: %w", clip(folder.Path), err)
+		}
+		below = map[string]bool{}
+		for _, g := range grants {
+			if g.Sensitive {
+				continue
+			}
+			if g.Folder == id || id == (NodeID{}) {
+				below[g.ID] = true
+				continue
+			}
+			if o, err := folders.Locate(ctx, g.Folder); err == nil && slices.Contains(o.Nodes, id) {
+				below[g.ID] = true
+			}
+		}
+	}
+	return st.setSensitive(ctx, t, by, folder, on, false, below)
 }
 
 // ApproveUnmark is the second admin's confirmation of a request to lift
 // the mark on folder (SetSensitive off by another admin): ErrNoUnmark
 // when there is no such request, ErrSameApprover for the requester.
 func (st *Store) ApproveUnmark(ctx context.Context, t *tenant.Tenant, by Subject, folder Object) error {
-	return st.setSensitive(ctx, t, by, folder, false, true)
+	return st.setSensitive(ctx, t, by, folder, false, true, nil)
 }
 
 // ErrNoUnmark: no request to lift the mark on that folder.
 var ErrNoUnmark = errors.New("no request to lift this folder's sensitive mark")
 
-func (st *Store) setSensitive(ctx context.Context, t *tenant.Tenant, by Subject, folder Object, on, confirmOnly bool) error {
+func (st *Store) setSensitive(ctx context.Context, t *tenant.Tenant, by Subject, folder Object, on, confirmOnly bool, below map[string]bool) error {
 	now := st.now().UTC()
 	id := folder.Last()
 	details := map[string]string{"folder": id.String(), "sensitive": strconv.FormatBool(on)}
@@ -700,7 +732,13 @@ func (st *Store) setSensitive(ctx context.Context, t *tenant.Tenant, by Subject,
 			rec.Unmark, rec.UnmarkAt = nil, time.Time{}
 			err = putSensitive(t, b, id, *rec)
 		case on:
-			err = putSensitive(t, b, id, sensitiveRecord{Path: folder.Path, By: Who{ID: by.Account, Name: by.Name}, At: now})
+			if err = putSensitive(t, b, id, sensitiveRecord{Path: folder.Path, By: Who{ID: by.Account, Name: by.Name}, At: now}); err != nil {
+				return err
+			}
+			var pend []string
+			if pend, err = pendBelow(t, tx, below); len(pend) > 0 {
+				d["grants_pending"] = strings.Join(pend, ",")
+			}
 		case rec.Unmark == nil:
 			rec.Unmark, rec.UnmarkAt = &Who{ID: by.Account, Name: by.Name}, now
 			d["state"], requested = "pending", true
@@ -727,6 +765,31 @@ func (st *Store) setSensitive(ctx context.Context, t *tenant.Tenant, by Subject,
 		return fmt.Errorf("lift the mark on %s: %w", clip(folder.Path), ErrUnmarkPending)
 	}
 	return nil
+}
+
+// pendBelow makes the grants of the IDs in ids pending (a second admin
+// approves them) unless they are already, and returns their IDs, sorted.
+func pendBelow(t *tenant.Tenant, tx *storage.Tx, ids map[string]bool) ([]string, error) {
+	var out []string
+	for id := range ids {
+		g, err := loadGrant(t, tx, id)
+		if errors.Is(err, ErrNoGrant) {
+			continue // revoked meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		if g.Sensitive {
+			continue
+		}
+		g.Sensitive, g.ApprovedBy, g.Approved = true, nil, time.Time{}
+		if err := storeGrant(t, tx, g); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // PendingUnmarks lists the requests to lift a sensitive mark that wait

@@ -358,32 +358,24 @@ func (p *Policy) Perms(s Subject, o Object) Perm {
 		return 0
 	}
 	now := p.now()
-	// A grant on a folder above the first sensitive one on the way down
-	// took effect on one admin's word: it does not reach into the
-	// sensitive folder unless a second admin approved it (g.Sensitive,
-	// and pending grants are not in byFolder). Marks go by node ID, so
-	// this holds wherever the folder is moved. Grants on or below the mark
-	// count as they are (those made before the mark keep their state).
-	mark := -1 // index of the first sensitive node below the root; -1: none, or the root is
-	if !p.sensitive[NodeID{}] {
-		for i, id := range o.Nodes {
-			if p.sensitive[id] {
-				mark = i
-				break
-			}
-		}
-	}
+	// On a sensitive object only grants a second admin approved count
+	// (g.Sensitive; pending grants are not in byFolder): one made on one
+	// admin's word, above the mark, or on a folder later moved below it,
+	// or before the folder was marked (SetSensitive makes those pending),
+	// opens nothing sensitive. Marks go by node ID, so this holds wherever
+	// a folder is moved.
+	sens := p.Sensitive(o)
 	var have Perm
-	add := func(id NodeID, above bool) {
+	add := func(id NodeID) {
 		for _, g := range p.byFolder[id] {
-			if g.effective(now) && g.To.matches(s) && (!above || g.Sensitive) {
+			if g.effective(now) && g.To.matches(s) && (!sens || g.Sensitive) {
 				have |= g.Perms
 			}
 		}
 	}
-	add(NodeID{}, mark >= 0)
-	for i, id := range o.Nodes {
-		add(id, mark >= 0 && i < mark)
+	add(NodeID{})
+	for _, id := range o.Nodes {
+		add(id)
 	}
 	return have.implied()
 }

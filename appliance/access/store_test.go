@@ -236,10 +236,10 @@ func TestFourEyes(t *testing.T) {
 	ctx := context.Background()
 	tn, _ := newTenant(t)
 	st := New(Options{Clock: func() time.Time { return t0 }})
-	if err := st.SetSensitive(ctx, tn, ben, oM, true); !errors.Is(err, ErrDenied) {
+	if err := st.SetSensitive(ctx, tn, ben, tree, oM, true); !errors.Is(err, ErrDenied) {
 		t.Fatalf("user marks sensitive = %v", err)
 	}
-	if err := st.SetSensitive(ctx, tn, anna, oM, true); err != nil {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oM, true); err != nil {
 		t.Fatal(err)
 	}
 	g, err := st.Add(ctx, tn, anna, Request{Folder: oK, To: toBen, Perms: PermRead})
@@ -281,10 +281,10 @@ func TestFourEyes(t *testing.T) {
 	if g2, _ := st.Add(ctx, tn, anna, Request{Folder: oIn, To: toBen, Perms: PermRead}); g2.Pending() {
 		t.Fatal("grant outside the sensitive folder is pending")
 	}
-	if err := st.SetSensitive(ctx, tn, anna, oM, false); !errors.Is(err, ErrUnmarkPending) {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oM, false); !errors.Is(err, ErrUnmarkPending) {
 		t.Fatal(err)
 	}
-	if err := st.SetSensitive(ctx, tn, bert, oM, false); err != nil {
+	if err := st.SetSensitive(ctx, tn, bert, tree, oM, false); err != nil {
 		t.Fatal(err)
 	}
 	if g3, _ := st.Add(ctx, tn, anna, Request{Folder: oS, To: toBen, Perms: PermRead}); g3.Pending() {
@@ -350,7 +350,7 @@ func TestGrantsSealed(t *testing.T) {
 		To: Grantee{Kind: KindUser, ID: "y", Name: "Kunigunde"}, Perms: PermRead}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetSensitive(ctx, tn, anna, o, true); err != nil {
+	if err := st.SetSensitive(ctx, tn, anna, tree, o, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range paths {
@@ -402,7 +402,7 @@ func TestExportImport(t *testing.T) {
 	ctx := context.Background()
 	tn, _ := newTenant(t)
 	st := New(Options{Clock: func() time.Time { return t0 }})
-	if err := st.SetSensitive(ctx, tn, anna, oIn, true); err != nil {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oIn, true); err != nil {
 		t.Fatal(err)
 	}
 	pending, _ := st.Add(ctx, tn, anna, Request{Folder: oIn, To: toBen, Perms: PermRead})
@@ -485,7 +485,7 @@ func TestSensitiveNotReachedFromAbove(t *testing.T) {
 	ctx := context.Background()
 	tn, _ := newTenant(t)
 	st := New(Options{Clock: func() time.Time { return t0 }})
-	if err := st.SetSensitive(ctx, tn, anna, oMu, true); err != nil {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, o := range []Object{oM, oRoot, oIn} {
@@ -530,17 +530,17 @@ func TestUnmarkFourEyes(t *testing.T) {
 	ctx := context.Background()
 	tn, _ := newTenant(t)
 	st := New(Options{Clock: func() time.Time { return t0 }})
-	if err := st.SetSensitive(ctx, tn, anna, oMu, true); err != nil {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetSensitive(ctx, tn, anna, oMu, false); !errors.Is(err, ErrUnmarkPending) {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, false); !errors.Is(err, ErrUnmarkPending) {
 		t.Fatalf("anna lifts the mark = %v, want ErrUnmarkPending", err)
 	}
 	g, err := st.Add(ctx, tn, anna, Request{Folder: oK, To: toBen, Perms: PermRead})
 	if err != nil || !g.Pending() {
 		t.Fatalf("grant after anna alone lifted the mark = %+v, %v; want pending", g, err)
 	}
-	if err := st.SetSensitive(ctx, tn, anna, oMu, false); !errors.Is(err, ErrSameApprover) {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, false); !errors.Is(err, ErrSameApprover) {
 		t.Fatalf("anna confirms her own request = %v", err)
 	}
 	pend, err := st.PendingUnmarks(ctx, tn, dora, tree)
@@ -551,17 +551,17 @@ func TestUnmarkFourEyes(t *testing.T) {
 		t.Fatalf("a user lists pending unmarks = %v", err)
 	}
 	// Marking again withdraws the request; a new one starts over.
-	if err := st.SetSensitive(ctx, tn, anna, oMu, true); err != nil {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := st.PendingUnmarks(ctx, tn, anna, tree); len(p) != 0 {
 		t.Fatalf("pending after withdrawal = %+v", p)
 	}
-	if err := st.SetSensitive(ctx, tn, anna, oMu, false); !errors.Is(err, ErrUnmarkPending) {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, false); !errors.Is(err, ErrUnmarkPending) {
 		t.Fatal(err)
 	}
 	// Bert confirms: the mark is gone.
-	if err := st.SetSensitive(ctx, tn, bert, oMu, false); err != nil {
+	if err := st.SetSensitive(ctx, tn, bert, tree, oMu, false); err != nil {
 		t.Fatalf("bert confirms = %v", err)
 	}
 	if pol, _ := st.Load(tn); pol.Sensitive(oK) {
@@ -574,5 +574,51 @@ func TestUnmarkFourEyes(t *testing.T) {
 	want := []string{"true/", "false/pending", "true/withdrawn", "false/pending", "false/"}
 	if strings.Join(states, " ") != strings.Join(want, " ") {
 		t.Fatalf("folder.sensitive entries = %v, want %v", states, want)
+	}
+}
+
+// TestMarkMakesGrantsPending: grants made before a folder was marked, on
+// it or below it, were one admin's word; once it is sensitive they wait
+// for a second admin like new ones, and give nothing there until then.
+// Grants elsewhere stay active.
+func TestMarkMakesGrantsPending(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	on, _ := st.Add(ctx, tn, anna, Request{Folder: oMu, To: toBen, Perms: PermRead})
+	below, _ := st.Add(ctx, tn, anna, Request{Folder: oK, To: toSekret, Perms: PermRead})
+	other, _ := st.Add(ctx, tn, anna, Request{Folder: oS, To: toBen, Perms: PermRead})
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	pol, _ := st.Load(tn)
+	if pol.Check(ben, oK, Read) == nil || pol.Check(clara, oK, Read) == nil {
+		t.Fatal("a grant from before the mark opens the sensitive folder")
+	}
+	if pol.Check(ben, oS, Read) != nil {
+		t.Fatal("a grant elsewhere stopped")
+	}
+	list, _ := st.List(ctx, tn, anna, tree, nil)
+	state := map[string]string{}
+	for _, g := range list {
+		state[g.ID] = g.State(t0)
+	}
+	if state[on.ID] != "pending" || state[below.ID] != "pending" || state[other.ID] != "active" {
+		t.Fatalf("states = %v", state)
+	}
+	if e := entries(t, tn, audit.ActionFolderSensitive); len(e) != 1 || !strings.Contains(e[0].Details["grants_pending"], on.ID) || !strings.Contains(e[0].Details["grants_pending"], below.ID) {
+		t.Fatalf("folder.sensitive entries = %+v", e)
+	}
+	if _, err := st.Approve(ctx, tn, anna, on.ID); !errors.Is(err, ErrSameApprover) {
+		t.Fatalf("requester approves = %v", err)
+	}
+	for _, id := range []string{on.ID, below.ID} {
+		if _, err := st.Approve(ctx, tn, bert, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pol, _ = st.Load(tn)
+	if pol.Check(ben, oK, Read) != nil || pol.Check(clara, oK, Read) != nil {
+		t.Fatal("approved grants give nothing")
 	}
 }

@@ -264,7 +264,7 @@ func (a *App) apiGrantSensitive(ctx context.Context, ts *tenantsState, t *tenant
 	if err != nil {
 		return nil, accessErr(err)
 	}
-	err = a.grantStore().SetSensitive(ctx, t, s, folder, !req.Off)
+	err = a.grantStore().SetSensitive(ctx, t, s, tree, folder, !req.Off)
 	if errors.Is(err, access.ErrUnmarkPending) {
 		// Requested, not done: the mark stays until a second admin lifts it.
 		return SensitiveView{Path: folder.Path, Sensitive: true, UnmarkPending: true}, nil

@@ -26,7 +26,7 @@ func TestSensitiveStaysSensitive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.st.SetSensitive(ctx, e.tn, e.admin, obj, true); err != nil {
+		if err := e.st.SetSensitive(ctx, e.tn, e.admin, e.treeOf(e.p), obj, true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -72,5 +72,33 @@ func TestSensitiveStaysSensitive(t *testing.T) {
 	// Elsewhere nothing changes.
 	if _, err := anna.Copy(ctx, "/Mandanten/Schmidt", "/Intern/Schmidt", false); err != nil {
 		t.Fatalf("copy of a folder that is not sensitive = %v", err)
+	}
+}
+
+// TestGrantMovedIntoSensitive: a folder with a grant made on one admin's
+// word, moved into a sensitive folder, does not carry that grant's reach
+// into it: sensitive files put there stay closed to the grantee until a
+// second admin approves a grant.
+func TestGrantMovedIntoSensitive(t *testing.T) {
+	ctx := context.Background()
+	e := newAccessEnv(t)
+	e.mkdir("/Intern/Ablage")
+	e.grant("/Intern/Ablage", "user:ben", "read", time.Time{})
+	_, obj, err := e.tree.Check(ctx, "/Mandanten/Müller", access.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetSensitive(ctx, e.tn, e.admin, e.treeOf(e.p), obj, true); err != nil {
+		t.Fatal(err)
+	}
+	anna := e.treeOf(e.p)
+	if _, err := anna.Move(ctx, "/Intern/Ablage", "/Mandanten/Müller/Ablage", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.treeOf(e.p).Move(ctx, "/Mandanten/Müller/Klage.pdf", "/Mandanten/Müller/Ablage/Klage.pdf", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.treeOf(e.ben).Stat(ctx, "/Mandanten/Müller/Ablage/Klage.pdf"); err == nil {
+		t.Fatal("ben reads a sensitive file through a grant no second admin approved")
 	}
 }

@@ -51,7 +51,7 @@ func newFourEyesEnv(t *testing.T) *fourEyesEnv {
 	if _, err := e.acc.CreateGroup(ctx, tn, anna, "akte"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.st.SetSensitive(ctx, tn, f.subject(anna), f.akte, true); err != nil {
+	if err := f.st.SetSensitive(ctx, tn, f.subject(anna), noFolders{}, f.akte, true); err != nil {
 		t.Fatal(err)
 	}
 	to, err := e.acc.Grantee(ctx, tn, anna, access.KindGroup, "akte")
@@ -246,4 +246,15 @@ func TestFourEyesAccountManagerReset(t *testing.T) {
 	if err := f.acc.ResetPassword(ctx, tn, f.anna, "ben", []byte("Neues-Kanzlei-Passwort-9")); err != nil {
 		t.Fatalf("admin resets ben = %v", err)
 	}
+}
+
+// noFolders is a file tree with no folders but the root: these tests
+// name folders by node ID only.
+type noFolders struct{}
+
+func (noFolders) Locate(_ context.Context, id access.NodeID) (access.Object, error) {
+	if id == (access.NodeID{}) {
+		return access.Root(), nil
+	}
+	return access.Object{}, errors.New("no such folder")
 }

@@ -151,7 +151,7 @@ func TestFourEyes(t *testing.T) {
 		t.Fatal(err)
 	}
 	subj, _ := identity.Subject(a.tn, a.p)
-	if err := access.New(access.Options{}).SetSensitive(ctx, a.tn, subj, obj, true); err != nil {
+	if err := access.New(access.Options{}).SetSensitive(ctx, a.tn, subj, a.tr, obj, true); err != nil {
 		t.Fatal(err)
 	}
 	open, _ := a.share(Spec{Path: "/Offen"})

@@ -240,7 +240,7 @@ func (h *Handler) grantSensitive(w http.ResponseWriter, r *http.Request, q *gate
 	tree := files.New(q.Tenant, q.Principal, files.WithClock(h.now))
 	obj, err := folder(ctx, tree, path)
 	if err == nil {
-		err = h.store().SetSensitive(ctx, q.Tenant, s, obj, on)
+		err = h.store().SetSensitive(ctx, q.Tenant, s, tree, obj, on)
 	}
 	if errors.Is(err, access.ErrUnmarkPending) {
 		// Requested: the mark stays until a second admin lifts it too.
