@@ -912,3 +912,44 @@ func TestZipFolderChanging(t *testing.T) {
 		t.Fatalf("zip with the target deleted meanwhile: %v, want ErrNotFound", err)
 	}
 }
+
+// TestLinkMovedIntoSensitive: a link made live on a folder that was not
+// sensitive serves nothing once the folder is sensitive (moved into a
+// sensitive folder, or marked): else one admin could link a folder, move
+// it below a sensitive one and move sensitive files into it.
+func TestLinkMovedIntoSensitive(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/Strafsachen")
+	a.write("/Strafsachen/Akte.pdf", "akte")
+	a.mkdir("/Offen")
+	a.mkdir("/Ablage")
+	_, obj, err := a.tr.Check(ctx, "/Strafsachen", access.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := identity.Subject(a.tn, a.p)
+	if err := access.New(access.Options{}).SetSensitive(ctx, a.tn, subj, a.tr, obj, true); err != nil {
+		t.Fatal(err)
+	}
+	l, tok := a.share(Spec{Path: "/Offen"})
+	if l.State != StateLive {
+		t.Fatalf("state %q, want live", l.State)
+	}
+	tr := files.New(a.tn, a.p)
+	if _, err := tr.Move(ctx, "/Offen", "/Strafsachen/Offen", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := files.New(a.tn, a.p).Move(ctx, "/Strafsachen/Akte.pdf", "/Strafsachen/Offen/Akte.pdf", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Open(ctx, tok, "192.0.2.9"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Open of a link now in a sensitive folder: %v, want ErrNotFound", err)
+	}
+	// A link on a folder that is not sensitive still opens.
+	_, tok2 := a.share(Spec{Path: "/Ablage"})
+	if _, err := e.svc.Open(ctx, tok2, "192.0.2.9"); err != nil {
+		t.Fatalf("Open of a plain link: %v", err)
+	}
+}
