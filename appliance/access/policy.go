@@ -430,6 +430,12 @@ func (p *Policy) CheckPlace(o, to Object) error {
 	return nil
 }
 
+// Marked reports whether the folder (or file) id itself is marked
+// sensitive. A view below an object that is not sensitive (a share
+// link's subtree) hides the marked nodes in it: everything sensitive
+// there lies below one of them.
+func (p *Policy) Marked(id NodeID) bool { return p != nil && p.sensitive[id] }
+
 // clip shortens and sanitises s for messages.
 func clip(s string) string {
 	if len(s) > 200 {

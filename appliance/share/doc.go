@@ -57,6 +57,9 @@
 // live on a target that is sensitive now (moved below a sensitive folder,
 // or marked since) answers like an unknown token unless a second admin
 // approved it; make a new link, which is pending, for a second admin.
+// Nor does such a link show a folder marked sensitive below its target
+// (files.WithHidden with access.Policy.Marked): it reads like one that
+// does not exist, in lists, downloads, zips and uploads.
 //
 // # Link review
 //

@@ -184,39 +184,42 @@ func (s *Service) open(ctx context.Context, token, source string) (*Access, erro
 	if err := a.live(now); err != nil {
 		return nil, err
 	}
-	a.tree = files.NewSubtree(t, rec.Target, a.actor(), rec.CreatorID, files.WithClock(s.now))
-	if a.target, err = a.tree.Stat(ctx, ""); err != nil {
-		return nil, fmt.Errorf("%w: target: %v", ErrNotFound, err)
-	}
+	opts := []files.Option{files.WithClock(s.now)}
 	// Four-eyes holds at every use, not only when the link was made: a
 	// link made live on a target that is sensitive now (moved below a
 	// sensitive folder, or marked since) serves nothing unless a second
 	// admin approved it; else one admin could link a folder, move it into
-	// a sensitive one and move sensitive files into it.
+	// a sensitive one and move sensitive files into it. Nor does such a
+	// link show a sensitive folder below its target.
 	if rec.ApprovedBy == "" {
-		sens, err := s.sensitiveNow(ctx, t, rec.Target)
+		pol, sens, err := s.sensitiveNow(ctx, t, rec.Target)
 		if err != nil {
 			return nil, fmt.Errorf("%w: target: %v", ErrNotFound, err)
 		}
 		if sens {
 			return nil, ErrNotFound
 		}
+		opts = append(opts, files.WithHidden(pol.Marked))
+	}
+	a.tree = files.NewSubtree(t, rec.Target, a.actor(), rec.CreatorID, opts...)
+	if a.target, err = a.tree.Stat(ctx, ""); err != nil {
+		return nil, fmt.Errorf("%w: target: %v", ErrNotFound, err)
 	}
 	return a, nil
 }
 
-// sensitiveNow reports whether the link target id is in a sensitive
-// folder now, as the tenant's access policy says.
-func (s *Service) sensitiveNow(ctx context.Context, t *tenant.Tenant, id files.ID) (bool, error) {
+// sensitiveNow returns the tenant's access policy and whether the link
+// target id is in a sensitive folder now.
+func (s *Service) sensitiveNow(ctx context.Context, t *tenant.Tenant, id files.ID) (*access.Policy, bool, error) {
 	obj, err := files.New(t, nil, files.WithClock(s.now)).Locate(ctx, access.NodeID(id))
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	pol, err := access.New(access.Options{Clock: s.now}).Load(t)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
-	return pol.Sensitive(obj), nil
+	return pol, pol.Sensitive(obj), nil
 }
 
 // live checks expiry and the download count of the record as loaded.

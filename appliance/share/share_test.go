@@ -953,3 +953,50 @@ func TestLinkMovedIntoSensitive(t *testing.T) {
 		t.Fatalf("Open of a plain link: %v", err)
 	}
 }
+
+// TestLinkHidesSensitiveBelow: a live link on a folder that is not
+// sensitive does not show what is sensitive below it (a marked subfolder):
+// that would need a second admin, who never saw this link.
+func TestLinkHidesSensitiveBelow(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/Mandanten")
+	a.mkdir("/Mandanten/Müller")
+	a.write("/Mandanten/Müller/Akte.pdf", "akte")
+	a.write("/Mandanten/Liste.txt", "liste")
+	_, obj, err := a.tr.Check(ctx, "/Mandanten/Müller", access.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := identity.Subject(a.tn, a.p)
+	if err := access.New(access.Options{}).SetSensitive(ctx, a.tn, subj, a.tr, obj, true); err != nil {
+		t.Fatal(err)
+	}
+	l, tok := a.share(Spec{Path: "/Mandanten"})
+	if l.State != StateLive {
+		t.Fatalf("state %q, want live", l.State)
+	}
+	acc, err := e.svc.Open(ctx, tok, "192.0.2.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := acc.List(ctx, "/")
+	if err != nil || len(list) != 1 || list[0].Name != "Liste.txt" {
+		t.Fatalf("List = %+v, %v; want only Liste.txt", list, err)
+	}
+	if _, err := acc.Stat(ctx, "/Müller/Akte.pdf"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Stat of the sensitive file = %v, want not found", err)
+	}
+	d, err := acc.BeginDownload(ctx, "/", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walked []string
+	if err := d.Walk(ctx, "/", func(i files.Info) error { walked = append(walked, i.Name); return nil }); err != nil || len(walked) != 1 {
+		t.Fatalf("zip walk = %v, %v; want only Liste.txt", walked, err)
+	}
+	if _, err := d.Open(ctx, "/Müller/Akte.pdf"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Open of the sensitive file = %v, want not found", err)
+	}
+}
