@@ -479,8 +479,8 @@ func TestRevokeGrantee(t *testing.T) {
 // TestSensitiveNotReachedFromAbove: a grant on a folder above a
 // sensitive one (made by one admin, taking effect at once) does not reach
 // into it, nor does one on a folder a sensitive folder was moved below;
-// sensitivity follows the folder's ID, and only grants on or below the
-// mark, or approved by a second admin, open it.
+// sensitivity follows the folder's ID, and only grants a second admin
+// approved open it.
 func TestSensitiveNotReachedFromAbove(t *testing.T) {
 	ctx := context.Background()
 	tn, _ := newTenant(t)
