@@ -82,7 +82,9 @@
 // the folder was marked took effect on one admin's word and open nothing
 // sensitive. Marking a folder makes the grants on it and below it pending
 // ([Store.SetSensitive], logged as "grants_pending"), so a second admin
-// approves them on the four-eyes page like new ones. Nor may anyone,
+// approves them on the four-eyes page like new ones; marking a folder
+// that is marked already does so for grants made on it before this rule
+// (they give nothing there until approved). Nor may anyone,
 // admins included, move or copy what is sensitive to a place that is not
 // ([Policy.CheckPlace], which appliance/files asks): moved out of
 // /Mandanten/Müller, a file would be open to one admin's grant at its new

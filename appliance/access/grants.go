@@ -641,7 +641,8 @@ func putSensitive(t *tenant.Tenant, b *storage.Bucket, id NodeID, r sensitiveRec
 // SetSensitive marks the folder sensitive (on) or lifts the mark; only a
 // tenant admin may. Grants made on it (and below) from then on need a
 // second admin's approval. Grants made before on the folder or below it
-// (folders says where each grant's folder is now) become pending: on a
+// (folders says where each grant's folder is now) become pending, also
+// when it is marked already (for grants made before marking did so): on a
 // sensitive folder only grants a second admin approved give anything
 // (Policy.Perms), so they wait for that approval like new ones (logged
 // in the folder.sensitive entry, "grants_pending").
@@ -725,7 +726,16 @@ func (st *Store) setSensitive(ctx context.Context, t *tenant.Tenant, by Subject,
 		switch {
 		case confirmOnly && (rec == nil || rec.Unmark == nil):
 			return ErrNoUnmark
-		case on && rec != nil && rec.Unmark == nil, !on && rec == nil:
+		case on && rec != nil && rec.Unmark == nil:
+			// Marked already. Grants below it that were never approved
+			// (made before marking made them pending) give nothing there:
+			// marking again makes them pending for a second admin.
+			pend, err := pendBelow(t, tx, below)
+			if err != nil || len(pend) == 0 {
+				return err // nothing changes, nothing to log
+			}
+			d["state"], d["grants_pending"] = "marked already", strings.Join(pend, ",")
+		case !on && rec == nil:
 			return nil // nothing changes, nothing to log
 		case on && rec != nil:
 			d["state"], d["requested_by"] = "withdrawn", rec.Unmark.Name

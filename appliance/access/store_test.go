@@ -622,3 +622,30 @@ func TestMarkMakesGrantsPending(t *testing.T) {
 		t.Fatal("approved grants give nothing")
 	}
 }
+
+// TestRemarkMakesOldGrantsPending: a tenant that marked folders before
+// marking made grants pending holds grants on sensitive folders that
+// were never approved; they give nothing there now. Marking the folder
+// again makes them pending, so a second admin can approve them.
+func TestRemarkMakesOldGrantsPending(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	old := Grant{ID: "0123456789abcdef", Folder: nK, Path: "/Mandanten/Müller/Klage", To: toBen, Perms: PermRead,
+		Requested: t0, By: Who{ID: "anna", Name: "anna"}}
+	if err := tn.Update(ctx, func(tx *storage.Tx) error { return storeGrant(tn, tx, old) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Approve(ctx, tn, bert, old.ID); err != nil {
+		t.Fatalf("approve the old grant after marking again = %v", err)
+	}
+	if pol, _ := st.Load(tn); pol.Check(ben, oK, Read) != nil {
+		t.Fatal("the approved old grant gives nothing")
+	}
+}
