@@ -65,7 +65,51 @@
 // tenant admin approves it with [Store.Approve]. The requester can never
 // approve their own grant ([ErrSameApprover]). Request and approval are
 // each logged (grant.add with "state": "pending", then grant.approve).
-// Elsewhere a grant takes effect when it is made. A manager (a subject
+// Elsewhere a grant takes effect when it is made.
+//
+// Lifting a mark is four-eyes too, since afterwards one admin's grant on
+// the folder takes effect at once: [Store.SetSensitive] off by one admin
+// records a request ([ErrUnmarkPending], logged folder.sensitive with
+// "state": "pending") and the folder stays sensitive; a second admin
+// lifts it ([Store.ApproveUnmark], or SetSensitive off), never the
+// requester ([ErrSameApprover]); marking it again withdraws the request.
+// [Store.PendingUnmarks] lists the requests for the four-eyes page.
+//
+// A mark belongs to the folder's node ID, not to its path: it moves with
+// the folder. On a sensitive object only grants a second admin approved
+// count ([Policy.Perms]): a grant on a folder above the mark (the root
+// included), one on a folder later moved below it, and one made before
+// the folder was marked took effect on one admin's word and open nothing
+// sensitive. Marking a folder makes the grants on it and below it pending
+// ([Store.SetSensitive], logged as "grants_pending"), so a second admin
+// approves them on the four-eyes page like new ones; marking a folder
+// that is marked already does so for grants made on it before this rule
+// (they give nothing there until approved). Nor may anyone,
+// admins included, move or copy what is sensitive to a place that is not
+// ([Policy.CheckPlace], which appliance/files asks): moved out of
+// /Mandanten/Müller, a file would be open to one admin's grant at its new
+// place. A marked folder moves with its mark; a copy has new IDs and no
+// mark.
+//
+// A grant to a group opens the folder to whoever is a member, so a new
+// member of such a group is a new way into the folder, and one person
+// must not open it alone: an admin, or a holder of admin.groups adding
+// itself. [MembershipNeedsApproval] decides, in the caller's
+// transaction, whether a membership opens a sensitive folder: the group
+// holds a grant that has not expired, pending or approved, that was made
+// on a sensitive folder or is on a folder marked sensitive now. Then
+// appliance/identity keeps the membership pending (logged group.member
+// with "state": "pending") until a second tenant admin approves it
+// (logged group.member with "op": "approve"); the requester can never
+// approve their own ([ErrSameApprover]). Memberships of other groups, and
+// every removal, take effect at once. The members a group has when a
+// grant on a sensitive folder is approved are approved with it (the
+// approver sees the group). [ReachesSensitive] asks the same about an
+// account and its groups: appliance/identity lets no account manager
+// (admin.accounts through a role) reset the password of such an account,
+// which would hand it the folder alone.
+//
+// A manager (a subject
 // with manage on the folder) may grant others on it, but never more than
 // the permissions it holds itself.
 //
@@ -84,7 +128,8 @@
 //
 //	grants     grant ID → grant record (JSON), sealed under the tenant's
 //	           data key: it holds account and group names and the folder's path
-//	sensitive  folder node ID → marking record (JSON: who, when), sealed
+//	sensitive  folder node ID → marking record (JSON: who, when, and who
+//	           asked to lift it, when), sealed
 //
 // Revoking a grant deletes its record; the audit log keeps its history.
 // The access review ([Store.List], [WriteCSV]) lists every grant with its

@@ -78,8 +78,9 @@ type Grant struct {
 	Expires   time.Time `json:"expires,omitzero"`
 	Requested time.Time `json:"requested"`
 	By        Who       `json:"requested_by"`
-	// Sensitive: the folder was sensitive when the grant was made, so it
-	// needs ApprovedBy (four-eyes).
+	// Sensitive: the folder was sensitive when the grant was made, or was
+	// marked later (SetSensitive), so it needs ApprovedBy (four-eyes);
+	// only such grants give anything on a sensitive object.
 	Sensitive  bool      `json:"sensitive,omitempty"`
 	ApprovedBy *Who      `json:"approved_by,omitempty"`
 	Approved   time.Time `json:"approved,omitzero"`
@@ -594,15 +595,110 @@ type sensitiveRecord struct {
 	Path string    `json:"path"`
 	By   Who       `json:"by"`
 	At   time.Time `json:"at"`
+	// Unmark is the admin who asked to lift the mark, and when; the mark
+	// stays until a second admin confirms.
+	Unmark   *Who      `json:"unmark,omitempty"`
+	UnmarkAt time.Time `json:"unmark_at,omitzero"`
 }
 
-// SetSensitive marks the folder sensitive (on) or removes the mark; only
-// a tenant admin may. Grants made on it (and below) from then on need a
-// second admin's approval; grants made before keep their state.
-func (st *Store) SetSensitive(ctx context.Context, t *tenant.Tenant, by Subject, folder Object, on bool) error {
+// PendingUnmark is a request to lift a sensitive mark that waits for a
+// second tenant admin.
+type PendingUnmark struct {
+	Folder NodeID    `json:"folder"`
+	Path   string    `json:"path"` // the folder's path now; "" when it is gone
+	By     Who       `json:"by"`
+	At     time.Time `json:"at"`
+}
+
+// ErrUnmarkPending: lifting the mark was requested; it stays until a
+// second tenant admin confirms (SetSensitive off by another admin).
+var ErrUnmarkPending = errors.New("four-eyes: the folder stays sensitive until a second tenant admin lifts the mark too")
+
+func openSensitive(t *tenant.Tenant, id NodeID, sealed []byte) (sensitiveRecord, error) {
+	var r sensitiveRecord
+	plain, err := t.OpenValue(sensitiveContext(id), sealed)
+	if err != nil {
+		return r, fmt.Errorf("access: sensitive mark %s: %w", id, err)
+	}
+	if err := json.Unmarshal(plain, &r); err != nil {
+		return r, fmt.Errorf("access: sensitive mark %s: %w", id, err)
+	}
+	return r, nil
+}
+
+func putSensitive(t *tenant.Tenant, b *storage.Bucket, id NodeID, r sensitiveRecord) error {
+	plain, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	sealed, err := t.SealValue(sensitiveContext(id), plain)
+	if err != nil {
+		return err
+	}
+	return b.Put(id[:], sealed)
+}
+
+// SetSensitive marks the folder sensitive (on) or lifts the mark; only a
+// tenant admin may. Grants made on it (and below) from then on need a
+// second admin's approval. Grants made before on the folder or below it
+// (folders says where each grant's folder is now) become pending, also
+// when it is marked already (for grants made before marking did so): on a
+// sensitive folder only grants a second admin approved give anything
+// (Policy.Perms), so they wait for that approval like new ones (logged
+// in the folder.sensitive entry, "grants_pending").
+//
+// Lifting the mark is four-eyes too (it would let one admin grant on the
+// folder at once): the first admin's call records the request and returns
+// ErrUnmarkPending, the mark staying; a second admin's call lifts it; the
+// requester's own second call gives ErrSameApprover. Marking the folder
+// again withdraws a request. Each step is logged as folder.sensitive
+// ("state": "pending" or "withdrawn" for the request steps).
+func (st *Store) SetSensitive(ctx context.Context, t *tenant.Tenant, by Subject, folders Folders, folder Object, on bool) error {
+	var below map[string]bool
+	if on {
+		// The tree reads in its own transaction: find the grants on the
+		// folder and below it before the write transaction.
+		id := folder.Last()
+		var grants []Grant
+		if err := t.View(func(tx *storage.Tx) error {
+			var err error
+			grants, err = readGrants(t, tx)
+			return err
+		}); err != nil {
+			return fmt.Errorf("mark %s sensitive: %w", clip(folder.Path), err)
+		}
+		below = map[string]bool{}
+		for _, g := range grants {
+			if g.Sensitive {
+				continue
+			}
+			if g.Folder == id || id == (NodeID{}) {
+				below[g.ID] = true
+				continue
+			}
+			if o, err := folders.Locate(ctx, g.Folder); err == nil && slices.Contains(o.Nodes, id) {
+				below[g.ID] = true
+			}
+		}
+	}
+	return st.setSensitive(ctx, t, by, folder, on, false, below)
+}
+
+// ApproveUnmark is the second admin's confirmation of a request to lift
+// the mark on folder (SetSensitive off by another admin): ErrNoUnmark
+// when there is no such request, ErrSameApprover for the requester.
+func (st *Store) ApproveUnmark(ctx context.Context, t *tenant.Tenant, by Subject, folder Object) error {
+	return st.setSensitive(ctx, t, by, folder, false, true, nil)
+}
+
+// ErrNoUnmark: no request to lift the mark on that folder.
+var ErrNoUnmark = errors.New("no request to lift this folder's sensitive mark")
+
+func (st *Store) setSensitive(ctx context.Context, t *tenant.Tenant, by Subject, folder Object, on, confirmOnly bool, below map[string]bool) error {
 	now := st.now().UTC()
 	id := folder.Last()
 	details := map[string]string{"folder": id.String(), "sensitive": strconv.FormatBool(on)}
+	requested := false
 	err := t.Update(ctx, func(tx *storage.Tx) error {
 		pol, err := st.LoadTx(t, tx)
 		if err != nil {
@@ -615,32 +711,137 @@ func (st *Store) SetSensitive(ctx context.Context, t *tenant.Tenant, by Subject,
 		if err != nil {
 			return err
 		}
-		was := b.Get(id[:]) != nil
-		if was == on {
-			return nil // nothing changes, nothing to log
-		}
-		if on {
-			plain, _ := json.Marshal(sensitiveRecord{Path: folder.Path, By: Who{ID: by.Account, Name: by.Name}, At: now})
-			sealed, err := t.SealValue(sensitiveContext(id), plain)
+		var rec *sensitiveRecord
+		if v := b.Get(id[:]); v != nil {
+			r, err := openSensitive(t, id, v)
 			if err != nil {
 				return err
 			}
-			if err := b.Put(id[:], sealed); err != nil {
+			rec = &r
+		}
+		d := map[string]string{}
+		for k, v := range details {
+			d[k] = v
+		}
+		switch {
+		case confirmOnly && (rec == nil || rec.Unmark == nil):
+			return ErrNoUnmark
+		case on && rec != nil && rec.Unmark == nil:
+			// Marked already. Grants below it that were never approved
+			// (made before marking made them pending) give nothing there:
+			// marking again makes them pending for a second admin.
+			pend, err := pendBelow(t, tx, below)
+			if err != nil || len(pend) == 0 {
+				return err // nothing changes, nothing to log
+			}
+			d["state"], d["grants_pending"] = "marked already", strings.Join(pend, ",")
+		case !on && rec == nil:
+			return nil // nothing changes, nothing to log
+		case on && rec != nil:
+			d["state"], d["requested_by"] = "withdrawn", rec.Unmark.Name
+			rec.Unmark, rec.UnmarkAt = nil, time.Time{}
+			err = putSensitive(t, b, id, *rec)
+		case on:
+			if err = putSensitive(t, b, id, sensitiveRecord{Path: folder.Path, By: Who{ID: by.Account, Name: by.Name}, At: now}); err != nil {
 				return err
 			}
-		} else if err := b.Delete(id[:]); err != nil {
+			var pend []string
+			if pend, err = pendBelow(t, tx, below); len(pend) > 0 {
+				d["grants_pending"] = strings.Join(pend, ",")
+			}
+		case rec.Unmark == nil:
+			rec.Unmark, rec.UnmarkAt = &Who{ID: by.Account, Name: by.Name}, now
+			d["state"], requested = "pending", true
+			err = putSensitive(t, b, id, *rec)
+		case rec.Unmark.ID == by.Account:
+			return fmt.Errorf("lift the mark: %w", ErrSameApprover)
+		default:
+			d["requested_by"], d["requested_by_id"] = rec.Unmark.Name, rec.Unmark.ID
+			err = b.Delete(id[:])
+		}
+		if err != nil {
 			return err
 		}
 		return t.LogTx(tx, audit.Entry{Actor: actor(by), Action: audit.ActionFolderSensitive,
-			Object: audit.Object{Path: folder.Path, ID: id.String()}, Outcome: audit.OutcomeSuccess, Details: details})
+			Object: audit.Object{Path: folder.Path, ID: id.String()}, Outcome: audit.OutcomeSuccess, Details: d})
 	})
 	if err != nil {
-		if errors.Is(err, ErrDenied) {
+		if errors.Is(err, ErrDenied) || errors.Is(err, ErrSameApprover) {
 			denied(ctx, t, by, audit.ActionFolderSensitive, audit.Object{Path: folder.Path}, details)
 		}
 		return fmt.Errorf("mark %s sensitive: %w", clip(folder.Path), err)
 	}
+	if requested {
+		return fmt.Errorf("lift the mark on %s: %w", clip(folder.Path), ErrUnmarkPending)
+	}
 	return nil
+}
+
+// pendBelow makes the grants of the IDs in ids pending (a second admin
+// approves them) unless they are already, and returns their IDs, sorted.
+func pendBelow(t *tenant.Tenant, tx *storage.Tx, ids map[string]bool) ([]string, error) {
+	var out []string
+	for id := range ids {
+		g, err := loadGrant(t, tx, id)
+		if errors.Is(err, ErrNoGrant) {
+			continue // revoked meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		if g.Sensitive {
+			continue
+		}
+		g.Sensitive, g.ApprovedBy, g.Approved = true, nil, time.Time{}
+		if err := storeGrant(t, tx, g); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// PendingUnmarks lists the requests to lift a sensitive mark that wait
+// for a second admin, oldest first, with the folders' current paths;
+// whoever may review grants (grant.review) may list them.
+func (st *Store) PendingUnmarks(ctx context.Context, t *tenant.Tenant, by Subject, folders Folders) ([]PendingUnmark, error) {
+	if err := NewPolicy(nil, nil, nil).Check(by, Tenant, ReviewGrants); err != nil {
+		return nil, fmt.Errorf("list pending unmarks: %w", err)
+	}
+	out := []PendingUnmark{}
+	err := t.View(func(tx *storage.Tx) error {
+		b := tx.Bucket(bucketSensitive...)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if len(k) != len(NodeID{}) {
+				return nil
+			}
+			r, err := openSensitive(t, NodeID(k), v)
+			if err != nil {
+				return err
+			}
+			if r.Unmark != nil {
+				out = append(out, PendingUnmark{Folder: NodeID(k), Path: r.Path, By: *r.Unmark, At: r.UnmarkAt})
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pending unmarks: %w", err)
+	}
+	// The tree reads in its own transaction: locate after the view.
+	for i := range out {
+		if o, err := folders.Locate(ctx, out[i].Folder); err == nil {
+			out[i].Path = o.Path
+		} else {
+			out[i].Path = ""
+		}
+	}
+	slices.SortFunc(out, func(a, b PendingUnmark) int { return a.At.Compare(b.At) })
+	return out, nil
 }
 
 // maxExpiry bounds a relative expiry: a "temporary" grant of more than

@@ -358,10 +358,17 @@ func (p *Policy) Perms(s Subject, o Object) Perm {
 		return 0
 	}
 	now := p.now()
+	// On a sensitive object only grants a second admin approved count
+	// (g.Sensitive; pending grants are not in byFolder): one made on one
+	// admin's word, above the mark, or on a folder later moved below it,
+	// or before the folder was marked (SetSensitive makes those pending),
+	// opens nothing sensitive. Marks go by node ID, so this holds wherever
+	// a folder is moved.
+	sens := p.Sensitive(o)
 	var have Perm
 	add := func(id NodeID) {
 		for _, g := range p.byFolder[id] {
-			if g.effective(now) && g.To.matches(s) {
+			if g.effective(now) && g.To.matches(s) && (!sens || g.Sensitive) {
 				have |= g.Perms
 			}
 		}
@@ -407,6 +414,27 @@ func (p *Policy) Sensitive(o Object) bool {
 	}
 	return false
 }
+
+// CheckPlace is the rule for moving and copying: what is sensitive at o
+// must be sensitive at its new place to, or one admin's grant there
+// would open it at once, no second admin involved. to is the object at
+// the new place: the destination folder's chain and the node's ID there
+// (a moved node keeps its ID, and with it a mark on itself; a copy has a
+// new one, and no mark). It holds for admins too. appliance/files asks it
+// for a moved node and for every node a copy makes.
+func (p *Policy) CheckPlace(o, to Object) error {
+	if p.Sensitive(o) && !p.Sensitive(to) {
+		return fmt.Errorf("%w: %s is in a sensitive folder and %s is not: mark the destination sensitive first",
+			ErrDenied, clip(o.Path), clip(to.Path))
+	}
+	return nil
+}
+
+// Marked reports whether the folder (or file) id itself is marked
+// sensitive. A view below an object that is not sensitive (a share
+// link's subtree) hides the marked nodes in it: everything sensitive
+// there lies below one of them.
+func (p *Policy) Marked(id NodeID) bool { return p != nil && p.sensitive[id] }
 
 // clip shortens and sanitises s for messages.
 func clip(s string) string {

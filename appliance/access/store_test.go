@@ -236,10 +236,10 @@ func TestFourEyes(t *testing.T) {
 	ctx := context.Background()
 	tn, _ := newTenant(t)
 	st := New(Options{Clock: func() time.Time { return t0 }})
-	if err := st.SetSensitive(ctx, tn, ben, oM, true); !errors.Is(err, ErrDenied) {
+	if err := st.SetSensitive(ctx, tn, ben, tree, oM, true); !errors.Is(err, ErrDenied) {
 		t.Fatalf("user marks sensitive = %v", err)
 	}
-	if err := st.SetSensitive(ctx, tn, anna, oM, true); err != nil {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oM, true); err != nil {
 		t.Fatal(err)
 	}
 	g, err := st.Add(ctx, tn, anna, Request{Folder: oK, To: toBen, Perms: PermRead})
@@ -276,11 +276,15 @@ func TestFourEyes(t *testing.T) {
 	if pol.Check(ben, oK, Read) != nil {
 		t.Fatal("approved grant gives nothing")
 	}
-	// A grant elsewhere needs no approval; the mark can be lifted.
+	// A grant elsewhere needs no approval; the mark can be lifted by two
+	// admins (TestUnmarkFourEyes).
 	if g2, _ := st.Add(ctx, tn, anna, Request{Folder: oIn, To: toBen, Perms: PermRead}); g2.Pending() {
 		t.Fatal("grant outside the sensitive folder is pending")
 	}
-	if err := st.SetSensitive(ctx, tn, anna, oM, false); err != nil {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oM, false); !errors.Is(err, ErrUnmarkPending) {
+		t.Fatal(err)
+	}
+	if err := st.SetSensitive(ctx, tn, bert, tree, oM, false); err != nil {
 		t.Fatal(err)
 	}
 	if g3, _ := st.Add(ctx, tn, anna, Request{Folder: oS, To: toBen, Perms: PermRead}); g3.Pending() {
@@ -294,7 +298,7 @@ func TestFourEyes(t *testing.T) {
 	if len(ap) != 1 || ap[0].Actor.Name != "bert" || ap[0].Details["requested_by"] != "anna" {
 		t.Fatalf("grant.approve entries = %+v", ap)
 	}
-	if s := entries(t, tn, audit.ActionFolderSensitive); len(s) != 2 {
+	if s := entries(t, tn, audit.ActionFolderSensitive); len(s) != 3 {
 		t.Fatalf("folder.sensitive entries = %+v", s)
 	}
 }
@@ -346,7 +350,7 @@ func TestGrantsSealed(t *testing.T) {
 		To: Grantee{Kind: KindUser, ID: "y", Name: "Kunigunde"}, Perms: PermRead}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetSensitive(ctx, tn, anna, o, true); err != nil {
+	if err := st.SetSensitive(ctx, tn, anna, tree, o, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range paths {
@@ -398,7 +402,7 @@ func TestExportImport(t *testing.T) {
 	ctx := context.Background()
 	tn, _ := newTenant(t)
 	st := New(Options{Clock: func() time.Time { return t0 }})
-	if err := st.SetSensitive(ctx, tn, anna, oIn, true); err != nil {
+	if err := st.SetSensitive(ctx, tn, anna, tree, oIn, true); err != nil {
 		t.Fatal(err)
 	}
 	pending, _ := st.Add(ctx, tn, anna, Request{Folder: oIn, To: toBen, Perms: PermRead})
@@ -469,5 +473,179 @@ func TestRevokeGrantee(t *testing.T) {
 	}
 	if e := entries(t, tn, audit.ActionGrantRevoke); len(e) != 2 || e[0].Details["reason"] != "grantee deleted" {
 		t.Fatalf("entries = %+v", e)
+	}
+}
+
+// TestSensitiveNotReachedFromAbove: a grant on a folder above a
+// sensitive one (made by one admin, taking effect at once) does not reach
+// into it, nor does one on a folder a sensitive folder was moved below;
+// sensitivity follows the folder's ID, and only grants a second admin
+// approved open it.
+func TestSensitiveNotReachedFromAbove(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []Object{oM, oRoot, oIn} {
+		g, err := st.Add(ctx, tn, anna, Request{Folder: o, To: toBen, Perms: PermRead})
+		if err != nil || g.Pending() {
+			t.Fatalf("grant on %s = %+v, %v", o.Path, g, err)
+		}
+	}
+	pol, err := st.Load(tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pol.Check(ben, oS, Read) != nil || pol.Check(ben, oM, Read) != nil {
+		t.Fatal("the grants above give nothing where nothing is sensitive")
+	}
+	movedK := Object{Nodes: []NodeID{nIn, nMu, nK}, Path: "/Intern/Müller/Klage"}
+	for _, o := range []Object{oMu, oK, movedK} {
+		if pol.Check(ben, o, Read) == nil {
+			t.Errorf("a grant above reaches into sensitive %s", o.Path)
+		}
+	}
+	// A grant on the sensitive folder, approved by a second admin, opens it.
+	g, err := st.Add(ctx, tn, anna, Request{Folder: oMu, To: toBen, Perms: PermRead})
+	if err != nil || !g.Pending() {
+		t.Fatalf("grant on Müller = %+v, %v", g, err)
+	}
+	if _, err := st.Approve(ctx, tn, bert, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	pol, _ = st.Load(tn)
+	if pol.Check(ben, oK, Read) != nil || pol.Check(ben, movedK, Read) != nil {
+		t.Fatal("the approved grant gives nothing")
+	}
+}
+
+// TestUnmarkFourEyes: lifting a sensitive mark opens the folder to grants
+// made on one admin's word, so it needs a second admin too: the first
+// admin's request leaves the mark in place (grants stay pending), the
+// requester cannot confirm it, a second admin does; marking it again
+// withdraws the request. Every step is logged.
+func TestUnmarkFourEyes(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, false); !errors.Is(err, ErrUnmarkPending) {
+		t.Fatalf("anna lifts the mark = %v, want ErrUnmarkPending", err)
+	}
+	g, err := st.Add(ctx, tn, anna, Request{Folder: oK, To: toBen, Perms: PermRead})
+	if err != nil || !g.Pending() {
+		t.Fatalf("grant after anna alone lifted the mark = %+v, %v; want pending", g, err)
+	}
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, false); !errors.Is(err, ErrSameApprover) {
+		t.Fatalf("anna confirms her own request = %v", err)
+	}
+	pend, err := st.PendingUnmarks(ctx, tn, dora, tree)
+	if err != nil || len(pend) != 1 || pend[0].Folder != nMu || pend[0].Path != "/Mandanten/Müller" || pend[0].By.Name != "anna" {
+		t.Fatalf("PendingUnmarks = %+v, %v", pend, err)
+	}
+	if _, err := st.PendingUnmarks(ctx, tn, ben, tree); !errors.Is(err, ErrDenied) {
+		t.Fatalf("a user lists pending unmarks = %v", err)
+	}
+	// Marking again withdraws the request; a new one starts over.
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := st.PendingUnmarks(ctx, tn, anna, tree); len(p) != 0 {
+		t.Fatalf("pending after withdrawal = %+v", p)
+	}
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, false); !errors.Is(err, ErrUnmarkPending) {
+		t.Fatal(err)
+	}
+	// Bert confirms: the mark is gone.
+	if err := st.SetSensitive(ctx, tn, bert, tree, oMu, false); err != nil {
+		t.Fatalf("bert confirms = %v", err)
+	}
+	if pol, _ := st.Load(tn); pol.Sensitive(oK) {
+		t.Fatal("still sensitive after the second admin confirmed")
+	}
+	var states []string
+	for _, e := range entries(t, tn, audit.ActionFolderSensitive) {
+		states = append(states, e.Details["sensitive"]+"/"+e.Details["state"])
+	}
+	want := []string{"true/", "false/pending", "true/withdrawn", "false/pending", "false/"}
+	if strings.Join(states, " ") != strings.Join(want, " ") {
+		t.Fatalf("folder.sensitive entries = %v, want %v", states, want)
+	}
+}
+
+// TestMarkMakesGrantsPending: grants made before a folder was marked, on
+// it or below it, were one admin's word; once it is sensitive they wait
+// for a second admin like new ones, and give nothing there until then.
+// Grants elsewhere stay active.
+func TestMarkMakesGrantsPending(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	on, _ := st.Add(ctx, tn, anna, Request{Folder: oMu, To: toBen, Perms: PermRead})
+	below, _ := st.Add(ctx, tn, anna, Request{Folder: oK, To: toSekret, Perms: PermRead})
+	other, _ := st.Add(ctx, tn, anna, Request{Folder: oS, To: toBen, Perms: PermRead})
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	pol, _ := st.Load(tn)
+	if pol.Check(ben, oK, Read) == nil || pol.Check(clara, oK, Read) == nil {
+		t.Fatal("a grant from before the mark opens the sensitive folder")
+	}
+	if pol.Check(ben, oS, Read) != nil {
+		t.Fatal("a grant elsewhere stopped")
+	}
+	list, _ := st.List(ctx, tn, anna, tree, nil)
+	state := map[string]string{}
+	for _, g := range list {
+		state[g.ID] = g.State(t0)
+	}
+	if state[on.ID] != "pending" || state[below.ID] != "pending" || state[other.ID] != "active" {
+		t.Fatalf("states = %v", state)
+	}
+	if e := entries(t, tn, audit.ActionFolderSensitive); len(e) != 1 || !strings.Contains(e[0].Details["grants_pending"], on.ID) || !strings.Contains(e[0].Details["grants_pending"], below.ID) {
+		t.Fatalf("folder.sensitive entries = %+v", e)
+	}
+	if _, err := st.Approve(ctx, tn, anna, on.ID); !errors.Is(err, ErrSameApprover) {
+		t.Fatalf("requester approves = %v", err)
+	}
+	for _, id := range []string{on.ID, below.ID} {
+		if _, err := st.Approve(ctx, tn, bert, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pol, _ = st.Load(tn)
+	if pol.Check(ben, oK, Read) != nil || pol.Check(clara, oK, Read) != nil {
+		t.Fatal("approved grants give nothing")
+	}
+}
+
+// TestRemarkMakesOldGrantsPending: a tenant that marked folders before
+// marking made grants pending holds grants on sensitive folders that
+// were never approved; they give nothing there now. Marking the folder
+// again makes them pending, so a second admin can approve them.
+func TestRemarkMakesOldGrantsPending(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	old := Grant{ID: "0123456789abcdef", Folder: nK, Path: "/Mandanten/Müller/Klage", To: toBen, Perms: PermRead,
+		Requested: t0, By: Who{ID: "anna", Name: "anna"}}
+	if err := tn.Update(ctx, func(tx *storage.Tx) error { return storeGrant(tn, tx, old) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Approve(ctx, tn, bert, old.ID); err != nil {
+		t.Fatalf("approve the old grant after marking again = %v", err)
+	}
+	if pol, _ := st.Load(tn); pol.Check(ben, oK, Read) != nil {
+		t.Fatal("the approved old grant gives nothing")
 	}
 }

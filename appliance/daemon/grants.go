@@ -35,6 +35,8 @@ func (a *App) grantRoutes(m *api.Mux) {
 	a.handleAsAccount(m, "POST /v1/t/groups/delete", a.apiGroupDelete)
 	a.handleAsAccount(m, "POST /v1/t/groups/add", apiGroupAdd)
 	a.handleAsAccount(m, "POST /v1/t/groups/remove", apiGroupRemove)
+	a.handleAsAccount(m, "POST /v1/t/groups/pending", apiGroupPending)
+	a.handleAsAccount(m, "POST /v1/t/groups/approve", apiGroupApprove)
 }
 
 // clock is the App's clock (injected in tests), time.Now by default.
@@ -56,7 +58,8 @@ func accessErr(err error) error {
 		return nil
 	case errors.Is(err, access.ErrDenied), errors.Is(err, files.ErrForbidden), errors.Is(err, access.ErrSameApprover):
 		return api.Errorf(http.StatusForbidden, "%v", err)
-	case errors.Is(err, access.ErrNoGrant), errors.Is(err, files.ErrNotFound), errors.Is(err, identity.ErrNoGroup):
+	case errors.Is(err, access.ErrNoGrant), errors.Is(err, files.ErrNotFound), errors.Is(err, identity.ErrNoGroup),
+		errors.Is(err, identity.ErrNoPendingMember):
 		return api.Errorf(http.StatusNotFound, "%v", err)
 	case errors.Is(err, access.ErrNotPending), errors.Is(err, identity.ErrGroupExists):
 		return api.Errorf(http.StatusConflict, "%v", err)
@@ -240,10 +243,12 @@ type GrantSensitiveRequest struct {
 	Off  bool       `json:"off,omitempty"`
 }
 
-// SensitiveView says whether a folder is marked sensitive now.
+// SensitiveView says whether a folder is marked sensitive now, and
+// whether lifting the mark waits for a second tenant admin.
 type SensitiveView struct {
-	Path      string `json:"path"`
-	Sensitive bool   `json:"sensitive"`
+	Path          string `json:"path"`
+	Sensitive     bool   `json:"sensitive"`
+	UnmarkPending bool   `json:"unmark_pending,omitempty"`
 }
 
 func (a *App) apiGrantSensitive(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
@@ -259,7 +264,12 @@ func (a *App) apiGrantSensitive(ctx context.Context, ts *tenantsState, t *tenant
 	if err != nil {
 		return nil, accessErr(err)
 	}
-	if err := a.grantStore().SetSensitive(ctx, t, s, folder, !req.Off); err != nil {
+	err = a.grantStore().SetSensitive(ctx, t, s, tree, folder, !req.Off)
+	if errors.Is(err, access.ErrUnmarkPending) {
+		// Requested, not done: the mark stays until a second admin lifts it.
+		return SensitiveView{Path: folder.Path, Sensitive: true, UnmarkPending: true}, nil
+	}
+	if err != nil {
 		return nil, accessErr(err)
 	}
 	return SensitiveView{Path: folder.Path, Sensitive: !req.Off}, nil
@@ -330,6 +340,41 @@ func apiGroupAdd(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *ide
 		return nil, err
 	}
 	g, err := ts.accounts.AddMember(ctx, t, p, req.Group, req.Account)
+	if errors.Is(err, identity.ErrMembershipPending) {
+		// Requested, not done: the group lists the account under pending
+		// until a second tenant admin approves (/v1/t/groups/approve).
+		return g, nil
+	}
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	return g, nil
+}
+
+// GroupApproveRequest names a pending membership by its ID.
+type GroupApproveRequest struct {
+	Auth TenantAuth `json:"auth"`
+	ID   string     `json:"id"`
+}
+
+func apiGroupPending(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req AccountRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	list, err := ts.accounts.PendingMembers(t, p)
+	if err != nil {
+		return nil, accessErr(err)
+	}
+	return list, nil
+}
+
+func apiGroupApprove(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req GroupApproveRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	g, err := ts.accounts.ApproveMember(ctx, t, p, req.ID)
 	if err != nil {
 		return nil, accessErr(err)
 	}

@@ -61,6 +61,14 @@ func init() {
 		ta.bGrant()
 		return ta.call("POST", "/v1/t/groups/list", AccountRequest{Auth: as})
 	}, "bertha", "zora"}
+	isolation["POST /v1/t/groups/pending"] = isoCase{func(ta *tenantApp, as TenantAuth, _ string) (int, string, json.RawMessage) {
+		ta.bGrant()
+		return ta.call("POST", "/v1/t/groups/pending", AccountRequest{Auth: as})
+	}, "bertha", "zora"}
+	isolation["POST /v1/t/groups/approve"] = isoCase{func(ta *tenantApp, as TenantAuth, _ string) (int, string, json.RawMessage) {
+		ta.bGrant()
+		return ta.call("POST", "/v1/t/groups/approve", GroupApproveRequest{Auth: as, ID: "0123456789abcdef0123456789abcdef"})
+	}, "bertha", "zora"}
 	for _, verb := range []string{"add", "remove"} {
 		isolation["POST /v1/t/groups/"+verb] = isoCase{func(ta *tenantApp, as TenantAuth, target string) (int, string, json.RawMessage) {
 			ta.bGrant()
@@ -203,6 +211,51 @@ func TestGrantRoutes(t *testing.T) {
 	if _, err := ta.grantTree(aUser).Stat(ctx, "/Intern"); err != nil {
 		t.Fatalf("approved grant: %v", err)
 	}
+	// Lifting the mark takes two admins too: the first asks, the second lifts.
+	var sv SensitiveView
+	json.Unmarshal(ta.must("POST", "/v1/t/grants/sensitive", GrantSensitiveRequest{Auth: aAdmin.auth(), Path: "/Intern", Off: true}), &sv)
+	if !sv.Sensitive || !sv.UnmarkPending {
+		t.Fatalf("one admin lifts the mark = %+v", sv)
+	}
+	if s, m, _ := ta.call("POST", "/v1/t/grants/sensitive", GrantSensitiveRequest{Auth: aAdmin.auth(), Path: "/Intern", Off: true}); s != 403 || !strings.Contains(m, "four-eyes") {
+		t.Fatalf("the requester confirms = %d %s", s, m)
+	}
+	sv = SensitiveView{}
+	json.Unmarshal(ta.must("POST", "/v1/t/grants/sensitive", GrantSensitiveRequest{Auth: anke.auth(), Path: "/Intern", Off: true}), &sv)
+	if sv.Sensitive || sv.UnmarkPending {
+		t.Fatalf("the second admin lifts the mark = %+v", sv)
+	}
+	ta.must("POST", "/v1/t/grants/sensitive", GrantSensitiveRequest{Auth: aAdmin.auth(), Path: "/Intern"})
+
+	// A group with a grant on a sensitive folder takes new members only
+	// with a second admin's approval.
+	ta.must("POST", "/v1/t/groups/create", GroupRequest{Auth: aAdmin.auth(), Name: "intern-team"})
+	var ig GrantView
+	json.Unmarshal(ta.must("POST", "/v1/t/grants/add", GrantAddRequest{Auth: aAdmin.auth(), Path: "/Intern", To: "group:intern-team", Perms: "read"}), &ig)
+	ta.must("POST", "/v1/t/grants/approve", GrantIDRequest{Auth: anke.auth(), ID: ig.ID})
+	json.Unmarshal(ta.must("POST", "/v1/t/groups/add", GroupMemberRequest{Auth: aAdmin.auth(), Group: "intern-team", Account: "alfred"}), &grp)
+	if len(grp.Members) != 0 || len(grp.Pending) != 1 || grp.Pending[0] != "alfred" {
+		t.Fatalf("pending membership = %+v", grp)
+	}
+	var pend []identity.PendingMember
+	json.Unmarshal(ta.must("POST", "/v1/t/groups/pending", AccountRequest{Auth: aAuditor.auth()}), &pend)
+	if len(pend) != 1 || pend[0].Group != "intern-team" || pend[0].Account != "alfred" || pend[0].By != aAdmin.name {
+		t.Fatalf("pending memberships = %+v", pend)
+	}
+	if s, m, _ := ta.call("POST", "/v1/t/groups/approve", GroupApproveRequest{Auth: aAdmin.auth(), ID: pend[0].ID}); s != 403 || !strings.Contains(m, "four-eyes") {
+		t.Fatalf("requester approves membership = %d %s", s, m)
+	}
+	if s, _, _ := ta.call("POST", "/v1/t/groups/approve", GroupApproveRequest{Auth: aAuditor.auth(), ID: pend[0].ID}); s != 403 {
+		t.Fatalf("auditor approves membership = %d", s)
+	}
+	json.Unmarshal(ta.must("POST", "/v1/t/groups/approve", GroupApproveRequest{Auth: anke.auth(), ID: pend[0].ID}), &grp)
+	if len(grp.Members) != 1 || len(grp.Pending) != 0 {
+		t.Fatalf("approved membership = %+v", grp)
+	}
+	if s, _, _ := ta.call("POST", "/v1/t/groups/approve", GroupApproveRequest{Auth: anke.auth(), ID: pend[0].ID}); s != 404 {
+		t.Fatalf("approve twice = %d", s)
+	}
+	ta.must("POST", "/v1/t/groups/delete", GroupRequest{Auth: aAdmin.auth(), Name: "intern-team"})
 
 	// The review: admins and auditors see all, a user its own.
 	var review []GrantView

@@ -123,7 +123,7 @@ func (e *env) tenantWithFiles(slug string) (*tenant.Tenant, *identity.Principal)
 		t.Fatal(err)
 	}
 	oz, _ := files.NewImporter(tn).Object(ctx, "Mandanten/Öztürk")
-	if err := e.gr.SetSensitive(ctx, tn, subj, oz, true); err != nil {
+	if err := e.gr.SetSensitive(ctx, tn, subj, files.New(tn, p), oz, true); err != nil {
 		t.Fatal(err)
 	}
 	return tn, p

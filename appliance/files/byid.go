@@ -132,7 +132,7 @@ func (s *Subtree) resolve(x txn, rel Path) (ID, *node, error) {
 			return ID{}, nil, fmt.Errorf("%s: %w", Path(rel[:i]), ErrNotFound)
 		}
 		child, ok := x.lookup(id, name)
-		if !ok {
+		if !ok || s.tr.isHidden(child) {
 			return ID{}, nil, fmt.Errorf("%s: %w", rel, ErrNotFound)
 		}
 		c, err := x.node(child)
@@ -196,6 +196,9 @@ func (s *Subtree) List(ctx context.Context, rel string) ([]Info, error) {
 			return fmt.Errorf("%s: %w", p, ErrNotDir)
 		}
 		return x.children(id, func(c ID) error {
+			if s.tr.isHidden(c) {
+				return nil
+			}
 			cn, err := x.node(c)
 			if err != nil {
 				return err

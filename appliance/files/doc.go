@@ -13,11 +13,15 @@
 // path it resolves: in a read transaction whether the principal may see
 // it (read, or a folder on the way to one it holds a grant on), in a
 // write transaction whether it may write it; a copy reads its source, a
-// move writes both ends. What the principal may not see reads as
-// [ErrNotFound], what it sees but may not change as [ErrForbidden]. List,
-// Search and Trash show only what the principal may see, so a new user
-// sees an empty root. Make a new Tree per request: a revoked grant then
-// takes effect at the next one (an expired one at its expiry).
+// move writes both ends. Nothing in a sensitive folder is moved or copied
+// to a place that is not sensitive (Policy.CheckPlace, admins included;
+// a marked folder moves with its mark, a copy keeps none), so no grant
+// made on one admin's word reaches it there. What the principal may not
+// see reads as [ErrNotFound], what it sees but may not change as
+// [ErrForbidden]. List, Search and Trash show only what the principal
+// may see, so a new user sees an empty root. Make a new Tree per
+// request: a revoked grant then takes effect at the next one (an expired
+// one at its expiry).
 // [Tree.Check] answers the same question for callers (share links,
 // grants) about a path; [Tree.Locate] finds a folder by node ID. A tree
 // without principal is the system's (retention, export) and is not

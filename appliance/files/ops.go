@@ -220,8 +220,20 @@ func (tr *Tree) moveCopy(ctx context.Context, src, dst string, overwrite, isCopy
 				return err
 			}
 		}
+		// Nothing sensitive may land where it is not (access.CheckPlace):
+		// a move keeps the node's ID and a mark on it, a copy checks each
+		// node it makes (copyNode).
+		pchain, err := x.chainOf(parent)
+		if err != nil {
+			return err
+		}
+		if !isCopy {
+			if err := x.mayPlace(chain, sp, append(pchain[:len(pchain):len(pchain)], id), dp); err != nil {
+				return err
+			}
+		}
 		if isCopy {
-			nid, err := x.copyNode(chain, sp, n, parent, dp.Name())
+			nid, err := x.copyNode(chain, sp, n, pchain, dp)
 			if err != nil {
 				return err
 			}
@@ -260,12 +272,31 @@ func mustNode(x txn, id ID) *node {
 	return n
 }
 
+// mayPlace asks the policy whether what is at chain (path p) may be at
+// the chain to (path dp); ErrForbidden if not (access.Policy.CheckPlace).
+func (x txn) mayPlace(chain []ID, p Path, to []ID, dp Path) error {
+	az, err := x.tr.authz(x.tx)
+	if err != nil || az == nil {
+		return err
+	}
+	if err := az.pol.CheckPlace(object(chain, p), object(to, dp)); err != nil {
+		return fmt.Errorf("%s: %w: %w", p, ErrForbidden, err)
+	}
+	return nil
+}
+
 // copyNode copies the node at the end of chain (the node IDs from below
 // the root, at path p) and, for a folder, everything below it that the
-// principal may read, to name under parent, and returns the new ID.
-func (x txn) copyNode(chain []ID, p Path, n *node, parent ID, name string) (ID, error) {
+// principal may read, to dst in the folder at the end of pchain (its
+// chain from below the root), and returns the new ID.
+func (x txn) copyNode(chain []ID, p Path, n *node, pchain []ID, dst Path) (ID, error) {
 	id := idOf(chain)
 	nid := newID()
+	parent, name := idOf(pchain), dst.Name()
+	nchain := append(pchain[:len(pchain):len(pchain)], nid)
+	if err := x.mayPlace(chain, p, nchain, dst); err != nil {
+		return ID{}, err
+	}
 	now := x.tr.now().UTC()
 	c := &node{Parent: parent, Kind: n.Kind, Size: n.Size, ModTime: n.ModTime, Created: now,
 		Hash: n.Hash, Owner: x.tr.owner(), Object: n.Object, Author: n.Author, Written: n.Written}
@@ -307,7 +338,7 @@ func (x txn) copyNode(chain []ID, p Path, n *node, parent ID, name string) (ID, 
 		} else if err != nil {
 			return ID{}, err
 		}
-		if _, err := x.copyNode(kchain, kp, kn, nid, kname); err != nil {
+		if _, err := x.copyNode(kchain, kp, kn, nchain, dst.Child(kname)); err != nil {
 			return ID{}, err
 		}
 	}

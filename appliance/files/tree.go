@@ -174,6 +174,9 @@ type Tree struct {
 	// refused is the path of the last write the policy refused, logged
 	// as denied once the transaction is over.
 	refused string
+	// hidden, when set, hides nodes (and what is below them) from a
+	// Subtree and from walks (WithHidden).
+	hidden func(access.NodeID) bool
 }
 
 // authz is what the tree asks the access policy with: loaded once per
@@ -190,6 +193,15 @@ type authz struct {
 
 // Option configures a Tree.
 type Option func(*Tree)
+
+// WithHidden hides the nodes for which hide is true, and everything
+// below them, from a Subtree (Stat, List, Open, Walk, Write): a share
+// link no second admin approved does not reach a sensitive folder below
+// its target (hide: access.Policy.Marked).
+func WithHidden(hide func(access.NodeID) bool) Option { return func(tr *Tree) { tr.hidden = hide } }
+
+// isHidden reports whether node id is hidden (WithHidden).
+func (tr *Tree) isHidden(id ID) bool { return tr.hidden != nil && tr.hidden(access.NodeID(id)) }
 
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(tr *Tree) { tr.now = now } }

@@ -44,6 +44,9 @@ func (tr *Tree) walk(ctx context.Context, id ID, p Path, fn func(Entry) error) e
 	var kids []Entry
 	err := tr.view(ctx, func(x txn) error {
 		return x.children(id, func(c ID) error {
+			if tr.isHidden(c) {
+				return nil
+			}
 			n, err := x.node(c)
 			if err != nil {
 				return err

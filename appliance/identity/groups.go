@@ -18,12 +18,23 @@ import (
 // (appliance/access). A group has an ID (random, stable), a name (the
 // rules of account names, NormalizeName; a group and an account may share
 // a name, grants say user:NAME or group:NAME) and members. Tenant admins
-// create and delete groups and change their members; admins and auditors
-// list them; the one policy function (access.Policy.Check) decides.
+// (and holders of admin.groups, roles.go) create and delete groups and
+// change their members; admins and auditors list them; the one policy
+// function (access.Policy.Check) decides.
+//
+// Four-eyes on members: when a membership would open a sensitive folder
+// to the account (a grant to the group on one; the one place that decides
+// is access.MembershipNeedsApproval), AddMember only requests it. The
+// request is kept in the group's record, gives nothing, is logged
+// (group.member, "state": "pending") and listed (PendingMembers, the
+// admin console's four-eyes page); a second tenant admin approves it
+// (ApproveMember, logged with "op": "approve"), never the requester.
+// Removing a member, or withdrawing a request, takes effect at once.
 //
 // In the tenant's database, besides the buckets of the package doc:
 //
-//	groups         ID → group record (JSON: name, member account IDs), sealed
+//	groups         ID → group record (JSON: name, member account IDs,
+//	               pending memberships), sealed
 //	group-names    HMAC(index key, "group", name) → ID
 //	group-members  account ID ‖ group ID → "" (an account's groups without
 //	               opening every group)
@@ -40,6 +51,12 @@ var (
 	ErrNoGroup = errors.New("no such group")
 	// ErrGroupExists: a group of that name exists in this tenant.
 	ErrGroupExists = errors.New("group exists already")
+	// ErrMembershipPending: the membership would open a sensitive folder
+	// to the account; it is kept as a request until a second tenant admin
+	// approves it (ApproveMember). Nothing failed: the request is stored.
+	ErrMembershipPending = errors.New("four-eyes: the membership takes effect when a second tenant admin approves it")
+	// ErrNoPendingMember: no pending membership of that ID in this tenant.
+	ErrNoPendingMember = errors.New("no such pending membership")
 )
 
 // Group is a group as callers see it.
@@ -47,6 +64,7 @@ type Group struct {
 	ID      string    `json:"id"`
 	Name    string    `json:"name"`
 	Members []string  `json:"members"` // account names, sorted
+	Pending []string  `json:"pending"` // account names waiting for a second admin, sorted
 	Created time.Time `json:"created"`
 }
 
@@ -55,6 +73,28 @@ type groupRecord struct {
 	Name    string    `json:"name"`
 	Members []string  `json:"members"` // account IDs
 	Created time.Time `json:"created"`
+	// Pending are memberships that wait for a second tenant admin; they
+	// give nothing (the member index does not hold them).
+	Pending []pendingRecord `json:"pending,omitempty"`
+}
+
+// pendingRecord is a membership request kept in its group's record.
+type pendingRecord struct {
+	ID        string    `json:"id"`
+	Account   string    `json:"account"` // account ID
+	By        string    `json:"by"`      // requester's account ID
+	ByName    string    `json:"by_name"`
+	Requested time.Time `json:"requested"`
+}
+
+// PendingMember is a membership waiting for a second tenant admin.
+type PendingMember struct {
+	ID        string    `json:"id"`
+	Group     string    `json:"group"`   // group name
+	Account   string    `json:"account"` // account name
+	By        string    `json:"by"`      // requester's name
+	ByID      string    `json:"by_id"`   // and account ID
+	Requested time.Time `json:"requested"`
 }
 
 // groupTable is the table of group records (see sealedTable).
@@ -175,7 +215,7 @@ func allowedTx(t *tenant.Tenant, tx *storage.Tx, p *Principal, a access.Action) 
 }
 
 func (a *Accounts) groupView(t *tenant.Tenant, tx *storage.Tx, g *groupRecord) (Group, error) {
-	out := Group{ID: g.ID, Name: g.Name, Created: g.Created, Members: []string{}}
+	out := Group{ID: g.ID, Name: g.Name, Created: g.Created, Members: []string{}, Pending: []string{}}
 	for _, id := range g.Members {
 		r, err := load(t, tx, []byte(id))
 		if err != nil {
@@ -185,7 +225,17 @@ func (a *Accounts) groupView(t *tenant.Tenant, tx *storage.Tx, g *groupRecord) (
 			out.Members = append(out.Members, r.Name)
 		}
 	}
+	for _, pm := range g.Pending {
+		r, err := load(t, tx, []byte(pm.Account))
+		if err != nil {
+			return Group{}, err
+		}
+		if r != nil {
+			out.Pending = append(out.Pending, r.Name)
+		}
+	}
 	sort.Strings(out.Members)
+	sort.Strings(out.Pending)
 	return out, nil
 }
 
@@ -231,20 +281,27 @@ func (a *Accounts) DeleteGroup(ctx context.Context, t *tenant.Tenant, p *Princip
 	})
 }
 
-// AddMember makes the account a member of the group; tenant admins only.
-// Adding a member twice changes nothing.
+// AddMember makes the account a member of the group; tenant admins and
+// holders of admin.groups. Adding a member twice changes nothing. When
+// the membership would open a sensitive folder to the account
+// (access.MembershipNeedsApproval) it is only requested: it is stored as
+// pending, logged with "state": "pending", gives nothing, and AddMember
+// returns the group with an error wrapping ErrMembershipPending; a second
+// tenant admin makes it effective with ApproveMember.
 func (a *Accounts) AddMember(ctx context.Context, t *tenant.Tenant, p *Principal, group, account string) (Group, error) {
 	return a.member(ctx, t, p, group, account, true)
 }
 
-// RemoveMember takes the account out of the group; tenant admins only.
+// RemoveMember takes the account out of the group, or withdraws its
+// pending membership; it takes effect at once (it opens nothing).
 func (a *Accounts) RemoveMember(ctx context.Context, t *tenant.Tenant, p *Principal, group, account string) (Group, error) {
 	return a.member(ctx, t, p, group, account, false)
 }
 
 func (a *Accounts) member(ctx context.Context, t *tenant.Tenant, p *Principal, group, account string, add bool) (Group, error) {
 	op := map[bool]string{true: "add", false: "remove"}[add]
-	return a.changeGroup(ctx, t, p, audit.ActionGroupMember, map[string]string{"group": clip(group), "account": clip(account), "op": op},
+	pending := false
+	g, err := a.changeGroup(ctx, t, p, audit.ActionGroupMember, map[string]string{"group": clip(group), "account": clip(account), "op": op},
 		func(tx *storage.Tx, ikey []byte) (*groupRecord, map[string]string, error) {
 			g, err := a.findGroup(t, tx, ikey, group)
 			if err != nil {
@@ -263,10 +320,35 @@ func (a *Accounts) member(ctx context.Context, t *tenant.Tenant, p *Principal, g
 			}
 			details := map[string]string{"group": g.Name, "group_id": g.ID, "account": r.Name, "account_id": r.ID, "op": op}
 			has := slices.Contains(g.Members, r.ID)
+			asked := slices.IndexFunc(g.Pending, func(pm pendingRecord) bool { return pm.Account == r.ID })
 			switch {
+			case add && asked >= 0:
+				pending = true
+				return g, nil, nil // requested already
+			case !add && asked >= 0:
+				// Withdrawing a request opens nothing: no approval needed.
+				details["request"], details["state"] = g.Pending[asked].ID, "withdrawn"
+				g.Pending = slices.Delete(g.Pending, asked, asked+1)
+				return g, details, storeGroup(t, tx, ikey, g)
 			case add && has, !add && !has:
 				return g, nil, nil // nothing changes
 			case add:
+				need, err := access.MembershipNeedsApproval(t, tx, g.ID, a.now())
+				if err != nil {
+					return nil, nil, err
+				}
+				if need {
+					by, err := acting(t, tx, p, "")
+					if err != nil {
+						return nil, nil, err
+					}
+					pm := pendingRecord{ID: newID(), Account: r.ID, By: by.ID, ByName: by.Name, Requested: a.now().UTC()}
+					g.Pending = append(g.Pending, pm)
+					pending = true
+					details["request"], details["state"] = pm.ID, "pending"
+					return g, details, storeGroup(t, tx, ikey, g)
+				}
+				details["state"] = "active"
 				g.Members = append(g.Members, r.ID)
 				mb, err := tx.CreateBucketIfNotExists(bucketGroupMembers...)
 				if err != nil {
@@ -283,6 +365,154 @@ func (a *Accounts) member(ctx context.Context, t *tenant.Tenant, p *Principal, g
 			}
 			return g, details, storeGroup(t, tx, ikey, g)
 		})
+	if err == nil && pending {
+		err = fmt.Errorf("group %s, account %s: %w", g.Name, clip(account), ErrMembershipPending)
+	}
+	return g, err
+}
+
+// ApproveMember is the second pair of eyes on a pending membership (see
+// AddMember): a tenant admin (access.ApproveGrant, which no defined role
+// holds) other than the requester approves it, and the account is a
+// member from now on. The requester's own approval is refused with an
+// error wrapping access.ErrSameApprover and logged as denied.
+func (a *Accounts) ApproveMember(ctx context.Context, t *tenant.Tenant, p *Principal, id string) (Group, error) {
+	ikey, err := a.indexKey(ctx, t)
+	if err != nil {
+		return Group{}, err
+	}
+	var out Group
+	err = t.Update(ctx, func(tx *storage.Tx) error {
+		by, err := acting(t, tx, p, access.ApproveGrant)
+		if err != nil {
+			return err
+		}
+		g, i, err := findPending(t, tx, id)
+		if err != nil {
+			return err
+		}
+		pm := g.Pending[i]
+		if pm.By == by.ID {
+			return fmt.Errorf("membership: %w", access.ErrSameApprover)
+		}
+		r, err := load(t, tx, []byte(pm.Account))
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return fmt.Errorf("membership %s: account: %w", pm.ID, ErrNotFound)
+		}
+		g.Pending = slices.Delete(g.Pending, i, i+1)
+		g.Members = append(g.Members, r.ID)
+		mb, err := tx.CreateBucketIfNotExists(bucketGroupMembers...)
+		if err != nil {
+			return err
+		}
+		if err := mb.Put(memberKey(r.ID, g.ID), []byte{}); err != nil {
+			return err
+		}
+		if err := storeGroup(t, tx, ikey, g); err != nil {
+			return err
+		}
+		if out, err = a.groupView(t, tx, g); err != nil {
+			return err
+		}
+		return t.LogTx(tx, audit.Entry{Actor: p.Actor(), Action: audit.ActionGroupMember, Object: audit.Object{ID: g.ID},
+			Outcome: audit.OutcomeSuccess, Details: map[string]string{"group": g.Name, "group_id": g.ID,
+				"account": r.Name, "account_id": r.ID, "op": "approve", "state": "active", "request": pm.ID,
+				"requested_by": pm.ByName, "requested_by_id": pm.By}})
+	})
+	if err != nil {
+		if errors.Is(err, ErrForbidden) || errors.Is(err, access.ErrSameApprover) {
+			a.denied(ctx, t, p, audit.ActionGroupMember, map[string]string{"op": "approve", "request": clip(id), "reason": err.Error()})
+		}
+		return Group{}, fmt.Errorf("approve membership: %w", err)
+	}
+	return out, nil
+}
+
+// findPending finds the group holding the pending membership id and its
+// index there; ErrNoPendingMember if none does. A tenant has tens of
+// groups: one pass over them is cheap.
+func findPending(t *tenant.Tenant, tx *storage.Tx, id string) (*groupRecord, int, error) {
+	var found *groupRecord
+	idx := -1
+	err := forEachGroup(t, tx, func(g *groupRecord) error {
+		if i := slices.IndexFunc(g.Pending, func(pm pendingRecord) bool { return pm.ID == id }); i >= 0 && found == nil {
+			found, idx = g, i
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	if found == nil {
+		return nil, 0, ErrNoPendingMember
+	}
+	return found, idx, nil
+}
+
+// forEachGroup calls fn with every group record of the tenant.
+func forEachGroup(t *tenant.Tenant, tx *storage.Tx, fn func(*groupRecord) error) error {
+	b := tx.Bucket(bucketGroups...)
+	if b == nil {
+		return nil
+	}
+	var ids [][]byte
+	if err := b.ForEach(func(k, _ []byte) error {
+		ids = append(ids, append([]byte(nil), k...))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		g, err := loadGroup(t, tx, id)
+		if err != nil {
+			return err
+		}
+		if g == nil {
+			continue
+		}
+		if err := fn(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PendingMembers lists the memberships waiting for a second tenant admin,
+// oldest first; whoever may list accounts and groups (accounts.read) may
+// list them.
+func (a *Accounts) PendingMembers(t *tenant.Tenant, p *Principal) ([]PendingMember, error) {
+	out := []PendingMember{}
+	err := t.View(func(tx *storage.Tx) error {
+		if _, err := allowedTx(t, tx, p, access.ReadAccounts); err != nil {
+			return err
+		}
+		return forEachGroup(t, tx, func(g *groupRecord) error {
+			for _, pm := range g.Pending {
+				r, err := load(t, tx, []byte(pm.Account))
+				if err != nil {
+					return err
+				}
+				if r == nil {
+					continue
+				}
+				out = append(out, PendingMember{ID: pm.ID, Group: g.Name, Account: r.Name, By: pm.ByName, ByID: pm.By, Requested: pm.Requested})
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pending memberships: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Requested.Equal(out[j].Requested) {
+			return out[i].Requested.Before(out[j].Requested)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
 }
 
 // findGroup looks a group up by name; ErrNoGroup if there is none.

@@ -32,7 +32,10 @@ import (
 // whose roles give them no permission it lacks itself ([mayManage]):
 // otherwise the Sekretariat could make itself an admin, or take over an
 // admin's or auditor's account, or the Datenschutz user's, and with it
-// audit.read.
+// audit.read. Nor does it reset the password of an account that reaches
+// a sensitive folder ([mayTakeOver], access.ReachesSensitive): signing in
+// with the new password, the account manager would hold the folder alone,
+// past the second admin who approved the grant or membership.
 // Roles give no folder access either (that is what grants are for), and
 // an app password acts on files only, whatever roles its account holds.
 //
@@ -416,6 +419,36 @@ func mayManage(t *tenant.Tenant, tx *storage.Tx, by *record, role Role, target s
 		if !slices.Contains(mine, a) {
 			return fmt.Errorf("%w: the account holds %s through a role; only a tenant admin may disable or reset it", ErrForbidden, a)
 		}
+	}
+	return nil
+}
+
+// mayTakeOver refuses a password reset by a non-admin (a holder of
+// admin.accounts through a defined role) of an account that reaches a
+// sensitive folder (access.ReachesSensitive): the reset password signs
+// in as that account, so the account manager would hold the folder alone,
+// with no second admin. A tenant admin, who may open every folder anyway,
+// may reset it.
+func mayTakeOver(t *tenant.Tenant, tx *storage.Tx, by *record, target string, now time.Time) error {
+	if by == nil || by.Role == RoleAdmin {
+		return nil
+	}
+	var groups []string
+	if b := tx.Bucket(bucketGroupMembers...); b != nil {
+		err := b.Scan([]byte(target), nil, func(k, _ []byte) (bool, error) {
+			groups = append(groups, string(k[len(target):]))
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	reaches, err := access.ReachesSensitive(t, tx, target, groups, now)
+	if err != nil {
+		return err
+	}
+	if reaches {
+		return fmt.Errorf("%w: the account has access to a sensitive folder; only a tenant admin may reset its password", ErrForbidden)
 	}
 	return nil
 }

@@ -420,6 +420,9 @@ func (a *Accounts) setPassword(ctx context.Context, t *tenant.Tenant, p *Princip
 			if err := mayManage(t, tx, by, r.Role, r.ID); err != nil { // roles.go
 				return err
 			}
+			if err := mayTakeOver(t, tx, by, r.ID, now); err != nil { // roles.go
+				return err
+			}
 		}
 		r.Hash, r.PasswordChanged = hash, now
 		if err := store(t, tx, ikey, r); err != nil {

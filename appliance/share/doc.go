@@ -81,7 +81,13 @@
 // a second tenant admin, not its creator and signed in with the account
 // password, approves it ([Service.Approve], share.approve). A refused
 // approval is [ErrFourEyes] and logged as denied; a live link is
-// [ErrNotPending].
+// [ErrNotPending]. [Service.Open] asks again at every use: a link made
+// live on a target that is sensitive now (moved below a sensitive folder,
+// or marked since) answers like an unknown token unless a second admin
+// approved it; make a new link, which is pending, for a second admin.
+// Nor does such a link show a folder marked sensitive below its target
+// (files.WithHidden with access.Policy.Marked): it reads like one that
+// does not exist, in lists, downloads, zips and uploads.
 //
 // # Link review
 //

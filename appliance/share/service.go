@@ -184,7 +184,24 @@ func (s *Service) open(ctx context.Context, token, source string) (*Access, erro
 	if err := a.live(now); err != nil {
 		return nil, err
 	}
-	a.tree = files.NewSubtree(t, rec.Target, a.actor(), rec.CreatorID, files.WithClock(s.now))
+	opts := []files.Option{files.WithClock(s.now)}
+	// Four-eyes holds at every use, not only when the link was made: a
+	// link made live on a target that is sensitive now (moved below a
+	// sensitive folder, or marked since) serves nothing unless a second
+	// admin approved it; else one admin could link a folder, move it into
+	// a sensitive one and move sensitive files into it. Nor does such a
+	// link show a sensitive folder below its target.
+	if rec.ApprovedBy == "" {
+		pol, sens, err := s.sensitiveNow(ctx, t, rec.Target)
+		if err != nil {
+			return nil, fmt.Errorf("%w: target: %v", ErrNotFound, err)
+		}
+		if sens {
+			return nil, ErrNotFound
+		}
+		opts = append(opts, files.WithHidden(pol.Marked))
+	}
+	a.tree = files.NewSubtree(t, rec.Target, a.actor(), rec.CreatorID, opts...)
 	if a.target, err = a.tree.Stat(ctx, ""); err != nil {
 		return nil, fmt.Errorf("%w: target: %v", ErrNotFound, err)
 	}
@@ -286,6 +303,20 @@ func modeAllowed(pol *access.Policy, s access.Subject, obj access.Object, m Mode
 		}
 	}
 	return nil
+}
+
+// sensitiveNow returns the tenant's access policy and whether the link
+// target id is in a sensitive folder now.
+func (s *Service) sensitiveNow(ctx context.Context, t *tenant.Tenant, id files.ID) (*access.Policy, bool, error) {
+	obj, err := files.New(t, nil, files.WithClock(s.now)).Locate(ctx, access.NodeID(id))
+	if err != nil {
+		return nil, false, err
+	}
+	pol, err := access.New(access.Options{Clock: s.now}).Load(t)
+	if err != nil {
+		return nil, false, err
+	}
+	return pol, pol.Sensitive(obj), nil
 }
 
 // live checks expiry and the download count of the record as loaded.

@@ -159,7 +159,7 @@ func TestFourEyes(t *testing.T) {
 		t.Fatal(err)
 	}
 	subj, _ := identity.Subject(a.tn, a.p)
-	if err := access.New(access.Options{}).SetSensitive(ctx, a.tn, subj, obj, true); err != nil {
+	if err := access.New(access.Options{}).SetSensitive(ctx, a.tn, subj, a.tr, obj, true); err != nil {
 		t.Fatal(err)
 	}
 	open, _ := a.share(Spec{Path: "/Offen"})
@@ -962,5 +962,93 @@ func TestSuspendedTenantsLinksStop(t *testing.T) {
 	}
 	if res, body := e.get(download, "Kennwort-fuer-Befund-7"); res.StatusCode != http.StatusNotFound || strings.Contains(body, "Befund") {
 		t.Errorf("the deleted tenant's link at the new praxis: %d %q, want 404", res.StatusCode, body)
+	}
+}
+
+// TestLinkMovedIntoSensitive: a link made live on a folder that was not
+// sensitive serves nothing once the folder is sensitive (moved into a
+// sensitive folder, or marked): else one admin could link a folder, move
+// it below a sensitive one and move sensitive files into it.
+func TestLinkMovedIntoSensitive(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/Strafsachen")
+	a.write("/Strafsachen/Akte.pdf", "akte")
+	a.mkdir("/Offen")
+	a.mkdir("/Ablage")
+	_, obj, err := a.tr.Check(ctx, "/Strafsachen", access.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := identity.Subject(a.tn, a.p)
+	if err := access.New(access.Options{}).SetSensitive(ctx, a.tn, subj, a.tr, obj, true); err != nil {
+		t.Fatal(err)
+	}
+	l, tok := a.share(Spec{Path: "/Offen"})
+	if l.State != StateLive {
+		t.Fatalf("state %q, want live", l.State)
+	}
+	tr := files.New(a.tn, a.p)
+	if _, err := tr.Move(ctx, "/Offen", "/Strafsachen/Offen", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := files.New(a.tn, a.p).Move(ctx, "/Strafsachen/Akte.pdf", "/Strafsachen/Offen/Akte.pdf", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Open(ctx, tok, "192.0.2.9"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Open of a link now in a sensitive folder: %v, want ErrNotFound", err)
+	}
+	// A link on a folder that is not sensitive still opens.
+	_, tok2 := a.share(Spec{Path: "/Ablage"})
+	if _, err := e.svc.Open(ctx, tok2, "192.0.2.9"); err != nil {
+		t.Fatalf("Open of a plain link: %v", err)
+	}
+}
+
+// TestLinkHidesSensitiveBelow: a live link on a folder that is not
+// sensitive does not show what is sensitive below it (a marked subfolder):
+// that would need a second admin, who never saw this link.
+func TestLinkHidesSensitiveBelow(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	a.mkdir("/Mandanten")
+	a.mkdir("/Mandanten/Müller")
+	a.write("/Mandanten/Müller/Akte.pdf", "akte")
+	a.write("/Mandanten/Liste.txt", "liste")
+	_, obj, err := a.tr.Check(ctx, "/Mandanten/Müller", access.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := identity.Subject(a.tn, a.p)
+	if err := access.New(access.Options{}).SetSensitive(ctx, a.tn, subj, a.tr, obj, true); err != nil {
+		t.Fatal(err)
+	}
+	l, tok := a.share(Spec{Path: "/Mandanten"})
+	if l.State != StateLive {
+		t.Fatalf("state %q, want live", l.State)
+	}
+	acc, err := e.svc.Open(ctx, tok, "192.0.2.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := acc.List(ctx, "/")
+	if err != nil || len(list) != 1 || list[0].Name != "Liste.txt" {
+		t.Fatalf("List = %+v, %v; want only Liste.txt", list, err)
+	}
+	if _, err := acc.Stat(ctx, "/Müller/Akte.pdf"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Stat of the sensitive file = %v, want not found", err)
+	}
+	d, err := acc.BeginDownload(ctx, "/", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walked []string
+	if err := d.Walk(ctx, "/", func(i files.Info) error { walked = append(walked, i.Name); return nil }); err != nil || len(walked) != 1 {
+		t.Fatalf("zip walk = %v, %v; want only Liste.txt", walked, err)
+	}
+	if _, err := d.Open(ctx, "/Müller/Akte.pdf"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Open of the sensitive file = %v, want not found", err)
 	}
 }

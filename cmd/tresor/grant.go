@@ -140,7 +140,7 @@ func init() {
 		short: "mark a folder sensitive: grants on it and below need a second tenant admin's approval (tenant admins)",
 		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
 			acc.flags(fs)
-			fs.BoolVar(&off, "off", false, "remove the mark")
+			fs.BoolVar(&off, "off", false, "lift the mark (takes two tenant admins: the first asks, a second confirms)")
 		},
 		run: func(c *cmdEnv, args []string) error {
 			if len(args) != 1 {
@@ -156,7 +156,9 @@ func init() {
 			}
 			return c.print(v, func(w io.Writer) {
 				saysAs(w, auth)
-				if v.Sensitive {
+				if v.UnmarkPending {
+					fmt.Fprintf(w, "%s stays sensitive until a second tenant admin lifts the mark too:\n  tresor grant sensitive %s --off\n", v.Path, v.Path)
+				} else if v.Sensitive {
 					fmt.Fprintf(w, "%s is sensitive: new grants on it and below need a second tenant admin's approval.\n", v.Path)
 				} else {
 					fmt.Fprintf(w, "%s is no longer marked sensitive.\n", v.Path)

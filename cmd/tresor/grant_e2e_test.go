@@ -52,6 +52,14 @@ func init() {
 		notariatGrants(e)
 		return append([]string{"group", "list"}, as.flags()...)
 	}
+	cliIsolation["group pending"] = func(e *tenantEnv, as account, _ string) []string {
+		notariatGrants(e)
+		return append([]string{"group", "pending"}, as.flags()...)
+	}
+	cliIsolation["group approve"] = func(e *tenantEnv, as account, _ string) []string {
+		notariatGrants(e)
+		return append([]string{"group", "approve", "0123456789abcdef0123456789abcdef"}, as.flags()...)
+	}
 	for _, verb := range []string{"add", "remove"} {
 		cliIsolation["group "+verb] = func(e *tenantEnv, as account, target string) []string {
 			notariatGrants(e)

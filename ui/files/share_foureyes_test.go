@@ -55,7 +55,7 @@ func TestShareFourEyesPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	subj, _ := identity.Subject(tn, anna)
-	if err := access.New(access.Options{}).SetSensitive(ctx, tn, subj, obj, true); err != nil {
+	if err := access.New(access.Options{}).SetSensitive(ctx, tn, subj, tr, obj, true); err != nil {
 		t.Fatal(err)
 	}
 	c := e.login("kanzlei")

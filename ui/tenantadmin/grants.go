@@ -65,7 +65,7 @@ func (h *Handler) grants(w http.ResponseWriter, r *http.Request, q *gate.Request
 		return
 	}
 	switch k := r.URL.Query().Get("done"); k {
-	case "added", "pending", "approved", "revoked", "sensitive":
+	case "added", "pending", "approved", "revoked", "sensitive", "unmark_pending":
 		v.Success = v.F.Lang.T("tadmin.grants.done." + k)
 	}
 	render(w, r, http.StatusOK, v.page())
@@ -240,7 +240,12 @@ func (h *Handler) grantSensitive(w http.ResponseWriter, r *http.Request, q *gate
 	tree := files.New(q.Tenant, q.Principal, files.WithClock(h.now))
 	obj, err := folder(ctx, tree, path)
 	if err == nil {
-		err = h.store().SetSensitive(ctx, q.Tenant, s, obj, on)
+		err = h.store().SetSensitive(ctx, q.Tenant, s, tree, obj, on)
+	}
+	if errors.Is(err, access.ErrUnmarkPending) {
+		// Requested: the mark stays until a second admin lifts it too.
+		done(w, r, grantsPath(q.Tenant.Slug()), "unmark_pending")
+		return
 	}
 	if err == nil {
 		done(w, r, grantsPath(q.Tenant.Slug()), "sensitive")
@@ -254,6 +259,8 @@ func (h *Handler) grantSensitive(w http.ResponseWriter, r *http.Request, q *gate
 	v.SensPath = path
 	status := http.StatusUnprocessableEntity
 	switch {
+	case errors.Is(err, access.ErrSameApprover):
+		status, v.Error = http.StatusForbidden, v.F.Lang.T("tadmin.pending.same")
 	case errors.Is(err, access.ErrDenied):
 		status, v.Error = http.StatusForbidden, v.F.Lang.T("tadmin.forbidden.text")
 	case errors.Is(err, ErrNotFolder), errors.Is(err, files.ErrNotFound), errors.Is(err, files.ErrBadPath),

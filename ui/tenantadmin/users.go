@@ -205,7 +205,7 @@ func (h *Handler) groups(w http.ResponseWriter, r *http.Request, q *gate.Request
 		return
 	}
 	switch k := r.URL.Query().Get("done"); k {
-	case "created", "deleted", "members":
+	case "created", "deleted", "members", "pending":
 		v.Success = v.F.Lang.T("tadmin.groups.done." + k)
 	}
 	render(w, r, http.StatusOK, v.page())
@@ -286,6 +286,12 @@ func (h *Handler) groupMember(w http.ResponseWriter, r *http.Request, q *gate.Re
 		_, err = q.Accounts.RemoveMember(r.Context(), q.Tenant, q.Principal, group, account)
 	default:
 		http.Error(w, "op: want add or remove", http.StatusBadRequest)
+		return
+	}
+	if errors.Is(err, identity.ErrMembershipPending) {
+		// Stored as a request: it opens a sensitive folder, so a second
+		// admin approves it on the four-eyes page.
+		done(w, r, groupsPath(q.Tenant.Slug()), "pending")
 		return
 	}
 	if err != nil {
