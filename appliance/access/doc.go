@@ -84,7 +84,10 @@
 // ([Store.SetSensitive], logged as "grants_pending"), so a second admin
 // approves them on the four-eyes page like new ones; marking a folder
 // that is marked already does so for grants made on it before this rule
-// (they give nothing there until approved). Nor may anyone,
+// (they give nothing there until approved). A grant on a folder moved
+// below a mark is not rewritten by the move: [Store.List] shows it
+// pending all the same, since it gives nothing there, and [Store.Approve]
+// takes any grant no second admin approved yet. Nor may anyone,
 // admins included, move or copy what is sensitive to a place that is not
 // ([Policy.CheckPlace], which appliance/files asks): moved out of
 // /Mandanten/Müller, a file would be open to one admin's grant at its new

@@ -416,9 +416,15 @@ func (st *Store) Approve(ctx context.Context, t *tenant.Tenant, by Subject, id s
 		if g, err = loadGrant(t, tx, id); err != nil {
 			return err
 		}
-		if !g.Pending() {
+		// Any grant no second admin approved yet may be approved: a
+		// pending one, or one made on one admin's word whose folder has
+		// come below a mark since (List shows it pending; it gives
+		// nothing there until approved). Approving records the second
+		// pair of eyes and makes it count on sensitive folders.
+		if g.ApprovedBy != nil {
 			return fmt.Errorf("grant %s: %w", id, ErrNotPending)
 		}
+		g.Sensitive = true
 		if g.By.ID == by.Account {
 			return ErrSameApprover
 		}
@@ -569,6 +575,13 @@ func (st *Store) List(ctx context.Context, t *tenant.Tenant, by Subject, folders
 			g.Path = ""
 		default:
 			g.Path = o.Path
+			// A grant made on one admin's word on a folder that is
+			// sensitive now (moved below a mark) gives nothing there
+			// (Policy.Perms): the review says so, pending, and Approve
+			// takes it, rather than calling it active.
+			if g.ApprovedBy == nil && pol.Sensitive(o) {
+				g.Sensitive = true
+			}
 		}
 		if !all && !g.To.matches(by) && (lerr != nil || pol.Check(by, o, Manage) != nil) {
 			continue

@@ -649,3 +649,44 @@ func TestRemarkMakesOldGrantsPending(t *testing.T) {
 		t.Fatal("the approved old grant gives nothing")
 	}
 }
+
+// TestGrantBelowMarkListsPending: a grant made on one admin's word on a
+// folder that later came below a sensitive mark (here: moved there)
+// gives nothing there, so the review lists it as pending, not active,
+// and a second admin can approve it, after which it opens the folder.
+func TestGrantBelowMarkListsPending(t *testing.T) {
+	ctx := context.Background()
+	tn, _ := newTenant(t)
+	st := New(Options{Clock: func() time.Time { return t0 }})
+	g, err := st.Add(ctx, tn, anna, Request{Folder: oS, To: toBen, Perms: PermRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSensitive(ctx, tn, anna, tree, oMu, true); err != nil {
+		t.Fatal(err)
+	}
+	// Schmidt moves below Müller: same node, new place.
+	movedS := Object{Nodes: []NodeID{nM, nMu, nS}, Path: "/Mandanten/Müller/Schmidt"}
+	moved := folders{nM: oM, nMu: oMu, nK: oK, nS: movedS, nIn: oIn}
+	pol, _ := st.Load(tn)
+	if pol.Check(ben, movedS, Read) == nil {
+		t.Fatal("the unapproved grant opens the sensitive folder")
+	}
+	list, err := st.List(ctx, tn, anna, moved, nil)
+	if err != nil || len(list) != 1 || list[0].ID != g.ID || list[0].State(t0) != "pending" {
+		t.Fatalf("review = %+v, %v; want the grant pending", list, err)
+	}
+	if _, err := st.Approve(ctx, tn, anna, g.ID); !errors.Is(err, ErrSameApprover) {
+		t.Fatalf("requester approves = %v", err)
+	}
+	if _, err := st.Approve(ctx, tn, bert, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	pol, _ = st.Load(tn)
+	if pol.Check(ben, movedS, Read) != nil {
+		t.Fatal("the approved grant gives nothing")
+	}
+	if _, err := st.Approve(ctx, tn, bert, g.ID); !errors.Is(err, ErrNotPending) {
+		t.Fatalf("second approval = %v, want ErrNotPending", err)
+	}
+}
