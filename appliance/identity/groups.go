@@ -576,32 +576,14 @@ func (a *Accounts) ListGroups(t *tenant.Tenant, p *Principal) ([]Group, error) {
 		if _, err := allowedTx(t, tx, p, access.ReadAccounts); err != nil {
 			return err
 		}
-		b := tx.Bucket(bucketGroups...)
-		if b == nil {
-			return nil
-		}
-		var ids [][]byte
-		if err := b.ForEach(func(k, _ []byte) error {
-			ids = append(ids, append([]byte(nil), k...))
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			g, err := loadGroup(t, tx, id)
-			if err != nil {
-				return err
-			}
-			if g == nil {
-				continue
-			}
+		return forEachGroup(t, tx, func(g *groupRecord) error {
 			v, err := a.groupView(t, tx, g)
 			if err != nil {
 				return err
 			}
 			out = append(out, v)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
