@@ -65,6 +65,9 @@
 // tenant admin approves it with [Store.Approve]. The requester can never
 // approve their own grant ([ErrSameApprover]). Request and approval are
 // each logged (grant.add with "state": "pending", then grant.approve).
+// A pending grant may instead be refused by a second admin or withdrawn
+// by its requester ([Store.Reject], logged as grant.revoke with the
+// reason); it never took effect.
 // Elsewhere a grant takes effect when it is made.
 //
 // Lifting a mark is four-eyes too, since afterwards one admin's grant on

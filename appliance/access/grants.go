@@ -501,6 +501,49 @@ func (st *Store) Revoke(ctx context.Context, t *tenant.Tenant, by Subject, folde
 	return g, nil
 }
 
+// Reject ends a grant that waits for a second admin without it ever
+// taking effect: a second tenant admin refuses it (reason "rejected"), or
+// its requester withdraws it (reason "withdrawn"). Only tenant admins
+// (ApproveGrant) may; a grant no longer pending is ErrNotPending (revoke
+// it instead). Logged as grant.revoke with the reason.
+func (st *Store) Reject(ctx context.Context, t *tenant.Tenant, by Subject, id string) (Grant, error) {
+	now := st.now().UTC()
+	var g Grant
+	err := t.Update(ctx, func(tx *storage.Tx) error {
+		pol, err := st.LoadTx(t, tx)
+		if err != nil {
+			return err
+		}
+		if err := pol.Check(by, Tenant, ApproveGrant); err != nil {
+			return err
+		}
+		if g, err = loadGrant(t, tx, id); err != nil {
+			return err
+		}
+		if !g.Pending() {
+			return fmt.Errorf("grant %s: %w", id, ErrNotPending)
+		}
+		reason := "rejected"
+		if g.By.ID == by.Account {
+			reason = "withdrawn"
+		}
+		if err := tx.Bucket(bucketGrants...).Delete([]byte(g.ID)); err != nil {
+			return err
+		}
+		return t.LogTx(tx, audit.Entry{Actor: actor(by), Action: audit.ActionGrantRevoke,
+			Object: audit.Object{Path: g.Path, ID: g.ID}, Outcome: audit.OutcomeSuccess,
+			Details: map[string]string{"grant": g.ID, "folder": g.Folder.String(), "to": g.To.String(), "perms": g.Perms.String(),
+				"state": g.State(now), "reason": reason, "requested_by": g.By.Name}})
+	})
+	if err != nil {
+		if errors.Is(err, ErrDenied) {
+			denied(ctx, t, by, audit.ActionGrantRevoke, audit.Object{ID: clip(id)}, map[string]string{"reason": err.Error()})
+		}
+		return Grant{}, fmt.Errorf("reject grant: %w", err)
+	}
+	return g, nil
+}
+
 // RevokeGrantee deletes every grant to the account or group kind/id (one
 // that was deleted), each logged as grant.revoke with reason "grantee
 // deleted"; tenant admins only. It returns how many it deleted.

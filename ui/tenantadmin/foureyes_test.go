@@ -151,3 +151,57 @@ func TestPendingGroupGrantShowsMembers(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingGrantReject: the second admin may refuse a pending grant on
+// the four-eyes page instead of approving it; the requester may withdraw
+// it there. Either way the grant is gone, gave nothing and is logged
+// (grant.revoke, with the reason rejected or withdrawn); an auditor may
+// do neither.
+func TestPendingGrantReject(t *testing.T) {
+	e := newEnv(t)
+	anna := e.login("kanzlei", "anna")
+	if st, _, _ := anna.form("/t/kanzlei/admin/grants/sensitive", url.Values{"path": {"/Mandanten/Müller"}}); st != 303 {
+		t.Fatal(st)
+	}
+	request := func() string {
+		t.Helper()
+		if st, loc, _ := anna.form("/t/kanzlei/admin/grants", url.Values{"path": {"/Mandanten/Müller"}, "to": {"user:uwe"}, "perm": {"read"}}); st != 303 || !strings.Contains(loc, "pending") {
+			t.Fatalf("grant = %d %s", st, loc)
+		}
+		_, body := anna.get("/t/kanzlei/admin/pending")
+		gid := regexp.MustCompile(`data-grant="([^"]+)"`).FindStringSubmatch(body)
+		if gid == nil {
+			t.Fatalf("no pending grant:\n%s", body)
+		}
+		return gid[1]
+	}
+	first := request()
+	ada := e.login("kanzlei", "ada")
+	if st, _, _ := ada.form("/t/kanzlei/admin/pending", url.Values{"kind": {"grant"}, "op": {"reject"}, "id": {first}}); st != 403 {
+		t.Errorf("auditor rejecting = %d, want 403", st)
+	}
+	bert := e.login("kanzlei", "bert")
+	if _, body := bert.get("/t/kanzlei/admin/pending"); !strings.Contains(body, `data-reject-grant="`+first+`"`) {
+		t.Fatalf("the second admin sees no reject button:\n%s", body)
+	}
+	if st, loc, _ := bert.form("/t/kanzlei/admin/pending", url.Values{"kind": {"grant"}, "op": {"reject"}, "id": {first}}); st != 303 || !strings.HasSuffix(loc, "done=rejected") {
+		t.Fatalf("reject = %d %s", st, loc)
+	}
+	if _, body := bert.get("/t/kanzlei/admin/pending"); strings.Contains(body, `data-grant="`+first+`"`) {
+		t.Error("the rejected grant is still pending")
+	}
+	second := request()
+	if _, body := anna.get("/t/kanzlei/admin/pending"); !strings.Contains(body, `data-reject-grant="`+second+`"`) {
+		t.Fatal("the requester cannot withdraw the request")
+	}
+	if st, _, _ := anna.form("/t/kanzlei/admin/pending", url.Values{"kind": {"grant"}, "op": {"reject"}, "id": {second}}); st != 303 {
+		t.Fatalf("withdraw = %d", st)
+	}
+	reasons := map[string]string{}
+	for _, en := range e.logged("kanzlei", audit.ActionGrantRevoke) {
+		reasons[en.Details["grant"]] = en.Details["reason"]
+	}
+	if reasons[first] != "rejected" || reasons[second] != "withdrawn" {
+		t.Errorf("grant.revoke reasons = %v", reasons)
+	}
+}

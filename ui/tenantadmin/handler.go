@@ -34,7 +34,7 @@
 //	POST /t/{tenant}/admin/export            the tenant's archive, streamed (request ref)
 //	GET  /t/{tenant}/admin/export/archived   one archived audit log (n)
 //	GET  /t/{tenant}/admin/pending           everything waiting for a second admin
-//	POST /t/{tenant}/admin/pending           approve a grant, a membership or a link (kind, id)
+//	POST /t/{tenant}/admin/pending           approve a grant, a membership or a link (kind, id); op=reject refuses a grant
 //	GET  /t/{tenant}/audit                   the audit log, filtered, newest first
 //	GET  /t/{tenant}/audit/entry             one entry with its inclusion proof
 //	GET  /t/{tenant}/audit/export            JSON lines with proofs, as filtered

@@ -105,8 +105,11 @@ func (h *Handler) pending(w http.ResponseWriter, r *http.Request, q *gate.Reques
 		h.internal(w, "listing pending approvals failed", err)
 		return
 	}
-	if r.URL.Query().Get("done") == "approved" {
+	switch r.URL.Query().Get("done") {
+	case "approved":
 		v.Success = v.F.Lang.T("tadmin.pending.done")
+	case "rejected":
+		v.Success = v.F.Lang.T("tadmin.pending.rejected")
 	}
 	render(w, r, http.StatusOK, v.page())
 }
@@ -118,12 +121,23 @@ func (h *Handler) pendingApprove(w http.ResponseWriter, r *http.Request, q *gate
 	}
 	ctx := r.Context()
 	id := r.PostFormValue("id")
+	// op=reject refuses (or, for the requester, withdraws) instead;
+	// grants only.
+	reject := r.PostFormValue("op") == "reject"
+	if reject && r.PostFormValue("kind") != "grant" {
+		http.Error(w, "only grants can be rejected here", http.StatusBadRequest)
+		return
+	}
 	var err error
 	switch r.PostFormValue("kind") {
 	case "grant":
 		var s access.Subject
 		if s, err = identity.Subject(q.Tenant, q.Principal); err == nil {
-			_, err = h.store().Approve(ctx, q.Tenant, s, id)
+			if reject {
+				_, err = h.store().Reject(ctx, q.Tenant, s, id)
+			} else {
+				_, err = h.store().Approve(ctx, q.Tenant, s, id)
+			}
 		}
 	case "member":
 		_, err = q.Accounts.ApproveMember(ctx, q.Tenant, q.Principal, id)
@@ -140,6 +154,10 @@ func (h *Handler) pendingApprove(w http.ResponseWriter, r *http.Request, q *gate
 		err = access.ErrNoGrant
 	}
 	if err == nil {
+		if reject {
+			done(w, r, pendingPath(q.Tenant.Slug()), "rejected")
+			return
+		}
 		done(w, r, pendingPath(q.Tenant.Slug()), "approved")
 		return
 	}
