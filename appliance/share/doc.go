@@ -80,11 +80,12 @@
 // token at once (shown once), but it answers like an unknown token until
 // a second tenant admin, not its creator and signed in with the account
 // password, approves it ([Service.Approve], share.approve). A refused
-// approval is [ErrFourEyes] and logged as denied; a live link is
-// [ErrNotPending]. [Service.Open] asks again at every use: a link made
+// approval is [ErrFourEyes] and logged as denied; a live link that
+// needs no approval is [ErrNotPending]. [Service.Open] asks again at every use: a link made
 // live on a target that is sensitive now (moved below a sensitive folder,
 // or marked since) answers like an unknown token unless a second admin
-// approved it; make a new link, which is pending, for a second admin.
+// approved it; [Service.List] shows it pending, and a second admin may
+// approve it as one.
 // Nor does such a link show a folder marked sensitive below its target
 // (files.WithHidden with access.Policy.Marked): it reads like one that
 // does not exist, in lists, downloads, zips and uploads.

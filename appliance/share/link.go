@@ -532,6 +532,12 @@ func (s *Service) links(ctx context.Context, t *tenant.Tenant, p *identity.Princ
 			if objs[i] == nil {
 				continue // a deleted target says enough
 			}
+			// A live link no second admin approved whose target is
+			// sensitive now serves nothing (Service.open): it waits for
+			// approval, and says so.
+			if r.ApprovedBy == "" && c.pol.Sensitive(*objs[i]) {
+				out[i].State = StatePending
+			}
 			err := c.may(r, *objs[i])
 			out[i].CreatorLacksRights = errors.Is(err, ErrCreatorRights)
 			if err != nil && !out[i].CreatorLacksRights {
@@ -597,6 +603,23 @@ func (s *Service) Approve(ctx context.Context, t *tenant.Tenant, p *identity.Pri
 	if p == nil {
 		return fail(ErrFourEyes)
 	}
+	// A live link made without approval whose target is sensitive now
+	// (marked, or moved below a mark, since it was made) serves nothing
+	// until a second admin approves it, as a pending one. Asked before
+	// the write transaction (the tree and policy read in their own); if
+	// the mark changes meanwhile, an approval is recorded that the link
+	// no longer needs, which opens nothing more.
+	var sensNow, unapproved bool
+	var target files.ID
+	_ = t.View(func(tx *storage.Tx) error {
+		if r, err := getRecord(t, tx, id); err == nil && !r.Pending && r.ApprovedBy == "" {
+			unapproved, target = true, r.Target
+		}
+		return nil
+	})
+	if unapproved {
+		_, sensNow, _ = s.sensitiveNow(ctx, t, target)
+	}
 	var out *record
 	var denied error
 	err := t.Update(ctx, func(tx *storage.Tx) error {
@@ -614,7 +637,7 @@ func (s *Service) Approve(ctx context.Context, t *tenant.Tenant, p *identity.Pri
 			denied = fmt.Errorf("%w: %s is not a tenant admin signed in with a password", ErrFourEyes, acc.Name)
 		case acc.ID == r.CreatorID:
 			denied = fmt.Errorf("%w: %s made this link", ErrFourEyes, acc.Name)
-		case !r.Pending:
+		case !r.Pending && !(sensNow && r.ApprovedBy == ""):
 			return ErrNotPending
 		}
 		if denied != nil {

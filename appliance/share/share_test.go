@@ -1052,3 +1052,47 @@ func TestLinkHidesSensitiveBelow(t *testing.T) {
 		t.Fatalf("Open of the sensitive file = %v, want not found", err)
 	}
 }
+
+// TestLiveLinkMarkedSensitiveApproved: a live link whose target has been
+// marked sensitive since serves nothing (four-eyes holds at every use);
+// the lists show it pending, not live, and a second admin can approve it,
+// after which it works again. Its creator cannot.
+func TestLiveLinkMarkedSensitiveApproved(t *testing.T) {
+	e := newEnv(t, openPolicy)
+	ctx := context.Background()
+	a := e.as("kanzlei", "admin", adminPW)
+	if _, err := e.acc.Create(ctx, a.tn, a.p, identity.NewAccount{Name: "clara", Password: []byte(adminPW), Role: identity.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	a.mkdir("/Offen")
+	a.write("/Offen/Akte.pdf", "akte")
+	l, tok := a.share(Spec{Path: "/Offen"})
+	_, obj, err := a.tr.Check(ctx, "/Offen", access.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := identity.Subject(a.tn, a.p)
+	if err := access.New(access.Options{}).SetSensitive(ctx, a.tn, subj, a.tr, obj, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Open(ctx, tok, "192.0.2.9"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Open after the mark: %v, want ErrNotFound", err)
+	}
+	list, err := e.svc.List(ctx, a.tn, a.p)
+	if err != nil || len(list) != 1 || list[0].ID != l.ID || list[0].State != StatePending {
+		t.Fatalf("List = %+v, %v; want the link pending", list, err)
+	}
+	if _, err := e.svc.Approve(ctx, a.tn, a.p, l.ID); !errors.Is(err, ErrFourEyes) {
+		t.Fatalf("the creator approves: %v, want ErrFourEyes", err)
+	}
+	clara := e.as("kanzlei", "clara", adminPW)
+	if _, err := e.svc.Approve(ctx, clara.tn, clara.p, l.ID); err != nil {
+		t.Fatalf("the second admin approves: %v", err)
+	}
+	if _, err := e.svc.Open(ctx, tok, "192.0.2.9"); err != nil {
+		t.Fatalf("Open after approval: %v", err)
+	}
+	if list, _ := e.svc.List(ctx, a.tn, a.p); len(list) != 1 || list[0].State != StateLive || list[0].ApprovedBy != "clara" {
+		t.Fatalf("List after approval = %+v", list)
+	}
+}
