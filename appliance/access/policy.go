@@ -26,6 +26,9 @@ var (
 	ErrSameApprover = errors.New("four-eyes: the requester cannot approve their own grant")
 	// ErrNotPending: the grant needs no approval (any more).
 	ErrNotPending = errors.New("grant is not pending approval")
+	// ErrSensitivePlace: something sensitive was to be moved or copied
+	// to a place that is not (CheckPlace); an ErrDenied.
+	ErrSensitivePlace = fmt.Errorf("%w: sensitive content goes only into sensitive folders", ErrDenied)
 )
 
 // NodeID identifies a folder or file of a tenant's tree (files.ID has the
@@ -425,7 +428,7 @@ func (p *Policy) Sensitive(o Object) bool {
 func (p *Policy) CheckPlace(o, to Object) error {
 	if p.Sensitive(o) && !p.Sensitive(to) {
 		return fmt.Errorf("%w: %s is in a sensitive folder and %s is not: mark the destination sensitive first",
-			ErrDenied, clip(o.Path), clip(to.Path))
+			ErrSensitivePlace, clip(o.Path), clip(to.Path))
 	}
 	return nil
 }

@@ -69,6 +69,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"tresor/appliance/access"
 	tfiles "tresor/appliance/files"
 	"tresor/appliance/gate"
 	"tresor/appliance/share"
@@ -400,6 +401,8 @@ func classify(err error) (int, string) {
 		return http.StatusInsufficientStorage, "files.err.quota"
 	case errors.Is(err, tfiles.ErrNoSpace):
 		return http.StatusInsufficientStorage, "files.err.nospace"
+	case errors.Is(err, access.ErrSensitivePlace):
+		return http.StatusForbidden, "files.err.sensitiveplace"
 	case errors.Is(err, tfiles.ErrForbidden):
 		return http.StatusForbidden, "files.err.forbidden"
 	case errors.Is(err, tfiles.ErrChunkOrder), errors.Is(err, tfiles.ErrIncomplete):

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"tresor/appliance/access"
+	tfiles "tresor/appliance/files"
 	"tresor/appliance/identity"
 	"tresor/appliance/share"
 )
@@ -87,5 +88,40 @@ func TestShareFourEyesPages(t *testing.T) {
 	}
 	if code, _, _ := berta.form("/t/kanzlei/shares", url.Values{"action": {"approve"}, "id": {id}}); code != http.StatusConflict {
 		t.Fatalf("second approval: %d, want 409", code)
+	}
+}
+
+// TestMoveOutOfSensitiveExplained: moving a file out of a sensitive folder
+// to one that is not is refused (403) with a message that says why and
+// what to do, not the bare "not allowed"; the file stays where it was.
+func TestMoveOutOfSensitiveExplained(t *testing.T) {
+	e, _ := newShareEnv(t)
+	ctx := context.Background()
+	tn := acc2(t, e, "kanzlei")
+	anna := principal(t, e, "kanzlei")
+	tr := e.tree("kanzlei")
+	for _, p := range []string{"/Strafsachen", "/Ablage"} {
+		if _, err := tr.Mkdir(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tr.Write(ctx, "/Strafsachen/Akte.txt", strings.NewReader("akte"), tfiles.WriteOptions{Size: 4}); err != nil {
+		t.Fatal(err)
+	}
+	_, obj, err := tr.Check(ctx, "/Strafsachen", access.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := identity.Subject(tn, anna)
+	if err := access.New(access.Options{}).SetSensitive(ctx, tn, subj, tr, obj, true); err != nil {
+		t.Fatal(err)
+	}
+	c := e.login("kanzlei")
+	code, _, body := c.form("/t/kanzlei/files/Strafsachen/Akte.txt", url.Values{"action": {"move"}, "to": {"/Ablage"}})
+	if code != http.StatusForbidden || !strings.Contains(body, "sensitive folder") && !strings.Contains(body, "vertraulichen Ordner") {
+		t.Errorf("move out = %d, want 403 saying why:\n%s", code, body)
+	}
+	if _, err := e.tree("kanzlei").Stat(ctx, "/Strafsachen/Akte.txt"); err != nil {
+		t.Fatalf("the file moved: %v", err)
 	}
 }
