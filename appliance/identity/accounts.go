@@ -758,3 +758,88 @@ func (t throttle) refund() throttle {
 	t.Until = time.Time{}
 	return t
 }
+
+// SetRole changes the base role of the account name to role; only a tenant
+// admin may (and a role holder with admin.accounts only where mayManage
+// lets it: never to or from admin), never for its own account, and never
+// so that the tenant has no active admin left. The change ends the
+// account's sessions and app passwords, so that nothing goes on acting
+// with the old role; it takes effect at the next sign-in. Logged as
+// user.role with from and to; setting the role it has changes nothing.
+func (a *Accounts) SetRole(ctx context.Context, t *tenant.Tenant, p *Principal, name string, role Role) (Account, error) {
+	refused := map[string]string{"name": clip(name), "to": clip(string(role))}
+	role, err := ParseRole(string(role))
+	if err != nil {
+		return Account{}, err
+	}
+	norm, err := NormalizeName(name)
+	if err != nil {
+		return Account{}, fmt.Errorf("account %q: %w", clip(name), ErrNotFound)
+	}
+	ikey, err := a.indexKey(ctx, t)
+	if err != nil {
+		return Account{}, err
+	}
+	var out Account
+	err = t.Update(ctx, func(tx *storage.Tx) error {
+		by, err := acting(t, tx, p, access.AdminAccounts)
+		if err != nil {
+			return err
+		}
+		r, err := lookup(t, tx, ikey, norm)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return fmt.Errorf("account %q: %w", norm, ErrNotFound)
+		}
+		if r.ID == p.Account().ID {
+			return fmt.Errorf("%w: nobody changes their own role", ErrForbidden)
+		}
+		// The actor must be allowed the account as it is and as it will be.
+		if err := mayManage(t, tx, by, r.Role, r.ID); err != nil { // roles.go
+			return err
+		}
+		if err := mayManage(t, tx, by, role, ""); err != nil {
+			return err
+		}
+		out = r.account()
+		if r.Role == role {
+			return nil
+		}
+		if r.Role == RoleAdmin && !r.Disabled {
+			admins := 0
+			if err := forEach(t, tx, func(o *record) error {
+				if o.Role == RoleAdmin && !o.Disabled {
+					admins++
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if admins <= 1 {
+				return ErrLastAdmin
+			}
+		}
+		from := r.Role
+		r.Role = role
+		if err := store(t, tx, ikey, r); err != nil {
+			return err
+		}
+		ns, na, err := revokeAll(t, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		out = r.account()
+		return t.LogTx(tx, audit.Entry{Actor: p.Actor(), Action: audit.ActionUserRole, Object: audit.Object{ID: r.ID},
+			Outcome: audit.OutcomeSuccess, Details: map[string]string{"name": r.Name, "from": string(from), "to": string(role),
+				"sessions_ended": fmt.Sprint(ns), "app_passwords_revoked": fmt.Sprint(na)}})
+	})
+	if err != nil {
+		if errors.Is(err, ErrForbidden) {
+			a.denied(ctx, t, p, audit.ActionUserRole, refused)
+		}
+		return Account{}, fmt.Errorf("set role: %w", err)
+	}
+	return out, nil
+}

@@ -91,7 +91,11 @@
 // the account in its own transaction, so a disabled account or a changed
 // role takes effect at once. Tenant admins create and disable accounts;
 // admins and auditors list them; users may do neither ([ErrForbidden],
-// logged as denied). The last active admin cannot be disabled. The
+// logged as denied). The last active admin cannot be disabled.
+// [Accounts.SetRole] changes another account's base role (never one's
+// own, never demoting the last active admin), logged as user.role with
+// from and to; it ends the account's sessions and app passwords, so
+// nothing goes on acting with the old role. The
 // one policy function, appliance/access's Policy.Check, decides these
 // rules (actions access.AdminAccounts, access.ReadAccounts,
 // access.AdminGroups); [Subject] gives it the principal's account as it

@@ -50,6 +50,10 @@ var tenantAdminCatalog = map[string]map[Lang]string{
 	"tadmin.users.done.created":     {DE: "Das Konto wurde angelegt.", EN: "The account was created."},
 	"tadmin.users.done.disabled":    {DE: "Das Konto wurde gesperrt.", EN: "The account was disabled."},
 	"tadmin.users.done.reset":       {DE: "Das Passwort wurde zurückgesetzt.", EN: "The password was reset."},
+	"tadmin.users.done.role":        {DE: "Die Rolle wurde geändert. Das Konto muss sich neu anmelden.", EN: "The role was changed. The account has to sign in again."},
+	"tadmin.users.setrole":          {DE: "Rolle ändern", EN: "Change role"},
+	"tadmin.users.role_forbidden":   {DE: "Diese Rolle dürfen Sie nicht ändern (die eigene Rolle ändert nur ein anderer Administrator).", EN: "You may not change this role (your own role is changed only by another admin)."},
+	"tadmin.users.role_bad":         {DE: "Unbekannte Rolle.", EN: "Unknown role."},
 
 	"tadmin.groups.title":        {DE: "Gruppen", EN: "Groups"},
 	"tadmin.groups.none":         {DE: "Noch keine Gruppen", EN: "No groups yet"},

@@ -11,6 +11,7 @@
 //	POST /t/{tenant}/admin/users             create (name, role, initial password)
 //	POST /t/{tenant}/admin/users/disable     ask, then with confirm=yes disable
 //	POST /t/{tenant}/admin/users/reset       set a new password (ends its sessions)
+//	POST /t/{tenant}/admin/users/role        change another account's base role (ends its sessions)
 //	GET  /t/{tenant}/admin/groups            groups and members
 //	POST /t/{tenant}/admin/groups            create
 //	POST /t/{tenant}/admin/groups/delete     delete (its grants are revoked)
@@ -141,6 +142,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	s("POST /t/{tenant}/admin/users", h.userCreate)
 	s("POST /t/{tenant}/admin/users/disable", h.userDisable)
 	s("POST /t/{tenant}/admin/users/reset", h.userReset)
+	s("POST /t/{tenant}/admin/users/role", h.userRole)
 	s("GET /t/{tenant}/admin/groups", h.groups)
 	s("POST /t/{tenant}/admin/groups", h.groupCreate)
 	s("POST /t/{tenant}/admin/groups/delete", h.groupDelete)

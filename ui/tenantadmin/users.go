@@ -55,7 +55,7 @@ func (h *Handler) users(w http.ResponseWriter, r *http.Request, q *gate.Request)
 		return
 	}
 	switch k := r.URL.Query().Get("done"); k {
-	case "created", "disabled", "reset":
+	case "created", "disabled", "reset", "role":
 		v.Success = v.F.Lang.T("tadmin.users.done." + k)
 	}
 	render(w, r, http.StatusOK, v.page())
@@ -134,6 +134,39 @@ func (h *Handler) userDisable(w http.ResponseWriter, r *http.Request, q *gate.Re
 		status, v.Error = http.StatusForbidden, v.F.Lang.T("tadmin.forbidden.text")
 	default:
 		h.internal(w, "disabling an account failed", err)
+		return
+	}
+	render(w, r, status, v.page())
+}
+
+// userRole changes another account's base role (identity.SetRole
+// decides and logs; the account's sessions and app passwords end).
+func (h *Handler) userRole(w http.ResponseWriter, r *http.Request, q *gate.Request) {
+	if !h.allowed(w, r, q, access.AdminAccounts, tenantpage.Admin) {
+		return
+	}
+	_, err := q.Accounts.SetRole(r.Context(), q.Tenant, q.Principal, r.PostFormValue("name"), identity.Role(r.PostFormValue("role")))
+	if err == nil {
+		done(w, r, usersPath(q.Tenant.Slug()), "role")
+		return
+	}
+	v, lerr := h.usersView(r, q)
+	if lerr != nil {
+		h.internal(w, "listing accounts failed", lerr)
+		return
+	}
+	status := http.StatusConflict
+	switch {
+	case errors.Is(err, identity.ErrLastAdmin):
+		v.Error = v.F.Lang.T("tadmin.users.last_admin")
+	case errors.Is(err, identity.ErrNotFound):
+		status, v.Error = http.StatusNotFound, v.F.Lang.T("tadmin.users.not_found")
+	case errors.Is(err, identity.ErrForbidden):
+		status, v.Error = http.StatusForbidden, v.F.Lang.T("tadmin.users.role_forbidden")
+	case errors.Is(err, identity.ErrBadRole):
+		status, v.Error = http.StatusUnprocessableEntity, v.F.Lang.T("tadmin.users.role_bad")
+	default:
+		h.internal(w, "changing a role failed", err)
 		return
 	}
 	render(w, r, status, v.page())
