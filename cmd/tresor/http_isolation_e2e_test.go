@@ -63,6 +63,7 @@ var httpIsolation = map[string]httpRoute{
 	"POST /t/{tenant}/admin/users":            {form: "name={name}&role=user&password=Ein-neues-Passwort-42"},
 	"POST /t/{tenant}/admin/users/disable":    {form: "name={name}&confirm=yes", object: true},
 	"POST /t/{tenant}/admin/users/reset":      {form: "name={name}&password=Ein-neues-Passwort-42", object: true},
+	"POST /t/{tenant}/admin/users/role":       {form: "name={name}&role=auditor", object: true},
 	"GET /t/{tenant}/admin/groups":            {},
 	"POST /t/{tenant}/admin/groups":           {form: "name=probe"},
 	"POST /t/{tenant}/admin/groups/delete":    {form: "name={name}", object: true},
