@@ -671,17 +671,8 @@ func (a *Accounts) Disable(ctx context.Context, t *tenant.Tenant, p *Principal, 
 			return nil
 		}
 		if r.Role == RoleAdmin {
-			admins := 0
-			if err := forEach(t, tx, func(o *record) error {
-				if o.Role == RoleAdmin && !o.Disabled {
-					admins++
-				}
-				return nil
-			}); err != nil {
+			if err := notLastAdmin(t, tx); err != nil {
 				return err
-			}
-			if admins <= 1 {
-				return ErrLastAdmin
 			}
 		}
 		r.Disabled, r.DisabledAt = true, now
@@ -808,17 +799,8 @@ func (a *Accounts) SetRole(ctx context.Context, t *tenant.Tenant, p *Principal, 
 			return nil
 		}
 		if r.Role == RoleAdmin && !r.Disabled {
-			admins := 0
-			if err := forEach(t, tx, func(o *record) error {
-				if o.Role == RoleAdmin && !o.Disabled {
-					admins++
-				}
-				return nil
-			}); err != nil {
+			if err := notLastAdmin(t, tx); err != nil {
 				return err
-			}
-			if admins <= 1 {
-				return ErrLastAdmin
 			}
 		}
 		from := r.Role
@@ -842,4 +824,22 @@ func (a *Accounts) SetRole(ctx context.Context, t *tenant.Tenant, p *Principal, 
 		return Account{}, fmt.Errorf("set role: %w", err)
 	}
 	return out, nil
+}
+
+// notLastAdmin fails with ErrLastAdmin unless the tenant has more than
+// one active admin, so one of them may be disabled or demoted.
+func notLastAdmin(t *tenant.Tenant, tx *storage.Tx) error {
+	admins := 0
+	if err := forEach(t, tx, func(o *record) error {
+		if o.Role == RoleAdmin && !o.Disabled {
+			admins++
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if admins <= 1 {
+		return ErrLastAdmin
+	}
+	return nil
 }

@@ -119,6 +119,13 @@ func (h *Handler) userDisable(w http.ResponseWriter, r *http.Request, q *gate.Re
 		done(w, r, usersPath(q.Tenant.Slug()), "disabled")
 		return
 	}
+	h.userRefused(w, r, q, err, "tadmin.forbidden.text", "disabling an account failed")
+}
+
+// userRefused shows the users page with why identity refused a change of
+// an account (Disable, SetRole); forbidden is the message for
+// ErrForbidden, what names any other failure in the log.
+func (h *Handler) userRefused(w http.ResponseWriter, r *http.Request, q *gate.Request, err error, forbidden, what string) {
 	v, lerr := h.usersView(r, q)
 	if lerr != nil {
 		h.internal(w, "listing accounts failed", lerr)
@@ -131,9 +138,11 @@ func (h *Handler) userDisable(w http.ResponseWriter, r *http.Request, q *gate.Re
 	case errors.Is(err, identity.ErrNotFound):
 		status, v.Error = http.StatusNotFound, v.F.Lang.T("tadmin.users.not_found")
 	case errors.Is(err, identity.ErrForbidden):
-		status, v.Error = http.StatusForbidden, v.F.Lang.T("tadmin.forbidden.text")
+		status, v.Error = http.StatusForbidden, v.F.Lang.T(forbidden)
+	case errors.Is(err, identity.ErrBadRole):
+		status, v.Error = http.StatusUnprocessableEntity, v.F.Lang.T("tadmin.users.role_bad")
 	default:
-		h.internal(w, "disabling an account failed", err)
+		h.internal(w, what, err)
 		return
 	}
 	render(w, r, status, v.page())
@@ -150,26 +159,7 @@ func (h *Handler) userRole(w http.ResponseWriter, r *http.Request, q *gate.Reque
 		done(w, r, usersPath(q.Tenant.Slug()), "role")
 		return
 	}
-	v, lerr := h.usersView(r, q)
-	if lerr != nil {
-		h.internal(w, "listing accounts failed", lerr)
-		return
-	}
-	status := http.StatusConflict
-	switch {
-	case errors.Is(err, identity.ErrLastAdmin):
-		v.Error = v.F.Lang.T("tadmin.users.last_admin")
-	case errors.Is(err, identity.ErrNotFound):
-		status, v.Error = http.StatusNotFound, v.F.Lang.T("tadmin.users.not_found")
-	case errors.Is(err, identity.ErrForbidden):
-		status, v.Error = http.StatusForbidden, v.F.Lang.T("tadmin.users.role_forbidden")
-	case errors.Is(err, identity.ErrBadRole):
-		status, v.Error = http.StatusUnprocessableEntity, v.F.Lang.T("tadmin.users.role_bad")
-	default:
-		h.internal(w, "changing a role failed", err)
-		return
-	}
-	render(w, r, status, v.page())
+	h.userRefused(w, r, q, err, "tadmin.users.role_forbidden", "changing a role failed")
 }
 
 // userReset sets a new password for another account. identity keeps no
