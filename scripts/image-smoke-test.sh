@@ -181,24 +181,28 @@ if [ "$wizard" = 1 ] && [ "$bad" = 0 ]; then
 		fi
 		sleep 3
 	done
-	clean() { sed 's/\x1b\[[0-9;]*m//g' "$log2"; }
+	# The cleaned log goes to a file: 'sed | grep -q' under pipefail fails
+	# whenever grep stops reading before sed is done (SIGPIPE), which on a
+	# long serial log made a found hostname look missing.
+	sed 's/\x1b\[[0-9;]*m//g' "$log2" >"$work/serial2.clean"
+	clean() { cat "$work/serial2.clean"; }
 	if [ -n "$ok2" ]; then
 		echo "smoke: second boot: the console answers ($ok2), the pool is unlocked after $(($(date +%s) - t2))s"
 	else
 		bad=1; echo "smoke: FAIL: second boot: the console does not answer (pool not unlocked?)"; clean | tail -40
 	fi
-	if clean | grep -aq 'Hostname set to <tresor-smoke>'; then
+	if grep -aq 'Hostname set to <tresor-smoke>' "$work/serial2.clean"; then
 		echo "smoke: second boot: hostname tresor-smoke (set by the wizard through tresor-privileged.service)"
 	else
 		bad=1; echo "smoke: FAIL: second boot: hostname not tresor-smoke: $(clean | grep -a 'Hostname set' | head -1)"
 	fi
-	mounts=$(clean | grep -ac 'Mounted srv-tresor-tresor')
+	mounts=$(grep -ac 'Mounted srv-tresor-tresor' "$work/serial2.clean" || true)
 	if [ "$mounts" -ge 3 ]; then
 		echo "smoke: second boot: the three pool disks mounted by their .mount units"
 	else
 		bad=1; echo "smoke: FAIL: second boot: $mounts of 3 pool disk mounts"; clean | grep -a 'srv-tresor' | head
 	fi
-	if clean | grep -aq 'FAILED'; then
+	if grep -aq 'FAILED' "$work/serial2.clean"; then
 		bad=1; echo "smoke: FAIL: second boot: units failed:"; clean | grep -a 'FAILED' | sed 's/^/         /'
 	fi
 	poweroff
