@@ -71,6 +71,7 @@ func (a *App) tenantRoutes(m *api.Mux) {
 	a.handleAsAccount(m, "POST /v1/t/users/list", apiUserList)
 	a.handleAsAccount(m, "POST /v1/t/users/create", apiUserCreate)
 	a.handleAsAccount(m, "POST /v1/t/users/disable", apiUserDisable)
+	a.handleAsAccount(m, "POST /v1/t/users/role", apiUserRole)
 	a.handleAsAccount(m, "POST /v1/t/totp/enrol", apiTOTPEnrol)
 	a.handleAsAccount(m, "POST /v1/t/totp/confirm", apiTOTPConfirm)
 	a.handleAsAccount(m, "POST /v1/t/app-passwords/create", apiAppPasswordCreate)
@@ -495,6 +496,29 @@ func apiUserDisable(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *
 		return nil, err
 	}
 	acc, err := ts.accounts.Disable(ctx, t, p, req.Name)
+	if err != nil {
+		return nil, accountErr(err)
+	}
+	return userView(acc), nil
+}
+
+// UserRoleRequest changes the base role of an account of the signed-in
+// account's tenant.
+type UserRoleRequest struct {
+	Auth TenantAuth `json:"auth"`
+	Name string     `json:"name"`
+	Role string     `json:"role"`
+}
+
+// apiUserRole is the socket's way to identity.Accounts.SetRole, as the
+// users page's role picker is the web UI's: the same checks (never one's
+// own role, never the last admin) and the same user.role entry.
+func apiUserRole(ctx context.Context, ts *tenantsState, t *tenant.Tenant, p *identity.Principal, body json.RawMessage) (any, error) {
+	var req UserRoleRequest
+	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	acc, err := ts.accounts.SetRole(ctx, t, p, req.Name, identity.Role(req.Role))
 	if err != nil {
 		return nil, accountErr(err)
 	}

@@ -175,6 +175,9 @@ var isolation = map[string]isoCase{
 	"POST /v1/t/users/disable": {func(ta *tenantApp, as TenantAuth, target string) (int, string, json.RawMessage) {
 		return ta.call("POST", "/v1/t/users/disable", UserDisableRequest{Auth: as, Name: target})
 	}, "bruno", "zeno"},
+	"POST /v1/t/users/role": {func(ta *tenantApp, as TenantAuth, target string) (int, string, json.RawMessage) {
+		return ta.call("POST", "/v1/t/users/role", UserRoleRequest{Auth: as, Name: target, Role: "admin"})
+	}, "bruno", "zeno"},
 	"POST /v1/t/totp/enrol": {func(ta *tenantApp, as TenantAuth, _ string) (int, string, json.RawMessage) {
 		return ta.call("POST", "/v1/t/totp/enrol", AccountRequest{Auth: as})
 	}, "bertha", "zora"},

@@ -99,6 +99,9 @@ var cliIsolation = map[string]func(e *tenantEnv, as account, target string) []st
 	"user disable": func(e *tenantEnv, as account, target string) []string {
 		return append([]string{"user", "disable", target}, as.flags()...)
 	},
+	"user role": func(e *tenantEnv, as account, target string) []string {
+		return append([]string{"user", "role", target, "--role", "admin"}, as.flags()...)
+	},
 	"user totp enrol": func(e *tenantEnv, as account, _ string) []string {
 		return append([]string{"user", "totp", "enrol"}, as.flags()...)
 	},
@@ -307,6 +310,45 @@ func TestE2ETenants(t *testing.T) {
 	e.must("tenant", "resume", "notariat")
 	e.must(append([]string{"user", "list"}, annaN.flags()...)...)
 	e.must("tenant", "quota", "kanzlei", "1T")
+
+	// A base role changes through the CLI as on the users page: at once,
+	// never one's own, and logged with from and to.
+	out = e.must(append([]string{"user", "role", "bertha", "--role", "admin", "--json"}, annaN.flags()...)...)
+	if !strings.Contains(out, `"role": "admin"`) {
+		t.Fatalf("user role bertha --role admin: %s", out)
+	}
+	e.must(append([]string{"user", "list"}, bertha.flags()...)...)
+	out = e.must(append([]string{"user", "role", "bertha", "--role", "user"}, annaN.flags()...)...)
+	if !strings.Contains(out, "Account bertha now has the role user") {
+		t.Fatalf("user role bertha --role user: %q", out)
+	}
+	if _, errOut, code := e.run(append([]string{"user", "list"}, bertha.flags()...)...); code != 1 || !strings.Contains(errOut, "not allowed") {
+		t.Fatalf("bertha after demotion: %d %q", code, errOut)
+	}
+	if _, errOut, code := e.run(append([]string{"user", "role", "anna", "--role", "user"}, annaN.flags()...)...); code != 1 || !strings.Contains(errOut, "own role") {
+		t.Fatalf("anna demoting herself: %d %q", code, errOut)
+	}
+	if _, errOut, code := e.run(append([]string{"user", "role", "bertha"}, annaN.flags()...)...); code != 2 || !strings.Contains(errOut, "--role") {
+		t.Fatalf("user role without --role: %d %q", code, errOut)
+	}
+	if _, errOut, code := e.run(append([]string{"user", "role", "bertha", "--role", "chef"}, annaN.flags()...)...); code != 1 || errOut == "" {
+		t.Fatalf("user role --role chef: %d %q", code, errOut)
+	}
+	var ok, denied int
+	for line := range strings.Lines(e.must(append([]string{"audit", "export", "--out", "-"}, annaN.flags()...)...)) {
+		if !strings.Contains(line, `"user.role"`) {
+			continue
+		}
+		switch {
+		case strings.Contains(line, `"success"`):
+			ok++
+		case strings.Contains(line, `"denied"`):
+			denied++
+		}
+	}
+	if ok != 2 || denied != 1 {
+		t.Fatalf("the log has %d user.role successes and %d refusals, want 2 and 1", ok, denied)
+	}
 
 	// Disable takes effect at once.
 	e.must(append([]string{"user", "disable", "carla"}, annaK.flags()...)...)

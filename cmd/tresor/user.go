@@ -132,6 +132,36 @@ func init() {
 			})
 		},
 	})
+	var newRole string
+	register(&command{
+		name:  "user role",
+		args:  "NAME --role admin|user|auditor",
+		short: "change an account's base role; ends its sessions and app passwords (tenant admins only)",
+		flags: func(fs *flag.FlagSet, _ *cmdEnv) {
+			acc.flags(fs)
+			fs.StringVar(&newRole, "role", "", "the new base role: admin, user or auditor")
+		},
+		run: func(c *cmdEnv, args []string) error {
+			if len(args) != 1 {
+				return usagef("user role needs the account's name")
+			}
+			if newRole == "" {
+				return usagef("user role needs --role admin|user|auditor")
+			}
+			auth, err := acc.auth()
+			if err != nil {
+				return err
+			}
+			var u daemon.UserView
+			if err := call(c, "POST", "/v1/t/users/role", daemon.UserRoleRequest{Auth: auth, Name: args[0], Role: newRole}, &u); err != nil {
+				return err
+			}
+			return c.print(u, func(w io.Writer) {
+				saysAs(w, auth)
+				fmt.Fprintf(w, "Account %s now has the role %s; its sessions and app passwords have ended.\n", u.Name, u.Role)
+			})
+		},
+	})
 }
 
 // Credentials of the --as account itself: TOTP enrolment and app
