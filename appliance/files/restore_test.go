@@ -50,3 +50,44 @@ func TestRestoreIntoRecreatedFolder(t *testing.T) {
 		t.Errorf("restored file reads %q", got)
 	}
 }
+
+// TestTrashHidesSensitiveBelowTrashedFolder: a file deleted from a
+// sensitive folder, which was deleted after it, stays hidden in the trash
+// from an account whose grant (here one on the root, made on one admin's
+// word) does not reach into the sensitive folder: its name is a client's.
+func TestTrashHidesSensitiveBelowTrashedFolder(t *testing.T) {
+	ctx := context.Background()
+	e := newAccessEnv(t)
+	_, obj, err := e.tree.Check(ctx, "/Mandanten/Müller", access.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetSensitive(ctx, e.tn, e.admin, e.treeOf(e.p), obj, true); err != nil {
+		t.Fatal(err)
+	}
+	e.grant("/", "user:ben", "read", time.Time{})
+	anna := e.treeOf(e.p)
+	if _, err := anna.Delete(ctx, "/Mandanten/Müller/Klage.pdf"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anna.Delete(ctx, "/Mandanten/Schmidt/Vertrag.pdf"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anna.Delete(ctx, "/Mandanten/Müller"); err != nil {
+		t.Fatal(err)
+	}
+	items, err := e.treeOf(e.ben).Trash(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, it := range items {
+		paths = append(paths, it.Path.String())
+	}
+	if len(paths) != 1 || paths[0] != "/Mandanten/Schmidt/Vertrag.pdf" {
+		t.Fatalf("ben's trash = %q, want only /Mandanten/Schmidt/Vertrag.pdf", paths)
+	}
+	if all, err := anna.Trash(ctx); err != nil || len(all) != 3 {
+		t.Fatalf("anna's trash = %+v, %v", all, err)
+	}
+}

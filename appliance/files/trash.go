@@ -106,11 +106,21 @@ func (tr *Tree) Trash(ctx context.Context) ([]TrashItem, error) {
 			if r.Purging {
 				return nil
 			}
-			chain, err := x.chainOf(r.Parent)
+			// Where it was: through folders deleted after it, whose
+			// sensitive marks and grants still tell who could read it.
+			chain, err := x.placeOf(id)
 			if err != nil {
-				chain = nil // its folder is gone: only who may read the root sees it
+				// A folder above it is gone for good, and with it what
+				// marks it was under: only tenant admins, who read
+				// everything, see it.
+				if az, aerr := x.tr.authz(x.tx); aerr != nil {
+					return aerr
+				} else if az != nil && az.s.Role != access.RoleAdmin {
+					return nil
+				}
+				chain = []ID{id}
 			}
-			if err := x.may(append(chain, id), it.Path, access.Read); errors.Is(err, ErrNotFound) {
+			if err := x.may(chain, it.Path, access.Read); errors.Is(err, ErrNotFound) {
 				return nil
 			} else if err != nil {
 				return err
@@ -124,6 +134,27 @@ func (tr *Tree) Trash(ctx context.Context) ([]TrashItem, error) {
 	}
 	slices.SortFunc(items, func(a, b TrashItem) int { return b.Deleted.Compare(a.Deleted) })
 	return items, nil
+}
+
+// placeOf returns the chain of node IDs from the first folder below the
+// root down to id, following the parents through folders in the trash
+// (unlike chainOf): where id was when it, or a folder above it, was
+// deleted. ErrNotFound when a folder on the way was purged.
+func (x txn) placeOf(id ID) ([]ID, error) {
+	var rev []ID
+	for cur := id; cur != rootID; {
+		if len(rev) > MaxDepth {
+			return nil, fmt.Errorf("node %s: %w: too deep", id, ErrBadPath)
+		}
+		n, err := x.head(cur)
+		if err != nil {
+			return nil, err
+		}
+		rev = append(rev, cur)
+		cur = n.Parent
+	}
+	slices.Reverse(rev)
+	return rev, nil
 }
 
 func (x txn) trashItem(id ID, v []byte) (TrashItem, error) {
