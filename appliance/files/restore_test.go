@@ -3,10 +3,13 @@ package files
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"tresor/appliance/access"
+	"tresor/appliance/tenant"
 )
 
 // TestRestoreIntoRecreatedFolder: a file deleted from a sensitive client
@@ -89,5 +92,71 @@ func TestTrashHidesSensitiveBelowTrashedFolder(t *testing.T) {
 	}
 	if all, err := anna.Trash(ctx); err != nil || len(all) != 3 {
 		t.Fatalf("anna's trash = %+v, %v", all, err)
+	}
+}
+
+// TestPurgeSparesVersionSupersededAgain: an old version the retention
+// job chose to remove is made current and then superseded again while
+// the job runs: it is a version superseded just now, which the policy
+// keeps (the keep-all tier), and the job must not remove it on its
+// earlier decision.
+func TestPurgeSparesVersionSupersededAgain(t *testing.T) {
+	e := newEnv(t, 0)
+	e.withRetention(tenant.RetentionPolicy{Versions: 10, KeepAllDays: 1, VersionDays: 2, TrashDays: 30})
+	const n = 60
+	old := make([]Version, n)
+	for i := range n {
+		e.write(fmt.Sprintf("/f%03d", i), random(300, byte(i)))
+	}
+	e.clock.add(day)
+	for i := range n {
+		p := fmt.Sprintf("/f%03d", i)
+		e.write(p, random(300, byte(i+n)))
+		vs, err := e.tree.Versions(ctx, p)
+		if err != nil || len(vs) != 2 {
+			t.Fatalf("versions of %s: %d, %v", p, len(vs), err)
+		}
+		old[i] = vs[1]
+	}
+	e.clock.add(3 * day)
+	done := e.purgeStarted()
+	cycled := map[int]bool{}
+	for i := n - 1; i >= 0; i-- {
+		p := fmt.Sprintf("/f%03d", i)
+		cur, err := e.tree.RestoreVersion(ctx, p, old[i].ID)
+		if errors.Is(err, ErrNotFound) {
+			continue // removed already
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := e.tree.Versions(ctx, p)
+		if err != nil || len(vs) != 2 || vs[0].ID != cur.Version {
+			t.Fatalf("versions of %s after restoring the old one: %+v, %v", p, vs, err)
+		}
+		if _, err := e.tree.RestoreVersion(ctx, p, vs[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		cycled[i] = true
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d of %d old versions superseded again while the job ran", len(cycled), n)
+	lost := 0
+	for i := range cycled {
+		vs, err := e.tree.Versions(ctx, fmt.Sprintf("/f%03d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(vs, func(v Version) bool { return v.ID == old[i].ID }) {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d versions superseded just now were removed on the job's earlier decision", lost)
+	}
+	// The next run keeps them too: the policy does.
+	if rep := e.purge(); rep.Versions != 0 {
+		t.Fatalf("next run = %+v", rep)
 	}
 }
