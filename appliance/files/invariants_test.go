@@ -141,6 +141,28 @@ func (e *env) checkInvariants(want contents) {
 				t.Errorf("node %s is neither in the tree nor in the trash (leaked)", id)
 			}
 		}
+		// The name index holds exactly the linked children: one entry
+		// per child entry, each naming its child.
+		linked := map[ID]bool{}
+		if err := x.b(bucketChildren).ForEach(func(k, _ []byte) error {
+			linked[ID(k[len(ID{}):])] = true
+			return nil
+		}); err != nil {
+			return err
+		}
+		indexed := 0
+		if err := x.b(bucketNames).ForEach(func(k, v []byte) error {
+			indexed++
+			if len(v) != len(ID{}) || !linked[ID(v)] {
+				t.Errorf("name index entry %x names %x, no linked node", k, v)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if indexed != len(linked) {
+			t.Errorf("name index has %d entries, %d nodes are linked", indexed, len(linked))
+		}
 		used = x.used()
 		if b := x.b(bucketProps); b != nil {
 			_ = b.ForEach(func(_, v []byte) error { props += int64(len(v)); return nil })

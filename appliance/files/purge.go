@@ -295,6 +295,14 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, cutoff time.Time, rep *Pu
 			}
 		}
 		for _, n := range nodes {
+			// What is below the item is still entered under its folder
+			// in the name index (the item itself left it when it was
+			// deleted): that entry goes with the node.
+			if n != id {
+				if err := x.unindex(n); err != nil {
+					return err
+				}
+			}
 			if err := x.dropNode(n); err != nil {
 				return err
 			}
@@ -317,4 +325,23 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, cutoff time.Time, rep *Pu
 		}
 		return x.log(audit.ActionFileDelete, id, p, map[string]string{"from": "trash", "reason": "retention"})
 	})
+}
+
+// unindex removes node id's entry from the name index, if it is id's.
+func (x txn) unindex(id ID) error {
+	n, err := x.head(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	name, err := x.name(id, n)
+	if err != nil {
+		return err
+	}
+	k := x.tr.nameKey(n.Parent, name)
+	if got, ok := x.lookup(n.Parent, name); !ok || got != id {
+		return nil
+	}
+	return x.b(bucketNames).Delete(k)
 }

@@ -10,6 +10,7 @@ import (
 
 	"tresor/appliance/access"
 	"tresor/appliance/tenant"
+	"tresor/storage"
 )
 
 // TestRestoreIntoRecreatedFolder: a file deleted from a sensitive client
@@ -159,4 +160,30 @@ func TestPurgeSparesVersionSupersededAgain(t *testing.T) {
 	if rep := e.purge(); rep.Versions != 0 {
 		t.Fatalf("next run = %+v", rep)
 	}
+}
+
+// TestPurgeDropsNameIndex: purging a folder from the trash removes the
+// name index entries of everything below it with the nodes, so that
+// nothing of a purged tree stays in the database.
+func TestPurgeDropsNameIndex(t *testing.T) {
+	e := newEnv(t, 0)
+	e.withRetention(tenant.RetentionPolicy{Versions: 10, KeepAllDays: 30, VersionDays: 60, TrashDays: 1})
+	e.mkdir("/Mandant")
+	e.mkdir("/Mandant/Akten")
+	e.write("/Mandant/Akten/Klage.pdf", []byte("klage"))
+	e.write("/Mandant/Vollmacht.pdf", []byte("vollmacht"))
+	e.write("/bleibt.txt", []byte("bleibt"))
+	if _, err := e.tree.Delete(ctx, "/Mandant"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.add(2 * day)
+	if rep := e.purge(); rep.Trash != 1 {
+		t.Fatalf("Purge = %+v", rep)
+	}
+	var n int
+	_ = e.tn.View(func(tx *storage.Tx) error { n = tx.Bucket(bucketNames...).Stats(); return nil })
+	if n != 1 {
+		t.Fatalf("name index has %d entries after the purge, want 1 (/bleibt.txt)", n)
+	}
+	e.checkInvariants(nil)
 }
