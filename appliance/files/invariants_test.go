@@ -163,6 +163,16 @@ func (e *env) checkInvariants(want contents) {
 		if indexed != len(linked) {
 			t.Errorf("name index has %d entries, %d nodes are linked", indexed, len(linked))
 		}
+		for _, bucket := range [][]string{bucketProps, bucketVersions} {
+			if b := x.b(bucket); b != nil {
+				_ = b.ForEach(func(k, _ []byte) error {
+					if _, ok := nodes[ID(k)]; !ok {
+						t.Errorf("%v: entry %x of no node", bucket, k)
+					}
+					return nil
+				})
+			}
+		}
 		used = x.used()
 		if b := x.b(bucketProps); b != nil {
 			_ = b.ForEach(func(_, v []byte) error { props += int64(len(v)); return nil })
@@ -357,6 +367,17 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 				}
 			}
 			op = fmt.Sprintf("upload %s: %v", p, err)
+		case r < 91:
+			p := pick()
+			err := e.tree.PatchProps(ctx, p, []PropPatch{{Name: PropName{Space: "urn:x", Local: "n"},
+				Value: bytes.Repeat([]byte{'v'}, rng.IntN(200)), Remove: rng.IntN(4) == 0}})
+			if err == nil && rng.IntN(2) == 0 {
+				d := pick()
+				err = e.tree.CopyProps(ctx, p, d)
+				op = fmt.Sprintf("props %s, copied to %s: %v", p, d, err)
+			} else {
+				op = fmt.Sprintf("props %s: %v", p, err)
+			}
 		case r < 95:
 			d := time.Duration(rng.IntN(36)) * time.Hour
 			if rng.IntN(8) == 0 {
