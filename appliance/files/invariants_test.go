@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"tresor/appliance/identity"
 	"tresor/appliance/tenant"
+	"tresor/appliance/tenanttest"
 	"tresor/storage"
 )
 
@@ -292,6 +294,7 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 		}
 		return pickFile()
 	}
+	untouched := e.neighbour()
 	var log []string
 	defer func() {
 		if t.Failed() {
@@ -407,8 +410,75 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 	if items, _ := e.tree.Trash(ctx); len(items) != 0 {
 		t.Fatalf("trash after everything aged out: %+v", items)
 	}
+	untouched()
 	if testing.Verbose() {
 		t.Logf("steps:\n%s", strings.Join(log, "\n"))
+	}
+}
+
+// neighbour makes a second tenant on e's pool with files, old versions and
+// a trash item, and returns a check that nothing of it changed.
+func (e *env) neighbour() func() {
+	e.t.Helper()
+	t := e.t
+	te := &tenanttest.Env{Reg: e.reg, Acc: e.acc}
+	tn := te.CreateTenant(t, tenanttest.Tenant{Slug: "praxis", Password: adminPW})
+	p, err := e.acc.Authenticate(ctx, tn, identity.Credentials{Name: "anna", Password: []byte(adminPW), Source: "192.0.2.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := New(tn, p, WithClock(e.clock.now))
+	for i, c := range []string{"Befund 1", "Befund 2", "Befund 3"} {
+		if _, err := tr.Write(ctx, "/befund.txt", strings.NewReader(c), WriteOptions{Size: -1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Write(ctx, fmt.Sprintf("/weg%d.txt", i), strings.NewReader(c), WriteOptions{Size: -1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tr.Delete(ctx, "/weg1.txt"); err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		t.Helper()
+		var b strings.Builder
+		vs, err := tr.Versions(ctx, "/befund.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			rc, err := OpenVersion(ctx, tn, v.ID)
+			if err != nil {
+				t.Fatalf("neighbour: %v", err)
+			}
+			c, _ := io.ReadAll(rc)
+			rc.Close()
+			fmt.Fprintf(&b, "version %s %q\n", v.ID, c)
+		}
+		items, err := tr.Trash(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			fmt.Fprintf(&b, "trash %s %s\n", it.ID, it.Path)
+		}
+		used, _, err := tr.Usage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := tn.Namespace().List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "used %d, %d objects\n", used, len(objs))
+		return b.String()
+	}
+	before := state()
+	return func() {
+		t.Helper()
+		if after := state(); after != before {
+			t.Fatalf("the neighbour tenant changed:\n%s\nwas\n%s", after, before)
+		}
 	}
 }
 
