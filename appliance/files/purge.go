@@ -54,8 +54,9 @@ func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
 	ret := tr.t.Settings().Retention
 	now := tr.now().UTC()
 	type drop struct {
-		node ID
-		obj  storage.ObjectID
+		node       ID
+		obj        storage.ObjectID
+		superseded time.Time
 	}
 	var drops []drop
 	var trash []ID
@@ -72,7 +73,7 @@ func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
 			}
 			for i, gone := range thinVersions(n.Versions, n.Written, ret, now) {
 				if gone {
-					drops = append(drops, drop{id, n.Versions[i].Object})
+					drops = append(drops, drop{id, n.Versions[i].Object, n.Versions[i].Superseded})
 				}
 			}
 			return nil
@@ -99,7 +100,7 @@ func (tr *Tree) Purge(ctx context.Context) (PurgeReport, error) {
 		return rep, fmt.Errorf("purge: %w", err)
 	}
 	for _, d := range drops {
-		freed, deleted, err := tr.release(ctx, d.node, d.obj, false)
+		freed, deleted, err := tr.release(ctx, d.node, d.obj, false, d.superseded)
 		if errors.Is(err, errGone) {
 			continue
 		}
@@ -152,12 +153,14 @@ var (
 	errGone = errors.New("reference gone already")
 )
 
-// release removes obj from node id (an old version, or the current one
-// when current is set) and deletes the object if that was its last
-// reference, in one transaction with the tree change. Purge chose obj in
-// an earlier transaction: when the node no longer holds it where it was
-// chosen, nothing is done and the error is errGone.
-func (tr *Tree) release(ctx context.Context, id ID, obj storage.ObjectID, current bool) (freed int64, deleted bool, err error) {
+// release removes obj from node id (an old version superseded at
+// superseded, or the current one when current is set) and deletes the
+// object if that was its last reference, in one transaction with the tree
+// change. Purge chose obj in an earlier transaction: when the node no
+// longer holds it where it was chosen, nothing is done and the error is
+// errGone. An old version made current and superseded again since is
+// such a case: it was chosen for an age it no longer has.
+func (tr *Tree) release(ctx context.Context, id ID, obj storage.ObjectID, current bool, superseded time.Time) (freed int64, deleted bool, err error) {
 	do := func(x txn, needLast bool) error {
 		n, err := x.node(id)
 		if errors.Is(err, ErrNotFound) {
@@ -166,7 +169,7 @@ func (tr *Tree) release(ctx context.Context, id ID, obj storage.ObjectID, curren
 			return err
 		}
 		var size int64
-		switch i := slices.IndexFunc(n.Versions, func(v version) bool { return v.Object == obj }); {
+		switch i := slices.IndexFunc(n.Versions, func(v version) bool { return v.Object == obj && v.Superseded.Equal(superseded) }); {
 		case current && n.Object == obj:
 			size = n.Size
 			n.Object = storage.ObjectID{}
@@ -241,9 +244,10 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, cutoff time.Time, rep *Pu
 	// go last, with the trash record.
 	var nodes []ID
 	type held struct {
-		node    ID
-		obj     storage.ObjectID
-		current bool
+		node       ID
+		obj        storage.ObjectID
+		current    bool
+		superseded time.Time
 	}
 	var objs []held
 	err = tr.view(ctx, func(x txn) error {
@@ -257,10 +261,10 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, cutoff time.Time, rep *Pu
 			nodes = append(nodes, id)
 			if n.Kind == KindFile {
 				if n.Object != (storage.ObjectID{}) {
-					objs = append(objs, held{id, n.Object, true})
+					objs = append(objs, held{id, n.Object, true, time.Time{}})
 				}
 				for _, v := range n.Versions {
-					objs = append(objs, held{id, v.Object, false})
+					objs = append(objs, held{id, v.Object, false, v.Superseded})
 				}
 			}
 			return x.children(id, walk)
@@ -271,7 +275,7 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, cutoff time.Time, rep *Pu
 		return false, err
 	}
 	for _, h := range objs {
-		freed, deleted, err := tr.release(ctx, h.node, h.obj, h.current)
+		freed, deleted, err := tr.release(ctx, h.node, h.obj, h.current, h.superseded)
 		if errors.Is(err, errGone) {
 			continue
 		}
@@ -291,6 +295,14 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, cutoff time.Time, rep *Pu
 			}
 		}
 		for _, n := range nodes {
+			// What is below the item is still entered under its folder
+			// in the name index (the item itself left it when it was
+			// deleted): that entry goes with the node.
+			if n != id {
+				if err := x.unindex(n); err != nil {
+					return err
+				}
+			}
 			if err := x.dropNode(n); err != nil {
 				return err
 			}
@@ -313,4 +325,23 @@ func (tr *Tree) purgeTrash(ctx context.Context, id ID, cutoff time.Time, rep *Pu
 		}
 		return x.log(audit.ActionFileDelete, id, p, map[string]string{"from": "trash", "reason": "retention"})
 	})
+}
+
+// unindex removes node id's entry from the name index, if it is id's.
+func (x txn) unindex(id ID) error {
+	n, err := x.head(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	name, err := x.name(id, n)
+	if err != nil {
+		return err
+	}
+	k := x.tr.nameKey(n.Parent, name)
+	if got, ok := x.lookup(n.Parent, name); !ok || got != id {
+		return nil
+	}
+	return x.b(bucketNames).Delete(k)
 }

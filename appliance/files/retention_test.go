@@ -523,7 +523,7 @@ func TestPurgeCutShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := sys.release(ctx, x.ID, x.Version, true); err != nil {
+	if _, _, err := sys.release(ctx, x.ID, x.Version, true, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	e.withRetention(tenant.RetentionPolicy{Versions: 10, KeepAllDays: 30, VersionDays: 60, TrashDays: 30})

@@ -102,3 +102,33 @@ func TestGrantMovedIntoSensitive(t *testing.T) {
 		t.Fatal("ben reads a sensitive file through a grant no second admin approved")
 	}
 }
+
+// TestGrantInSensitiveShowsNoWay: a grant that opens nothing (made on
+// one admin's word, on a folder since moved into a sensitive one) does
+// not show the folders on the way to it either: their names are
+// clients' names.
+func TestGrantInSensitiveShowsNoWay(t *testing.T) {
+	ctx := context.Background()
+	e := newAccessEnv(t)
+	e.mkdir("/Intern/Ablage")
+	e.grant("/Intern/Ablage", "user:ben", "read", time.Time{})
+	_, obj, err := e.tree.Check(ctx, "/Mandanten/Müller", access.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetSensitive(ctx, e.tn, e.admin, e.treeOf(e.p), obj, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.treeOf(e.p).Move(ctx, "/Intern/Ablage", "/Mandanten/Müller/Ablage", false); err != nil {
+		t.Fatal(err)
+	}
+	ben := e.treeOf(e.ben)
+	if l, err := ben.List(ctx, "/Mandanten"); err == nil && len(l) > 0 {
+		t.Errorf("ben lists /Mandanten: %q", names(l))
+	}
+	for _, p := range []string{"/Mandanten/Müller", "/Mandanten/Müller/Ablage"} {
+		if _, err := ben.Stat(ctx, p); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ben's Stat(%s) = %v, want ErrNotFound", p, err)
+		}
+	}
+}

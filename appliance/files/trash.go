@@ -106,11 +106,21 @@ func (tr *Tree) Trash(ctx context.Context) ([]TrashItem, error) {
 			if r.Purging {
 				return nil
 			}
-			chain, err := x.chainOf(r.Parent)
+			// Where it was: through folders deleted after it, whose
+			// sensitive marks and grants still tell who could read it.
+			chain, err := x.placeOf(id)
 			if err != nil {
-				chain = nil // its folder is gone: only who may read the root sees it
+				// A folder above it is gone for good, and with it what
+				// marks it was under: only tenant admins, who read
+				// everything, see it.
+				if az, aerr := x.tr.authz(x.tx); aerr != nil {
+					return aerr
+				} else if az != nil && az.s.Role != access.RoleAdmin {
+					return nil
+				}
+				chain = []ID{id}
 			}
-			if err := x.may(append(chain, id), it.Path, access.Read); errors.Is(err, ErrNotFound) {
+			if err := x.may(chain, it.Path, access.Read); errors.Is(err, ErrNotFound) {
 				return nil
 			} else if err != nil {
 				return err
@@ -124,6 +134,27 @@ func (tr *Tree) Trash(ctx context.Context) ([]TrashItem, error) {
 	}
 	slices.SortFunc(items, func(a, b TrashItem) int { return b.Deleted.Compare(a.Deleted) })
 	return items, nil
+}
+
+// placeOf returns the chain of node IDs from the first folder below the
+// root down to id, following the parents through folders in the trash
+// (unlike chainOf): where id was when it, or a folder above it, was
+// deleted. ErrNotFound when a folder on the way was purged.
+func (x txn) placeOf(id ID) ([]ID, error) {
+	var rev []ID
+	for cur := id; cur != rootID; {
+		if len(rev) > MaxDepth {
+			return nil, fmt.Errorf("node %s: %w: too deep", id, ErrBadPath)
+		}
+		n, err := x.head(cur)
+		if err != nil {
+			return nil, err
+		}
+		rev = append(rev, cur)
+		cur = n.Parent
+	}
+	slices.Reverse(rev)
+	return rev, nil
 }
 
 func (x txn) trashItem(id ID, v []byte) (TrashItem, error) {
@@ -146,9 +177,14 @@ func (x txn) trashItem(id ID, v []byte) (TrashItem, error) {
 	return TrashItem{ID: id, Path: p, Kind: n.Kind, Size: n.Size, Deleted: r.Deleted, By: r.By}, nil
 }
 
-// Restore puts a trash item back where it was. It fails with ErrNotFound
-// when its folder is gone and ErrExists when its name is taken again;
-// restore or rename the obstacle first.
+// Restore puts a trash item back into the folder it was in, wherever
+// that folder is now: the tree goes by node ID (as grants, sensitive
+// marks and share links do), so a folder renamed since keeps what was
+// deleted from it, and a new folder that took the old name gets nothing
+// that was never in it. It fails with ErrNotFound when that folder is in
+// the trash or gone, and ErrExists when the name is taken again; restore
+// or rename the obstacle first. The principal must be allowed to write
+// the item where it lands.
 func (tr *Tree) Restore(ctx context.Context, trashID ID) (Info, error) {
 	if err := tr.canWrite(); err != nil {
 		return Info{}, err
@@ -164,12 +200,29 @@ func (tr *Tree) Restore(ctx context.Context, trashID ID) (Info, error) {
 		if err != nil {
 			return err
 		}
-		parent, err := x.folder(it.Path.Parent())
+		// Where its folder is now, not the path it had: that may name
+		// another folder by now, one without the first one's mark.
+		at, err := x.byID(r.Parent)
+		if err != nil {
+			return fmt.Errorf("%s: its folder: %w", it.Path, err)
+		}
+		p := at.Path.Child(it.Path.Name())
+		pchain, pn, err := x.resolveChain(at.Path)
 		if err != nil {
 			return err
 		}
+		if pn != nil && pn.Kind != KindFolder {
+			return fmt.Errorf("%s: %w", at.Path, ErrNotDir)
+		}
+		parent := idOf(pchain)
+		if err := x.may(pchain, at.Path, access.Write); err != nil {
+			return err
+		}
+		if err := x.may(append(pchain[:len(pchain):len(pchain)], trashID), p, access.Write); err != nil {
+			return err
+		}
 		if _, ok := x.lookup(parent, it.Path.Name()); ok {
-			return fmt.Errorf("%s: %w", it.Path, ErrExists)
+			return fmt.Errorf("%s: %w", p, ErrExists)
 		}
 		n, err := x.node(trashID)
 		if err != nil {
@@ -185,10 +238,10 @@ func (tr *Tree) Restore(ctx context.Context, trashID ID) (Info, error) {
 		if err := x.b(bucketTrash).Delete(trashID[:]); err != nil {
 			return err
 		}
-		if info, err = x.info(trashID, n, it.Path); err != nil {
+		if info, err = x.info(trashID, n, p); err != nil {
 			return err
 		}
-		return x.log(audit.ActionFileRestore, trashID, it.Path, map[string]string{"from": "trash", "parent": parent.String()})
+		return x.log(audit.ActionFileRestore, trashID, p, map[string]string{"from": "trash", "parent": parent.String()})
 	})
 	if err != nil {
 		return Info{}, fmt.Errorf("restore: %w", err)

@@ -298,6 +298,12 @@ func (x txn) through(az *authz, id ID) (bool, error) {
 			if err != nil {
 				continue // a granted folder that is gone shows nothing
 			}
+			// A grant that opens nothing there (one admin's, on a folder
+			// in a sensitive one) shows no way to it either: the names
+			// on the way are clients' names.
+			if az.pol.Perms(az.s, object(chain, nil)) == 0 {
+				continue
+			}
 			for _, c := range chain {
 				th[c] = true
 			}
