@@ -321,6 +321,9 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 			if err := rd.ReadJSON(m, &grants); err != nil {
 				return Result{}, err
 			}
+			if err := checkGrantees(grants, accounts, groups); err != nil {
+				return Result{}, err
+			}
 			if tg.Grants == nil && len(grants.Grants)+len(grants.Sensitive) > 0 {
 				res.NotRestored[want] = len(grants.Grants) + len(grants.Sensitive)
 			}
@@ -410,6 +413,33 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 	}
 	res.Tenant, res.Slug = info, info.Slug
 	return res, nil
+}
+
+// checkGrantees requires every grant to name an account or group of the
+// archive by its kind and ID, and gives it that one's name. The restored
+// grant gives access by ID while access lists and the log show its name,
+// so a grant to an ID the archive does not hold (another tenant's
+// account), or with another account's name, would make them say
+// something other than what it does.
+func checkGrantees(s access.Snapshot, accounts []identity.ExportedAccount, groups []identity.ExportedGroup) error {
+	type key struct{ kind, id string }
+	names := map[key]string{}
+	for _, a := range accounts {
+		names[key{access.KindUser, a.ID}] = a.Name
+	}
+	for _, g := range groups {
+		names[key{access.KindGroup, g.ID}] = g.Name
+	}
+	for i := range s.Grants {
+		to := &s.Grants[i].To
+		name, ok := names[key{to.Kind, to.ID}]
+		if !ok {
+			return fmt.Errorf("%w: %s: grant %d on %s is to %s %q (%s), not an account or group of the archive",
+				ErrCorrupt, MemberGrants, i, clip(s.Grants[i].Path), clip(to.Kind), clip(to.Name), clip(to.ID))
+		}
+		to.Name = name
+	}
+	return nil
 }
 
 // importBody reads the members after the sections into t, up to and

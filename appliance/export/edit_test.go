@@ -1,0 +1,191 @@
+package export
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+
+	"tresor/appliance/access"
+	"tresor/appliance/files"
+	"tresor/appliance/identity"
+	"tresor/appliance/tenant"
+)
+
+// edited decodes an archive, applies fn to every member before the
+// manifest (nil header: drop it) and writes a manifest that matches the
+// result: what someone who edits an archive on purpose hands in. The
+// manifest is not signed, so only the importer's own checks stand between
+// such an archive and the new tenant.
+func edited(t testing.TB, archive []byte, fn func(*tar.Header, []byte) (*tar.Header, []byte)) []byte {
+	t.Helper()
+	zr, err := zstd.NewReader(bytes.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	var out bytes.Buffer
+	zw, _ := zstd.NewWriter(&out)
+	tw := tar.NewWriter(zw)
+	var sums []MemberSum
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		if h.Name == MemberManifest {
+			var m Manifest
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			m.Members = sums
+			b, _ = json.Marshal(m)
+			h.Size = int64(len(b))
+			tw.WriteHeader(h)
+			tw.Write(b)
+			break
+		}
+		h, b = fn(h, b)
+		if h == nil {
+			continue
+		}
+		h.Size = int64(len(b))
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(b)
+		if h.Typeflag == tar.TypeDir {
+			sums = append(sums, MemberSum{Name: h.Name, Type: "dir"})
+		} else {
+			s := sha256.Sum256(b)
+			sums = append(sums, MemberSum{Name: h.Name, Type: "file", Size: h.Size, SHA256: hex.EncodeToString(s[:])})
+		}
+	}
+	tw.Close()
+	zw.Close()
+	return out.Bytes()
+}
+
+// editJSON edits the JSON member name of an archive through v's type.
+func editJSON[T any](t testing.TB, archive []byte, name string, fn func(*T)) []byte {
+	t.Helper()
+	return edited(t, archive, func(h *tar.Header, b []byte) (*tar.Header, []byte) {
+		if h.Name != name {
+			return h, b
+		}
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		fn(&v)
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h, b
+	})
+}
+
+// refused checks that importing b under slug fails as a damaged archive
+// and leaves no tenant behind.
+func (e *env) refused(t *testing.T, b []byte, slug string) error {
+	t.Helper()
+	_, err := e.importArchive(b, slug)
+	if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrBadMember) {
+		t.Errorf("Import = %v, want ErrCorrupt or ErrBadMember", err)
+	}
+	if _, gerr := e.reg.Get(slug); !errors.Is(gerr, tenant.ErrNotFound) {
+		t.Errorf("after a refused import, Get(%s) = %v, want ErrNotFound", slug, gerr)
+	}
+	return err
+}
+
+// TestEditedArchiveRoundTrips: the editing helper itself keeps a valid
+// archive valid, so the refusals below are the importer's checks.
+func TestEditedArchiveRoundTrips(t *testing.T) {
+	e := newEnv(t)
+	src, _ := e.tenantWithFiles("kanzlei")
+	archive, _ := exportTenant(t, e, src)
+	same := edited(t, archive, func(h *tar.Header, b []byte) (*tar.Header, []byte) { return h, b })
+	if _, err := e.importArchive(same, "kanzlei-neu"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestImportRefusesGrantToStranger: a grant in grants.json must name an
+// account or group of the archive, by the kind and name it has there. A
+// grant to an ID the archive does not hold (another tenant's account,
+// say), or one that shows the name of one account while the ID gives
+// access to another, would make the access list and the audit log say
+// something other than what the grant does.
+func TestImportRefusesGrantToStranger(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	src, _ := e.tenantWithFiles("kanzlei")
+	archive, _ := exportTenant(t, e, src)
+	accounts, _ := e.acc.ExportAccounts(src)
+	var bob, carla identity.ExportedAccount
+	for _, a := range accounts {
+		switch a.Name {
+		case "bob":
+			bob = a
+		case "carla":
+			carla = a
+		}
+	}
+	other, _ := e.tenantWithFiles("praxis")
+	strangers, _ := e.acc.ExportAccounts(other)
+	cases := map[string]func(*access.Grantee){
+		"another tenant's account": func(g *access.Grantee) {
+			*g = access.Grantee{Kind: access.KindUser, ID: strangers[0].ID, Name: strangers[0].Name}
+		},
+		"a group's ID as a user": func(g *access.Grantee) {
+			g.Kind = access.KindUser
+		},
+		"an account's ID as a group": func(g *access.Grantee) {
+			*g = access.Grantee{Kind: access.KindGroup, ID: bob.ID, Name: "sekretariat"}
+		},
+		"no kind": func(g *access.Grantee) { g.Kind = "everyone" },
+	}
+	i := 0
+	for name, change := range cases {
+		i++
+		t.Run(name, func(t *testing.T) {
+			b := editJSON(t, archive, MemberGrants, func(s *access.Snapshot) {
+				if len(s.Grants) != 1 {
+					t.Fatalf("grants = %+v", s.Grants)
+				}
+				change(&s.Grants[0].To)
+			})
+			e.refused(t, b, "fremd-"+string(rune('a'+i)))
+		})
+	}
+	// A grant whose name is not its account's is restored under the
+	// name of the account it gives access to.
+	b := editJSON(t, archive, MemberGrants, func(s *access.Snapshot) {
+		s.Grants[0].To = access.Grantee{Kind: access.KindUser, ID: bob.ID, Name: carla.Name}
+	})
+	if _, err := e.importArchive(b, "umbenannt"); err != nil {
+		t.Fatal(err)
+	}
+	dst, err := e.reg.Open(ctx, "umbenannt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.gr.Export(ctx, dst, files.New(dst, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Grants) != 1 || s.Grants[0].To != (access.Grantee{Kind: access.KindUser, ID: bob.ID, Name: "bob"}) {
+		t.Errorf("grants after import = %+v, want one to bob named bob", s.Grants)
+	}
+}
