@@ -150,7 +150,12 @@ type Reader struct {
 	manifest *Manifest
 	msum     string
 	done     bool
+	listed   int64 // the least bytes the manifest needs for the members so far
 }
+
+// minListed is the fewest bytes a member's entry in the manifest takes
+// besides its name: {"name":"","type":"dir","size":0}.
+const minListed = 33
 
 // Limits of the zstd decoder, against archives built to exhaust memory.
 const (
@@ -217,6 +222,13 @@ func (r *Reader) Next() (*Member, error) {
 	}
 	if r.seen[h.Name] {
 		return nil, fmt.Errorf("%w: %q appears twice", ErrBadMember, clip(h.Name))
+	}
+	// Every name is kept until the manifest, which must list it and may
+	// hold maxJSON bytes: names that could not all fit into one are
+	// refused as they come, or long names compressed to almost nothing
+	// would fill memory first.
+	if r.listed += int64(len(h.Name)) + minListed; r.listed > maxJSON {
+		return nil, fmt.Errorf("%w: more members than a manifest can list", ErrCorrupt)
 	}
 	r.seen[h.Name] = true
 	var dir bool

@@ -8,7 +8,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -187,5 +189,46 @@ func TestImportRefusesGrantToStranger(t *testing.T) {
 	}
 	if len(s.Grants) != 1 || s.Grants[0].To != (access.Grantee{Kind: access.KindUser, ID: bob.ID, Name: "bob"}) {
 		t.Errorf("grants after import = %+v, want one to bob named bob", s.Grants)
+	}
+}
+
+// TestReaderBoundsWhatItRemembers: the reader keeps every member's name
+// until the manifest, which must list them all and may hold maxJSON
+// bytes. Members whose names alone could not fit into such a manifest are
+// refused as they come, before they fill memory: here long (deep but
+// valid) folder names that compress to almost nothing.
+func TestReaderBoundsWhatItRemembers(t *testing.T) {
+	var buf bytes.Buffer
+	zw, _ := zstd.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	deep := strings.Repeat(strings.Repeat("x", 250)+"/", 250)
+	const members = 1200 // × 62 KiB of name > maxJSON
+	for i := range members {
+		h := &tar.Header{Name: fmt.Sprintf("files/%s%06d/", deep, i), Typeflag: tar.TypeDir, Mode: 0o750, Format: tar.FormatPAX}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.Close()
+	zw.Close()
+	t.Logf("%d members of %d-byte names in %d bytes", members, len(deep)+13, buf.Len())
+	r, err := NewReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n := 0
+	for {
+		_, err = r.Next()
+		if err != nil {
+			break
+		}
+		n++
+	}
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Next = %v, want ErrCorrupt", err)
+	}
+	if limit := maxJSON / (len(deep) + 13); n > limit {
+		t.Errorf("read %d members before refusing; a manifest can list at most %d of them", n, limit)
 	}
 }
