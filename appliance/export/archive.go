@@ -306,14 +306,24 @@ func (r *Reader) checkManifest(h *tar.Header) error {
 		return fmt.Errorf("%w: something follows the manifest", ErrCorrupt)
 	}
 	// The rest of the zstd stream (tar's padding) is read to its end, so
-	// its checksum is checked and nothing hides after the tar.
-	if _, err := io.Copy(zeroWriter{}, r.zr); err != nil {
+	// its checksum is checked and nothing hides after the tar. Zeros
+	// compress to almost nothing: more than any tar pads with are refused
+	// rather than decoded for as long as they last.
+	n, err := io.Copy(zeroWriter{}, io.LimitReader(r.zr, maxPadding+1))
+	if err != nil {
 		return corrupt("after the manifest", err)
+	}
+	if n > maxPadding {
+		return fmt.Errorf("%w: more than %d bytes of padding after the end of the archive", ErrCorrupt, maxPadding)
 	}
 	sum := sha256.Sum256(b)
 	r.manifest, r.msum, r.done = &m, hex.EncodeToString(sum[:]), true
 	return io.EOF
 }
+
+// maxPadding bounds the zeros after the tar's end: tar writers pad to a
+// record of 20 blocks by default, some to larger ones.
+const maxPadding = 1 << 20
 
 // zeroWriter accepts zero bytes only.
 type zeroWriter struct{}

@@ -232,3 +232,27 @@ func TestReaderBoundsWhatItRemembers(t *testing.T) {
 		t.Errorf("read %d members before refusing; a manifest can list at most %d of them", n, limit)
 	}
 }
+
+// TestReaderRefusesEndlessPadding: after the manifest only the tar's
+// end-of-archive padding may follow. A stream of zeros behind it, which
+// zstd encodes in next to nothing however long it is, is refused instead
+// of decoded for as long as it lasts while the new tenant waits half made.
+func TestReaderRefusesEndlessPadding(t *testing.T) {
+	var zeros bytes.Buffer
+	zw, _ := zstd.NewWriter(&zeros)
+	zw.Write(make([]byte, 32<<20))
+	zw.Close()
+	b := append(smallArchive(t), zeros.Bytes()...)
+	t.Logf("archive with 32 MiB of zeros behind it: %d bytes", len(b))
+	if _, err := readAll(b); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("readAll = %v, want ErrCorrupt", err)
+	}
+	// What tar writers pad with still reads.
+	zeros.Reset()
+	zw, _ = zstd.NewWriter(&zeros)
+	zw.Write(make([]byte, 10240))
+	zw.Close()
+	if _, err := readAll(append(smallArchive(t), zeros.Bytes()...)); err != nil {
+		t.Fatalf("a tar record's padding: %v", err)
+	}
+}
