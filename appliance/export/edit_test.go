@@ -256,3 +256,40 @@ func TestReaderRefusesEndlessPadding(t *testing.T) {
 		t.Fatalf("a tar record's padding: %v", err)
 	}
 }
+
+// TestImportRefusesStrangeOwners: a node's owner and a version's author
+// are account IDs of the tenant (accounts keep their IDs through an
+// import). One the archive does not hold names an account of another
+// tenant, or is a long string (up to the megabyte a PAX record may hold,
+// compressed to nothing) stored for every node outside any quota.
+func TestImportRefusesStrangeOwners(t *testing.T) {
+	e := newEnv(t)
+	src, _ := e.tenantWithFiles("kanzlei")
+	archive, _ := exportTenant(t, e, src)
+	other, _ := e.tenantWithFiles("praxis")
+	strangers, _ := e.acc.ExportAccounts(other)
+	long := strings.Repeat("a", 512<<10)
+	i := 0
+	for _, member := range []string{"files/Notiz.txt", "versions/Notiz.txt/000001", "files/Mandanten/"} {
+		for _, key := range []string{paxOwner, paxAuthor} {
+			if key == paxAuthor && strings.HasSuffix(member, "/") {
+				continue
+			}
+			for what, v := range map[string]string{"another tenant's account": strangers[0].ID, "a long string": long} {
+				i++
+				t.Run(fmt.Sprintf("%s %s %s", member, key, what), func(t *testing.T) {
+					b := edited(t, archive, func(h *tar.Header, b []byte) (*tar.Header, []byte) {
+						if h.Name == member {
+							if _, ok := h.PAXRecords[key]; !ok {
+								t.Fatalf("%s has no %s: %v", member, key, h.PAXRecords)
+							}
+							h.PAXRecords[key] = v
+						}
+						return h, b
+					})
+					e.refused(t, b, fmt.Sprintf("fremd-%d", i))
+				})
+			}
+		}
+	}
+}

@@ -361,7 +361,7 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 		if err := tg.Accounts.ImportGroups(ctx, t, groups); err != nil {
 			return err
 		}
-		if err := importBody(ctx, rd, t, &res, tg.Progress, now); err != nil {
+		if err := importBody(ctx, rd, t, &res, accountIDs(accounts), tg.Progress, now); err != nil {
 			return err
 		}
 		m, msum := rd.Manifest()
@@ -444,7 +444,7 @@ func checkGrantees(s access.Snapshot, accounts []identity.ExportedAccount, group
 
 // importBody reads the members after the sections into t, up to and
 // including the manifest's verification.
-func importBody(ctx context.Context, rd *Reader, t *tenant.Tenant, res *Result, progress func(int64), now func() time.Time) error {
+func importBody(ctx context.Context, rd *Reader, t *tenant.Tenant, res *Result, accounts map[string]bool, progress func(int64), now func() time.Time) error {
 	im := files.NewImporter(t)
 	var (
 		pending  files.Path // the file whose old versions are being read
@@ -473,6 +473,11 @@ func importBody(ctx context.Context, rd *Reader, t *tenant.Tenant, res *Result, 
 		}
 		if archived > 0 && (m.Parsed.Kind != KindArchivedLog && m.Parsed.Kind != KindAuditLog) {
 			return fmt.Errorf("%w: %s after the audit logs", ErrCorrupt, clip(m.Name))
+		}
+		for _, key := range []string{paxOwner, paxAuthor} {
+			if id := m.PAX[key]; id != "" && !accounts[id] {
+				return fmt.Errorf("%w: %s: %s %q is no account of the archive", ErrCorrupt, clip(m.Name), key, clip(id))
+			}
 		}
 		switch m.Parsed.Kind {
 		case KindFolder:
@@ -544,6 +549,18 @@ func importBody(ctx context.Context, rd *Reader, t *tenant.Tenant, res *Result, 
 		return fmt.Errorf("%w: the archive has no audit log", ErrCorrupt)
 	}
 	return nil
+}
+
+// accountIDs are the IDs of the archive's accounts: the only owners and
+// authors its nodes may name (accounts keep their IDs through an import).
+// Anything else would name another tenant's account, or be a string of up
+// to a PAX record's megabyte stored with every node outside any quota.
+func accountIDs(list []identity.ExportedAccount) map[string]bool {
+	ids := make(map[string]bool, len(list))
+	for _, a := range list {
+		ids[a.ID] = true
+	}
+	return ids
 }
 
 // countReader reports the bytes read.
