@@ -293,3 +293,18 @@ func TestImportRefusesStrangeOwners(t *testing.T) {
 		}
 	}
 }
+
+// TestImportRefusesDuplicateGrantIDs: grants are stored by ID, so a
+// second grant of the same ID replaced the first while the log recorded
+// both as added.
+func TestImportRefusesDuplicateGrantIDs(t *testing.T) {
+	e := newEnv(t)
+	src, _ := e.tenantWithFiles("kanzlei")
+	archive, _ := exportTenant(t, e, src)
+	b := editJSON(t, archive, MemberGrants, func(s *access.Snapshot) {
+		g := s.Grants[0]
+		g.Path, g.Perms = "/Mandanten", access.PermRead|access.PermWrite
+		s.Grants = append(s.Grants, g)
+	})
+	e.refused(t, b, "doppelt")
+}

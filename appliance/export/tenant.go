@@ -321,7 +321,7 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 			if err := rd.ReadJSON(m, &grants); err != nil {
 				return Result{}, err
 			}
-			if err := checkGrantees(grants, accounts, groups); err != nil {
+			if err := checkGrants(grants, accounts, groups); err != nil {
 				return Result{}, err
 			}
 			if tg.Grants == nil && len(grants.Grants)+len(grants.Sensitive) > 0 {
@@ -415,13 +415,14 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 	return res, nil
 }
 
-// checkGrantees requires every grant to name an account or group of the
+// checkGrants requires every grant to name an account or group of the
 // archive by its kind and ID, and gives it that one's name. The restored
 // grant gives access by ID while access lists and the log show its name,
 // so a grant to an ID the archive does not hold (another tenant's
 // account), or with another account's name, would make them say
-// something other than what it does.
-func checkGrantees(s access.Snapshot, accounts []identity.ExportedAccount, groups []identity.ExportedGroup) error {
+// something other than what it does. Grants are stored by ID: a second
+// one of an ID would replace the first, logged as added all the same.
+func checkGrants(s access.Snapshot, accounts []identity.ExportedAccount, groups []identity.ExportedGroup) error {
 	type key struct{ kind, id string }
 	names := map[key]string{}
 	for _, a := range accounts {
@@ -430,7 +431,12 @@ func checkGrantees(s access.Snapshot, accounts []identity.ExportedAccount, group
 	for _, g := range groups {
 		names[key{access.KindGroup, g.ID}] = g.Name
 	}
+	ids := make(map[string]bool, len(s.Grants))
 	for i := range s.Grants {
+		if id := s.Grants[i].ID; ids[id] {
+			return fmt.Errorf("%w: %s: grant %d: ID %q appears twice", ErrCorrupt, MemberGrants, i, clip(id))
+		}
+		ids[s.Grants[i].ID] = true
 		to := &s.Grants[i].To
 		name, ok := names[key{to.Kind, to.ID}]
 		if !ok {
