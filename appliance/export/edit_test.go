@@ -308,3 +308,36 @@ func TestImportRefusesDuplicateGrantIDs(t *testing.T) {
 	})
 	e.refused(t, b, "doppelt")
 }
+
+// FuzzCheckGrants: grants.json as an archive may carry it; what is
+// accepted names only the archive's accounts and groups, by their names,
+// each grant ID once.
+func FuzzCheckGrants(f *testing.F) {
+	accounts := []identity.ExportedAccount{{ID: "0123456789abcdef0123456789abcdef", Name: "anna", Role: identity.RoleAdmin}}
+	groups := []identity.ExportedGroup{{ID: "fedcba9876543210fedcba9876543210", Name: "sekretariat"}}
+	f.Add([]byte(`{"grants":[{"id":"00112233aabbccdd","path":"/a","to":{"kind":"user","id":"0123456789abcdef0123456789abcdef","name":"anna"},"perms":1}],"sensitive":[]}`))
+	f.Add([]byte(`{"grants":[{"id":"00112233aabbccdd","path":"/a","to":{"kind":"group","id":"fedcba9876543210fedcba9876543210","name":"x"},"perms":3},{"id":"00112233aabbccdd","to":{"kind":"user","id":"0123456789abcdef0123456789abcdef"}}]}`))
+	f.Add([]byte(`{"grants":[{"to":{"kind":"user","id":"fedcba9876543210fedcba9876543210"}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s access.Snapshot
+		if json.Unmarshal(b, &s) != nil {
+			return
+		}
+		err := checkGrants(s, accounts, groups)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("checkGrants = %v, not ErrCorrupt", err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, g := range s.Grants {
+			ok := g.To == access.Grantee{Kind: access.KindUser, ID: accounts[0].ID, Name: "anna"} ||
+				g.To == access.Grantee{Kind: access.KindGroup, ID: groups[0].ID, Name: "sekretariat"}
+			if !ok || seen[g.ID] {
+				t.Fatalf("accepted %+v", s.Grants)
+			}
+			seen[g.ID] = true
+		}
+	})
+}
