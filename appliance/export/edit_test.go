@@ -341,3 +341,25 @@ func FuzzCheckGrants(f *testing.F) {
 		}
 	})
 }
+
+// TestImportRefusesOversizedTenantInfo: tenant.json's request reference
+// and exporter go into the tenant.import entry. Values no export writes
+// (a request of many kilobytes, several lines) made the import fail on
+// the audit log's entry limit, reported as a failure of the appliance
+// rather than as the archive's fault; they are refused as a damaged
+// archive, naming the member.
+func TestImportRefusesOversizedTenantInfo(t *testing.T) {
+	e := newEnv(t)
+	src, _ := e.tenantWithFiles("kanzlei")
+	archive, _ := exportTenant(t, e, src)
+	for i, change := range []func(*TenantInfo){
+		func(ti *TenantInfo) { ti.Request = strings.Repeat("Az. 17/25 ", 10000) },
+		func(ti *TenantInfo) { ti.Request = "Az. 17/25\nfrom: root" },
+		func(ti *TenantInfo) { ti.ExportedBy.Name = strings.Repeat("x", 100<<10) },
+	} {
+		b := editJSON(t, archive, MemberTenant, change)
+		if err := e.refused(t, b, fmt.Sprintf("gross-%d", i)); err != nil && !strings.Contains(err.Error(), MemberTenant) {
+			t.Errorf("case %d: %v does not name %s", i, err, MemberTenant)
+		}
+	}
+}

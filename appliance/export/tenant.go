@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"tresor/appliance/access"
 	"tresor/appliance/audit"
@@ -298,6 +300,9 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 			if ti.Version != FormatVersion {
 				return Result{}, fmt.Errorf("%w: version %d (this tresor reads %d)", ErrVersion, ti.Version, FormatVersion)
 			}
+			if err := ti.check(); err != nil {
+				return Result{}, err
+			}
 		case MemberSettings:
 			b, err := rd.ReadBytes(m)
 			if err != nil {
@@ -413,6 +418,24 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 	}
 	res.Tenant, res.Slug = info, info.Slug
 	return res, nil
+}
+
+// maxInfoText bounds the free text of tenant.json that the import logs.
+const maxInfoText = 1 << 10
+
+// check refuses free text in tenant.json that no export writes: it goes
+// into the tenant.import entry, and a value past the audit log's entry
+// limit would fail the import as if the appliance were at fault.
+func (ti TenantInfo) check() error {
+	for what, s := range map[string]string{"request": ti.Request, "exported_by.kind": ti.ExportedBy.Kind,
+		"exported_by.name": ti.ExportedBy.Name, "exported_by.id": ti.ExportedBy.ID} {
+		// The line breaks and NUL the export's request reference may not
+		// hold either (daemon.TenantExport).
+		if len(s) > maxInfoText || !utf8.ValidString(s) || strings.ContainsAny(s, "\n\r\x00") {
+			return fmt.Errorf("%w: %s: %s: one line of at most %d bytes, got %q", ErrCorrupt, MemberTenant, what, maxInfoText, clip(s))
+		}
+	}
+	return nil
 }
 
 // checkGrants requires every grant to name an account or group of the
