@@ -150,7 +150,12 @@ type Reader struct {
 	manifest *Manifest
 	msum     string
 	done     bool
+	listed   int64 // the least bytes the manifest needs for the members so far
 }
+
+// minListed is the fewest bytes a member's entry in the manifest takes
+// besides its name: {"name":"","type":"dir","size":0}.
+const minListed = 33
 
 // Limits of the zstd decoder, against archives built to exhaust memory.
 const (
@@ -217,6 +222,13 @@ func (r *Reader) Next() (*Member, error) {
 	}
 	if r.seen[h.Name] {
 		return nil, fmt.Errorf("%w: %q appears twice", ErrBadMember, clip(h.Name))
+	}
+	// Every name is kept until the manifest, which must list it and may
+	// hold maxJSON bytes: names that could not all fit into one are
+	// refused as they come, or long names compressed to almost nothing
+	// would fill memory first.
+	if r.listed += int64(len(h.Name)) + minListed; r.listed > maxJSON {
+		return nil, fmt.Errorf("%w: more members than a manifest can list", ErrCorrupt)
 	}
 	r.seen[h.Name] = true
 	var dir bool
@@ -294,14 +306,24 @@ func (r *Reader) checkManifest(h *tar.Header) error {
 		return fmt.Errorf("%w: something follows the manifest", ErrCorrupt)
 	}
 	// The rest of the zstd stream (tar's padding) is read to its end, so
-	// its checksum is checked and nothing hides after the tar.
-	if _, err := io.Copy(zeroWriter{}, r.zr); err != nil {
+	// its checksum is checked and nothing hides after the tar. Zeros
+	// compress to almost nothing: more than any tar pads with are refused
+	// rather than decoded for as long as they last.
+	n, err := io.Copy(zeroWriter{}, io.LimitReader(r.zr, maxPadding+1))
+	if err != nil {
 		return corrupt("after the manifest", err)
+	}
+	if n > maxPadding {
+		return fmt.Errorf("%w: more than %d bytes of padding after the end of the archive", ErrCorrupt, maxPadding)
 	}
 	sum := sha256.Sum256(b)
 	r.manifest, r.msum, r.done = &m, hex.EncodeToString(sum[:]), true
 	return io.EOF
 }
+
+// maxPadding bounds the zeros after the tar's end: tar writers pad to a
+// record of 20 blocks by default, some to larger ones.
+const maxPadding = 1 << 20
 
 // zeroWriter accepts zero bytes only.
 type zeroWriter struct{}

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"tresor/appliance/access"
 	"tresor/appliance/audit"
@@ -298,6 +300,9 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 			if ti.Version != FormatVersion {
 				return Result{}, fmt.Errorf("%w: version %d (this tresor reads %d)", ErrVersion, ti.Version, FormatVersion)
 			}
+			if err := ti.check(); err != nil {
+				return Result{}, err
+			}
 		case MemberSettings:
 			b, err := rd.ReadBytes(m)
 			if err != nil {
@@ -319,6 +324,9 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 			}
 		case MemberGrants:
 			if err := rd.ReadJSON(m, &grants); err != nil {
+				return Result{}, err
+			}
+			if err := checkGrants(grants, accounts, groups); err != nil {
 				return Result{}, err
 			}
 			if tg.Grants == nil && len(grants.Grants)+len(grants.Sensitive) > 0 {
@@ -358,7 +366,7 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 		if err := tg.Accounts.ImportGroups(ctx, t, groups); err != nil {
 			return err
 		}
-		if err := importBody(ctx, rd, t, &res, tg.Progress, now); err != nil {
+		if err := importBody(ctx, rd, t, &res, accountIDs(accounts), tg.Progress, now); err != nil {
 			return err
 		}
 		m, msum := rd.Manifest()
@@ -412,9 +420,60 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 	return res, nil
 }
 
+// maxInfoText bounds the free text of tenant.json that the import logs.
+const maxInfoText = 1 << 10
+
+// check refuses free text in tenant.json that no export writes: it goes
+// into the tenant.import entry, and a value past the audit log's entry
+// limit would fail the import as if the appliance were at fault.
+func (ti TenantInfo) check() error {
+	for what, s := range map[string]string{"request": ti.Request, "exported_by.kind": ti.ExportedBy.Kind,
+		"exported_by.name": ti.ExportedBy.Name, "exported_by.id": ti.ExportedBy.ID} {
+		// The line breaks and NUL the export's request reference may not
+		// hold either (daemon.TenantExport).
+		if len(s) > maxInfoText || !utf8.ValidString(s) || strings.ContainsAny(s, "\n\r\x00") {
+			return fmt.Errorf("%w: %s: %s: one line of at most %d bytes, got %q", ErrCorrupt, MemberTenant, what, maxInfoText, clip(s))
+		}
+	}
+	return nil
+}
+
+// checkGrants requires every grant to name an account or group of the
+// archive by its kind and ID, and gives it that one's name. The restored
+// grant gives access by ID while access lists and the log show its name,
+// so a grant to an ID the archive does not hold (another tenant's
+// account), or with another account's name, would make them say
+// something other than what it does. Grants are stored by ID: a second
+// one of an ID would replace the first, logged as added all the same.
+func checkGrants(s access.Snapshot, accounts []identity.ExportedAccount, groups []identity.ExportedGroup) error {
+	type key struct{ kind, id string }
+	names := map[key]string{}
+	for _, a := range accounts {
+		names[key{access.KindUser, a.ID}] = a.Name
+	}
+	for _, g := range groups {
+		names[key{access.KindGroup, g.ID}] = g.Name
+	}
+	ids := make(map[string]bool, len(s.Grants))
+	for i := range s.Grants {
+		if id := s.Grants[i].ID; ids[id] {
+			return fmt.Errorf("%w: %s: grant %d: ID %q appears twice", ErrCorrupt, MemberGrants, i, clip(id))
+		}
+		ids[s.Grants[i].ID] = true
+		to := &s.Grants[i].To
+		name, ok := names[key{to.Kind, to.ID}]
+		if !ok {
+			return fmt.Errorf("%w: %s: grant %d on %s is to %s %q (%s), not an account or group of the archive",
+				ErrCorrupt, MemberGrants, i, clip(s.Grants[i].Path), clip(to.Kind), clip(to.Name), clip(to.ID))
+		}
+		to.Name = name
+	}
+	return nil
+}
+
 // importBody reads the members after the sections into t, up to and
 // including the manifest's verification.
-func importBody(ctx context.Context, rd *Reader, t *tenant.Tenant, res *Result, progress func(int64), now func() time.Time) error {
+func importBody(ctx context.Context, rd *Reader, t *tenant.Tenant, res *Result, accounts map[string]bool, progress func(int64), now func() time.Time) error {
 	im := files.NewImporter(t)
 	var (
 		pending  files.Path // the file whose old versions are being read
@@ -443,6 +502,11 @@ func importBody(ctx context.Context, rd *Reader, t *tenant.Tenant, res *Result, 
 		}
 		if archived > 0 && (m.Parsed.Kind != KindArchivedLog && m.Parsed.Kind != KindAuditLog) {
 			return fmt.Errorf("%w: %s after the audit logs", ErrCorrupt, clip(m.Name))
+		}
+		for _, key := range []string{paxOwner, paxAuthor} {
+			if id := m.PAX[key]; id != "" && !accounts[id] {
+				return fmt.Errorf("%w: %s: %s %q is no account of the archive", ErrCorrupt, clip(m.Name), key, clip(id))
+			}
 		}
 		switch m.Parsed.Kind {
 		case KindFolder:
@@ -514,6 +578,18 @@ func importBody(ctx context.Context, rd *Reader, t *tenant.Tenant, res *Result, 
 		return fmt.Errorf("%w: the archive has no audit log", ErrCorrupt)
 	}
 	return nil
+}
+
+// accountIDs are the IDs of the archive's accounts: the only owners and
+// authors its nodes may name (accounts keep their IDs through an import).
+// Anything else would name another tenant's account, or be a string of up
+// to a PAX record's megabyte stored with every node outside any quota.
+func accountIDs(list []identity.ExportedAccount) map[string]bool {
+	ids := make(map[string]bool, len(list))
+	for _, a := range list {
+		ids[a.ID] = true
+	}
+	return ids
 }
 
 // countReader reports the bytes read.
