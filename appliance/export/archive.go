@@ -290,8 +290,8 @@ func (r *Reader) checkManifest(h *tar.Header) error {
 	if m.Format != Format {
 		return fmt.Errorf("%w: manifest: format %q, not %s", ErrCorrupt, clip(m.Format), Format)
 	}
-	if m.Version != FormatVersion {
-		return fmt.Errorf("%w: manifest version %d (this tresor reads %d)", ErrVersion, m.Version, FormatVersion)
+	if !readsVersion(m.Version) {
+		return fmt.Errorf("%w: manifest version %d (this tresor reads 1 to %d)", ErrVersion, m.Version, FormatVersion)
 	}
 	if len(m.Members) != len(r.sums) {
 		return fmt.Errorf("%w: the manifest lists %d members, the archive has %d", ErrCorrupt, len(m.Members), len(r.sums))

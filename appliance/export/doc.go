@@ -15,6 +15,7 @@
 //	settings.json             the tenant's settings (tenant.Settings)
 //	accounts.json             the accounts, without password hashes or 2FA secrets
 //	groups.json               groups with their members (account IDs)
+//	roles.json                defined roles with their permissions and accounts (version 2 on)
 //	grants.json               folder grants by path, and sensitive marks (access.Snapshot)
 //	shares.json               share links: what was shared, how, by whom (no tokens: they cannot work elsewhere)
 //	files/<path>/             a folder (tar directory)

@@ -28,6 +28,13 @@ import (
 // such an archive and the new tenant.
 func edited(t testing.TB, archive []byte, fn func(*tar.Header, []byte) (*tar.Header, []byte)) []byte {
 	t.Helper()
+	return editedManifest(t, archive, fn, nil)
+}
+
+// editedManifest is edited that also lets mfn change the manifest's
+// other fields (its version, say) before it is written.
+func editedManifest(t testing.TB, archive []byte, fn func(*tar.Header, []byte) (*tar.Header, []byte), mfn func(*Manifest)) []byte {
+	t.Helper()
 	zr, err := zstd.NewReader(bytes.NewReader(archive))
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +57,9 @@ func edited(t testing.TB, archive []byte, fn func(*tar.Header, []byte) (*tar.Hea
 				t.Fatal(err)
 			}
 			m.Members = sums
+			if mfn != nil {
+				mfn(&m)
+			}
 			b, _ = json.Marshal(m)
 			h.Size = int64(len(b))
 			tw.WriteHeader(h)

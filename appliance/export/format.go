@@ -3,6 +3,7 @@ package export
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,10 +13,12 @@ import (
 )
 
 // Format and FormatVersion name the archive format in tenant.json and
-// manifest.json.
+// manifest.json. Version 2 added roles.json (the tenant's defined roles
+// and their assignments, which version 1 lost); archives of version 1
+// still import.
 const (
 	Format        = "tresor-tenant-export"
-	FormatVersion = 1
+	FormatVersion = 2
 )
 
 // Names of the members that are not files.
@@ -24,6 +27,7 @@ const (
 	MemberSettings = "settings.json"
 	MemberAccounts = "accounts.json"
 	MemberGroups   = "groups.json"
+	MemberRoles    = "roles.json"
 	MemberGrants   = "grants.json"
 	MemberShares   = "shares.json"
 	MemberAuditLog = "audit/log.jsonl"
@@ -34,8 +38,20 @@ const (
 	prefixArchived = "audit/archived/"
 )
 
-// sections are the JSON members before the files, in order.
-var sections = [...]string{MemberTenant, MemberSettings, MemberAccounts, MemberGroups, MemberGrants, MemberShares}
+// sections are the JSON members before the files, in order (of the
+// current version; sectionsOf gives an older version's).
+var sections = [...]string{MemberTenant, MemberSettings, MemberAccounts, MemberGroups, MemberRoles, MemberGrants, MemberShares}
+
+// sectionsOf returns the sections an archive of version v has, in order.
+func sectionsOf(v int) []string {
+	if v == 1 {
+		return slices.DeleteFunc(slices.Clone(sections[:]), func(s string) bool { return s == MemberRoles })
+	}
+	return sections[:]
+}
+
+// readsVersion says whether this tresor reads archives of version v.
+func readsVersion(v int) bool { return v >= 1 && v <= FormatVersion }
 
 // maxJSON bounds the JSON members a reader holds in memory.
 const maxJSON = 64 << 20

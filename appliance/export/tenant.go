@@ -81,6 +81,10 @@ func Export(ctx context.Context, w io.Writer, src Source) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
+	roles, err := src.Accounts.ExportRoles(t)
+	if err != nil {
+		return Summary{}, err
+	}
 	grants := access.Snapshot{Grants: []access.Grant{}, Sensitive: []access.SensitiveMark{}}
 	if src.Grants != nil {
 		// Folders are named by path; files.New without a principal only
@@ -101,6 +105,7 @@ func Export(ctx context.Context, w io.Writer, src Source) (Summary, error) {
 		{MemberSettings, json.RawMessage(settings)},
 		{MemberAccounts, accounts},
 		{MemberGroups, groups},
+		{MemberRoles, roles},
 		{MemberGrants, grants},
 		// Share links are documented, not carried: their tokens exist only
 		// as hashes in this appliance's share index, so a link could not
@@ -278,10 +283,14 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 		settings tenant.Settings
 		accounts []identity.ExportedAccount
 		groups   []identity.ExportedGroup
+		roles    []identity.ExportedRole
 		grants   access.Snapshot
 		res      = Result{NotRestored: map[string]int{}}
 	)
-	for _, want := range sections {
+	// tenant.json comes first and says which sections follow.
+	expect := []string{MemberTenant}
+	for i := 0; i < len(expect); i++ {
+		want := expect[i]
 		m, err := rd.Next()
 		if err != nil {
 			return Result{}, corrupt("sections", err)
@@ -297,12 +306,13 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 			if ti.Format != Format {
 				return Result{}, fmt.Errorf("%w: %s: format %q, not %s", ErrCorrupt, want, clip(ti.Format), Format)
 			}
-			if ti.Version != FormatVersion {
-				return Result{}, fmt.Errorf("%w: version %d (this tresor reads %d)", ErrVersion, ti.Version, FormatVersion)
+			if !readsVersion(ti.Version) {
+				return Result{}, fmt.Errorf("%w: version %d (this tresor reads 1 to %d)", ErrVersion, ti.Version, FormatVersion)
 			}
 			if err := ti.check(); err != nil {
 				return Result{}, err
 			}
+			expect = sectionsOf(ti.Version)
 		case MemberSettings:
 			b, err := rd.ReadBytes(m)
 			if err != nil {
@@ -321,6 +331,13 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 		case MemberGroups:
 			if err := rd.ReadJSON(m, &groups); err != nil {
 				return Result{}, err
+			}
+		case MemberRoles:
+			if err := rd.ReadJSON(m, &roles); err != nil {
+				return Result{}, err
+			}
+			if err := identity.CheckExportedRoles(roles, accounts); err != nil {
+				return Result{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 			}
 		case MemberGrants:
 			if err := rd.ReadJSON(m, &grants); err != nil {
@@ -366,6 +383,9 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 		if err := tg.Accounts.ImportGroups(ctx, t, groups); err != nil {
 			return err
 		}
+		if err := tg.Accounts.ImportRoles(ctx, t, roles); err != nil {
+			return err
+		}
 		if err := importBody(ctx, rd, t, &res, accountIDs(accounts), tg.Progress, now); err != nil {
 			return err
 		}
@@ -393,6 +413,7 @@ func Import(ctx context.Context, r io.Reader, tg Target) (Result, error) {
 			details["request"] = ti.Request
 		}
 		details["groups"] = fmt.Sprint(len(groups))
+		details["roles"] = fmt.Sprint(len(roles))
 		details["grants"] = fmt.Sprint(len(grants.Grants))
 		for k, n := range res.NotRestored {
 			details["not_restored_"+k] = fmt.Sprint(n)

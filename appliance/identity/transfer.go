@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 
+	"tresor/appliance/access"
 	"tresor/appliance/password"
 	"tresor/appliance/tenant"
 	"tresor/storage"
@@ -297,6 +299,162 @@ func (a *Accounts) ImportGroups(ctx context.Context, t *tenant.Tenant, list []Ex
 	})
 	if err != nil {
 		return fmt.Errorf("import groups: %w", err)
+	}
+	return nil
+}
+
+// ExportedRole is a role the tenant defined, in a tenant export: its
+// permissions and the IDs of the accounts it is assigned to.
+type ExportedRole struct {
+	ID      string          `json:"id"`
+	Name    string          `json:"name"`
+	Perms   []access.Action `json:"perms"`
+	Members []string        `json:"members"` // account IDs, sorted
+	Created time.Time       `json:"created"`
+}
+
+// ExportRoles returns every defined role of t with its assignments,
+// sorted by ID. The caller (the export) decides who may do this.
+func (a *Accounts) ExportRoles(t *tenant.Tenant) ([]ExportedRole, error) {
+	out := []ExportedRole{}
+	err := t.View(func(tx *storage.Tx) error {
+		b := tx.Bucket(bucketRoles...)
+		if b == nil {
+			return nil
+		}
+		var ids [][]byte
+		if err := b.ForEach(func(k, _ []byte) error {
+			ids = append(ids, append([]byte(nil), k...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		members := map[string][]string{}
+		if mb := tx.Bucket(bucketRoleMembers...); mb != nil {
+			// Keys are account ID then role ID, both of one length.
+			if err := mb.ForEach(func(k, _ []byte) error {
+				if len(k)%2 == 0 {
+					acc, role := string(k[:len(k)/2]), string(k[len(k)/2:])
+					members[role] = append(members[role], acc)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		for _, id := range ids {
+			r, err := loadRole(t, tx, id)
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				continue
+			}
+			m := append([]string{}, members[r.ID]...)
+			sort.Strings(m)
+			out = append(out, ExportedRole{ID: r.ID, Name: r.Name, Perms: append([]access.Action{}, r.Perms...), Members: m, Created: r.Created})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("export roles: %w", err)
+	}
+	return out, nil
+}
+
+// CheckExportedRoles checks roles read from an archive against the
+// archive's accounts (by ID), before anything is imported: canonical IDs
+// and names, each once, only permissions a defined role may hold (never
+// grant.approve or folder.sensitive: an edited archive must not hand out
+// what four-eyes keeps for tenant admins), and members that are accounts
+// of the archive.
+func CheckExportedRoles(list []ExportedRole, accounts []ExportedAccount) error {
+	known := make(map[string]bool, len(accounts))
+	for _, a := range accounts {
+		known[a.ID] = true
+	}
+	ids, names := map[string]bool{}, map[string]bool{}
+	for i, r := range list {
+		if b, err := hex.DecodeString(r.ID); err != nil || len(b) != 16 || hex.EncodeToString(b) != r.ID {
+			return fmt.Errorf("%w: role %d: id %q: want 32 lower-case hex digits", ErrBadExport, i, clip(r.ID))
+		}
+		if name, err := NormalizeName(r.Name); err != nil || name != r.Name {
+			return fmt.Errorf("%w: role %d: name %q is not canonical", ErrBadExport, i, clip(r.Name))
+		}
+		if ids[r.ID] || names[r.Name] {
+			return fmt.Errorf("%w: role %d (%s) appears twice", ErrBadExport, i, r.Name)
+		}
+		ids[r.ID], names[r.Name] = true, true
+		if len(r.Perms) == 0 {
+			return fmt.Errorf("%w: role %s has no permission", ErrBadExport, r.Name)
+		}
+		for _, p := range r.Perms {
+			if !slices.Contains(access.RolePerms, p) {
+				return fmt.Errorf("%w: role %s: permission %q is not one a role may hold", ErrBadExport, r.Name, clip(string(p)))
+			}
+		}
+		seen := map[string]bool{}
+		for _, m := range r.Members {
+			if !known[m] {
+				return fmt.Errorf("%w: role %s: member %q is no account of the export", ErrBadExport, r.Name, clip(m))
+			}
+			if seen[m] {
+				return fmt.Errorf("%w: role %s: member %s appears twice", ErrBadExport, r.Name, m)
+			}
+			seen[m] = true
+		}
+	}
+	return nil
+}
+
+// ImportRoles recreates exported roles and their assignments in t after
+// ImportAccounts (see CheckExportedRoles). Nothing is logged: the import
+// logs what it restored.
+func (a *Accounts) ImportRoles(ctx context.Context, t *tenant.Tenant, list []ExportedRole) error {
+	if len(list) == 0 {
+		return nil
+	}
+	ikey, err := a.indexKey(ctx, t)
+	if err != nil {
+		return err
+	}
+	err = t.Update(ctx, func(tx *storage.Tx) error {
+		mb, err := tx.CreateBucketIfNotExists(bucketRoleMembers...)
+		if err != nil {
+			return err
+		}
+		for _, r := range list {
+			if old, err := roleTable.lookup(t, tx, ikey, r.Name); err != nil {
+				return err
+			} else if old != nil {
+				return fmt.Errorf("role %q: %w", r.Name, ErrRoleExists)
+			}
+			perms := make([]access.Action, 0, len(r.Perms))
+			for _, p := range access.RolePerms {
+				if slices.Contains(r.Perms, p) {
+					perms = append(perms, p)
+				}
+			}
+			if err := storeRole(t, tx, ikey, &roleRecord{ID: r.ID, Name: r.Name, Perms: perms, Created: r.Created.UTC()}); err != nil {
+				return err
+			}
+			for _, m := range r.Members {
+				acc, err := load(t, tx, []byte(m))
+				if err != nil {
+					return err
+				}
+				if acc == nil {
+					return fmt.Errorf("%w: role %s: member %q is no account of the export", ErrBadExport, r.Name, clip(m))
+				}
+				if err := mb.Put(memberKey(m, r.ID), []byte{}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("import roles: %w", err)
 	}
 	return nil
 }
