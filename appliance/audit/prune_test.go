@@ -78,3 +78,58 @@ func TestPruneIsRecordedWithTheDeletion(t *testing.T) {
 		t.Errorf("%d entries pruned, but the prune records reach %d, want %d", rep.Pruned, got, rep.Pruned-1)
 	}
 }
+
+// TestVerifyRefusesUnloggedPrune: someone with the database deletes entry
+// bodies and moves the prune mark past them, as Prune would. The leaf
+// hashes still give the tree, but no prune was logged (or the entries
+// before still have their bodies): Verify names the first removed entry.
+func TestVerifyRefusesUnloggedPrune(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		del         []int64
+		mark        int64
+		wantPos     int64
+		legitBefore bool // a real prune of entries 0 to 9 came first
+	}{
+		{name: "one entry", del: []int64{5}, mark: 6, wantPos: 5},
+		{name: "from the start", del: []int64{0, 1, 2, 3}, mark: 4, wantPos: 0},
+		{name: "after a real prune", del: []int64{10, 11}, mark: 12, wantPos: 10, legitBefore: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, false)
+			clock := newClock()
+			k := newKey(t, "k")
+			l := openLog(t, env.ns, "kanzlei", k, clock)
+			fill(t, l, 0, 30)
+			if tc.legitBefore {
+				var cutoff time.Time
+				l.Entries(Filter{}, func(e Entry) error {
+					if e.Seq == 10 {
+						cutoff = e.Time
+					}
+					return nil
+				})
+				if n, err := l.Prune(t.Context(), cutoff); err != nil || n != 10 {
+					t.Fatalf("Prune = %d, %v", n, err)
+				}
+			}
+			checkpoint(t, l)
+			mustVerify(t, l)
+			edit(t, l, func(bk *buckets) error {
+				for _, n := range tc.del {
+					if err := bk.entries.Delete(key(n)); err != nil {
+						return err
+					}
+				}
+				st, err := readState(bk)
+				if err != nil {
+					return err
+				}
+				st.pruned = tc.mark
+				return writeState(bk, st)
+			})
+			_, err := l.Verify(t.Context())
+			wantProblem(t, err, KindMissing, tc.wantPos)
+		})
+	}
+}
