@@ -205,6 +205,10 @@ func (a *App) apiAuditVerify(ctx context.Context, body json.RawMessage) (any, er
 			return nil, err
 		}
 	}
+	// Logged like a tenant's verification, before the report goes out.
+	if err := a.logAdmin(ctx, st, adminEntry(audit.ActionAuditVerify, "", map[string]string{"log": "appliance"})); err != nil {
+		return nil, err
+	}
 	rep, err := st.audit.Verify(ctx, ofLog("appliance", req.Checkpoints)...)
 	if err != nil && !errors.Is(err, audit.ErrTampered) {
 		return nil, err
