@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"tresor/appliance/api"
 	"tresor/appliance/audit"
 )
 
@@ -25,5 +26,31 @@ func TestApplianceAuditVerifyIsLogged(t *testing.T) {
 	})
 	if len(got) != 1 || got[0].Actor.Kind != audit.ActorApplianceAdmin || got[0].Details["log"] != "appliance" {
 		t.Fatalf("audit.verify entries in the appliance log = %+v, want one by the appliance admin", got)
+	}
+}
+
+// TestRunJobIsLogged: a job the appliance admin starts by hand (such as
+// retention, which prunes every tenant's versions, trash and audit log)
+// is an appliance-admin action and is logged before it runs; an unknown
+// job is refused and starts nothing.
+func TestRunJobIsLogged(t *testing.T) {
+	ta := newTenantApp(t)
+	ta.runScheduler(t.Context())
+	var out map[string]string
+	if err := ta.c.Stream(t.Context(), "POST", "/v1/jobs/run", RunJobRequest{Name: "grant-expiry"}, &out, func(api.Progress) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ta.c.Stream(t.Context(), "POST", "/v1/jobs/run", RunJobRequest{Name: "no-such-job"}, &out, func(api.Progress) {}); err == nil {
+		t.Fatal("an unknown job ran")
+	}
+	var got []audit.Entry
+	ta.st.audit.Entries(audit.Filter{Actions: []string{audit.ActionAdminAction}}, func(e audit.Entry) error {
+		if e.Details["job"] != "" {
+			got = append(got, e)
+		}
+		return nil
+	})
+	if len(got) != 1 || got[0].Actor.Kind != audit.ActorApplianceAdmin || got[0].Details["job"] != "grant-expiry" {
+		t.Fatalf("job runs in the appliance log = %+v, want the one of grant-expiry", got)
 	}
 }
