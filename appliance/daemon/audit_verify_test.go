@@ -1,7 +1,11 @@
 package daemon
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
 	"testing"
 
 	"tresor/appliance/api"
@@ -52,5 +56,27 @@ func TestRunJobIsLogged(t *testing.T) {
 	})
 	if len(got) != 1 || got[0].Actor.Kind != audit.ActorApplianceAdmin || got[0].Details["job"] != "grant-expiry" {
 		t.Fatalf("job runs in the appliance log = %+v, want the one of grant-expiry", got)
+	}
+}
+
+// TestApplianceAuditExportFormat: an export in a format there is not is
+// refused, as for a tenant's log, rather than logged under that format
+// and sent as JSON lines.
+func TestApplianceAuditExportFormat(t *testing.T) {
+	ta := newTenantApp(t)
+	var buf bytes.Buffer
+	_, err := ta.c.Download(t.Context(), "/v1/audit/export?format=xml", &buf)
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		t.Fatalf("export as xml = %v (%d bytes), want 400", err, buf.Len())
+	}
+	ta.st.audit.Entries(audit.Filter{Actions: []string{audit.ActionAuditExport}}, func(e audit.Entry) error {
+		t.Errorf("refused export logged as done: %+v", e)
+		return nil
+	})
+	for _, f := range []string{"", "jsonl", "csv"} {
+		if _, err := ta.c.Download(t.Context(), "/v1/audit/export?format="+f, io.Discard); err != nil {
+			t.Errorf("export as %q: %v", f, err)
+		}
 	}
 }
