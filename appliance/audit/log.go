@@ -844,7 +844,9 @@ const pruneBatch = 4096
 // Prune removes the bodies of the entries logged before cutoff, keeping
 // their leaf hashes and every checkpoint, so the tree still verifies. Only
 // entries covered by a checkpoint are pruned (Prune signs one first when it
-// can). It logs what it did as ActionAuditPrune and returns how many
+// can). Each batch of deletions commits with its own ActionAuditPrune
+// entry, so that no body goes without the record of its pruning, not even
+// when the appliance stops between two batches. It returns how many
 // entries it pruned.
 func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
 	if l.signer != nil {
@@ -852,7 +854,7 @@ func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
 			return 0, err
 		}
 	}
-	var total, through int64
+	var total int64
 	for {
 		var n, last int64
 		err := l.db.Update(ctx, func(tx *storage.Tx) error {
@@ -896,7 +898,20 @@ func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
 			}
 			n = int64(len(drop))
 			st.pruned = last + 1
-			return writeState(bk, st)
+			if err := writeState(bk, st); err != nil {
+				return err
+			}
+			_, err = l.appendInLog(tx, Entry{
+				Actor:   Actor{Kind: ActorSystem},
+				Action:  ActionAuditPrune,
+				Outcome: OutcomeSuccess,
+				Details: map[string]string{
+					"before":  before.UTC().Format(time.RFC3339),
+					"entries": strconv.Itoa(len(drop)),
+					"through": strconv.FormatInt(last, 10),
+				},
+			})
+			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("audit log %s: prune: %w", l.name, err)
@@ -905,22 +920,6 @@ func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
 			break
 		}
 		total += n
-		through = last
-	}
-	if total > 0 {
-		_, err := l.Append(ctx, Entry{
-			Actor:   Actor{Kind: ActorSystem},
-			Action:  ActionAuditPrune,
-			Outcome: OutcomeSuccess,
-			Details: map[string]string{
-				"before":  before.UTC().Format(time.RFC3339),
-				"entries": strconv.FormatInt(total, 10),
-				"through": strconv.FormatInt(through, 10),
-			},
-		})
-		if err != nil {
-			return total, fmt.Errorf("audit log %s: log prune: %w", l.name, err)
-		}
 	}
 	return total, nil
 }

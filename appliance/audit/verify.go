@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -201,11 +202,24 @@ func (l *Log) verifyTx(ctx context.Context, tx *storage.Tx, known [][]byte, rep 
 			ci++
 		}
 	}
+	// Prune removes bodies from the start of the log on, and logs
+	// each batch with the last position it reached: a position without
+	// a body after one with a body, or one beyond what the logged prunes
+	// reach, lost its body some other way. The state record's prune mark
+	// alone proves nothing: anyone who can write the database can move it.
+	var (
+		sawBody  bool
+		through  int64 = -1 // the furthest position a logged prune reached
+		unlogged int64 = -1 // the first position whose body went some other way
+	)
 	// pruned accounts for a position without a body: fine below the
 	// retention watermark, where the kept leaf hash stands in for it.
 	pruned := func(pos int64) *Problem {
 		if pos >= st.pruned {
 			return nil
+		}
+		if sawBody && unlogged < 0 {
+			unlogged = pos
 		}
 		h, ok := leafHash(bk.hashes, pos)
 		if !ok {
@@ -241,9 +255,16 @@ func (l *Log) verifyTx(ctx context.Context, tx *storage.Tx, known [][]byte, rep 
 				p = &Problem{pos, KindModified, err.Error()}
 				return false, nil
 			}
-			p = l.checkEntry(bk, st, pos, v)
+			var e Entry
+			e, p = l.checkEntry(bk, st, pos, v)
 			if p != nil {
 				return false, nil
+			}
+			sawBody = true
+			if e.Action == ActionAuditPrune && e.Outcome == OutcomeSuccess {
+				if n, err := strconv.ParseInt(e.Details["through"], 10, 64); err == nil && n < pos {
+					through = max(through, n)
+				}
 			}
 			rep.Entries++
 			add(tlog.RecordHash(v))
@@ -264,6 +285,12 @@ func (l *Log) verifyTx(ctx context.Context, tx *storage.Tx, known [][]byte, rep 
 		if p = pruned(next); p != nil {
 			return p, nil
 		}
+	}
+	if unlogged < 0 && through+1 < st.pruned {
+		unlogged = through + 1
+	}
+	if unlogged >= 0 {
+		return &Problem{unlogged, KindMissing, fmt.Sprintf("entry %d has no body and no logged prune removed it", unlogged)}, nil
 	}
 	rep.Size = front.n
 	if latest.size <= front.n {
@@ -312,37 +339,37 @@ func (l *Log) checkCheckpoint(msg []byte, pos int64, src string) (ck, *Problem) 
 }
 
 // checkEntry checks the body v stored at position pos.
-func (l *Log) checkEntry(bk *buckets, st state, pos int64, v []byte) *Problem {
+func (l *Log) checkEntry(bk *buckets, st state, pos int64, v []byte) (Entry, *Problem) {
 	stored, ok := leafHash(bk.hashes, pos)
 	if !ok || pos >= st.size {
-		return &Problem{pos, KindInserted, fmt.Sprintf("entry beyond the %d entries the log recorded", st.size)}
+		return Entry{}, &Problem{pos, KindInserted, fmt.Sprintf("entry beyond the %d entries the log recorded", st.size)}
 	}
 	e, err := ParseEntry(v)
 	if err != nil {
-		return &Problem{pos, KindModified, err.Error()}
+		return Entry{}, &Problem{pos, KindModified, err.Error()}
 	}
 	if e.Log != l.name {
-		return &Problem{pos, KindForeign, fmt.Sprintf("entry belongs to log %q", e.Log)}
+		return Entry{}, &Problem{pos, KindForeign, fmt.Sprintf("entry belongs to log %q", e.Log)}
 	}
 	if e.Seq != pos {
 		if other, err := l.plain(e.Seq, bk.entries.Get(key(e.Seq))); err == nil && other != nil {
 			if o, err := ParseEntry(other); err == nil && o.Seq == pos {
-				return &Problem{pos, KindReordered, fmt.Sprintf("entries %d and %d swapped", pos, e.Seq)}
+				return Entry{}, &Problem{pos, KindReordered, fmt.Sprintf("entries %d and %d swapped", pos, e.Seq)}
 			}
 		}
 		if e.Seq > pos {
-			return &Problem{pos, KindMissing, fmt.Sprintf("entry %d missing; entry %d found in its place", pos, e.Seq)}
+			return Entry{}, &Problem{pos, KindMissing, fmt.Sprintf("entry %d missing; entry %d found in its place", pos, e.Seq)}
 		}
-		return &Problem{pos, KindInserted, fmt.Sprintf("entry %d appears again at position %d", e.Seq, pos)}
+		return Entry{}, &Problem{pos, KindInserted, fmt.Sprintf("entry %d appears again at position %d", e.Seq, pos)}
 	}
 	if tlog.RecordHash(v) != stored {
 		// An insertion shifts the original entry one place up.
 		if nv, err := l.plain(pos+1, bk.entries.Get(key(pos+1))); err == nil && nv != nil {
 			if n, err := ParseEntry(nv); tlog.RecordHash(nv) == stored || err == nil && n.Seq == pos {
-				return &Problem{pos, KindInserted, "entry inserted before the original one"}
+				return Entry{}, &Problem{pos, KindInserted, "entry inserted before the original one"}
 			}
 		}
-		return &Problem{pos, KindModified, "entry does not match its leaf hash"}
+		return Entry{}, &Problem{pos, KindModified, "entry does not match its leaf hash"}
 	}
-	return nil
+	return e, nil
 }

@@ -162,6 +162,10 @@ func (a *App) apiAuditExport(w http.ResponseWriter, r *http.Request) {
 	// be given).
 	f.Tenant = q.Get("tenant")
 	format := q.Get("format")
+	if format != "" && format != "jsonl" && format != "csv" {
+		api.WriteError(w, api.Errorf(http.StatusBadRequest, "format %q: want jsonl or csv", clipArg(format)))
+		return
+	}
 	if format == "" {
 		format = "jsonl"
 	}
@@ -174,7 +178,7 @@ func (a *App) apiAuditExport(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	if r.URL.Query().Get("format") == "csv" {
+	if format == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		err = st.audit.ExportCSV(r.Context(), w, f)
 	} else {
@@ -204,6 +208,10 @@ func (a *App) apiAuditVerify(ctx context.Context, body json.RawMessage) (any, er
 		if err := api.Decode(body, &req); err != nil {
 			return nil, err
 		}
+	}
+	// Logged like a tenant's verification, before the report goes out.
+	if err := a.logAdmin(ctx, st, adminEntry(audit.ActionAuditVerify, "", map[string]string{"log": "appliance"})); err != nil {
+		return nil, err
 	}
 	rep, err := st.audit.Verify(ctx, ofLog("appliance", req.Checkpoints)...)
 	if err != nil && !errors.Is(err, audit.ErrTampered) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"tresor/appliance/api"
@@ -346,6 +347,15 @@ func (a *App) apiRunJob(ctx context.Context, body json.RawMessage, progress func
 	}
 	var req RunJobRequest
 	if err := api.Decode(body, &req); err != nil {
+		return nil, err
+	}
+	// Started by hand, a job (retention prunes every tenant's versions,
+	// trash and audit log) is the appliance admin's action: logged
+	// before it runs, for a job that exists.
+	if !slices.ContainsFunc(st.sched.Jobs(), func(j schedule.JobStatus) bool { return j.Name == req.Name }) {
+		return nil, api.Errorf(http.StatusBadRequest, "job %q: %v", clipArg(req.Name), schedule.ErrUnknownJob)
+	}
+	if err := a.logAdmin(ctx, st, adminEntry(audit.ActionAdminAction, "", map[string]string{"what": "run job", "job": req.Name})); err != nil {
 		return nil, err
 	}
 	ch, err := st.sched.RunNow(ctx, req.Name)

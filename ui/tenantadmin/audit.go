@@ -283,7 +283,7 @@ func (h *Handler) auditEntry(w http.ResponseWriter, r *http.Request, q *gate.Req
 // auditProof downloads an entry's proof as a file that `tresor audit
 // verify --proof` checks offline. It is logged like an export.
 func (h *Handler) auditProof(w http.ResponseWriter, r *http.Request, q *gate.Request) {
-	if !h.allowed(w, r, q, access.ReadAudit, tenantpage.Audit) {
+	if !h.allowedLogged(w, r, q, access.ReadAudit, tenantpage.Audit, audit.ActionAuditExport) {
 		return
 	}
 	p, _, verr, ok := h.proofFor(w, r, q)
@@ -307,7 +307,7 @@ func (h *Handler) auditProof(w http.ResponseWriter, r *http.Request, q *gate.Req
 }
 
 func (h *Handler) auditExport(w http.ResponseWriter, r *http.Request, q *gate.Request) {
-	if !h.allowed(w, r, q, access.ReadAudit, tenantpage.Audit) {
+	if !h.allowedLogged(w, r, q, access.ReadAudit, tenantpage.Audit, audit.ActionAuditExport) {
 		return
 	}
 	query, f, err := ParseQuery(r.URL.Query())

@@ -107,7 +107,7 @@ func (h *Handler) exportRun(w http.ResponseWriter, r *http.Request, q *gate.Requ
 // archivedLog downloads archived log n unchanged (JSON lines that
 // `tresor audit verify --file` checks), logged as audit.export.
 func (h *Handler) archivedLog(w http.ResponseWriter, r *http.Request, q *gate.Request) {
-	if !h.allowed(w, r, q, access.ReadAudit, tenantpage.Admin) {
+	if !h.allowedLogged(w, r, q, access.ReadAudit, tenantpage.Admin, audit.ActionAuditExport) {
 		return
 	}
 	ctx := r.Context()

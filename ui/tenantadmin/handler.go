@@ -77,10 +77,12 @@
 // key before it is shown: the checkpoint note, the leaf hash, the proof
 // hashes and whether they lead to the signed root. The same proof is a
 // download (logged like an export) that `tresor audit verify --proof`
-// checks offline.
+// checks offline. A refused export or proof download is logged
+// (audit.export, denied) as the API logs it.
 package tenantadmin
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -88,6 +90,7 @@ import (
 	"github.com/a-h/templ"
 
 	"tresor/appliance/access"
+	"tresor/appliance/audit"
 	"tresor/appliance/gate"
 	"tresor/appliance/identity"
 	"tresor/ui/tenantpage"
@@ -202,6 +205,25 @@ func (h *Handler) adminHome(w http.ResponseWriter, r *http.Request, q *gate.Requ
 func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, q *gate.Request, a access.Action, s tenantpage.Section) bool {
 	if identity.Allowed(q.Tenant, q.Principal, a) == nil {
 		return true
+	}
+	h.forbidden(w, r, q, s)
+	return false
+}
+
+// allowedLogged is allowed for a request that is itself an audited action
+// (an export of the log): a refusal is logged in the tenant's log as
+// action, outcome denied, as the API logs it.
+func (h *Handler) allowedLogged(w http.ResponseWriter, r *http.Request, q *gate.Request, a access.Action, s tenantpage.Section, action string) bool {
+	err := identity.Allowed(q.Tenant, q.Principal, a)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, identity.ErrForbidden) {
+		// Best effort: the refusal stands whether or not it could be logged.
+		if lerr := q.Tenant.Log(r.Context(), audit.Entry{Actor: q.Principal.Actor(), Action: action, Outcome: audit.OutcomeDenied,
+			Details: map[string]string{"via": "web"}}); lerr != nil {
+			h.log.Error("refused request not logged", "tenant", q.Tenant.Slug(), "action", action, "err", lerr)
+		}
 	}
 	h.forbidden(w, r, q, s)
 	return false

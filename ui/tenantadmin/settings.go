@@ -144,7 +144,7 @@ func fieldOf(err error) string {
 }
 
 func (h *Handler) settingsSave(w http.ResponseWriter, r *http.Request, q *gate.Request) {
-	if !h.allowed(w, r, q, access.AdminSettings, tenantpage.Admin) {
+	if !h.allowedLogged(w, r, q, access.AdminSettings, tenantpage.Admin, audit.ActionSettingsChange) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
