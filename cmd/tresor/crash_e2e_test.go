@@ -1,0 +1,669 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"tresor/appliance/audit"
+)
+
+// TestE2ECrashConsistency kills the real daemon with SIGKILL while
+// concurrent WebDAV clients and a web upload write, and checks after
+// every restart what the spec promises: every acknowledged action is in
+// effect and in the tenant's audit log, a cut-off action happened
+// completely or not at all, PROPFIND agrees with GET, and at the end the
+// audit log verifies, the pool scrubs clean and no shard file is left
+// without its object.
+func TestE2ECrashConsistency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts the daemon several times")
+	}
+	e := newTenantEnv(t)
+	anna := account{"kanzlei", "anna", e.secret("anna", "Rose-Kanzlei-Passwort-1"), "admin"}
+	e.must("tenant", "create", "kanzlei", "--admin", "anna", "--admin-password-file", anna.pwFile, "--require-2fa=false")
+	app := appPassword(t, e, anna)
+
+	const workers = 4
+	ws := make([]*crashWorker, workers+1)
+	for i := range ws {
+		ws[i] = &crashWorker{dir: fmt.Sprintf("w%d", i), files: map[string][32]byte{}, dirs: map[string]bool{}, seed: uint64(i)}
+	}
+	ws[workers].web = true
+	cl := &crashClient{t: t, e: e, user: "anna", app: app, pw: "Rose-Kanzlei-Passwort-1"}
+	cl.connect()
+	for _, w := range ws {
+		if st := cl.dav("MKCOL", w.dir, nil, nil); st != 201 {
+			t.Fatalf("MKCOL %s: %d", w.dir, st)
+		}
+		w.dirs[w.dir] = true
+		w.acked = append(w.acked, crashAck{audit.ActionFolderCreate, w.dir})
+	}
+
+	rounds := 3
+	for round := range rounds {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for _, w := range ws {
+			wg.Go(func() { w.run(cl, stop) })
+		}
+		time.Sleep(time.Duration(1000+rand.IntN(2000)) * time.Millisecond)
+		e.d.cmd.Process.Signal(syscall.SIGKILL)
+		close(stop)
+		<-e.d.exited
+		wg.Wait()
+		e.d = startDaemon(t, e.dataDir)
+		cl.connect()
+		n := 0
+		for _, w := range ws {
+			w.resolve(cl)
+			n += len(w.acked)
+		}
+		t.Logf("round %d: %d actions acknowledged so far", round, n)
+		var stored int64
+		for _, w := range ws {
+			w.check(cl)
+			stored += w.stored
+		}
+		// The tenant's used bytes are exactly what the files hold: a
+		// cut-off put counts only if its file is there.
+		if used := cl.quotaUsed(); used != stored {
+			t.Errorf("round %d: the tenant uses %d bytes, its files (with versions and trash) hold %d", round, used, stored)
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+
+	// The audit log verifies and holds every acknowledged action.
+	if out := e.must(append([]string{"audit", "verify"}, anna.flags()...)...); !strings.Contains(out, "OK: audit log kanzlei") {
+		t.Fatalf("audit verify: %s", out)
+	}
+	export := filepath.Join(e.root, "kanzlei.jsonl")
+	e.must(append([]string{"audit", "export", "--out", export}, anna.flags()...)...)
+	keyFile := filepath.Join(e.root, "audit.key")
+	if err := os.WriteFile(keyFile, []byte(e.must("audit", "key")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.must("audit", "verify", "--file", export, "--key", keyFile); !strings.Contains(out, "OK: audit log kanzlei") {
+		t.Fatalf("offline audit verify: %s", out)
+	}
+	logged := map[crashAck]int{}
+	data, err := os.ReadFile(export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range bytes.Lines(data) {
+		var l struct {
+			Type  string          `json:"type"`
+			Entry json.RawMessage `json:"entry"`
+		}
+		if err := json.Unmarshal(line, &l); err != nil {
+			t.Fatal(err)
+		}
+		if l.Type != "entry" {
+			continue
+		}
+		en, err := audit.ParseEntry(l.Entry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if en.Outcome == audit.OutcomeSuccess {
+			logged[crashAck{en.Action, strings.TrimPrefix(en.Object.Path, "/")}]++
+		}
+	}
+	for _, w := range ws {
+		want := map[crashAck]int{}
+		for _, a := range w.acked {
+			want[a]++
+		}
+		for a, n := range want {
+			if logged[a] < n {
+				t.Errorf("%d acknowledged %s of %s, %d in the audit log", n, a.action, a.path, logged[a])
+			}
+		}
+	}
+
+	// The pool scrubs clean, and exactly the objects it knows have shard
+	// files (every file written here is over the inline limit): the
+	// orphans of cut-off uploads were collected.
+	var rep struct {
+		Objects  int64    `json:"objects"`
+		Damaged  int      `json:"damaged_shard_files"`
+		Unhealed []string `json:"unhealed_objects"`
+		Errors   []string `json:"errors"`
+		Temp     int      `json:"temp_files_removed"`
+	}
+	out := e.must("pool", "scrub", "--json")
+	if err := json.Unmarshal([]byte(lastJSON(out)), &rep); err != nil {
+		t.Fatalf("pool scrub --json: %v\n%s", err, out)
+	}
+	if rep.Damaged != 0 || len(rep.Unhealed) != 0 || len(rep.Errors) != 0 || rep.Temp != 0 {
+		t.Errorf("scrub after the crashes: %s", out)
+	}
+	for _, d := range e.disks {
+		shards := 0
+		filepath.WalkDir(filepath.Join(d, "tresor", "ns"), func(p string, de fs.DirEntry, err error) error {
+			if err == nil && de.Type().IsRegular() && strings.Contains(p, string(filepath.Separator)+"shards"+string(filepath.Separator)) {
+				shards++
+			}
+			if err == nil && strings.HasPrefix(de.Name(), ".tmp-") {
+				t.Errorf("temporary file left: %s", p)
+			}
+			return nil
+		})
+		if int64(shards) != rep.Objects {
+			t.Errorf("%s: %d shard files for %d objects", d, shards, rep.Objects)
+		}
+	}
+	// A daemon that went through all that still stops when asked, also
+	// right after a start.
+	for i := range 2 {
+		e.d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-e.d.exited:
+			if err != nil {
+				t.Fatalf("daemon exit after SIGTERM: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("daemon did not stop within 20s of SIGTERM")
+		}
+		if i == 0 {
+			e.d = startDaemon(t, e.dataDir)
+		}
+	}
+	e.d.exited <- nil // stopped already: the environment's cleanup has nothing to wait for
+}
+
+// lastJSON returns the last line of out that starts a JSON object (the
+// scrub may print progress before its report).
+func lastJSON(out string) string {
+	if i := strings.LastIndex(out, "\n{"); i >= 0 {
+		return out[i+1:]
+	}
+	return out
+}
+
+type crashAck struct{ action, path string }
+
+// crashClient talks to whichever daemon runs now.
+type crashClient struct {
+	t          *testing.T
+	e          *tenantEnv
+	user, app  string
+	pw         string
+	mu         sync.Mutex
+	c          *http.Client
+	web        *http.Client
+	base, csrf string
+}
+
+func (cl *crashClient) connect() {
+	cl.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	tr := cl.e.d.client.Transport
+	web := &http.Client{Transport: tr, Jar: jar, Timeout: 60 * time.Second}
+	res, err := web.PostForm(cl.e.d.base+"/t/kanzlei/login", url.Values{"name": {cl.user}, "password": {cl.pw}})
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if res.StatusCode != 200 || m == nil {
+		cl.t.Fatalf("web sign-in: %d", res.StatusCode)
+	}
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	cl.c = &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	cl.web, cl.base, cl.csrf = web, cl.e.d.base, string(m[1])
+}
+
+func (cl *crashClient) current() (*http.Client, *http.Client, string, string) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.c, cl.web, cl.base, cl.csrf
+}
+
+func davURL(base, p string) string {
+	var segs []string
+	for s := range strings.SplitSeq(p, "/") {
+		segs = append(segs, url.PathEscape(s))
+	}
+	return base + "/dav/kanzlei/" + strings.Join(segs, "/")
+}
+
+// dav sends a WebDAV request and returns its status, 0 when there was no
+// answer (the daemon died).
+func (cl *crashClient) dav(method, p string, body []byte, hdr map[string]string) int {
+	st, _ := cl.davBody(method, p, body, hdr)
+	return st
+}
+
+func (cl *crashClient) davBody(method, p string, body []byte, hdr map[string]string) (int, []byte) {
+	c, _, base, _ := cl.current()
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, davURL(base, p), r)
+	if err != nil {
+		cl.t.Error(err)
+		return 0, nil
+	}
+	for k, v := range hdr {
+		if k == "Destination" {
+			v = davURL(base, v)
+		}
+		req.Header.Set(k, v)
+	}
+	req.SetBasicAuth(cl.user, cl.app)
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, nil
+	}
+	return res.StatusCode, b
+}
+
+// api sends a request of the web UI's upload API.
+func (cl *crashClient) api(method, p string, body []byte, v any) int {
+	_, web, base, csrf := cl.current()
+	req, err := http.NewRequest(method, base+p, bytes.NewReader(body))
+	if err != nil {
+		cl.t.Error(err)
+		return 0
+	}
+	req.Header.Set("X-CSRF-Token", csrf)
+	if method == "POST" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := web.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0
+	}
+	if v != nil && res.StatusCode/100 == 2 {
+		if err := json.Unmarshal(b, v); err != nil {
+			cl.t.Errorf("%s %s: %v", method, p, err)
+		}
+	}
+	return res.StatusCode
+}
+
+// crashWorker does random actions in its own folder and keeps what the
+// tree must look like: files (path → SHA-256) and folders.
+type crashWorker struct {
+	dir   string
+	web   bool // uploads through the web UI's resumable upload API
+	seed  uint64
+	n     int
+	files map[string][32]byte
+	dirs  map[string]bool
+	acked []crashAck
+	// stored is the bytes of every object the worker's puts made: all of
+	// them stay referenced (versions, trash), none is shared by a put.
+	stored int64
+	// pending is the action that had no answer when the daemon died.
+	pending *crashOp
+}
+
+type crashOp struct {
+	action   string
+	from, to string   // to is the path written; from the source of a move or copy
+	sum      [32]byte // content written by a put
+	size     int64
+	old      *[32]byte
+	upload   string // the web upload session of a put, once begun
+}
+
+func crashContent(r *rand.Rand) []byte {
+	var size int
+	if r.IntN(4) == 0 {
+		size = 4<<20 + 1 + r.IntN(5<<20) // two or three chunks
+	} else {
+		size = 64<<10 + 1 + r.IntN(256<<10) // over the inline limit
+	}
+	var seed [32]byte
+	binary.LittleEndian.PutUint64(seed[:], r.Uint64())
+	b := make([]byte, size)
+	rand.NewChaCha8(seed).Read(b)
+	return b
+}
+
+func (w *crashWorker) name(prefix string) string {
+	w.n++
+	return fmt.Sprintf("%s%d", prefix, w.n)
+}
+
+func (w *crashWorker) randomFile(r *rand.Rand) (string, bool) {
+	if len(w.files) == 0 {
+		return "", false
+	}
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range w.files {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	return keys[r.IntN(len(keys))], true
+}
+
+func (w *crashWorker) randomDir(r *rand.Rand) string {
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range w.dirs {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	return keys[r.IntN(len(keys))]
+}
+
+// run does actions until stop is closed or an action has no answer.
+func (w *crashWorker) run(cl *crashClient, stop <-chan struct{}) {
+	w.seed++
+	r := rand.New(rand.NewPCG(w.seed, uint64(time.Now().UnixNano())))
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		op := w.next(r)
+		ok := w.do(cl, r, op)
+		if !ok {
+			w.pending = op
+			return
+		}
+		w.apply(op)
+	}
+}
+
+func (w *crashWorker) next(r *rand.Rand) *crashOp {
+	f, have := w.randomFile(r)
+	x := r.IntN(100)
+	switch {
+	case !have || x < 35:
+		return &crashOp{action: audit.ActionFileWrite, to: w.randomDir(r) + "/" + w.name("f")}
+	case x < 55:
+		return &crashOp{action: audit.ActionFileWrite, to: f}
+	case x < 67:
+		return &crashOp{action: audit.ActionFileMove, from: f, to: w.randomDir(r) + "/" + w.name("m")}
+	case x < 79:
+		return &crashOp{action: audit.ActionFileCopy, from: f, to: w.randomDir(r) + "/" + w.name("c")}
+	case x < 92:
+		return &crashOp{action: audit.ActionFileDelete, to: f}
+	default:
+		return &crashOp{action: audit.ActionFolderCreate, to: w.randomDir(r) + "/" + w.name("d")}
+	}
+}
+
+// do sends op and reports whether it was answered with success; another
+// answer fails the test.
+func (w *crashWorker) do(cl *crashClient, r *rand.Rand, op *crashOp) bool {
+	if h, ok := w.files[op.to]; ok {
+		op.old = &h
+	}
+	var st int
+	want := []int{201, 204}
+	switch op.action {
+	case audit.ActionFileWrite:
+		b := crashContent(r)
+		op.sum, op.size = sha256.Sum256(b), int64(len(b))
+		if w.web {
+			return w.upload(cl, op, b)
+		}
+		st = cl.dav("PUT", op.to, b, nil)
+	case audit.ActionFileMove, audit.ActionFileCopy:
+		op.sum = w.files[op.from]
+		method := "MOVE"
+		if op.action == audit.ActionFileCopy {
+			method = "COPY"
+		}
+		st = cl.dav(method, op.from, nil, map[string]string{"Destination": op.to, "Overwrite": "F"})
+	case audit.ActionFileDelete:
+		st = cl.dav("DELETE", op.to, nil, nil)
+	case audit.ActionFolderCreate:
+		st = cl.dav("MKCOL", op.to, nil, nil)
+		want = []int{201}
+	}
+	if st == 0 {
+		return false
+	}
+	if !slices.Contains(want, st) {
+		cl.t.Errorf("%s %s (from %q): %d", op.action, op.to, op.from, st)
+		return false
+	}
+	return true
+}
+
+// upload sends b through the resumable upload API in chunks of 1 MiB.
+func (w *crashWorker) upload(cl *crashClient, op *crashOp, b []byte) bool {
+	var u struct {
+		ID string `json:"id"`
+	}
+	req, _ := json.Marshal(map[string]any{"path": op.to, "size": len(b)})
+	if st := cl.api("POST", "/t/kanzlei/uploads", req, &u); st != 201 {
+		if st != 0 {
+			cl.t.Errorf("begin upload of %s: %d", op.to, st)
+		}
+		return false
+	}
+	op.upload = u.ID
+	for n := 0; n*(1<<20) < len(b); n++ {
+		chunk := b[n*(1<<20) : min(len(b), (n+1)*(1<<20))]
+		if st := cl.api("PUT", fmt.Sprintf("/t/kanzlei/uploads/%s/%d", u.ID, n), chunk, nil); st != 200 {
+			if st != 0 {
+				cl.t.Errorf("chunk %d of %s: %d", n, op.to, st)
+			}
+			return false
+		}
+	}
+	st := cl.api("POST", "/t/kanzlei/uploads/"+u.ID+"/commit", nil, nil)
+	if st != 200 && st != 0 {
+		cl.t.Errorf("commit upload of %s: %d", op.to, st)
+	}
+	return st == 200
+}
+
+func (w *crashWorker) apply(op *crashOp) {
+	switch op.action {
+	case audit.ActionFileWrite:
+		w.files[op.to] = op.sum
+		w.stored += op.size
+	case audit.ActionFileMove:
+		delete(w.files, op.from)
+		w.files[op.to] = op.sum
+	case audit.ActionFileCopy:
+		w.files[op.to] = op.sum
+	case audit.ActionFileDelete:
+		delete(w.files, op.to)
+	case audit.ActionFolderCreate:
+		w.dirs[op.to] = true
+	}
+	w.acked = append(w.acked, crashAck{op.action, op.to})
+}
+
+// state reads a file: its hash and whether it exists.
+func (cl *crashClient) state(p string) ([32]byte, bool) {
+	st, b := cl.davBody("GET", p, nil, nil)
+	switch st {
+	case 200:
+		return sha256.Sum256(b), true
+	case 404:
+		return [32]byte{}, false
+	}
+	cl.t.Fatalf("GET %s after restart: %d", p, st)
+	return [32]byte{}, false
+}
+
+// resolve finds out whether the action cut off by the kill happened: it
+// must have happened completely or not at all.
+func (w *crashWorker) resolve(cl *crashClient) {
+	op := w.pending
+	w.pending = nil
+	if op == nil {
+		return
+	}
+	t := cl.t
+	if op.upload != "" {
+		// Left open (or done) by the kill: given up, its chunks go.
+		if st := cl.api("DELETE", "/t/kanzlei/uploads/"+op.upload, nil, nil); st != 204 && st != 404 {
+			t.Errorf("abort upload %s after restart: %d", op.upload, st)
+		}
+	}
+	switch op.action {
+	case audit.ActionFileWrite:
+		h, ok := cl.state(op.to)
+		switch {
+		case ok && h == op.sum:
+			w.apply(op)
+		case op.old == nil && !ok, op.old != nil && ok && h == *op.old:
+		default:
+			t.Errorf("cut-off write of %s left neither the old nor the new content (exists %v)", op.to, ok)
+		}
+	case audit.ActionFileMove, audit.ActionFileCopy:
+		src, sok := cl.state(op.from)
+		dst, dok := cl.state(op.to)
+		switch {
+		case !dok && sok && src == op.sum:
+		case dok && dst == op.sum && (sok == (op.action == audit.ActionFileCopy)) && (!sok || src == op.sum):
+			w.apply(op)
+		default:
+			t.Errorf("cut-off %s of %s to %s: source exists %v, destination exists %v (right content %v)", op.action, op.from, op.to, sok, dok, dst == op.sum)
+		}
+	case audit.ActionFileDelete:
+		h, ok := cl.state(op.to)
+		switch {
+		case !ok:
+			w.apply(op)
+		case h != *op.old:
+			t.Errorf("cut-off delete of %s changed its content", op.to)
+		}
+	case audit.ActionFolderCreate:
+		st := cl.dav("PROPFIND", op.to, nil, map[string]string{"Depth": "0"})
+		switch st {
+		case 207:
+			w.apply(op)
+		case 404:
+		default:
+			t.Errorf("PROPFIND %s after a cut-off MKCOL: %d", op.to, st)
+		}
+	}
+}
+
+// quotaUsed is the tenant's used bytes as WebDAV reports them.
+func (cl *crashClient) quotaUsed() int64 {
+	body := []byte(`<?xml version="1.0"?><propfind xmlns="DAV:"><prop><quota-used-bytes/></prop></propfind>`)
+	st, b := cl.davBody("PROPFIND", "", body, map[string]string{"Depth": "0", "Content-Type": "application/xml"})
+	var ms struct {
+		Used []string `xml:"response>propstat>prop>quota-used-bytes"`
+	}
+	if err := xml.Unmarshal(b, &ms); st != 207 || err != nil || len(ms.Used) != 1 {
+		cl.t.Fatalf("PROPFIND quota-used-bytes: %d %v\n%s", st, err, b)
+	}
+	var n int64
+	fmt.Sscan(ms.Used[0], &n)
+	return n
+}
+
+type davMultistatus struct {
+	Responses []struct {
+		Href     string `xml:"href"`
+		Propstat []struct {
+			Prop struct {
+				Length       string `xml:"getcontentlength"`
+				ResourceType struct {
+					Collection *struct{} `xml:"collection"`
+				} `xml:"resourcetype"`
+			} `xml:"prop"`
+		} `xml:"propstat"`
+	} `xml:"response"`
+}
+
+// check reads every file the worker has and compares the listing of every
+// folder with GET and with what must be there.
+func (w *crashWorker) check(cl *crashClient) {
+	t := cl.t
+	for p, want := range w.files {
+		if h, ok := cl.state(p); !ok || h != want {
+			t.Errorf("acknowledged content of %s: exists %v, right content %v", p, ok, h == want)
+		}
+	}
+	_, _, base, _ := cl.current()
+	prefix, _ := url.Parse(davURL(base, ""))
+	for d := range w.dirs {
+		st, body := cl.davBody("PROPFIND", d, nil, map[string]string{"Depth": "1"})
+		if st != 207 {
+			t.Errorf("PROPFIND %s: %d", d, st)
+			continue
+		}
+		var ms davMultistatus
+		if err := xml.Unmarshal(body, &ms); err != nil {
+			t.Errorf("PROPFIND %s: %v", d, err)
+			continue
+		}
+		listed := map[string]string{}
+		for _, r := range ms.Responses {
+			u, err := url.Parse(r.Href)
+			if err != nil {
+				t.Errorf("href %q: %v", r.Href, err)
+				continue
+			}
+			p := strings.Trim(strings.TrimPrefix(u.Path, prefix.Path), "/")
+			if p == d {
+				continue
+			}
+			kind := "dir"
+			for _, ps := range r.Propstat {
+				if ps.Prop.ResourceType.Collection == nil && ps.Prop.Length != "" {
+					kind = ps.Prop.Length
+				}
+			}
+			listed[p] = kind
+		}
+		want := map[string]string{}
+		for p := range w.files {
+			if filepath.Dir(p) == d {
+				_, b := cl.davBody("GET", p, nil, nil)
+				want[p] = fmt.Sprint(len(b))
+			}
+		}
+		for p := range w.dirs {
+			if p != d && filepath.Dir(p) == d {
+				want[p] = "dir"
+			}
+		}
+		if fmt.Sprint(listed) != fmt.Sprint(want) {
+			t.Errorf("PROPFIND %s lists %v, GET and the acknowledged actions say %v", d, listed, want)
+		}
+	}
+}
