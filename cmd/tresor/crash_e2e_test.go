@@ -14,6 +14,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -176,21 +177,26 @@ func TestE2ECrashConsistency(t *testing.T) {
 	}
 	// A daemon that went through all that still stops when asked, also
 	// right after a start.
-	for i := range 2 {
-		e.d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-e.d.exited:
-			if err != nil {
-				t.Fatalf("daemon exit after SIGTERM: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatalf("daemon did not stop within 20s of SIGTERM")
+	stopRestarted(t, e)
+	e.d = startDaemon(t, e.dataDir)
+	stopRestarted(t, e)
+}
+
+// stopRestarted stops a daemon started after the environment's with
+// SIGTERM: the environment's cleanup runs after the cleanup of the later
+// startDaemon, which would kill it, and then finds it stopped.
+func stopRestarted(t *testing.T, e *tenantEnv) {
+	t.Helper()
+	e.d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-e.d.exited:
+		if err != nil {
+			t.Fatalf("daemon exit after SIGTERM: %v", err)
 		}
-		if i == 0 {
-			e.d = startDaemon(t, e.dataDir)
-		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("daemon did not stop within 20s of SIGTERM")
 	}
-	e.d.exited <- nil // stopped already: the environment's cleanup has nothing to wait for
+	e.d.exited <- nil
 }
 
 // lastJSON returns the last line of out that starts a JSON object (the
@@ -666,4 +672,112 @@ func (w *crashWorker) check(cl *crashClient) {
 			t.Errorf("PROPFIND %s lists %v, GET and the acknowledged actions say %v", d, listed, want)
 		}
 	}
+}
+
+// TestE2ECrashTenantDelete kills the daemon while it deletes a tenant
+// full of files: after the restart the tenant is either still there with
+// all its files or gone from every disk, the other tenant is untouched,
+// the appliance log verifies, and a new tenant of the same name starts
+// empty.
+func TestE2ECrashTenantDelete(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts the daemon several times")
+	}
+	e := newTenantEnv(t)
+	anna := account{"kanzlei", "anna", e.secret("anna", "Rose-Kanzlei-Passwort-1"), "admin"}
+	e.must("tenant", "create", "kanzlei", "--admin", "anna", "--admin-password-file", anna.pwFile, "--require-2fa=false")
+	kanzlei := &davClient{t: t, user: "anna", pw: appPassword(t, e, anna)}
+	r := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	kept := map[string][32]byte{}
+	for i := range 5 {
+		b := crashContent(r)
+		kept[fmt.Sprintf("k%d", i)] = sha256.Sum256(b)
+		kanzlei.base, kanzlei.c = e.d.base+"/dav/kanzlei", e.d.client
+		kanzlei.put(fmt.Sprintf("k%d", i), b)
+	}
+	for round := range 3 {
+		bruno := account{"notariat", "bruno", e.secret("bruno", "Eiche-Notariat-Passwort-4"), "admin"}
+		e.must("tenant", "create", "notariat", "--admin", "bruno", "--admin-password-file", bruno.pwFile, "--require-2fa=false")
+		notariat := &davClient{t: t, base: e.d.base + "/dav/notariat", user: "bruno", pw: appPassword(t, e, bruno), c: e.d.client}
+		// A fresh tenant of the name sees nothing of the one deleted.
+		req, _ := http.NewRequest("PROPFIND", notariat.base+"/", nil)
+		req.Header.Set("Depth", "1")
+		req.SetBasicAuth(notariat.user, notariat.pw)
+		res, err := notariat.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ms davMultistatus
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err := xml.Unmarshal(body, &ms); res.StatusCode != 207 || err != nil || len(ms.Responses) != 1 {
+			t.Fatalf("round %d: PROPFIND of the new notariat: %s %v\n%s", round, res.Status, err, body)
+		}
+		files := map[string][32]byte{}
+		for i := range 12 {
+			b := crashContent(r)
+			files[fmt.Sprintf("n%d", i)] = sha256.Sum256(b)
+			notariat.put(fmt.Sprintf("n%d", i), b)
+		}
+
+		del := exec.Command(binPath, "tenant", "delete", "notariat", "--confirm", "notariat")
+		del.Env = append(os.Environ(), "TRESOR_DATA_DIR="+e.dataDir)
+		if err := del.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(r.IntN(1200)) * time.Millisecond)
+		e.d.cmd.Process.Signal(syscall.SIGKILL)
+		<-e.d.exited
+		delErr := del.Wait()
+		e.d = startDaemon(t, e.dataDir)
+
+		var list []struct{ Slug, State string }
+		if err := json.Unmarshal([]byte(e.must("tenant", "list", "--json")), &list); err != nil {
+			t.Fatal(err)
+		}
+		state := ""
+		for _, v := range list {
+			if v.Slug == "notariat" {
+				state = v.State
+			}
+		}
+		t.Logf("round %d: delete answered %v; after the restart notariat is %q", round, delErr, state)
+		switch state {
+		case "":
+			if delErr == nil {
+				t.Logf("round %d: deleted before the kill", round)
+			}
+		case "active":
+			if delErr == nil {
+				t.Fatalf("round %d: an acknowledged deletion is undone", round)
+			}
+			notariat.base, notariat.c = e.d.base+"/dav/notariat", e.d.client
+			for name, h := range files {
+				if sha256.Sum256(notariat.get(name)) != h {
+					t.Fatalf("round %d: %s of the tenant not deleted changed", round, name)
+				}
+			}
+			e.must("tenant", "delete", "notariat", "--confirm", "notariat")
+		default:
+			t.Fatalf("round %d: notariat left %q after the restart", round, state)
+		}
+		for _, d := range e.disks {
+			if _, err := os.Stat(filepath.Join(d, "tresor", "ns", "notariat")); !os.IsNotExist(err) {
+				t.Errorf("round %d: %s still holds notariat's files (%v)", round, d, err)
+			}
+		}
+		kanzlei.base, kanzlei.c = e.d.base+"/dav/kanzlei", e.d.client
+		for name, h := range kept {
+			if sha256.Sum256(kanzlei.get(name)) != h {
+				t.Fatalf("round %d: kanzlei's %s changed", round, name)
+			}
+		}
+		if out := e.must("audit", "verify"); !strings.Contains(out, "OK") {
+			t.Fatalf("round %d: appliance audit verify: %s", round, out)
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+	stopRestarted(t, e)
 }
