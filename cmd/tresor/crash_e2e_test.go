@@ -781,3 +781,108 @@ func TestE2ECrashTenantDelete(t *testing.T) {
 	}
 	stopRestarted(t, e)
 }
+
+// TestE2ECrashUploadCommit kills the daemon while it commits a resumable
+// upload of the web UI (a new version of one file each round): after the
+// restart the file holds the old content or the new, the session either
+// is done or resumes with every acknowledged chunk and commits, the
+// tenant's used bytes count each version once, and the chunks of sessions
+// cut off after their commit are collected.
+func TestE2ECrashUploadCommit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts the daemon several times")
+	}
+	e := newTenantEnv(t)
+	anna := account{"kanzlei", "anna", e.secret("anna", "Rose-Kanzlei-Passwort-1"), "admin"}
+	e.must("tenant", "create", "kanzlei", "--admin", "anna", "--admin-password-file", anna.pwFile, "--require-2fa=false")
+	cl := &crashClient{t: t, e: e, user: "anna", app: appPassword(t, e, anna), pw: "Rose-Kanzlei-Passwort-1"}
+	cl.connect()
+	r := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
+	const chunk = 1 << 20
+	var stored int64
+	var current *[32]byte
+	rounds := 4
+	for round := range rounds {
+		b := make([]byte, 8<<20+r.IntN(8<<20))
+		var seed [32]byte
+		binary.LittleEndian.PutUint64(seed[:], r.Uint64())
+		rand.NewChaCha8(seed).Read(b)
+		sum := sha256.Sum256(b)
+		var u struct {
+			ID       string `json:"id"`
+			Chunks   int    `json:"chunks"`
+			Received int64  `json:"received"`
+		}
+		req, _ := json.Marshal(map[string]any{"path": "akte.bin", "size": len(b)})
+		if st := cl.api("POST", "/t/kanzlei/uploads", req, &u); st != 201 {
+			t.Fatalf("round %d: begin: %d", round, st)
+		}
+		chunks := 0
+		for ; chunks*chunk < len(b); chunks++ {
+			if st := cl.api("PUT", fmt.Sprintf("/t/kanzlei/uploads/%s/%d", u.ID, chunks), b[chunks*chunk:min(len(b), (chunks+1)*chunk)], nil); st != 200 {
+				t.Fatalf("round %d: chunk %d: %d", round, chunks, st)
+			}
+		}
+		answered := make(chan int, 1)
+		go func() { answered <- cl.api("POST", "/t/kanzlei/uploads/"+u.ID+"/commit", nil, nil) }()
+		time.Sleep(time.Duration(r.IntN(600)) * time.Millisecond)
+		e.d.cmd.Process.Signal(syscall.SIGKILL)
+		<-e.d.exited
+		st := <-answered
+		e.d = startDaemon(t, e.dataDir)
+		cl.connect()
+
+		h, ok := cl.state("akte.bin")
+		committed := ok && h == sum
+		switch {
+		case st == 200 && !committed:
+			t.Fatalf("round %d: an acknowledged commit is lost (file there %v)", round, ok)
+		case !committed && (current == nil) != !ok, !committed && ok && h != *current:
+			t.Fatalf("round %d: a cut-off commit left neither the old nor the new content", round)
+		}
+		gst := cl.api("GET", "/t/kanzlei/uploads/"+u.ID, nil, &u)
+		switch {
+		case committed && gst != 404:
+			t.Fatalf("round %d: the session of a committed upload answers %d", round, gst)
+		case !committed && gst != 200:
+			t.Fatalf("round %d: the session of an upload not committed answers %d", round, gst)
+		case !committed && (u.Chunks != chunks || u.Received != int64(len(b))):
+			t.Fatalf("round %d: acknowledged chunks lost: %d chunks (%d bytes) of %d (%d)", round, u.Chunks, u.Received, chunks, len(b))
+		case !committed:
+			// As the browser does: the session is complete, commit again.
+			if st := cl.api("POST", "/t/kanzlei/uploads/"+u.ID+"/commit", nil, nil); st != 200 {
+				t.Fatalf("round %d: commit after the restart: %d", round, st)
+			}
+			if h, ok := cl.state("akte.bin"); !ok || h != sum {
+				t.Fatalf("round %d: commit after the restart did not write the file", round)
+			}
+		}
+		t.Logf("round %d: commit answered %d, committed before the kill %v", round, st, committed)
+		stored += int64(len(b))
+		current = &sum
+		if used := cl.quotaUsed(); used != stored {
+			t.Fatalf("round %d: the tenant uses %d bytes, its versions hold %d", round, used, stored)
+		}
+	}
+	// A new session finishes the sessions done but not cleared (as the
+	// daemon's retention would); then only the versions have objects.
+	var u struct {
+		ID string `json:"id"`
+	}
+	if st := cl.api("POST", "/t/kanzlei/uploads", []byte(`{"path":"leer.bin","size":1}`), &u); st != 201 {
+		t.Fatalf("begin: %d", st)
+	}
+	if st := cl.api("DELETE", "/t/kanzlei/uploads/"+u.ID, nil, nil); st != 204 {
+		t.Fatalf("abort: %d", st)
+	}
+	var rep struct {
+		Objects int64 `json:"objects"`
+	}
+	if err := json.Unmarshal([]byte(lastJSON(e.must("pool", "scrub", "--json"))), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Objects != int64(rounds) {
+		t.Errorf("%d objects in the pool for %d versions of one file", rep.Objects, rounds)
+	}
+	stopRestarted(t, e)
+}
