@@ -425,8 +425,10 @@ func (w *crashWorker) next(r *rand.Rand) *crashOp {
 		return &crashOp{action: audit.ActionFileMove, from: f, to: w.randomDir(r) + "/" + w.name("m")}
 	case x < 79:
 		return &crashOp{action: audit.ActionFileCopy, from: f, to: w.randomDir(r) + "/" + w.name("c")}
-	case x < 92:
+	case x < 86:
 		return &crashOp{action: audit.ActionFileDelete, to: f}
+	case x < 93:
+		return &crashOp{action: audit.ActionFileRead, to: f}
 	default:
 		return &crashOp{action: audit.ActionFolderCreate, to: w.randomDir(r) + "/" + w.name("d")}
 	}
@@ -457,6 +459,12 @@ func (w *crashWorker) do(cl *crashClient, r *rand.Rand, op *crashOp) bool {
 		st = cl.dav(method, op.from, nil, map[string]string{"Destination": op.to, "Overwrite": "F"})
 	case audit.ActionFileDelete:
 		st = cl.dav("DELETE", op.to, nil, nil)
+	case audit.ActionFileRead:
+		var b []byte
+		if st, b = cl.davBody("GET", op.to, nil, nil); st == 200 && sha256.Sum256(b) != *op.old {
+			cl.t.Errorf("GET %s while others write: wrong content", op.to)
+		}
+		want = []int{200}
 	case audit.ActionFolderCreate:
 		st = cl.dav("MKCOL", op.to, nil, nil)
 		want = []int{201}
