@@ -894,3 +894,121 @@ func TestE2ECrashUploadCommit(t *testing.T) {
 	}
 	stopRestarted(t, e)
 }
+
+// TestE2ECrashRetention kills the daemon while the retention job purges
+// old versions and the trash: after the restart every current version
+// reads back, and once the job ran to the end the tenant's used bytes and
+// the pool's objects are exactly the current versions' (nothing purged
+// half, no object left without a reference), and the audit log verifies.
+func TestE2ECrashRetention(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts the daemon several times")
+	}
+	e := newTenantEnv(t)
+	anna := account{"kanzlei", "anna", e.secret("anna", "Rose-Kanzlei-Passwort-1"), "admin"}
+	e.must("tenant", "create", "kanzlei", "--admin", "anna", "--admin-password-file", anna.pwFile, "--require-2fa=false")
+	cl := &crashClient{t: t, e: e, user: "anna", app: appPassword(t, e, anna), pw: "Rose-Kanzlei-Passwort-1"}
+	cl.connect()
+	// Keep no old version and empty the trash at once.
+	_, web, base, csrf := cl.current()
+	res, err := web.Get(base + "/t/kanzlei/admin/settings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	form := url.Values{}
+	attr := func(tag, name string) (string, bool) {
+		m := regexp.MustCompile(`\s` + name + `(?:="([^"]*)")?`).FindStringSubmatch(tag)
+		if m == nil {
+			return "", false
+		}
+		return m[1], true
+	}
+	for _, tag := range regexp.MustCompile(`<input[^>]*>`).FindAllString(string(page), -1) {
+		name, _ := attr(tag, "name")
+		value, _ := attr(tag, "value")
+		typ, _ := attr(tag, "type")
+		if _, checked := attr(tag, "checked"); (typ == "checkbox" || typ == "radio") && !checked {
+			continue
+		}
+		if name != "" {
+			form.Add(name, value)
+		}
+	}
+	for k, v := range map[string]string{"versions": "0", "keep_all_days": "0", "version_days": "0", "trash_days": "0", "csrf": csrf} {
+		form.Set(k, v)
+	}
+	res, err = web.PostForm(base+"/t/kanzlei/admin/settings", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(res.Request.URL.RawQuery, "done=saved") {
+		t.Fatalf("retention settings: %d %s", res.StatusCode, res.Request.URL)
+	}
+
+	r := rand.New(rand.NewPCG(3, uint64(time.Now().UnixNano())))
+	current := map[string][32]byte{}
+	sizes := map[string]int64{}
+	for round := range 3 {
+		// Files with old versions, and files in the trash.
+		for i := range 16 {
+			name := fmt.Sprintf("r%d-%d", round, i)
+			for range 1 + r.IntN(3) {
+				b := crashContent(r)
+				if st := cl.dav("PUT", name, b, nil); st != 201 && st != 204 {
+					t.Fatalf("PUT %s: %d", name, st)
+				}
+				current[name], sizes[name] = sha256.Sum256(b), int64(len(b))
+			}
+			if i%3 == 0 {
+				if st := cl.dav("DELETE", name, nil, nil); st != 204 {
+					t.Fatalf("DELETE %s: %d", name, st)
+				}
+				delete(current, name)
+				delete(sizes, name)
+			}
+		}
+		job := exec.Command(binPath, "job", "run", "retention")
+		job.Env = append(os.Environ(), "TRESOR_DATA_DIR="+e.dataDir)
+		if err := job.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(50+r.IntN(500)) * time.Millisecond)
+		e.d.cmd.Process.Signal(syscall.SIGKILL)
+		<-e.d.exited
+		t.Logf("round %d: retention job answered %v", round, job.Wait())
+		e.d = startDaemon(t, e.dataDir)
+		cl.connect()
+		for name, h := range current {
+			if got, ok := cl.state(name); !ok || got != h {
+				t.Fatalf("round %d: %s after a cut-off retention run: there %v, right content %v", round, name, ok, got == h)
+			}
+		}
+		e.must("job", "run", "retention")
+		var want int64
+		for _, n := range sizes {
+			want += n
+		}
+		if used := cl.quotaUsed(); used != want {
+			t.Errorf("round %d: the tenant uses %d bytes after retention, its current versions hold %d", round, used, want)
+		}
+		var rep struct {
+			Objects int64 `json:"objects"`
+		}
+		if err := json.Unmarshal([]byte(lastJSON(e.must("pool", "scrub", "--json"))), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Objects != int64(len(current)) {
+			t.Errorf("round %d: %d objects in the pool for %d current versions", round, rep.Objects, len(current))
+		}
+		if out := e.must(append([]string{"audit", "verify"}, anna.flags()...)...); !strings.Contains(out, "OK: audit log kanzlei") {
+			t.Fatalf("round %d: audit verify: %s", round, out)
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+	stopRestarted(t, e)
+}
