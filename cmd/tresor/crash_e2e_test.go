@@ -1012,3 +1012,81 @@ func TestE2ECrashRetention(t *testing.T) {
 	}
 	stopRestarted(t, e)
 }
+
+// TestE2ECrashDuringReplace kills the daemon while it rebuilds a lost disk
+// onto a new one: after the restart the admin runs the same replace again
+// and it resumes onto the half-filled new disk, after which the pool is
+// whole and every file reads back.
+func TestE2ECrashDuringReplace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts the daemon")
+	}
+	e := newTenantEnv(t)
+	anna := account{"kanzlei", "anna", e.secret("anna", "Rose-Kanzlei-Passwort-1"), "admin"}
+	e.must("tenant", "create", "kanzlei", "--admin", "anna", "--admin-password-file", anna.pwFile, "--require-2fa=false")
+	cl := &crashClient{t: t, e: e, user: "anna", app: appPassword(t, e, anna), pw: "Rose-Kanzlei-Passwort-1"}
+	cl.connect()
+	r := rand.New(rand.NewPCG(4, uint64(time.Now().UnixNano())))
+	files := map[string][32]byte{}
+	for i := range 120 {
+		b := make([]byte, 64<<10+1+r.IntN(64<<10))
+		var seed [32]byte
+		binary.LittleEndian.PutUint64(seed[:], r.Uint64())
+		rand.NewChaCha8(seed).Read(b)
+		name := fmt.Sprintf("f%d", i)
+		if st := cl.dav("PUT", name, b, nil); st != 201 {
+			t.Fatalf("PUT %s: %d", name, st)
+		}
+		files[name] = sha256.Sum256(b)
+	}
+	// Disk 1 dies; a new disk takes its place, and the daemon dies while
+	// it rebuilds.
+	if err := os.RemoveAll(e.disks[1]); err != nil {
+		t.Fatal(err)
+	}
+	newDisk := filepath.Join(e.root, "disk9")
+	os.Mkdir(newDisk, 0o700)
+	replace := exec.Command(binPath, "pool", "replace", "1", newDisk)
+	replace.Env = append(os.Environ(), "TRESOR_DATA_DIR="+e.dataDir)
+	if err := replace.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(newDisk, "tresor", "format.json")); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	e.d.cmd.Process.Signal(syscall.SIGKILL)
+	<-e.d.exited
+	replace.Wait()
+	if strings.Contains(readFile(t, filepath.Join(e.dataDir, "pool.json")), newDisk) {
+		t.Skip("the rebuild finished before the kill")
+	}
+	e.d = startDaemon(t, e.dataDir)
+	cl.connect()
+
+	if out, errOut, code := e.run("pool", "replace", "1", newDisk); code != 0 {
+		t.Fatalf("replace again after the crash: exit %d: %s %s", code, out, errOut)
+	}
+	var st struct{ Health string }
+	if err := json.Unmarshal([]byte(e.must("pool", "status", "--json")), &st); err != nil || st.Health != "ok" {
+		t.Fatalf("pool health after the resumed replace: %q (%v)", st.Health, err)
+	}
+	var rep struct {
+		Damaged  int      `json:"damaged_shard_files"`
+		Unhealed []string `json:"unhealed_objects"`
+		Errors   []string `json:"errors"`
+	}
+	out := e.must("pool", "scrub", "--json")
+	if err := json.Unmarshal([]byte(lastJSON(out)), &rep); err != nil || rep.Damaged != 0 || len(rep.Unhealed) != 0 || len(rep.Errors) != 0 {
+		t.Fatalf("scrub after the resumed replace: %v\n%s", err, out)
+	}
+	for name, h := range files {
+		if got, ok := cl.state(name); !ok || got != h {
+			t.Fatalf("%s after the resumed replace: there %v, right content %v", name, ok, got == h)
+		}
+	}
+	stopRestarted(t, e)
+}
