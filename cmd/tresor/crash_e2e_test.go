@@ -733,7 +733,7 @@ func TestE2ECrashTenantDelete(t *testing.T) {
 		if err := del.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(r.IntN(1200)) * time.Millisecond)
+		time.Sleep(time.Duration(r.IntN(300)) * time.Millisecond)
 		e.d.cmd.Process.Signal(syscall.SIGKILL)
 		<-e.d.exited
 		delErr := del.Wait()
@@ -975,7 +975,7 @@ func TestE2ECrashRetention(t *testing.T) {
 		if err := job.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(50+r.IntN(500)) * time.Millisecond)
+		time.Sleep(time.Duration(r.IntN(250)) * time.Millisecond)
 		e.d.cmd.Process.Signal(syscall.SIGKILL)
 		<-e.d.exited
 		t.Logf("round %d: retention job answered %v", round, job.Wait())
