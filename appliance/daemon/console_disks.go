@@ -165,8 +165,10 @@ func (a *App) ConsoleScrub(ctx context.Context, by audit.Actor) (string, error) 
 
 // checkNewDisk checks the path of a disk that replaces another (console
 // and control socket alike): absolute, not a disk of the pool, an empty
-// directory. It returns the path cleaned.
-func checkNewDisk(ps storage.PoolStatus, newPath string) (string, error) {
+// directory, or the disk a replace of old left half rebuilt when it was
+// cut off (the pool resumes onto it). It returns the path cleaned.
+func checkNewDisk(p *storage.Pool, old, newPath string) (string, error) {
+	ps := p.Status()
 	newPath = filepath.Clean(strings.TrimSpace(newPath))
 	if !filepath.IsAbs(newPath) {
 		return "", api.Errorf(http.StatusBadRequest, "give the new disk's absolute path (for example /srv/tresor/disk5)")
@@ -183,6 +185,9 @@ func checkNewDisk(ps storage.PoolStatus, newPath string) (string, error) {
 	case err != nil:
 		return "", api.Errorf(http.StatusBadRequest, "%s: %v", newPath, err)
 	case fi.IsDir():
+		if p.ResumesReplace(old, newPath) {
+			break // a rebuild onto it was cut off: Replace resumes it
+		}
 		if ents, err := os.ReadDir(newPath); err != nil || len(ents) > 0 {
 			return "", api.Errorf(http.StatusBadRequest, "%s is not an empty directory: a new disk must be empty", newPath)
 		}
@@ -250,7 +255,7 @@ func (a *App) ConsoleReplace(ctx context.Context, by audit.Actor, old int, newPa
 	if target.State == "online" || target.State == "degraded" {
 		return "", api.Errorf(http.StatusConflict, "disk %d is %s: only a failed or missing disk is replaced", old, target.State)
 	}
-	if newPath, err = checkNewDisk(ps, newPath); err != nil {
+	if newPath, err = checkNewDisk(st.pool, fmt.Sprint(old), newPath); err != nil {
 		return "", err
 	}
 	j, err := a.startReplace(ctx, st, by, fmt.Sprint(old), target.Path, newPath)

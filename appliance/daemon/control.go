@@ -271,7 +271,7 @@ func (a *App) apiReplace(ctx context.Context, body json.RawMessage, progress fun
 	if req.Old == "" || req.New == "" {
 		return nil, api.Errorf(http.StatusBadRequest, "replace needs the old disk (index or path) and the new disk's path")
 	}
-	if req.New, err = checkNewDisk(st.pool.Status(), req.New); err != nil {
+	if req.New, err = checkNewDisk(st.pool, req.Old, req.New); err != nil {
 		return nil, err
 	}
 	oldPath := req.Old

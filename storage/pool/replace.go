@@ -17,6 +17,33 @@ type ReplaceProgress struct {
 	ObjectsTotal int64 // objects that have a shard on the disk (all namespaces)
 }
 
+// ResumesReplace reports whether the disk at newPath is labelled as disk
+// old (index or path) of this pool but is not in the pool: a Replace onto
+// it was cut off (a crash, a power cut) after it wrote the label, and
+// Replace onto it again resumes the rebuild. Such a disk is not empty,
+// and a caller that asks for an empty new disk must let it through.
+func (p *Pool) ResumesReplace(old, newPath string) bool {
+	idx, err := p.resolveDisk(old)
+	if err != nil {
+		return false
+	}
+	d, err := p.opts.openDisk(newPath)
+	if err != nil {
+		return false
+	}
+	for _, m := range p.snapshotMembers() {
+		if m.online() && m.d.Root() == d.Root() {
+			return false
+		}
+	}
+	b, err := d.ReadFile(fileLabel)
+	if err != nil {
+		return false
+	}
+	l, err := parseLabel(b)
+	return err == nil && l.Pool == p.id && l.Index == idx
+}
+
 // Replace puts the disk at newPath in the place of a failed or missing
 // disk (old is its index, "3", or its path): the new disk gets the old
 // disk's index in its label, the keyring, the metadata copies the old one

@@ -61,3 +61,42 @@ func TestReplaceWithConcurrentDelete(t *testing.T) {
 		mustGet(t, rns, id, data)
 	}
 }
+
+// TestResumesReplace: only a disk labelled as the replaced disk of this
+// pool, and not in the pool, counts as a cut-off replacement to resume.
+func TestResumesReplace(t *testing.T) {
+	p, paths, ns := newPool(t, 3, testOptions())
+	put(t, ns, content(1, 200<<10))
+	p.Close()
+	if err := os.RemoveAll(paths[2]); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := reopen(t, nil, paths, testOptions())
+	newDisk := filepath.Join(t.TempDir(), "new")
+	if err := os.Mkdir(newDisk, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if q.ResumesReplace("2", newDisk) {
+		t.Error("an empty disk counts as a replacement to resume")
+	}
+	// A replacement cut off after the label: what a crash leaves.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := q.Replace(ctx, "2", newDisk, nil); err == nil {
+		t.Fatal("setup: Replace with a cancelled context finished")
+	}
+	if _, err := os.Stat(filepath.Join(newDisk, filepath.FromSlash(fileLabel))); err != nil {
+		t.Fatalf("setup: no label on the new disk: %v", err)
+	}
+	if q.ResumesReplace("1", newDisk) {
+		t.Error("a disk labelled 2 counts as a replacement of disk 1")
+	}
+	if q.ResumesReplace("1", paths[1]) {
+		t.Error("a disk in the pool counts as a replacement to resume")
+	}
+	other, otherPaths, _ := newPool(t, 3, testOptions())
+	defer other.Close()
+	if other.ResumesReplace("2", newDisk) || q.ResumesReplace("2", otherPaths[2]) {
+		t.Error("a disk of another pool counts as a replacement to resume")
+	}
+}
