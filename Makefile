@@ -81,9 +81,13 @@ bench-tree:
 	$(GO) build -o bin/tresor-bench-tree ./scripts/bench-tree
 	bin/tresor-bench-tree $(if $(BENCH_DIR),-dir $(BENCH_DIR))
 
-# crash runs the SIGKILL crash test with many rounds (make test runs a few).
+# crash runs the storage engine's SIGKILL crash test with many rounds (make
+# test runs a few), then the daemon's end-to-end crash tests (SIGKILL during
+# WebDAV and upload traffic, tenant deletion, retention, disk replacement),
+# which make test skips for time.
 crash:
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 60m -run TestCrash ./storage/pool/ -args -crash.rounds=100
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 30m -run 'TestE2ECrash' ./cmd/tresor/
 
 clean:
 	rm -rf bin dist

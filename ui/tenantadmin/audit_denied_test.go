@@ -1,7 +1,9 @@
 package tenantadmin
 
 import (
+	"maps"
 	"net/url"
+	"strings"
 	"testing"
 
 	"tresor/appliance/audit"
@@ -49,5 +51,35 @@ func TestAuditExportRefusalLogged(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d refused settings changes logged, want 1", n)
+	}
+}
+
+// TestConsoleRefusalsLogged: every change the console makes, sent by a
+// user who may not make it (the page hides it, so it was sent on
+// purpose), is refused and logged as the action it asked for, denied,
+// with its path, as the API logs such a request.
+func TestConsoleRefusalsLogged(t *testing.T) {
+	e := newEnv(t)
+	tn, _ := e.principal("kanzlei", "uwe")
+	c := e.login("kanzlei", "uwe")
+	want := map[string]string{}
+	for pattern, action := range refusedActions {
+		path := strings.Replace(strings.TrimPrefix(pattern, "POST "), "{tenant}", "kanzlei", 1)
+		if st, _, _ := c.form(path, url.Values{}); st != 403 {
+			t.Errorf("POST %s as a user = %d, want 403", path, st)
+		}
+		want[path] = action
+	}
+	got := map[string]string{}
+	if err := tn.Audit().Entries(audit.Filter{}, func(e audit.Entry) error {
+		if e.Outcome == audit.OutcomeDenied && e.Actor.Name == "uwe" && e.Details["via"] == "web" {
+			got[e.Details["path"]] = e.Action
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("refusals logged (path: action):\n%v\nwant\n%v", got, want)
 	}
 }

@@ -201,13 +201,56 @@ func (h *Handler) adminHome(w http.ResponseWriter, r *http.Request, q *gate.Requ
 }
 
 // allowed asks the policy whether the principal may do a; otherwise it
-// answers 403 with the tenant frame and returns false.
+// answers 403 with the tenant frame and returns false. A refused change
+// (a POST; the pages hide what one may not do, so it was sent on purpose)
+// is logged as the action it asked for, outcome denied, as the same
+// request through the API is logged by the service it would have reached.
 func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, q *gate.Request, a access.Action, s tenantpage.Section) bool {
+	if r.Method == http.MethodPost {
+		return h.allowedLogged(w, r, q, a, s, refusedAction(r))
+	}
 	if identity.Allowed(q.Tenant, q.Principal, a) == nil {
 		return true
 	}
 	h.forbidden(w, r, q, s)
 	return false
+}
+
+// refusedActions names the logged action of each change the console
+// makes, by route pattern, for logging its refusal.
+var refusedActions = map[string]string{
+	"POST /t/{tenant}/admin/users":            audit.ActionUserCreate,
+	"POST /t/{tenant}/admin/users/disable":    audit.ActionUserDisable,
+	"POST /t/{tenant}/admin/users/reset":      audit.ActionPasswordChange,
+	"POST /t/{tenant}/admin/users/role":       audit.ActionUserRole,
+	"POST /t/{tenant}/admin/groups":           audit.ActionGroupCreate,
+	"POST /t/{tenant}/admin/groups/delete":    audit.ActionGroupDelete,
+	"POST /t/{tenant}/admin/groups/members":   audit.ActionGroupMember,
+	"POST /t/{tenant}/admin/grants":           audit.ActionGrantAdd,
+	"POST /t/{tenant}/admin/grants/approve":   audit.ActionGrantApprove,
+	"POST /t/{tenant}/admin/grants/revoke":    audit.ActionGrantRevoke,
+	"POST /t/{tenant}/admin/grants/sensitive": audit.ActionFolderSensitive,
+	"POST /t/{tenant}/admin/settings":         audit.ActionSettingsChange,
+	"POST /t/{tenant}/admin/roles":            audit.ActionRoleCreate,
+	"POST /t/{tenant}/admin/roles/delete":     audit.ActionRoleDelete,
+	"POST /t/{tenant}/admin/roles/assign":     audit.ActionRoleAssign,
+	"POST /t/{tenant}/admin/transfers":        audit.ActionTransferCreate,
+	"POST /t/{tenant}/admin/transfers/decide": audit.ActionTransferAccept,
+	"POST /t/{tenant}/admin/export":           audit.ActionTenantExport,
+	"POST /t/{tenant}/admin/pending":          audit.ActionGrantApprove,
+}
+
+// refusedAction is the action a refused POST is logged as.
+func refusedAction(r *http.Request) string {
+	if r.Pattern == "POST /t/{tenant}/admin/transfers/decide" && r.PostFormValue("action") == "reject" {
+		return audit.ActionTransferReject
+	}
+	if a, ok := refusedActions[r.Pattern]; ok {
+		return a
+	}
+	// A change added without an entry is still logged, under the
+	// generic action, with its path.
+	return audit.ActionAdminAction
 }
 
 // allowedLogged is allowed for a request that is itself an audited action
@@ -221,7 +264,7 @@ func (h *Handler) allowedLogged(w http.ResponseWriter, r *http.Request, q *gate.
 	if errors.Is(err, identity.ErrForbidden) {
 		// Best effort: the refusal stands whether or not it could be logged.
 		if lerr := q.Tenant.Log(r.Context(), audit.Entry{Actor: q.Principal.Actor(), Action: action, Outcome: audit.OutcomeDenied,
-			Details: map[string]string{"via": "web"}}); lerr != nil {
+			Details: map[string]string{"via": "web", "path": r.URL.Path}}); lerr != nil {
 			h.log.Error("refused request not logged", "tenant", q.Tenant.Slug(), "action", action, "err", lerr)
 		}
 	}
