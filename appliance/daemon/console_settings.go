@@ -23,6 +23,7 @@ import (
 
 	"tresor/appliance/audit"
 	"tresor/appliance/certs"
+	"tresor/appliance/datadir"
 	"tresor/appliance/mailrelay"
 	"tresor/appliance/setup"
 	"tresor/storage"
@@ -274,15 +275,11 @@ func (a *App) UseLocalCertificate(ctx context.Context, by audit.Actor) (CertInfo
 	return info, nil
 }
 
+// writeFileAtomic installs a file of the data dir so that a power cut
+// leaves the old one or the new one, never an empty one: the data is
+// synced before the rename and the directory after it.
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, mode); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return datadir.WriteFile(path, b, mode)
 }
 
 // logSetting logs a settings change in the appliance log.
