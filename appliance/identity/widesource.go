@@ -1,0 +1,88 @@
+package identity
+
+import (
+	"sync"
+	"time"
+)
+
+// wideSources counts a source's failed sign-ins across every tenant of
+// the appliance. Each tenant keeps its own source throttle in its own
+// database (no tenant's data in another's), so on its own it gives a
+// guesser a fresh budget in every tenant: a password spray spread over N
+// tenants would get N times the attempts. This count, in memory and
+// shared by all tenants, locks a source by the same policy once its
+// failures anywhere add up. A restart forgets it; the per-tenant counts
+// persist.
+type wideSources struct {
+	mu sync.Mutex
+	m  map[string]throttle
+}
+
+// maxWideSources bounds the sources counted: an IPv6 guesser can come
+// from any number of /64s.
+const maxWideSources = 1 << 16
+
+// reserve counts one attempt of src before it is checked, unless src is
+// locked (then it counts nothing and reports false). Checking and
+// counting in one step bounds parallel guesses.
+func (w *wideSources) reserve(src string, now time.Time, p Backoff) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	k := SourceBlock(src)
+	if w.m[k].locked(now) {
+		return false
+	}
+	w.chargeLocked(k, now, p)
+	return true
+}
+
+// locked reports whether src is locked now.
+func (w *wideSources) locked(src string, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.m[SourceBlock(src)].locked(now)
+}
+
+// charge counts one failed attempt of src.
+func (w *wideSources) charge(src string, now time.Time, p Backoff) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.chargeLocked(SourceBlock(src), now, p)
+}
+
+func (w *wideSources) chargeLocked(k string, now time.Time, p Backoff) {
+	if w.m == nil {
+		w.m = map[string]throttle{}
+	}
+	if _, ok := w.m[k]; !ok && len(w.m) >= maxWideSources {
+		for o, t := range w.m {
+			if now.Sub(t.Last) > p.Forget {
+				delete(w.m, o)
+			}
+		}
+		for o := range w.m { // still full: drop one rather than grow
+			if len(w.m) < maxWideSources {
+				break
+			}
+			delete(w.m, o)
+		}
+	}
+	w.m[k] = w.m[k].charge(now, p)
+}
+
+// refund takes back an attempt of src that turned out right, and the
+// lock it may have earned, as the tenant's own source count does.
+func (w *wideSources) refund(src string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	k := SourceBlock(src)
+	t, ok := w.m[k]
+	if !ok {
+		return
+	}
+	if t = t.refund(); t.Fails <= 0 {
+		delete(w.m, k)
+		return
+	}
+	w.m[k] = t
+}
