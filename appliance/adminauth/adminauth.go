@@ -216,7 +216,9 @@ func (s *Service) saveSecondFactor(ctx context.Context, a setup.Admin, f identit
 // factor code. An admin without a second factor gets a principal with
 // Enrolling set. Every outcome is logged.
 func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*Principal, error) {
-	nameKey, srcKey := "name:"+name, "source:"+source
+	// A source is counted as identity counts it: an IPv6 address by its
+	// /64, or a guesser would have a fresh source for every guess.
+	nameKey, srcKey := "name:"+name, "source:"+identity.SourceBlock(source)
 	entry := audit.Entry{Actor: audit.Actor{Kind: audit.ActorApplianceAdmin, Name: clip(name), Addr: source}, Action: audit.ActionLogin}
 	fail := func(reason string, err error) (*Principal, error) {
 		entry.Action, entry.Outcome = audit.ActionLoginFailed, audit.OutcomeFailure
