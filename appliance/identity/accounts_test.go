@@ -511,3 +511,20 @@ func TestSourceLockoutAcrossTenants(t *testing.T) {
 		t.Fatalf("after the lock = %v", err)
 	}
 }
+
+// The control socket's sign-ins (source "socket", root's on the box) are
+// counted per tenant only: scripted work that fails across tenants must
+// not lock the socket out of every tenant.
+func TestSocketNotCountedAcrossTenants(t *testing.T) {
+	e := newEnv(t, Options{Source: Backoff{Free: 3, Base: time.Minute, Max: time.Minute, Forget: time.Hour}})
+	for _, s := range []string{"kanzlei", "praxis", "notariat"} {
+		e.tenant(s, "anna", annaPW, false)
+	}
+	ctx := context.Background()
+	for i := range 6 {
+		e.acc.Authenticate(ctx, e.open1([]string{"kanzlei", "praxis"}[i%2]), Credentials{Name: fmt.Sprintf("rater%d", i), Password: []byte("x"), Source: "socket"})
+	}
+	if _, err := e.acc.Authenticate(ctx, e.open1("notariat"), Credentials{Name: "anna", Password: []byte(annaPW), Source: "socket"}); err != nil {
+		t.Fatalf("socket sign-in in a third tenant = %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -12,10 +13,20 @@ import (
 // tenants would get N times the attempts. This count, in memory and
 // shared by all tenants, locks a source by the same policy once its
 // failures anywhere add up. A restart forgets it; the per-tenant counts
-// persist.
+// persist. Only network sources are counted: the control socket's
+// sign-ins (source "socket") are root's on the box, whose scripts fail
+// in bulk across tenants and who needs no guessing.
 type wideSources struct {
 	mu sync.Mutex
 	m  map[string]throttle
+}
+
+// wideKey is the key of a network source; false for any other.
+func wideKey(src string) (string, bool) {
+	if _, err := netip.ParseAddr(src); err != nil {
+		return "", false
+	}
+	return SourceBlock(src), true
 }
 
 // maxWideSources bounds the sources counted: an IPv6 guesser can come
@@ -26,9 +37,12 @@ const maxWideSources = 1 << 16
 // locked (then it counts nothing and reports false). Checking and
 // counting in one step bounds parallel guesses.
 func (w *wideSources) reserve(src string, now time.Time, p Backoff) bool {
+	k, ok := wideKey(src)
+	if !ok {
+		return true
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	k := SourceBlock(src)
 	if w.m[k].locked(now) {
 		return false
 	}
@@ -38,16 +52,24 @@ func (w *wideSources) reserve(src string, now time.Time, p Backoff) bool {
 
 // locked reports whether src is locked now.
 func (w *wideSources) locked(src string, now time.Time) bool {
+	k, ok := wideKey(src)
+	if !ok {
+		return false
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.m[SourceBlock(src)].locked(now)
+	return w.m[k].locked(now)
 }
 
 // charge counts one failed attempt of src.
 func (w *wideSources) charge(src string, now time.Time, p Backoff) {
+	k, ok := wideKey(src)
+	if !ok {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.chargeLocked(SourceBlock(src), now, p)
+	w.chargeLocked(k, now, p)
 }
 
 func (w *wideSources) chargeLocked(k string, now time.Time, p Backoff) {
@@ -73,9 +95,12 @@ func (w *wideSources) chargeLocked(k string, now time.Time, p Backoff) {
 // refund takes back an attempt of src that turned out right, and the
 // lock it may have earned, as the tenant's own source count does.
 func (w *wideSources) refund(src string) {
+	k, ok := wideKey(src)
+	if !ok {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	k := SourceBlock(src)
 	t, ok := w.m[k]
 	if !ok {
 		return
