@@ -111,3 +111,15 @@ func (w *wideSources) refund(src string) {
 	}
 	w.m[k] = t
 }
+
+// ReserveSource counts one sign-in attempt from source that is not a
+// tenant's (the appliance console's) in the count all tenants share,
+// before it is checked; false if the source is locked (nothing counted).
+// So a guesser cannot take the console's budget on top of the tenants'.
+func (a *Accounts) ReserveSource(source string) bool {
+	return a.wide.reserve(source, a.now(), a.source)
+}
+
+// RefundSource takes back an attempt ReserveSource counted that turned
+// out right.
+func (a *Accounts) RefundSource(source string) { a.wide.refund(source) }
