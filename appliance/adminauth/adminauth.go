@@ -70,15 +70,27 @@ type Service struct {
 	now   func() time.Time
 	dummy string // a hash to verify against for unknown names
 
-	mu    sync.Mutex
-	fails map[string]*backoff
+	mu      sync.Mutex
+	fails   map[string]*backoff
+	sources SourceCount
 
 	sfMu sync.Mutex // held while an admin's second factor is read and saved
 }
 
+// SourceCount is the appliance-wide count of failed sign-ins per source
+// that tenant sign-ins keep (identity.Accounts): the console's attempts
+// count there too, so a guesser spreading over the console and the
+// tenants has one budget.
+type SourceCount interface {
+	ReserveSource(source string) bool
+	RefundSource(source string)
+}
+
 // Options configure a Service.
 type Options struct {
-	Now func() time.Time
+	// Sources is the shared count; nil counts the console alone.
+	Sources SourceCount
+	Now     func() time.Time
 	// Params of the dummy hash; the default matches setup's.
 	Params password.Params
 }
@@ -95,7 +107,7 @@ func New(p *storage.Pool, log Logger, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{pool: p, log: log, now: opts.Now, dummy: dummy, fails: map[string]*backoff{}}, nil
+	return &Service{pool: p, log: log, now: opts.Now, dummy: dummy, fails: map[string]*backoff{}, sources: opts.Sources}, nil
 }
 
 // Principal is a signed-in admin.
@@ -177,6 +189,12 @@ func (s *Service) refund(keys ...string) {
 	}
 }
 
+func (s *Service) refundShared(source string) {
+	if s.sources != nil {
+		s.sources.RefundSource(source)
+	}
+}
+
 func (s *Service) clear(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -216,7 +234,9 @@ func (s *Service) saveSecondFactor(ctx context.Context, a setup.Admin, f identit
 // factor code. An admin without a second factor gets a principal with
 // Enrolling set. Every outcome is logged.
 func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*Principal, error) {
-	nameKey, srcKey := "name:"+name, "source:"+source
+	// A source is counted as identity counts it: an IPv6 address by its
+	// /64, or a guesser would have a fresh source for every guess.
+	nameKey, srcKey := "name:"+name, "source:"+identity.SourceBlock(source)
 	entry := audit.Entry{Actor: audit.Actor{Kind: audit.ActorApplianceAdmin, Name: clip(name), Addr: source}, Action: audit.ActionLogin}
 	fail := func(reason string, err error) (*Principal, error) {
 		entry.Action, entry.Outcome = audit.ActionLoginFailed, audit.OutcomeFailure
@@ -231,6 +251,10 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 	}
 	// The attempt counts as a failure until it has succeeded.
 	if !s.reserve(nameKey, srcKey) {
+		return fail("locked after too many failed attempts", ErrLocked)
+	}
+	if s.sources != nil && !s.sources.ReserveSource(source) {
+		s.refund(nameKey, srcKey) // not tried: the shared count refused it
 		return fail("locked after too many failed attempts", ErrLocked)
 	}
 	a, found, err := setup.LoadAdmin(s.pool, name)
@@ -251,6 +275,7 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 	p := &Principal{Name: a.Name, Source: source}
 	if !active {
 		s.refund(nameKey, srcKey)
+		s.refundShared(source)
 		p.Enrolling = true
 		entry.Outcome, entry.Details = audit.OutcomeSuccess, map[string]string{"via": "console", "second_factor": "enrolment required"}
 		if _, err := s.log.Append(ctx, entry); err != nil {
@@ -263,6 +288,7 @@ func (s *Service) SignIn(ctx context.Context, name, pw, code, source string) (*P
 	}
 	s.clear(nameKey)
 	s.refund(srcKey)
+	s.refundShared(source)
 	entry.Outcome, entry.Details = audit.OutcomeSuccess, map[string]string{"via": "console", "second_factor": kind}
 	if _, err := s.log.Append(ctx, entry); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)

@@ -3,6 +3,7 @@ package adminauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -142,6 +143,26 @@ func TestLockout(t *testing.T) {
 	c.add(2 * time.Second)
 	if p, err := s.SignIn(ctx, "root", rootPW, "", "203.0.113.9"); err != nil || !p.Enrolling {
 		t.Fatalf("after the back-off: %v", err)
+	}
+}
+
+// TestSourceLockoutIPv6Block: a source is an IPv6 address's /64, as for
+// tenant sign-ins: one line gets a whole /64, so counting each address
+// would give a guesser who sprays over admin names a fresh source for
+// every guess.
+func TestSourceLockoutIPv6Block(t *testing.T) {
+	s, _, _ := newService(t)
+	ctx := context.Background()
+	for i := range freeFailures + 1 {
+		if _, err := s.SignIn(ctx, fmt.Sprintf("rater%d", i), "falsch", "", fmt.Sprintf("2001:db8:1:2::%x", i+1)); !errors.Is(err, ErrAuthFailed) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if _, err := s.SignIn(ctx, "root", rootPW, "", "2001:db8:1:2:ffff::1"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("another address of the /64 = %v, want ErrLocked", err)
+	}
+	if _, err := s.SignIn(ctx, "root", rootPW, "", "2001:db8:1:3::1"); err != nil {
+		t.Fatalf("another /64 = %v", err)
 	}
 }
 

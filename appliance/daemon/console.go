@@ -22,7 +22,11 @@ func (a *App) ConsoleAuth() (*adminauth.Service, error) {
 	a.consoleMu.Lock()
 	defer a.consoleMu.Unlock()
 	if a.console == nil || a.consoleFor != st {
-		svc, err := adminauth.New(st.pool, st.audit, adminauth.Options{Now: a.now})
+		opts := adminauth.Options{Now: a.now}
+		if st.tenants != nil {
+			opts.Sources = st.tenants.accounts
+		}
+		svc, err := adminauth.New(st.pool, st.audit, opts)
 		if err != nil {
 			return nil, fmt.Errorf("console sign-in: %w", err)
 		}

@@ -95,6 +95,7 @@ type Accounts struct {
 	account Backoff
 	source  Backoff
 	dummy   string // a hash of a random password, for unknown names
+	wide    wideSources
 }
 
 // New returns an Accounts. It computes one hash (the dummy that unknown
@@ -337,7 +338,8 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 	actor := audit.Actor{Kind: audit.ActorAccount, Name: clip(name), Addr: clip(c.Source)}
 	now := a.now()
 
-	// Count the attempt before checking it.
+	// Count the attempt before checking it, here and across tenants.
+	wideOK := a.wide.reserve(c.Source, now, a.source)
 	var rec *record
 	var locked bool
 	err = t.Update(ctx, func(tx *storage.Tx) error {
@@ -347,7 +349,7 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 			return err
 		}
 		nt, st := readThrottle(tb, nkey), readThrottle(tb, skey)
-		if nt.locked(now) || st.locked(now) {
+		if !wideOK || nt.locked(now) || st.locked(now) {
 			locked = true
 			return t.LogTx(tx, audit.Entry{Actor: actor, Action: audit.ActionLoginFailed, Outcome: audit.OutcomeDenied,
 				Details: map[string]string{"reason": "locked after too many failed attempts"}})
@@ -367,6 +369,9 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 		return nil, nil, fmt.Errorf("sign in: %w", err)
 	}
 	if locked {
+		if wideOK {
+			a.wide.refund(c.Source) // not tried: the tenant's lock refused it
+		}
 		return nil, nil, ErrLocked
 	}
 
@@ -391,9 +396,9 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 		actor.ID = rec.ID
 	}
 	var via string
-	var factorFail, deferred bool
+	var factorFail, deferred, refunded bool
 	err = t.Update(ctx, func(tx *storage.Tx) error {
-		via, factorFail, deferred = "", false, false
+		via, factorFail, deferred, refunded = "", false, false, false
 		tb, err := tx.CreateBucketIfNotExists(bucketThrottle...)
 		if err != nil {
 			return err
@@ -442,6 +447,7 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 			if err := writeThrottle(tb, skey, readThrottle(tb, skey).refund()); err != nil {
 				return err
 			}
+			refunded = true
 		}
 		e := audit.Entry{Actor: actor, Action: audit.ActionLogin, Outcome: audit.OutcomeSuccess}
 		if via != "" {
@@ -454,6 +460,9 @@ func (a *Accounts) authenticate(ctx context.Context, t *tenant.Tenant, c Credent
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign in: %w", err)
+	}
+	if refunded {
+		a.wide.refund(c.Source)
 	}
 	if factorFail {
 		return nil, nil, ErrSecondFactor

@@ -478,3 +478,53 @@ func TestSourceLockoutIPv6Block(t *testing.T) {
 		}
 	}
 }
+
+// A source's failures count across tenants: a guesser who spreads a
+// password spray over the appliance's tenants (web sign-in, WebDAV with
+// an app password) gets one source budget, not one per tenant.
+func TestSourceLockoutAcrossTenants(t *testing.T) {
+	e := newEnv(t, Options{Source: Backoff{Free: 8, Base: 10 * time.Second, Max: time.Minute, Forget: time.Hour}})
+	slugs := []string{"kanzlei", "praxis", "notariat"}
+	for _, s := range slugs {
+		e.tenant(s, "anna", annaPW, false)
+	}
+	e.tenant("steuer", "anna", annaPW, false)
+	ctx := context.Background()
+	const src = "198.51.100.7"
+	for i := range 9 {
+		_, err := e.acc.Authenticate(ctx, e.open1(slugs[i%3]), Credentials{Name: fmt.Sprintf("rater%d", i), Password: []byte("x"), Source: src})
+		if !errors.Is(err, ErrAuthFailed) {
+			t.Fatalf("guess %d = %v, want ErrAuthFailed", i, err)
+		}
+	}
+	if _, err := e.acc.Authenticate(ctx, e.open1("steuer"), Credentials{Name: "anna", Password: []byte(annaPW), Source: src}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("sign-in in a fourth tenant from the spraying source = %v, want ErrLocked", err)
+	}
+	if _, err := e.acc.AuthenticateAppPassword(ctx, e.open1("steuer"), "anna", AppPasswordPrefix+"0000000000000000_x", src); !errors.Is(err, ErrLocked) {
+		t.Fatalf("app password from the spraying source = %v, want ErrLocked", err)
+	}
+	if _, err := e.acc.Authenticate(ctx, e.open1("steuer"), Credentials{Name: "anna", Password: []byte(annaPW), Source: "198.51.100.8"}); err != nil {
+		t.Fatalf("another source = %v", err)
+	}
+	e.clock.add(11 * time.Second)
+	if _, err := e.acc.Authenticate(ctx, e.open1("steuer"), Credentials{Name: "anna", Password: []byte(annaPW), Source: src}); err != nil {
+		t.Fatalf("after the lock = %v", err)
+	}
+}
+
+// The control socket's sign-ins (source "socket", root's on the box) are
+// counted per tenant only: scripted work that fails across tenants must
+// not lock the socket out of every tenant.
+func TestSocketNotCountedAcrossTenants(t *testing.T) {
+	e := newEnv(t, Options{Source: Backoff{Free: 3, Base: time.Minute, Max: time.Minute, Forget: time.Hour}})
+	for _, s := range []string{"kanzlei", "praxis", "notariat"} {
+		e.tenant(s, "anna", annaPW, false)
+	}
+	ctx := context.Background()
+	for i := range 6 {
+		e.acc.Authenticate(ctx, e.open1([]string{"kanzlei", "praxis"}[i%2]), Credentials{Name: fmt.Sprintf("rater%d", i), Password: []byte("x"), Source: "socket"})
+	}
+	if _, err := e.acc.Authenticate(ctx, e.open1("notariat"), Credentials{Name: "anna", Password: []byte(annaPW), Source: "socket"}); err != nil {
+		t.Fatalf("socket sign-in in a third tenant = %v", err)
+	}
+}

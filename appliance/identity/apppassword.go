@@ -344,6 +344,7 @@ func (a *Accounts) AuthenticateAppPassword(ctx context.Context, t *tenant.Tenant
 	if err != nil {
 		return nil, fmt.Errorf("sign in with app password: %w", err)
 	}
+	locked = locked || a.wide.locked(source, now)
 	if locked {
 		_ = t.Log(ctx, audit.Entry{Actor: actor, Action: audit.ActionLoginFailed, Outcome: audit.OutcomeDenied,
 			Details: map[string]string{"reason": "locked after too many failed attempts", "via": "app-password"}})
@@ -381,6 +382,7 @@ func (a *Accounts) AuthenticateAppPassword(ctx context.Context, t *tenant.Tenant
 		if err != nil {
 			return nil, fmt.Errorf("sign in with app password: %w", err)
 		}
+		a.wide.charge(source, now, a.source)
 		return nil, ErrAuthFailed
 	}
 	if rec.mustEnrol(t.Settings()) {

@@ -165,6 +165,9 @@ func (a *Accounts) finish(ctx context.Context, t *tenant.Tenant, ps *PendingSign
 	if err != nil {
 		return nil, fmt.Errorf("sign in: %w", err)
 	}
+	if errors.Is(refused, ErrSecondFactor) {
+		a.wide.charge(ps.source, now, a.source)
+	}
 	if refused != nil {
 		ps.tries++
 		if !errors.Is(refused, ErrSecondFactor) {
@@ -173,6 +176,7 @@ func (a *Accounts) finish(ctx context.Context, t *tenant.Tenant, ps *PendingSign
 		return nil, refused
 	}
 	ps.done = true
+	a.wide.refund(ps.source) // the password step's attempt, as the tenant's count
 	return &Principal{ns: t.Namespace(), account: cur.account(), source: ps.source}, nil
 }
 

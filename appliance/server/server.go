@@ -135,7 +135,11 @@ func (b *idleBody) Read(p []byte) (int, error) {
 }
 
 // SecurityHeaders sets the headers every answer carries: HSTS, a strict CSP
-// without inline scripts, no framing, no referrer, no MIME sniffing.
+// without inline scripts, no framing, no referrer, no MIME sniffing, and
+// no caching unless the handler chooses otherwise: nearly every answer
+// holds a tenant's data or an admin's view (WebDAV sends Last-Modified
+// without a Cache-Control, which lets a cache keep content by heuristic),
+// so storing is what a handler must ask for, not what it must forbid.
 func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -145,6 +149,7 @@ func SecurityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -123,6 +123,32 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 }
 
+// TestNoStoreByDefault: an answer whose handler says nothing about
+// caching (WebDAV's GET and PROPFIND, error pages) is not stored: it
+// carries a Last-Modified, which lets a browser or the WebDAV client's
+// cache keep decrypted content heuristically. A handler that chooses its
+// caching (the versioned assets) keeps its choice.
+func TestNoStoreByDefault(t *testing.T) {
+	addr, conf := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/asset" {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+		}
+		http.ServeContent(w, r, "Akte.txt", time.Now().Add(-time.Hour), strings.NewReader("Inhalt"))
+	}))
+	tr := &http.Transport{TLSClientConfig: conf.Clone()}
+	defer tr.CloseIdleConnections()
+	for path, want := range map[string]string{"/dav/kanzlei/Akte.txt": "no-store", "/asset": "public, max-age=60"} {
+		resp, err := (&http.Client{Transport: tr}).Get("https://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Cache-Control"); got != want {
+			t.Errorf("GET %s: Cache-Control %q, want %q", path, got, want)
+		}
+	}
+}
+
 // TestListenBusyPort checks that a port in use is reported as such.
 func TestListenBusyPort(t *testing.T) {
 	addr, _ := start(t, http.NotFoundHandler())

@@ -106,6 +106,10 @@ type NewTenant struct {
 	RequireTwoFactor                 bool
 }
 
+// maxForm bounds a console form's body: the largest, the certificate
+// form, carries two PEM files of at most maxUpload each.
+const maxForm = 1 << 20
+
 // Handler serves the console.
 type Handler struct {
 	b     Backend
@@ -186,6 +190,9 @@ func (h *Handler) session(enrolOK bool, fn func(*req)) http.Handler {
 		}
 		q.csrf = gate.CSRFToken(c.Value)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// Before the CSRF field is read: a multipart form of any size
+			// would be parsed into memory and temporary files first.
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if err := h.cross.Check(r); err != nil {
 				http.Error(w, "cross-origin request refused", http.StatusForbidden)
 				return

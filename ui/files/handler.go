@@ -651,8 +651,13 @@ func fileHeaders(w http.ResponseWriter, info tfiles.Info) {
 	w.Header().Set("Content-Disposition", disposition("attachment", info.Name))
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("ETag", `"`+info.Version.String()+`"`)
-	w.Header().Set("Cache-Control", "private, no-cache")
+	w.Header().Set("Cache-Control", contentCache)
 }
+
+// contentCache is the caching of a tenant's file content: none. A copy
+// in the browser's disk cache would outlive the session on a shared
+// office PC, in plain text.
+const contentCache = "no-store"
 
 // disposition is a Content-Disposition with the name in RFC 6266 form
 // (ASCII fallback and UTF-8).
@@ -791,7 +796,7 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request, q *gate.Reques
 	hd.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'")
 	hd.Set("X-Frame-Options", "SAMEORIGIN")
 	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
-	hd.Set("Cache-Control", "private, no-cache")
+	hd.Set("Cache-Control", contentCache)
 	if r.Method == http.MethodHead {
 		// As for downloads: no content read, no read logged.
 		info, err := h.tree(q).Stat(r.Context(), p.String())

@@ -546,3 +546,26 @@ func TestDownloadHead(t *testing.T) {
 		t.Fatalf("%d reads logged after a GET, want 1", n)
 	}
 }
+
+// TestDownloadNotStored: a tenant's files are decrypted client data; a
+// download or a preview must not stay in the browser's disk cache of an
+// office PC after its user signed out.
+func TestDownloadNotStored(t *testing.T) {
+	e := newEnv(t, Options{})
+	c := e.login("kanzlei")
+	if code, _ := c.upload("/t/kanzlei/files/", map[string][]byte{"Akte/a.txt": []byte("Inhalt"), "Akte/c.png": []byte("png")}); code != 303 {
+		t.Fatalf("upload: %d", code)
+	}
+	for _, p := range []string{"/t/kanzlei/download/Akte/a.txt", "/t/kanzlei/preview/Akte/c.png", "/t/kanzlei/download/Akte"} {
+		for _, m := range []string{"GET", "HEAD"} {
+			res := c.do(m, p, nil, nil)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Fatalf("%s %s: %d", m, p, res.StatusCode)
+			}
+			if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("%s %s: Cache-Control %q, want no-store", m, p, cc)
+			}
+		}
+	}
+}

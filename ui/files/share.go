@@ -71,7 +71,15 @@ func (h *Handler) mountShares(mux *http.ServeMux) {
 	if h.opt.Shares == nil {
 		return
 	}
-	s := h.g.Session
+	// The share forms are small: a bound, since the gate reads a
+	// multipart form's CSRF token from the header and leaves its body to
+	// PostFormValue, which would spill any size to temporary files.
+	s := func(fn gate.Handler) http.Handler {
+		return h.g.Session(func(w http.ResponseWriter, r *http.Request, q *gate.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			fn(w, r, q)
+		})
+	}
 	mux.Handle("GET /t/{tenant}/share/{path...}", s(h.sharePage))
 	mux.Handle("POST /t/{tenant}/share/{path...}", s(h.shareAct))
 	mux.Handle("GET /t/{tenant}/shares", s(h.sharesPage))

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,4 +211,77 @@ func FuzzShareForm(f *testing.F) {
 			t.Fatalf("mode %q days %q max %q: %d", mode, days, maxDl, code)
 		}
 	})
+}
+
+// padBody is a multipart body with the given fields and a pad file of n
+// bytes made on the fly; it counts what the client was let send.
+type padBody struct {
+	data []byte // head
+	tail string
+	n    int64
+	sent atomic.Int64
+	off  int64
+}
+
+func newPadBody(fields url.Values, n int64) *padBody {
+	var head strings.Builder
+	for k, vs := range fields {
+		for _, v := range vs {
+			fmt.Fprintf(&head, "--XX\r\nContent-Disposition: form-data; name=%q\r\n\r\n%s\r\n", k, v)
+		}
+	}
+	head.WriteString("--XX\r\nContent-Disposition: form-data; name=\"pad\"; filename=\"pad.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+	return &padBody{data: []byte(head.String()), tail: "\r\n--XX--\r\n", n: n}
+}
+
+func (b *padBody) Read(p []byte) (int, error) {
+	total := int64(len(b.data)) + b.n + int64(len(b.tail))
+	k := 0
+	for ; k < len(p) && b.off < total; k, b.off = k+1, b.off+1 {
+		switch i := b.off; {
+		case i < int64(len(b.data)):
+			p[k] = b.data[i]
+		case i < int64(len(b.data))+b.n:
+			p[k] = 'a'
+		default:
+			p[k] = b.tail[i-int64(len(b.data))-b.n]
+		}
+	}
+	b.sent.Store(b.off)
+	if k == 0 {
+		return 0, io.EOF
+	}
+	return k, nil
+}
+
+// TestShareFormsBounded: the share forms are small; a huge multipart
+// body (the CSRF token in the header, as the gate allows for multipart)
+// is cut off early, not read and spilled to temporary files, and no link
+// is made from it.
+func TestShareFormsBounded(t *testing.T) {
+	e, svc := newShareEnv(t)
+	ctx := context.Background()
+	if _, err := e.tree("kanzlei").Write(ctx, "/Klage.pdf", strings.NewReader("klage"), tfiles.WriteOptions{Size: -1}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.login("kanzlei")
+	for _, path := range []string{"/t/kanzlei/share/Klage.pdf", "/t/kanzlei/shares"} {
+		body := newPadBody(url.Values{"action": {"create"}, "link_password": {"ein Linkpasswort"}, "days": {"7"}}, 48<<20)
+		res := c.do("POST", path, body, map[string]string{"Content-Type": "multipart/form-data; boundary=XX"})
+		res.Body.Close()
+		if sent := body.sent.Load(); sent > 8<<20 {
+			t.Errorf("POST %s: the server read %d MiB of a share form", path, sent>>20)
+		}
+	}
+	tn, err := e.b.reg.Open(ctx, "kanzlei")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.b.acc.Authenticate(ctx, tn, identity.Credentials{Name: "anna", Password: []byte(annaPW), Source: "192.0.2.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if links, err := svc.List(ctx, tn, p); err != nil || len(links) != 0 {
+		t.Errorf("links after oversized forms: %d, %v; want none", len(links), err)
+	}
 }

@@ -148,17 +148,30 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /t/{tenant}/login/enrol", g.Public(h.enrolPage))
 	mux.Handle("POST /t/{tenant}/login/enrol", g.Public(h.public(h.enrol)))
 
-	mux.Handle("POST /t/{tenant}/logout", g.Session(h.logout))
-	mux.Handle("GET /t/{tenant}/account", g.Session(h.account))
-	mux.Handle("POST /t/{tenant}/account/password", g.Session(h.changePassword))
-	mux.Handle("POST /t/{tenant}/account/sessions/revoke", g.Session(h.revokeSession))
-	mux.Handle("POST /t/{tenant}/account/app-passwords", g.Session(h.createAppPassword))
-	mux.Handle("POST /t/{tenant}/account/app-passwords/revoke", g.Session(h.revokeAppPassword))
-	mux.Handle("POST /t/{tenant}/account/totp", g.Session(h.beginTOTP))
-	mux.Handle("POST /t/{tenant}/account/totp/confirm", g.Session(h.confirmTOTP))
-	mux.Handle("POST /t/{tenant}/account/webauthn", g.Session(h.keyBegin))
-	mux.Handle("POST /t/{tenant}/account/webauthn/finish", g.Session(h.keyFinish))
-	mux.Handle("POST /t/{tenant}/account/webauthn/remove", g.Session(h.keyRemove))
+	s := func(pattern string, fn gate.Handler) { mux.Handle(pattern, g.Session(bounded(fn))) }
+	s("POST /t/{tenant}/logout", h.logout)
+	s("GET /t/{tenant}/account", h.account)
+	s("POST /t/{tenant}/account/password", h.changePassword)
+	s("POST /t/{tenant}/account/sessions/revoke", h.revokeSession)
+	s("POST /t/{tenant}/account/app-passwords", h.createAppPassword)
+	s("POST /t/{tenant}/account/app-passwords/revoke", h.revokeAppPassword)
+	s("POST /t/{tenant}/account/totp", h.beginTOTP)
+	s("POST /t/{tenant}/account/totp/confirm", h.confirmTOTP)
+	s("POST /t/{tenant}/account/webauthn", h.keyBegin)
+	s("POST /t/{tenant}/account/webauthn/finish", h.keyFinish)
+	s("POST /t/{tenant}/account/webauthn/remove", h.keyRemove)
+}
+
+// bounded limits what an account route reads of a body. The gate reads
+// a urlencoded form for its CSRF field within net/http's own bound, but
+// takes a multipart form's token from the header, so without this a
+// handler's PostFormValue would read a multipart body of any size,
+// spilling it to temporary files.
+func bounded(next gate.Handler) gate.Handler {
+	return func(w http.ResponseWriter, r *http.Request, q *gate.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		next(w, r, q)
+	}
 }
 
 // public guards the state-changing public routes: same origin only, and a

@@ -585,3 +585,80 @@ func FuzzLoginForm(f *testing.F) {
 		}
 	})
 }
+
+// countingBody is a request body of n bytes made on the fly, counting
+// what the client was let send.
+type countingBody struct {
+	head, tail string
+	n, sent    int64
+	mu         sync.Mutex
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	total := int64(len(b.head)) + b.n + int64(len(b.tail))
+	if b.sent >= total {
+		return 0, io.EOF
+	}
+	k := 0
+	for k < len(p) && b.sent < total {
+		switch i := b.sent; {
+		case i < int64(len(b.head)):
+			p[k] = b.head[i]
+		case i < int64(len(b.head))+b.n:
+			p[k] = 'a'
+		default:
+			p[k] = b.tail[i-int64(len(b.head))-b.n]
+		}
+		k++
+		b.sent++
+	}
+	return k, nil
+}
+
+// TestAccountFormsBounded: the account forms are small; a signed-in
+// browser that posts a huge multipart body (the CSRF token in the header,
+// as the gate allows for multipart) is cut off early instead of having it
+// read into memory and spilled to temporary files, and nothing is done.
+func TestAccountFormsBounded(t *testing.T) {
+	e := newEnv(t, time.Millisecond)
+	c := e.client()
+	e.login(c, "kanzlei", "anna", annaPW, "")
+	tok := e.csrf(c, "kanzlei")
+	const size = 48 << 20
+	body := &countingBody{
+		head: "--XX\r\nContent-Disposition: form-data; name=\"label\"\r\n\r\nbig\r\n--XX\r\nContent-Disposition: form-data; name=\"scope\"\r\n\r\nread\r\n" +
+			"--XX\r\nContent-Disposition: form-data; name=\"pad\"; filename=\"pad.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+		n: size, tail: "\r\n--XX--\r\n",
+	}
+	req, err := http.NewRequest("POST", e.base+"/t/kanzlei/account/app-passwords", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=XX")
+	req.Header.Set(gate.CSRFHeader, tok)
+	req.Header.Set("Origin", e.base)
+	req.Header.Set("Accept", "text/html")
+	status := 0
+	if resp, err := c.Do(req); err == nil {
+		status = resp.StatusCode
+		resp.Body.Close()
+	}
+	body.mu.Lock()
+	sent := body.sent
+	body.mu.Unlock()
+	if sent > 8<<20 {
+		t.Errorf("the server read %d MiB of an account form", sent>>20)
+	}
+	if status == http.StatusOK {
+		t.Errorf("an oversized account form was acted on")
+	}
+	tn, err := e.b.reg.Open(context.Background(), "kanzlei")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aps, err := e.b.acc.ListAppPasswords(tn, e.principal("kanzlei", "")); err != nil || len(aps) != 0 {
+		t.Errorf("app passwords after an oversized form: %v, %v; want none", aps, err)
+	}
+}
