@@ -21,14 +21,6 @@ import (
 // the invariant check can read every version back.
 type contents map[storage.ObjectID][]byte
 
-// put writes data at path through e.tree and remembers it.
-func (c contents) put(e *env, path string, data []byte) Info {
-	e.t.Helper()
-	i := e.write(path, data)
-	c[i.Version] = bytes.Clone(data)
-	return i
-}
-
 // checkInvariants checks the tree's bookkeeping against what is stored:
 //   - every reference count equals the number of references (current and
 //     old versions of every node, live or in the trash);

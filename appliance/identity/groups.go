@@ -100,10 +100,6 @@ type PendingMember struct {
 // groupTable is the table of group records (see sealedTable).
 var groupTable = sealedTable[groupRecord]{kind: "group", records: bucketGroups, names: bucketGroupNames, nameKind: "group"}
 
-func loadGroup(t *tenant.Tenant, tx *storage.Tx, id []byte) (*groupRecord, error) {
-	return groupTable.load(t, tx, id)
-}
-
 func lookupGroup(t *tenant.Tenant, tx *storage.Tx, ikey []byte, name string) (*groupRecord, error) {
 	return groupTable.lookup(t, tx, ikey, name)
 }
@@ -454,30 +450,7 @@ func findPending(t *tenant.Tenant, tx *storage.Tx, id string) (*groupRecord, int
 
 // forEachGroup calls fn with every group record of the tenant.
 func forEachGroup(t *tenant.Tenant, tx *storage.Tx, fn func(*groupRecord) error) error {
-	b := tx.Bucket(bucketGroups...)
-	if b == nil {
-		return nil
-	}
-	var ids [][]byte
-	if err := b.ForEach(func(k, _ []byte) error {
-		ids = append(ids, append([]byte(nil), k...))
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		g, err := loadGroup(t, tx, id)
-		if err != nil {
-			return err
-		}
-		if g == nil {
-			continue
-		}
-		if err := fn(g); err != nil {
-			return err
-		}
-	}
-	return nil
+	return groupTable.each(t, tx, fn)
 }
 
 // PendingMembers lists the memberships waiting for a second tenant admin,

@@ -320,32 +320,14 @@ func (a *Accounts) ListRoles(t *tenant.Tenant, p *Principal) ([]DefinedRole, err
 		if _, err := acting(t, tx, p, access.ReadAccounts); err != nil {
 			return err
 		}
-		b := tx.Bucket(bucketRoles...)
-		if b == nil {
-			return nil
-		}
-		var ids [][]byte
-		if err := b.ForEach(func(k, _ []byte) error {
-			ids = append(ids, append([]byte(nil), k...))
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			r, err := loadRole(t, tx, id)
-			if err != nil {
-				return err
-			}
-			if r == nil {
-				continue
-			}
+		return roleTable.each(t, tx, func(r *roleRecord) error {
 			v, err := a.roleView(t, tx, r)
 			if err != nil {
 				return err
 			}
 			out = append(out, v)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

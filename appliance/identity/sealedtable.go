@@ -24,6 +24,35 @@ func (s sealedTable[T]) context(id string) []byte {
 	return []byte("identity/" + s.kind + "/" + id)
 }
 
+// each calls fn with every record of the table, in ID order. The IDs are
+// collected first, so fn may change the table.
+func (s sealedTable[T]) each(t *tenant.Tenant, tx *storage.Tx, fn func(*T) error) error {
+	b := tx.Bucket(s.records...)
+	if b == nil {
+		return nil
+	}
+	var ids [][]byte
+	if err := b.ForEach(func(k, _ []byte) error {
+		ids = append(ids, append([]byte(nil), k...))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		r, err := s.load(t, tx, id)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			continue
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // load reads and unseals the record with id; nil if there is none.
 func (s sealedTable[T]) load(t *tenant.Tenant, tx *storage.Tx, id []byte) (*T, error) {
 	b := tx.Bucket(s.records...)

@@ -211,27 +211,10 @@ type ExportedGroup struct {
 func (a *Accounts) ExportGroups(t *tenant.Tenant) ([]ExportedGroup, error) {
 	out := []ExportedGroup{}
 	err := t.View(func(tx *storage.Tx) error {
-		b := tx.Bucket(bucketGroups...)
-		if b == nil {
+		return forEachGroup(t, tx, func(g *groupRecord) error {
+			out = append(out, ExportedGroup{ID: g.ID, Name: g.Name, Members: append([]string{}, g.Members...), Created: g.Created})
 			return nil
-		}
-		var ids [][]byte
-		if err := b.ForEach(func(k, _ []byte) error {
-			ids = append(ids, append([]byte(nil), k...))
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			g, err := loadGroup(t, tx, id)
-			if err != nil {
-				return err
-			}
-			if g != nil {
-				out = append(out, ExportedGroup{ID: g.ID, Name: g.Name, Members: append([]string{}, g.Members...), Created: g.Created})
-			}
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("export groups: %w", err)
@@ -318,17 +301,6 @@ type ExportedRole struct {
 func (a *Accounts) ExportRoles(t *tenant.Tenant) ([]ExportedRole, error) {
 	out := []ExportedRole{}
 	err := t.View(func(tx *storage.Tx) error {
-		b := tx.Bucket(bucketRoles...)
-		if b == nil {
-			return nil
-		}
-		var ids [][]byte
-		if err := b.ForEach(func(k, _ []byte) error {
-			ids = append(ids, append([]byte(nil), k...))
-			return nil
-		}); err != nil {
-			return err
-		}
 		members := map[string][]string{}
 		if mb := tx.Bucket(bucketRoleMembers...); mb != nil {
 			// Keys are account ID then role ID, both of one length.
@@ -342,19 +314,12 @@ func (a *Accounts) ExportRoles(t *tenant.Tenant) ([]ExportedRole, error) {
 				return err
 			}
 		}
-		for _, id := range ids {
-			r, err := loadRole(t, tx, id)
-			if err != nil {
-				return err
-			}
-			if r == nil {
-				continue
-			}
+		return roleTable.each(t, tx, func(r *roleRecord) error {
 			m := append([]string{}, members[r.ID]...)
 			sort.Strings(m)
 			out = append(out, ExportedRole{ID: r.ID, Name: r.Name, Perms: append([]access.Action{}, r.Perms...), Members: m, Created: r.Created})
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("export roles: %w", err)
