@@ -367,8 +367,8 @@ func BenchmarkListAsUser10000(b *testing.B) {
 
 // TestRefusedWriteLogged: a write the policy refuses on a folder the
 // principal sees is logged as denied; one on a folder it cannot see is
-// not found and leaves no entry naming the path. The entry names the
-// folder whose write permission was missing.
+// not found and leaves no entry naming the path. The entry names what
+// the write permission was missing on, under the action refused.
 func TestRefusedWriteLogged(t *testing.T) {
 	e := newAccessEnv(t)
 	ctx := context.Background()
@@ -380,13 +380,25 @@ func TestRefusedWriteLogged(t *testing.T) {
 	if _, err := tr.Write(ctx, "/Intern/x.txt", bytes.NewReader([]byte("x")), WriteOptions{Size: 1}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Write in an invisible folder = %v", err)
 	}
+	// Each refusal is logged as the change it asked for, so that an
+	// auditor looking for refused deletes finds them under file.delete.
+	if _, err := tr.Delete(ctx, "/Mandanten/Müller/Klage.pdf"); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Delete = %v", err)
+	}
+	if _, err := tr.Move(ctx, "/Mandanten/Müller/Klage.pdf", "/Mandanten/Müller/Klage-alt.pdf", false); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Move = %v", err)
+	}
+	if _, err := tr.Write(ctx, "/Mandanten/Müller/Klage.pdf", bytes.NewReader([]byte("x")), WriteOptions{Size: 1}); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Write = %v", err)
+	}
 	var denied []string
 	for _, en := range entries(t, e.tn) {
 		if en.Outcome == audit.OutcomeDenied && en.Actor.Name == "ben" {
 			denied = append(denied, en.Action+" "+en.Object.Path)
 		}
 	}
-	if !slices.Equal(denied, []string{"file.write /Mandanten/Müller"}) {
+	if want := []string{"folder.create /Mandanten/Müller", "file.delete /Mandanten/Müller/Klage.pdf", "file.move /Mandanten/Müller/Klage.pdf",
+		"file.write /Mandanten/Müller"}; !slices.Equal(denied, want) {
 		t.Fatalf("denied entries = %v", denied)
 	}
 }

@@ -101,7 +101,7 @@ func (tr *Tree) Mkdir(ctx context.Context, path string) (Info, error) {
 		return Info{}, fmt.Errorf("mkdir %s: %w", p, err)
 	}
 	var info Info
-	err = tr.update(ctx, func(x txn) error {
+	err = tr.updateAs(ctx, audit.ActionFolderCreate, func(x txn) error {
 		parent, err := x.folder(p.Parent())
 		if err != nil {
 			return err
@@ -193,8 +193,12 @@ func (tr *Tree) moveCopy(ctx context.Context, src, dst string, overwrite, isCopy
 		// 4918 9.8.4, 9.9.3): what would be left to move or copy?
 		return Info{}, fmt.Errorf("%s %s to %s: %w: onto a folder that holds it", verb, sp, dp, ErrBadPath)
 	}
+	action := audit.ActionFileMove
+	if isCopy {
+		action = audit.ActionFileCopy
+	}
 	var info Info
-	err = tr.update(ctx, func(x txn) error {
+	err = tr.updateAs(ctx, action, func(x txn) error {
 		// A move takes the source away (write on it); a copy reads it.
 		need := access.Write
 		if isCopy {

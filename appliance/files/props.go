@@ -120,7 +120,7 @@ func (tr *Tree) PatchProps(ctx context.Context, path string, patch []PropPatch) 
 	if err != nil {
 		return err
 	}
-	err = tr.update(ctx, func(x txn) error {
+	err = tr.updateAs(ctx, audit.ActionFileProps, func(x txn) error {
 		id, _, err := x.resolve(p)
 		if err != nil {
 			return err
@@ -180,7 +180,7 @@ func (tr *Tree) CopyProps(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	err = tr.update(ctx, func(x txn) error {
+	err = tr.updateAs(ctx, audit.ActionFileProps, func(x txn) error {
 		// A copy reads its source (resolve in an update would ask for
 		// write), as Copy does.
 		sid, _, err := x.resolveFor(sp, access.Read)

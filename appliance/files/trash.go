@@ -49,7 +49,7 @@ func (tr *Tree) Delete(ctx context.Context, path string) (ID, error) {
 		return ID{}, fmt.Errorf("delete /: %w: the root", ErrBadPath)
 	}
 	var id ID
-	err = tr.update(ctx, func(x txn) error {
+	err = tr.updateAs(ctx, audit.ActionFileDelete, func(x txn) error {
 		var err error
 		if id, _, err = x.resolve(p); err != nil {
 			return err
@@ -190,7 +190,7 @@ func (tr *Tree) Restore(ctx context.Context, trashID ID) (Info, error) {
 		return Info{}, err
 	}
 	var info Info
-	err := tr.update(ctx, func(x txn) error {
+	err := tr.updateAs(ctx, audit.ActionFileRestore, func(x txn) error {
 		v := x.b(bucketTrash).Get(trashID[:])
 		var r trashRecord
 		if v == nil || json.Unmarshal(v, &r) != nil || r.Purging {

@@ -777,11 +777,18 @@ func (tr *Tree) view(ctx context.Context, fn func(txn) error) error {
 }
 
 func (tr *Tree) update(ctx context.Context, fn func(txn) error) error {
+	return tr.updateAs(ctx, audit.ActionFileWrite, fn)
+}
+
+// updateAs is update for a change that a refusal is logged as (a delete
+// as file.delete, a new folder as folder.create …), so that an auditor
+// who looks for refused deletes finds them under that action.
+func (tr *Tree) updateAs(ctx context.Context, action string, fn func(txn) error) error {
 	if _, err := tr.indexKey(ctx); err != nil {
 		return err
 	}
 	err := tr.t.Update(ctx, func(tx *storage.Tx) error { return fn(txn{tr, tx}) })
-	tr.logRefusal(ctx, err)
+	tr.logRefusalAs(ctx, err, action)
 	return err
 }
 
@@ -790,6 +797,12 @@ func (tr *Tree) update(ctx context.Context, fn func(txn) error) error {
 // transaction; what it cannot see is not found and not logged, like any
 // path that does not exist.
 func (tr *Tree) logRefusal(ctx context.Context, err error) {
+	tr.logRefusalAs(ctx, err, audit.ActionFileWrite)
+}
+
+// logRefusalAs is logRefusal with the action the refused change is
+// logged as.
+func (tr *Tree) logRefusalAs(ctx context.Context, err error, action string) {
 	if err == nil || !errors.Is(err, ErrForbidden) {
 		return
 	}
@@ -801,7 +814,7 @@ func (tr *Tree) logRefusal(ctx context.Context, err error) {
 		return
 	}
 	// Best effort: the refusal stands whether or not it could be logged.
-	_ = tr.t.Log(ctx, audit.Entry{Actor: tr.actor(), Action: audit.ActionFileWrite, Object: audit.Object{Path: p},
+	_ = tr.t.Log(ctx, audit.Entry{Actor: tr.actor(), Action: action, Object: audit.Object{Path: p},
 		Outcome: audit.OutcomeDenied, Details: map[string]string{"reason": "no write permission"}})
 }
 

@@ -76,7 +76,7 @@ func (tr *Tree) RestoreVersion(ctx context.Context, path string, versionID stora
 		return Info{}, err
 	}
 	var info Info
-	err = tr.update(ctx, func(x txn) error {
+	err = tr.updateAs(ctx, audit.ActionFileRestore, func(x txn) error {
 		id, n, err := x.resolve(p)
 		if err != nil {
 			return err
