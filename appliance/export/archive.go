@@ -140,22 +140,49 @@ type Member struct {
 // Next. Next returns io.EOF only after the manifest verified: until then
 // nothing read may be trusted to be complete.
 type Reader struct {
-	zr       *zstd.Decoder
-	tr       *tar.Reader
-	cur      *Member
-	h        hash.Hash
-	n        int64
-	seen     map[string]bool
-	sums     []MemberSum
+	zr  *zstd.Decoder
+	tr  *tar.Reader
+	cur *Member
+	h   hash.Hash
+	n   int64
+	// seen and sums stand for the members read so far, by a digest of
+	// their name and of their manifest entry, not by the entries
+	// themselves: a tenant of a million files is read with some 60 MiB
+	// of them, and its manifest is checked as it streams past.
+	seen     map[memberKey]struct{}
+	sums     []memberKey
 	manifest *Manifest
 	msum     string
 	done     bool
 	listed   int64 // the least bytes the manifest needs for the members so far
 }
 
+// memberKey is a 128-bit digest of a member name or manifest entry.
+type memberKey [16]byte
+
+func nameKey(name string) memberKey {
+	sum := sha256.Sum256([]byte(name))
+	return memberKey(sum[:16])
+}
+
+// entryKey is the digest of a manifest entry, each field delimited.
+func entryKey(m MemberSum) memberKey {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d:%s%d:%s%d:%s", len(m.Name), m.Name, len(m.Type), m.Type, m.Size, m.SHA256))
+	return memberKey(sum[:16])
+}
+
 // minListed is the fewest bytes a member's entry in the manifest takes
 // besides its name: {"name":"","type":"dir","size":0}.
 const minListed = 33
+
+// maxManifest bounds the manifest; maxMembers the members an archive may
+// have. A reader keeps about 60 bytes per member (maxMembers: 240 MiB at
+// most); the writer lists a tenant of a million files and versions in a
+// manifest of some 250 MiB. Variables for tests only.
+var (
+	maxManifest int64 = 2 << 30
+	maxMembers        = 4_000_000
+)
 
 // Limits of the zstd decoder, against archives built to exhaust memory.
 const (
@@ -170,7 +197,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	return &Reader{zr: zr, tr: tar.NewReader(zr), seen: map[string]bool{}}, nil
+	return &Reader{zr: zr, tr: tar.NewReader(zr), seen: map[memberKey]struct{}{}}, nil
 }
 
 // Close releases the decoder.
@@ -198,7 +225,7 @@ func (r *Reader) finish() error {
 	if r.n != r.cur.Size {
 		return fmt.Errorf("%w: %s: %d of %d bytes", ErrCorrupt, r.cur.Name, r.n, r.cur.Size)
 	}
-	r.sums = append(r.sums, MemberSum{Name: r.cur.Name, Type: "file", Size: r.cur.Size, SHA256: hex.EncodeToString(r.h.Sum(nil))})
+	r.sums = append(r.sums, entryKey(MemberSum{Name: r.cur.Name, Type: "file", Size: r.cur.Size, SHA256: hex.EncodeToString(r.h.Sum(nil))}))
 	r.cur = nil
 	return nil
 }
@@ -220,17 +247,18 @@ func (r *Reader) Next() (*Member, error) {
 	if err != nil {
 		return nil, corrupt("tar", err)
 	}
-	if r.seen[h.Name] {
+	key := nameKey(h.Name)
+	if _, dup := r.seen[key]; dup {
 		return nil, fmt.Errorf("%w: %q appears twice", ErrBadMember, clip(h.Name))
 	}
-	// Every name is kept until the manifest, which must list it and may
-	// hold maxJSON bytes: names that could not all fit into one are
-	// refused as they come, or long names compressed to almost nothing
-	// would fill memory first.
-	if r.listed += int64(len(h.Name)) + minListed; r.listed > maxJSON {
+	// Every member is remembered until the manifest, which must list it
+	// and may hold maxManifest bytes: members that could not all fit
+	// into one, or more than maxMembers, are refused as they come, or
+	// names compressed to almost nothing would fill memory first.
+	if r.listed += int64(len(h.Name)) + minListed; r.listed > maxManifest || len(r.sums) >= maxMembers {
 		return nil, fmt.Errorf("%w: more members than a manifest can list", ErrCorrupt)
 	}
-	r.seen[h.Name] = true
+	r.seen[key] = struct{}{}
 	var dir bool
 	switch h.Typeflag {
 	case tar.TypeReg:
@@ -248,7 +276,7 @@ func (r *Reader) Next() (*Member, error) {
 	}
 	m := &Member{Name: h.Name, Parsed: name, Size: h.Size, ModTime: h.ModTime.UTC(), PAX: h.PAXRecords}
 	if dir {
-		r.sums = append(r.sums, MemberSum{Name: h.Name, Type: "dir"})
+		r.sums = append(r.sums, entryKey(MemberSum{Name: h.Name, Type: "dir"}))
 		return m, nil
 	}
 	if name.Kind == KindManifest {
@@ -272,35 +300,24 @@ func (r *Reader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// checkManifest reads the manifest and compares it with what was read.
+// checkManifest reads the manifest and compares it with what was read,
+// entry by entry as it streams past (a large tenant's manifest is too
+// large to hold, decoded, next to what the import holds).
 func (r *Reader) checkManifest(h *tar.Header) error {
-	if h.Size > maxJSON {
+	if h.Size > maxManifest {
 		return fmt.Errorf("%w: manifest of %d bytes", ErrCorrupt, h.Size)
 	}
-	b, err := io.ReadAll(r.tr)
-	if err != nil || int64(len(b)) != h.Size {
-		return corrupt("manifest", err)
-	}
-	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
+	sh := sha256.New()
+	body := &countingReader{r: io.TeeReader(io.LimitReader(r.tr, h.Size), sh)}
+	m, err := r.decodeManifest(body)
+	if err != nil {
+		if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrVersion) {
+			return err
+		}
 		return fmt.Errorf("%w: manifest: %w", ErrCorrupt, err)
 	}
-	if m.Format != Format {
-		return fmt.Errorf("%w: manifest: format %q, not %s", ErrCorrupt, clip(m.Format), Format)
-	}
-	if !readsVersion(m.Version) {
-		return fmt.Errorf("%w: manifest version %d (this tresor reads 1 to %d)", ErrVersion, m.Version, FormatVersion)
-	}
-	if len(m.Members) != len(r.sums) {
-		return fmt.Errorf("%w: the manifest lists %d members, the archive has %d", ErrCorrupt, len(m.Members), len(r.sums))
-	}
-	for i, got := range r.sums {
-		if want := m.Members[i]; want != got {
-			return fmt.Errorf("%w: member %s: size %d sha256 %s, the manifest says %s: size %d sha256 %s",
-				ErrCorrupt, clip(got.Name), got.Size, got.SHA256, clip(want.Name), want.Size, want.SHA256)
-		}
+	if body.n != h.Size {
+		return corrupt("manifest", io.ErrUnexpectedEOF)
 	}
 	if _, err := r.tr.Next(); !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%w: something follows the manifest", ErrCorrupt)
@@ -316,9 +333,127 @@ func (r *Reader) checkManifest(h *tar.Header) error {
 	if n > maxPadding {
 		return fmt.Errorf("%w: more than %d bytes of padding after the end of the archive", ErrCorrupt, maxPadding)
 	}
-	sum := sha256.Sum256(b)
-	r.manifest, r.msum, r.done = &m, hex.EncodeToString(sum[:]), true
+	r.manifest, r.msum, r.done = m, hex.EncodeToString(sh.Sum(nil)), true
 	return io.EOF
+}
+
+// decodeManifest decodes the manifest from body, which it reads to its
+// end, checking its members against r.sums one by one instead of
+// keeping them (the Manifest it returns has none). Fields may come in
+// any order, each once; unknown ones are refused, as is anything after
+// the object but white space.
+func (r *Reader) decodeManifest(body io.Reader) (*Manifest, error) {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, err
+	}
+	var m Manifest
+	fields := map[string]any{"format": &m.Format, "version": &m.Version, "tenant": &m.Tenant, "exported": &m.Exported,
+		"counts": &m.Counts, "audit": &m.Audit}
+	had := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		if had[key] {
+			return nil, fmt.Errorf("field %q twice", clip(key))
+		}
+		had[key] = true
+		if key == "members" {
+			if err := r.checkMembers(dec); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		v, ok := fields[key]
+		if !ok {
+			return nil, fmt.Errorf("unknown field %q", clip(key))
+		}
+		if err := dec.Decode(v); err != nil {
+			return nil, err
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, err
+	}
+	if !had["members"] {
+		return nil, fmt.Errorf("%w: the manifest lists no members", ErrCorrupt)
+	}
+	if m.Format != Format {
+		return nil, fmt.Errorf("%w: manifest: format %q, not %s", ErrCorrupt, clip(m.Format), Format)
+	}
+	if !readsVersion(m.Version) {
+		return nil, fmt.Errorf("%w: manifest version %d (this tresor reads 1 to %d)", ErrVersion, m.Version, FormatVersion)
+	}
+	// Only white space may follow the object.
+	rest := io.MultiReader(dec.Buffered(), body)
+	buf := make([]byte, 4096)
+	for {
+		n, err := rest.Read(buf)
+		if len(bytes.TrimLeft(buf[:n], " \t\r\n")) > 0 {
+			return nil, errors.New("data after the manifest's object")
+		}
+		if errors.Is(err, io.EOF) {
+			return &m, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// checkMembers reads the manifest's members array and compares each
+// entry with the member read at its place.
+func (r *Reader) checkMembers(dec *json.Decoder) error {
+	if err := expectDelim(dec, '['); err != nil {
+		return err
+	}
+	i := 0
+	for dec.More() {
+		var want MemberSum
+		if err := dec.Decode(&want); err != nil {
+			return err
+		}
+		if i >= len(r.sums) {
+			return fmt.Errorf("%w: the manifest lists more members than the archive's %d", ErrCorrupt, len(r.sums))
+		}
+		if entryKey(want) != r.sums[i] {
+			return fmt.Errorf("%w: member %d is not what the manifest says there (%s: size %d sha256 %s)",
+				ErrCorrupt, i+1, clip(want.Name), want.Size, want.SHA256)
+		}
+		i++
+	}
+	if i != len(r.sums) {
+		return fmt.Errorf("%w: the manifest lists %d members, the archive has %d", ErrCorrupt, i, len(r.sums))
+	}
+	return expectDelim(dec, ']')
+}
+
+// expectDelim reads the next token, which must be d.
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != d {
+		return fmt.Errorf("want %q, found %v", d, tok)
+	}
+	return nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
 }
 
 // maxPadding bounds the zeros after the tar's end: tar writers pad to a
@@ -338,7 +473,8 @@ func (zeroWriter) Write(b []byte) (int, error) {
 }
 
 // Manifest returns the verified manifest and its SHA-256 (hex), once Next
-// returned io.EOF; nil before.
+// returned io.EOF; nil before. Its Members are not kept (each was checked
+// as it was read).
 func (r *Reader) Manifest() (*Manifest, string) { return r.manifest, r.msum }
 
 // ReadBytes returns the current member's content (at most maxJSON bytes).

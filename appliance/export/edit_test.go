@@ -12,6 +12,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -202,44 +203,55 @@ func TestImportRefusesGrantToStranger(t *testing.T) {
 	}
 }
 
-// TestReaderBoundsWhatItRemembers: the reader keeps every member's name
-// until the manifest, which must list them all and may hold maxJSON
-// bytes. Members whose names alone could not fit into such a manifest are
-// refused as they come, before they fill memory: here long (deep but
-// valid) folder names that compress to almost nothing.
+// TestReaderBoundsWhatItRemembers: the reader keeps a digest of every
+// member until the manifest, which must list them all. Members that
+// could not all fit into a manifest of maxManifest bytes, or more than
+// maxMembers, are refused as they come, before they fill memory: here
+// long (deep but valid) folder names that compress to almost nothing,
+// and many short ones, against lowered limits.
 func TestReaderBoundsWhatItRemembers(t *testing.T) {
-	var buf bytes.Buffer
-	zw, _ := zstd.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
 	deep := strings.Repeat(strings.Repeat("x", 250)+"/", 250)
-	const members = 1200 // × 62 KiB of name > maxJSON
-	for i := range members {
-		h := &tar.Header{Name: fmt.Sprintf("files/%s%06d/", deep, i), Typeflag: tar.TypeDir, Mode: 0o750, Format: tar.FormatPAX}
-		if err := tw.WriteHeader(h); err != nil {
+	archive := func(members int, name func(int) string) []byte {
+		var buf bytes.Buffer
+		zw, _ := zstd.NewWriter(&buf)
+		tw := tar.NewWriter(zw)
+		for i := range members {
+			h := &tar.Header{Name: name(i), Typeflag: tar.TypeDir, Mode: 0o750, Format: tar.FormatPAX}
+			if err := tw.WriteHeader(h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tw.Close()
+		zw.Close()
+		return buf.Bytes()
+	}
+	read := func(b []byte) (int, error) {
+		r, err := NewReader(bytes.NewReader(b))
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	tw.Close()
-	zw.Close()
-	t.Logf("%d members of %d-byte names in %d bytes", members, len(deep)+13, buf.Len())
-	r, err := NewReader(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	n := 0
-	for {
-		_, err = r.Next()
-		if err != nil {
-			break
+		defer r.Close()
+		n := 0
+		for {
+			if _, err := r.Next(); err != nil {
+				return n, err
+			}
+			n++
 		}
-		n++
 	}
+	defer func(m int64, n int) { maxManifest, maxMembers = m, n }(maxManifest, maxMembers)
+	maxManifest, maxMembers = 16<<20, 1000
+
+	n, err := read(archive(1200, func(i int) string { return fmt.Sprintf("files/%s%06d/", deep, i) }))
 	if !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Next = %v, want ErrCorrupt", err)
+		t.Fatalf("long names: Next = %v, want ErrCorrupt", err)
 	}
-	if limit := maxJSON / (len(deep) + 13); n > limit {
-		t.Errorf("read %d members before refusing; a manifest can list at most %d of them", n, limit)
+	if limit := int(maxManifest) / (len(deep) + 13); n > limit {
+		t.Errorf("read %d members of long names before refusing; a manifest can list at most %d of them", n, limit)
+	}
+	n, err = read(archive(1200, func(i int) string { return fmt.Sprintf("files/%06d/", i) }))
+	if !errors.Is(err, ErrCorrupt) || n != maxMembers {
+		t.Fatalf("short names: read %d, then %v; want %d, then ErrCorrupt", n, err, maxMembers)
 	}
 }
 
@@ -371,5 +383,54 @@ func TestImportRefusesOversizedTenantInfo(t *testing.T) {
 		if err := e.refused(t, b, fmt.Sprintf("gross-%d", i)); err != nil && !strings.Contains(err.Error(), MemberTenant) {
 			t.Errorf("case %d: %v does not name %s", i, err, MemberTenant)
 		}
+	}
+}
+
+// TestReaderLargeManifest: a tenant's archive whose manifest is larger
+// than a JSON section may be (64 MiB; a tenant of some 280,000 folders,
+// files and versions) is read and verified; the reader used to refuse
+// it, so a large tenant could be exported but never imported. A flipped
+// byte in an entry near the end is still found.
+func TestReaderLargeManifest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and reads a 90 MiB manifest")
+	}
+	long := strings.Repeat("Mandantenakte-", 17)
+	write := func() []byte {
+		var buf bytes.Buffer
+		w, err := NewWriter(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+		w.AddJSON(MemberTenant, now, TenantInfo{Format: Format, Version: FormatVersion, Slug: "gross"})
+		for i := range 280_000 {
+			if err := w.Dir(fmt.Sprintf("files/%s%06d/", long, i), now, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Add("files/z.txt", 3, now, nil, strings.NewReader("abc"))
+		if _, err := w.Close(Manifest{Tenant: "gross"}, now); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	b := write()
+	m, err := readAll(b)
+	if err != nil || m == nil || m.Tenant != "gross" {
+		t.Fatalf("readAll = %+v, %v", m, err)
+	}
+	// The content's sum in the manifest, changed: the last entry differs.
+	bad := edited(t, b, func(h *tar.Header, data []byte) (*tar.Header, []byte) {
+		if h.Name == "files/z.txt" {
+			return h, []byte("abd")
+		}
+		return h, data
+	})
+	bad = editedManifest(t, bad, func(h *tar.Header, data []byte) (*tar.Header, []byte) { return h, data }, func(m *Manifest) {
+		m.Members[len(m.Members)-1].SHA256 = strings.Repeat("0", 64)
+	})
+	if _, err := readAll(bad); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "member 280002") {
+		t.Fatalf("a wrong sum in the last entry: %v, want ErrCorrupt naming member 280002", err)
 	}
 }
