@@ -117,8 +117,10 @@ var tenantAdminCatalog = map[string]map[Lang]string{
 	"tadmin.grants.done.sensitive":      {DE: "Die Markierung wurde gespeichert.", EN: "The mark was saved."},
 	"tadmin.grants.done.unmark_pending": {DE: "Der Ordner bleibt vertraulich, bis ein zweiter Administrator die Aufhebung unter „Freigaben“ bestätigt.", EN: "The folder stays sensitive until a second admin confirms lifting the mark under “Approvals”."},
 
-	"tadmin.settings.title":           {DE: "Richtlinien", EN: "Policies"},
-	"tadmin.settings.saved":           {DE: "Die Richtlinien wurden gespeichert.", EN: "The policies were saved."},
+	"tadmin.settings.title": {DE: "Richtlinien", EN: "Policies"},
+	"tadmin.settings.saved": {DE: "Die Richtlinien wurden gespeichert.", EN: "The policies were saved."},
+	"tadmin.settings.changed": {DE: "Die Richtlinien wurden inzwischen geändert (von jemand anderem oder in einem anderen Fenster) und nicht gespeichert. Unten stehen die jetzigen Werte: bitte prüfen und erneut speichern.",
+		EN: "The policies were changed meanwhile (by someone else or in another window) and were not saved. The current values are shown below: check them and save again."},
 	"tadmin.settings.invalid":         {DE: "Ungültiger Wert: %s", EN: "Invalid value: %s"},
 	"tadmin.settings.not_number":      {DE: "Bitte eine ganze Zahl angeben.", EN: "Please give a whole number."},
 	"tadmin.settings.password":        {DE: "Passwörter und Anmeldung", EN: "Passwords and sign-in"},

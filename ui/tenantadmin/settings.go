@@ -1,6 +1,8 @@
 package tenantadmin
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"slices"
@@ -25,7 +27,23 @@ type settingsView struct {
 	Errs     map[string]string
 	Error    string
 	Success  string
+	// Based identifies the settings the form was made from (fBased): a
+	// save of a form made from settings that changed since is refused
+	// rather than silently undoing the other change.
+	Based string
 }
+
+// fBased is the form field that carries settingsView.Based.
+const fBased = "based"
+
+// settingsDigest identifies a version of the settings.
+func settingsDigest(s tenant.Settings) string {
+	sum := sha256.Sum256(s.Marshal())
+	return hex.EncodeToString(sum[:16])
+}
+
+// errChangedMeanwhile: the form was made from settings changed since.
+var errChangedMeanwhile = errors.New("settings changed since the form was made")
 
 func settingsPath(slug string) string { return "/t/" + slug + "/admin/settings" }
 
@@ -42,7 +60,7 @@ const (
 )
 
 func newSettingsView(r *http.Request, q *gate.Request, s tenant.Settings) *settingsView {
-	v := &settingsView{F: frame(r, q, "tadmin.settings.title", tenantpage.Admin), S: s, Errs: map[string]string{}}
+	v := &settingsView{F: frame(r, q, "tadmin.settings.title", tenantpage.Admin), S: s, Errs: map[string]string{}, Based: settingsDigest(s)}
 	for _, a := range audit.Actions() {
 		if !audit.Mandatory(a) {
 			v.Optional = append(v.Optional, a)
@@ -154,6 +172,12 @@ func (h *Handler) settingsSave(w http.ResponseWriter, r *http.Request, q *gate.R
 	next, bad := ParseSettingsForm(r.PostForm, q.Tenant.Settings())
 	v := newSettingsView(r, q, next)
 	l := v.F.Lang
+	// A form shown again (its errors) still stands for what it was made
+	// from. A form without the field (a script's) saves as before.
+	based := r.PostForm.Get(fBased)
+	if based != "" {
+		v.Based = based
+	}
 	for k := range r.PostForm {
 		if _, shown := v.Values[k]; shown {
 			v.Values[k] = r.PostForm.Get(k)
@@ -178,6 +202,9 @@ func (h *Handler) settingsSave(w http.ResponseWriter, r *http.Request, q *gate.R
 		return
 	}
 	_, err := q.Tenant.UpdateSettings(r.Context(), q.Principal.Actor(), func(s *tenant.Settings) error {
+		if based != "" && based != settingsDigest(*s) {
+			return errChangedMeanwhile
+		}
 		// Fields this page does not show keep what is stored now.
 		webdav := s.WebDAVAccountPassword
 		*s = next
@@ -187,6 +214,10 @@ func (h *Handler) settingsSave(w http.ResponseWriter, r *http.Request, q *gate.R
 	switch {
 	case err == nil:
 		done(w, r, settingsPath(q.Tenant.Slug()), "saved")
+	case errors.Is(err, errChangedMeanwhile):
+		v := newSettingsView(r, q, q.Tenant.Settings())
+		v.Error = l.T("tadmin.settings.changed")
+		render(w, r, http.StatusConflict, v.page())
 	case errors.Is(err, tenant.ErrBadSettings):
 		v.Error = l.T("tadmin.settings.invalid", err.Error())
 		render(w, r, http.StatusUnprocessableEntity, v.page())
