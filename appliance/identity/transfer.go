@@ -225,19 +225,11 @@ func (a *Accounts) ExportGroups(t *tenant.Tenant) ([]ExportedGroup, error) {
 // ImportGroups recreates exported groups in t after ImportAccounts:
 // every member must be an account of t (by ID). Nothing is logged.
 func (a *Accounts) ImportGroups(ctx context.Context, t *tenant.Tenant, list []ExportedGroup) error {
-	ids := map[string]bool{}
-	names := map[string]bool{}
+	seen := exportedNames{kind: "group"}
 	for i, g := range list {
-		if b, err := hex.DecodeString(g.ID); err != nil || len(b) != 16 || hex.EncodeToString(b) != g.ID {
-			return fmt.Errorf("%w: group %d: id %q: want 32 lower-case hex digits", ErrBadExport, i, clip(g.ID))
+		if err := seen.check(i, g.ID, g.Name); err != nil {
+			return err
 		}
-		if name, err := NormalizeName(g.Name); err != nil || name != g.Name {
-			return fmt.Errorf("%w: group %d: name %q is not canonical", ErrBadExport, i, clip(g.Name))
-		}
-		if ids[g.ID] || names[g.Name] {
-			return fmt.Errorf("%w: group %d (%s) appears twice", ErrBadExport, i, g.Name)
-		}
-		ids[g.ID], names[g.Name] = true, true
 	}
 	if len(list) == 0 {
 		return nil
@@ -338,18 +330,11 @@ func CheckExportedRoles(list []ExportedRole, accounts []ExportedAccount) error {
 	for _, a := range accounts {
 		known[a.ID] = true
 	}
-	ids, names := map[string]bool{}, map[string]bool{}
+	seen := exportedNames{kind: "role"}
 	for i, r := range list {
-		if b, err := hex.DecodeString(r.ID); err != nil || len(b) != 16 || hex.EncodeToString(b) != r.ID {
-			return fmt.Errorf("%w: role %d: id %q: want 32 lower-case hex digits", ErrBadExport, i, clip(r.ID))
+		if err := seen.check(i, r.ID, r.Name); err != nil {
+			return err
 		}
-		if name, err := NormalizeName(r.Name); err != nil || name != r.Name {
-			return fmt.Errorf("%w: role %d: name %q is not canonical", ErrBadExport, i, clip(r.Name))
-		}
-		if ids[r.ID] || names[r.Name] {
-			return fmt.Errorf("%w: role %d (%s) appears twice", ErrBadExport, i, r.Name)
-		}
-		ids[r.ID], names[r.Name] = true, true
 		if len(r.Perms) == 0 {
 			return fmt.Errorf("%w: role %s has no permission", ErrBadExport, r.Name)
 		}
@@ -421,5 +406,29 @@ func (a *Accounts) ImportRoles(ctx context.Context, t *tenant.Tenant, list []Exp
 	if err != nil {
 		return fmt.Errorf("import roles: %w", err)
 	}
+	return nil
+}
+
+// exportedNames checks the IDs and names of exported groups or roles:
+// canonical, and each once.
+type exportedNames struct {
+	kind       string
+	ids, names map[string]bool
+}
+
+func (e *exportedNames) check(i int, id, name string) error {
+	if b, err := hex.DecodeString(id); err != nil || len(b) != 16 || hex.EncodeToString(b) != id {
+		return fmt.Errorf("%w: %s %d: id %q: want 32 lower-case hex digits", ErrBadExport, e.kind, i, clip(id))
+	}
+	if n, err := NormalizeName(name); err != nil || n != name {
+		return fmt.Errorf("%w: %s %d: name %q is not canonical", ErrBadExport, e.kind, i, clip(name))
+	}
+	if e.ids == nil {
+		e.ids, e.names = map[string]bool{}, map[string]bool{}
+	}
+	if e.ids[id] || e.names[name] {
+		return fmt.Errorf("%w: %s %d (%s) appears twice", ErrBadExport, e.kind, i, name)
+	}
+	e.ids[id], e.names[name] = true, true
 	return nil
 }
